@@ -1,0 +1,5 @@
+// Placeholder until this command lands; replaced by its implementation.
+export async function run(_argv: string[]): Promise<number> {
+  console.error('csb-relay start: not implemented yet')
+  return 1
+}
