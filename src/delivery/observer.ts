@@ -1,0 +1,27 @@
+/**
+ * What delivery reports as it works. The CLI passes an implementation backed by the metrics
+ * registry and the logger (ops/); delivery never imports ops. Every method is optional.
+ */
+export type DeliveryOutcome = 'delivered' | 'retrying' | 'dead' | 'skipped'
+
+export interface OutcomeReport {
+  outcome: DeliveryOutcome
+  /** Action slug that ran (e.g. "trackFeature"), or null when none did. */
+  action: string | null
+  /** HTTP status from CSB, or null (network error, skipped, validation). */
+  status: number | null
+  /** Why it failed or was skipped; never contains the API key. */
+  reason?: string
+  eventId: string
+  messageId: string
+  attempts: number
+  /** receivedAt to now, in ms (delivered only). */
+  endToEndMs?: number
+}
+
+export interface DeliveryObserver {
+  outcome?(report: OutcomeReport): void
+  /** The limiter changed the number of requests allowed in flight. */
+  concurrency?(current: number): void
+  storeLatency?(operation: string, seconds: number): void
+}

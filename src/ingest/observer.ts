@@ -1,0 +1,12 @@
+/**
+ * What ingest reports as it works. The CLI passes an implementation backed by the metrics
+ * registry (ops/); ingest never imports ops. Every method is optional to implement.
+ */
+export type IngestResult = 'accepted' | 'duplicate' | 'rejected' | 'throttled'
+
+export interface IngestObserver {
+  /** `count` events of `type` ("identify", "track", ..., or "unknown" when rejected unparsed) had `result`. */
+  ingested?(type: string, result: IngestResult, count: number): void
+  /** Seconds one store operation took ("enqueue", "counts", ...). */
+  storeLatency?(operation: string, seconds: number): void
+}
