@@ -1,0 +1,208 @@
+/**
+ * The admin JSON API under `/api/` that the dashboard and the CLI use. When an admin token is
+ * configured every route requires `Authorization: Bearer <token>`. Every answer is scrubbed of
+ * secret values before it leaves, whatever produced it.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { EventStatus, ReplayFilter, Store, StoredEvent } from '../store/types'
+import { suggestFix } from './fixes'
+import { parsePeriod } from './period'
+import { createScrubber, scrubValue } from './secrets'
+import { buildOverview } from './overview'
+
+/** Result of asking CSB whether it accepts the configured key (destination's testAuthentication). */
+export interface CsbCheck {
+  configured: boolean
+  ok: boolean
+  message: string
+}
+
+/**
+ * Runs an event through routing and mapping without sending it (or sends it when `send`):
+ * which action matches and the exact CSB request. The shape is the delivery module's; the
+ * dashboard shows it as it comes.
+ */
+export type EventTester = (event: Record<string, unknown>, options: { send: boolean }) => Promise<unknown>
+
+export interface AdminOptions {
+  store: Store
+  /** The configuration in force, already redacted (`redactConfig`). */
+  config: Record<string, unknown>
+  adminToken?: string
+  /** Secret values to scrub from every answer (API key, write keys, admin token). */
+  secrets: Iterable<string | undefined | null>
+  /** Replays dead letters and wakes delivery; defaults to `store.replay`. */
+  replay?: (filter: ReplayFilter) => Promise<number>
+  testEvent?: EventTester
+  checkCsb?: () => Promise<CsbCheck>
+}
+
+const STATUSES = new Set(['pending', 'retrying', 'delivered', 'dead', 'skipped'])
+const MAX_LIST = 500
+const CSB_CHECK_TIMEOUT_MS = 15_000
+
+export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options) => {
+  const { store } = options
+  const scrub = createScrubber([...options.secrets, options.adminToken])
+  const expected = options.adminToken ? Buffer.from(`Bearer ${options.adminToken}`) : null
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('cache-control', 'no-store')
+    if (!expected) return
+    const given = Buffer.from(request.headers.authorization ?? '')
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      reply.code(401).header('www-authenticate', 'Bearer realm="csb-relay admin"')
+      return reply.send({ error: 'admin token required: send Authorization: Bearer <CSB_RELAY_ADMIN_TOKEN>' })
+    }
+  })
+
+  app.addHook('onSend', async (_request, _reply, payload) => (typeof payload === 'string' ? scrub(payload) : payload))
+
+  app.get<{ Querystring: { period?: string } }>('/overview', async (request, reply) => {
+    const period = parsePeriod(request.query.period)
+    if ('error' in period) return reply.code(400).send({ error: period.error })
+    return buildOverview(store, period)
+  })
+
+  app.get<{ Querystring: { status?: string; reason?: string; type?: string; limit?: string; beforeId?: string } }>(
+    '/events',
+    async (request, reply) => {
+      const q = request.query
+      if (q.status !== undefined && !STATUSES.has(q.status)) {
+        return reply.code(400).send({ error: `status must be one of ${[...STATUSES].join(', ')}, got "${q.status}"` })
+      }
+      const limit = q.limit === undefined ? 50 : Number(q.limit)
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) {
+        return reply.code(400).send({ error: `limit must be an integer from 1 to ${MAX_LIST}` })
+      }
+      const events = await store.list({
+        status: q.status as EventStatus | 'retrying' | undefined,
+        reason: q.reason || undefined,
+        type: q.type || undefined,
+        beforeId: q.beforeId || undefined,
+        limit
+      })
+      return { events: events.map(summarise), nextBeforeId: events.length === limit ? events[events.length - 1].id : null }
+    }
+  )
+
+  app.get<{ Params: { id: string } }>('/events/:id', async (request, reply) => {
+    const event = await store.get(request.params.id)
+    if (!event) return reply.code(404).send({ error: `no event with id "${request.params.id}"` })
+    return scrubValue(detail(event), scrub)
+  })
+
+  app.post<{ Body: unknown }>('/replay', async (request, reply) => {
+    const filter = parseReplayFilter(request.body)
+    if ('error' in filter) return reply.code(400).send({ error: filter.error })
+    const replayed = await (options.replay ?? ((f: ReplayFilter) => store.replay(f)))(filter)
+    return { replayed }
+  })
+
+  app.get('/reasons', async () => {
+    const reasons = await store.reasons()
+    return { reasons: reasons.map((r) => ({ ...r, fix: suggestFix(r.reason) })) }
+  })
+
+  app.post<{ Body: unknown }>('/test-event', async (request, reply) => {
+    if (!options.testEvent) return reply.code(503).send({ error: 'the event tester is not available in this relay' })
+    const body = request.body as { event?: unknown; send?: unknown } | undefined
+    const event = body && typeof body === 'object' ? body.event : undefined
+    if (!event || typeof event !== 'object' || Array.isArray(event)) {
+      return reply.code(400).send({ error: 'body must be {"event": {...a Segment event...}, "send": false}' })
+    }
+    if (typeof (event as { type?: unknown }).type !== 'string') {
+      return reply.code(400).send({ error: 'the event needs a "type" (identify, track, page, screen, group or alias)' })
+    }
+    try {
+      const result = await options.testEvent(event as Record<string, unknown>, { send: body?.send === true })
+      return scrubValue({ result }, scrub)
+    } catch (err) {
+      return reply.code(422).send({ error: `the event could not be tested: ${(err as Error).message}` })
+    }
+  })
+
+  app.get('/config', async () => ({ config: options.config, engine: store.engine }))
+
+  app.get('/csb-check', async () => {
+    if (!options.checkCsb) return { configured: false, ok: false, message: 'CSB is not configured: set CSB_API_KEY and CSB_BASE_URL' }
+    try {
+      return await withTimeout(options.checkCsb(), CSB_CHECK_TIMEOUT_MS)
+    } catch (err) {
+      return { configured: true, ok: false, message: `CSB did not answer: ${(err as Error).message}` }
+    }
+  })
+}
+
+function summarise(e: StoredEvent) {
+  const ev = e.event as Record<string, unknown>
+  return {
+    id: e.id,
+    messageId: e.messageId,
+    source: e.source,
+    type: e.type,
+    name: typeof ev.event === 'string' ? ev.event : typeof ev.name === 'string' ? ev.name : null,
+    userId: ev.userId ?? ev.anonymousId ?? null,
+    status: displayStatus(e),
+    attempts: e.attempts,
+    action: e.action,
+    lastStatus: e.lastStatus,
+    lastError: e.lastError,
+    fix: e.lastError && (e.status === 'dead' || e.status === 'pending') ? suggestFix(e.lastError) : null,
+    receivedAt: e.receivedAt,
+    finishedAt: e.finishedAt
+  }
+}
+
+function detail(e: StoredEvent) {
+  return {
+    ...summarise(e),
+    orderingKey: e.orderingKey,
+    runAt: e.runAt,
+    firstFailedAt: e.firstFailedAt,
+    samples: {
+      received: e.event,
+      request: e.samples?.request ?? null,
+      response: e.samples?.response ?? null
+    }
+  }
+}
+
+/** A pending event that has been tried already is waiting for a retry. */
+function displayStatus(e: StoredEvent): string {
+  return e.status === 'pending' && e.attempts > 0 ? 'retrying' : e.status
+}
+
+export function parseReplayFilter(body: unknown): ReplayFilter | { error: string } {
+  const usage = 'body must be {"ids": ["..."]}, {"all": true} or {"reason": "text"} (reason may narrow "all")'
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return { error: usage }
+  const b = body as Record<string, unknown>
+  const filter: ReplayFilter = {}
+  if (b.ids !== undefined) {
+    if (!Array.isArray(b.ids) || b.ids.length === 0 || !b.ids.every((id) => typeof id === 'string' && id !== '')) {
+      return { error: '"ids" must be a non-empty array of event ids' }
+    }
+    filter.ids = b.ids as string[]
+  }
+  if (b.all !== undefined) {
+    if (typeof b.all !== 'boolean') return { error: '"all" must be true or false' }
+    filter.all = b.all
+  }
+  if (b.reason !== undefined) {
+    if (typeof b.reason !== 'string' || b.reason.trim() === '') return { error: '"reason" must be non-empty text' }
+    filter.reason = b.reason
+  }
+  if (!filter.ids && !filter.all && !filter.reason) return { error: usage }
+  return filter
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)
+    promise.then(
+      (v) => { clearTimeout(timer); resolve(v) },
+      (e) => { clearTimeout(timer); reject(e) }
+    )
+  })
+}

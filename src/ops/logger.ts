@@ -1,0 +1,37 @@
+/**
+ * The relay's logger: pino, JSON lines. Created once at start and passed down.
+ * Secrets never reach the output: known fields are redacted by path, and every line is
+ * scrubbed of the secret values themselves just before it is written.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino'
+import { createScrubber, REDACTED } from './secrets'
+
+/** Fields that hold credentials wherever they appear (one or two levels deep). */
+export const REDACT_PATHS = [
+  'apiKey', '*.apiKey', '*.*.apiKey',
+  'writeKey', '*.writeKey', '*.*.writeKey',
+  'adminToken', '*.adminToken',
+  'authorization', '*.authorization',
+  'headers.authorization', '*.headers.authorization', '*.headers.Authorization', 'headers.Authorization',
+  'req.headers.authorization', 'req.headers.cookie',
+  'password', '*.password'
+]
+
+export interface LoggerOptions {
+  level?: string
+  /** Secret values to scrub from every line (CSB API key, write keys, admin token). */
+  secrets?: Iterable<string | undefined | null>
+  /** Where lines go; defaults to stdout. Tests pass a stream to read them back. */
+  destination?: DestinationStream
+}
+
+export function createLogger({ level = 'info', secrets = [], destination }: LoggerOptions = {}): Logger {
+  const scrub = createScrubber(secrets)
+  const options: pino.LoggerOptions = {
+    level,
+    base: { service: 'csb-relay' },
+    redact: { paths: REDACT_PATHS, censor: REDACTED },
+    hooks: { streamWrite: (line: string) => scrub(line) }
+  }
+  return destination ? pino(options, destination) : pino(options)
+}

@@ -1,0 +1,192 @@
+/**
+ * Prometheus metrics. One Registry is created at start (by the composition root) and passed
+ * here; nothing is registered globally. The observers returned plug into ingest and delivery,
+ * which never import ops.
+ */
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client'
+import type { Logger } from 'pino'
+import type { FastifyPluginAsync } from 'fastify'
+import type { IngestObserver } from '../ingest/observer'
+import type { DeliveryObserver, OutcomeReport } from '../delivery/observer'
+import type { Counts } from '../store/types'
+
+export const METRIC_PREFIX = 'csb_relay_'
+
+/** End-to-end latency buckets (seconds): sub-second when healthy, hours when CSB was down. */
+const LATENCY_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600]
+const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+
+export interface MetricsOptions {
+  registry: Registry
+  /** Reads the store's counts at scrape time (backlog depth, oldest waiting event). */
+  counts: () => Promise<Counts>
+  /** Also collect Node process metrics (CPU, memory, event loop). Default true. */
+  processMetrics?: boolean
+}
+
+export interface RelayMetrics {
+  registry: Registry
+  ingestObserver: IngestObserver
+  /** Counts outcomes; when a logger is given, logs one line per failed delivery. */
+  deliveryObserver(logger?: Logger): DeliveryObserver
+}
+
+export function createMetrics({ registry, counts, processMetrics = true }: MetricsOptions): RelayMetrics {
+  const registers = [registry]
+  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX })
+
+  const ingested = new Counter({
+    name: `${METRIC_PREFIX}ingested_events_total`,
+    help: 'Events received on the tracking API, by Segment type and result (accepted, duplicate, rejected, throttled).',
+    labelNames: ['type', 'result'] as const,
+    registers
+  })
+  const outcomes = new Counter({
+    name: `${METRIC_PREFIX}delivery_outcomes_total`,
+    help: 'Delivery attempts by action, CSB HTTP status ("none" without a response) and outcome (delivered, retrying, dead, skipped).',
+    labelNames: ['action', 'status', 'outcome'] as const,
+    registers
+  })
+  const retries = new Counter({
+    name: `${METRIC_PREFIX}delivery_retries_total`,
+    help: 'Attempts that failed retryably and were scheduled again, by action.',
+    labelNames: ['action'] as const,
+    registers
+  })
+  const endToEnd = new Histogram({
+    name: `${METRIC_PREFIX}end_to_end_latency_seconds`,
+    help: 'Time from receipt by the relay to delivery to CSB.',
+    buckets: LATENCY_BUCKETS,
+    registers
+  })
+  const concurrency = new Gauge({
+    name: `${METRIC_PREFIX}delivery_concurrency`,
+    help: 'Requests to CSB currently allowed in flight (the adaptive limit).',
+    registers
+  })
+  const storeLatency = new Histogram({
+    name: `${METRIC_PREFIX}store_operation_seconds`,
+    help: 'Duration of store operations, by operation.',
+    labelNames: ['operation'] as const,
+    buckets: STORE_BUCKETS,
+    registers
+  })
+
+  // Backlog gauges read the store once per scrape, shared by the gauges of that scrape.
+  let pendingRead: Promise<Counts> | null = null
+  const readCounts = (): Promise<Counts> => {
+    if (!pendingRead) {
+      const started = process.hrtime.bigint()
+      pendingRead = counts().finally(() => {
+        storeLatency.observe({ operation: 'counts' }, Number(process.hrtime.bigint() - started) / 1e9)
+        setImmediate(() => { pendingRead = null })
+      })
+    }
+    return pendingRead
+  }
+
+  new Gauge({
+    name: `${METRIC_PREFIX}backlog_events`,
+    help: 'Unfinished events: waiting for a first attempt, waiting for a retry, or in flight.',
+    labelNames: ['state'] as const,
+    registers,
+    async collect() {
+      const c = await readCounts()
+      this.set({ state: 'pending' }, c.pending)
+      this.set({ state: 'retrying' }, c.retrying)
+      this.set({ state: 'in_flight' }, c.inFlight)
+    }
+  })
+  new Gauge({
+    name: `${METRIC_PREFIX}backlog_depth`,
+    help: 'Total unfinished events (the number ingest backpressure compares with ingest.maxBacklog).',
+    registers,
+    async collect() {
+      const c = await readCounts()
+      this.set(c.pending + c.retrying + c.inFlight)
+    }
+  })
+  new Gauge({
+    name: `${METRIC_PREFIX}oldest_waiting_event_age_seconds`,
+    help: 'Age of the oldest unfinished event (0 when the backlog is empty).',
+    registers,
+    async collect() {
+      const c = await readCounts()
+      this.set(c.oldestPendingAt ? Math.max(0, (Date.now() - c.oldestPendingAt.getTime()) / 1000) : 0)
+    }
+  })
+  new Gauge({
+    name: `${METRIC_PREFIX}dead_letters`,
+    help: 'Dead-lettered events currently stored (replay them from the dashboard or `csb-relay dlq replay`).',
+    registers,
+    async collect() {
+      this.set((await readCounts()).dead)
+    }
+  })
+
+  const ingestObserver: IngestObserver = {
+    ingested(type, result, count) {
+      ingested.inc({ type: typeLabel(type), result }, count)
+    },
+    storeLatency(operation, seconds) {
+      storeLatency.observe({ operation }, seconds)
+    }
+  }
+
+  function deliveryObserver(logger?: Logger): DeliveryObserver {
+    return {
+      outcome(report: OutcomeReport) {
+        const action = report.action ?? 'none'
+        outcomes.inc({ action, status: report.status == null ? 'none' : String(report.status), outcome: report.outcome })
+        if (report.outcome === 'retrying') retries.inc({ action })
+        if (report.outcome === 'delivered' && typeof report.endToEndMs === 'number') endToEnd.observe(report.endToEndMs / 1000)
+        if (logger && (report.outcome === 'retrying' || report.outcome === 'dead')) logFailure(logger, report)
+      },
+      concurrency(current) {
+        concurrency.set(current)
+      },
+      storeLatency(operation, seconds) {
+        storeLatency.observe({ operation }, seconds)
+      }
+    }
+  }
+
+  return { registry, ingestObserver, deliveryObserver }
+}
+
+/** One line per failed delivery, with its reason. */
+function logFailure(logger: Logger, r: OutcomeReport): void {
+  const fields = {
+    event: 'delivery_failed',
+    outcome: r.outcome,
+    eventId: r.eventId,
+    messageId: r.messageId,
+    action: r.action,
+    status: r.status,
+    attempts: r.attempts,
+    reason: r.reason ?? 'unknown'
+  }
+  const message = r.outcome === 'dead' ? 'delivery failed: dead-lettered' : 'delivery failed: will retry'
+  if (r.outcome === 'dead') logger.error(fields, message)
+  else logger.warn(fields, message)
+}
+
+const KNOWN_TYPES = new Set(['identify', 'track', 'page', 'screen', 'group', 'alias', 'unknown'])
+
+/** Label values must stay few: anything outside Segment's types counts as "other". */
+function typeLabel(type: string): string {
+  return KNOWN_TYPES.has(type) ? type : 'other'
+}
+
+export interface MetricsRouteOptions {
+  registry: Registry
+}
+
+/** `GET /metrics`: the registry in Prometheus text format. */
+export const metricsPlugin: FastifyPluginAsync<MetricsRouteOptions> = async (app, { registry }) => {
+  app.get('/metrics', async (_request, reply) => {
+    const text = await registry.metrics()
+    reply.header('content-type', registry.contentType)
+    return text
+  })
+}
