@@ -1,11 +1,13 @@
 # Sourced by scripts/test.sh and bench scripts: a PostgreSQL 15 server on 127.0.0.1 in a temp
 # directory, for one run. Exports CSB_RELAY_TEST_PG (a postgres:// URL) while it runs.
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-PG_PORT=${PG_PORT:-55432}
+# A free port unless PG_PORT is set, so several runs (or a developer's own server) don't collide.
+pg_free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 pg_throwaway_start() {
+  PG_PORT=${PG_PORT:-$(pg_free_port)}
   PG_DIR=$(mktemp -d /tmp/csb-relay-pg.XXXXXX)
   [ "$(id -u)" = 0 ] && chown postgres "$PG_DIR"
   pg_run "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log"; return 1; }
