@@ -1,0 +1,29 @@
+/**
+ * Operating the relay: metrics, health, the admin API and the dashboard, as fastify plugins,
+ * plus the logger and metric observers the composition root (cli/relay.ts) wires in.
+ */
+import type { FastifyPluginAsync } from 'fastify'
+import type { Registry } from 'prom-client'
+import { adminPlugin, type AdminOptions } from './admin'
+import { dashboardPlugin } from './dashboard'
+import { metricsPlugin } from './metrics'
+
+export { createMetrics, metricsPlugin, METRIC_PREFIX, type RelayMetrics, type MetricsOptions } from './metrics'
+export { createLogger, REDACT_PATHS, type LoggerOptions } from './logger'
+export { adminPlugin, parseReplayFilter, type AdminOptions, type CsbCheck, type EventTester } from './admin'
+export { dashboardPlugin } from './dashboard'
+export { healthPlugin, CSB_NOT_CONFIGURED, type HealthOptions, type Readiness } from './health'
+export { createScrubber, scrubValue, REDACTED } from './secrets'
+export { suggestFix } from './fixes'
+export { buildOverview, type Overview } from './overview'
+
+export interface OpsOptions extends AdminOptions {
+  registry: Registry
+}
+
+/** `GET /metrics`, `GET /` (dashboard) and the admin API under `/api/`, in one registration. */
+export const opsPlugin: FastifyPluginAsync<OpsOptions> = async (app, options) => {
+  await app.register(metricsPlugin, { registry: options.registry })
+  await app.register(dashboardPlugin)
+  await app.register(adminPlugin, { ...options, prefix: '/api' })
+}
