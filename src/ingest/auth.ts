@@ -1,0 +1,48 @@
+/**
+ * Write keys: which source a request comes from. Keys arrive as HTTP Basic (`writeKey:`,
+ * as Segment's libraries send them) or as `writeKey` in the JSON body (the browser library).
+ * Comparison is over SHA-256 digests with timingSafeEqual, so neither the key's length nor
+ * its prefix leaks through timing.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+
+export interface IngestSource {
+  /** Recorded with each event instead of the key. */
+  name: string
+  writeKey: string
+}
+
+export const WRITE_KEY_HELP =
+  'send the write key as HTTP Basic auth (username = write key, empty password) or as "writeKey" in the JSON body'
+
+const digest = (value: string) => createHash('sha256').update(value).digest()
+
+export class WriteKeys {
+  private readonly entries: Array<{ name: string; digest: Buffer }>
+
+  constructor(sources: readonly IngestSource[]) {
+    this.entries = sources.map((s) => ({ name: s.name, digest: digest(s.writeKey) }))
+  }
+
+  /** The source name of `writeKey`, or undefined when no source has it. */
+  sourceOf(writeKey: string): string | undefined {
+    const presented = digest(writeKey)
+    let found: string | undefined
+    // Compare against every key, so timing does not say which (or whether one) matched.
+    for (const entry of this.entries) {
+      if (timingSafeEqual(presented, entry.digest) && found === undefined) found = entry.name
+    }
+    return found
+  }
+}
+
+/** The write key in an `Authorization: Basic base64(writeKey:)` header, or undefined. */
+export function writeKeyFromAuthorization(header: string | undefined): string | undefined {
+  if (!header) return undefined
+  const match = /^basic\s+(\S+)\s*$/i.exec(header)
+  if (!match) return undefined
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  const key = colon === -1 ? decoded : decoded.slice(0, colon)
+  return key === '' ? undefined : key
+}

@@ -1,0 +1,144 @@
+/**
+ * From a parsed request body to the events to store: picks the events out of a single-event
+ * or batch body, validates each, and normalises them. A batch is all or nothing: one bad
+ * event rejects the request, and the error names the index and problem of every bad event,
+ * so nothing is half-stored and the sender's retry cannot duplicate anything.
+ */
+import type { NewEvent } from '../store/types'
+import { IngestError } from './errors'
+import { normaliseEvent, type Envelope } from './normalise'
+import { orderingKeyOf } from './ordering-key'
+import { EVENT_TYPES, eventProblem, isEventType, isPlainObject, isValidDate, structuralProblem, type EventType } from './validate'
+
+/** What each path under /v1/ ingests: one event of a type, or a batch. */
+export type Route = EventType | 'batch'
+
+export const ROUTES: Readonly<Record<string, Route>> = {
+  identify: 'identify', i: 'identify',
+  track: 'track', t: 'track',
+  page: 'page', p: 'page',
+  screen: 'screen', s: 'screen',
+  group: 'group', g: 'group',
+  alias: 'alias', a: 'alias',
+  batch: 'batch', b: 'batch', import: 'batch'
+}
+
+/** The route of a path segment under /v1/, or undefined (own keys only: "constructor" is no route). */
+export function routeOf(kind: string): Route | undefined {
+  return Object.hasOwn(ROUTES, kind) ? ROUTES[kind] : undefined
+}
+
+export interface EventLimits {
+  maxEventBytes: number
+  maxBatchEvents: number
+}
+
+/** Problems listed in one error message; the rest are counted. */
+const MAX_LISTED_PROBLEMS = 20
+
+interface Problem {
+  message: string
+  tooLarge: boolean
+}
+
+function fail(problems: Problem[]): never {
+  const listed = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => p.message)
+  if (problems.length > MAX_LISTED_PROBLEMS) listed.push(`and ${problems.length - MAX_LISTED_PROBLEMS} more problems`)
+  throw new IngestError(problems.every((p) => p.tooLarge) ? 413 : 400, listed.join('; '))
+}
+
+function typeProblem(type: unknown): string {
+  if (type === undefined || type === null || type === '') return 'event has no "type"'
+  return `unknown type ${JSON.stringify(type).slice(0, 60)}; expected one of ${EVENT_TYPES.join(', ')}`
+}
+
+function sizeOf(event: unknown): number {
+  return Buffer.byteLength(JSON.stringify(event))
+}
+
+/** The write key a body carries (top level, or on a batch's first event), if any. */
+export function writeKeyInBody(body: unknown): string | undefined {
+  if (!isPlainObject(body)) return undefined
+  if (typeof body.writeKey === 'string' && body.writeKey !== '') return body.writeKey
+  if (Array.isArray(body.batch) && isPlainObject(body.batch[0])) {
+    const key = body.batch[0].writeKey
+    if (typeof key === 'string' && key !== '') return key
+  }
+  return undefined
+}
+
+export function eventsOfRequest(
+  route: Route,
+  body: unknown,
+  bodyBytes: number,
+  source: string,
+  limits: EventLimits,
+  receivedAt: Date
+): NewEvent[] {
+  if (!isPlainObject(body)) throw new IngestError(400, 'body must be a JSON object')
+
+  if (route !== 'batch') {
+    if (body.type !== undefined && body.type !== null && body.type !== route) {
+      throw new IngestError(400, `type ${JSON.stringify(body.type).slice(0, 60)} does not match the endpoint, which takes ${route} events`)
+    }
+    if (bodyBytes > limits.maxEventBytes) {
+      throw new IngestError(413, `event is ${bodyBytes} bytes; the limit is ${limits.maxEventBytes}`)
+    }
+    const problem = eventProblem(body, route)
+    if (problem) throw new IngestError(400, problem)
+    const event = normaliseEvent(body, route, {}, receivedAt)
+    return [{ source, messageId: event.messageId, orderingKey: orderingKeyOf(event), type: route, event, receivedAt }]
+  }
+
+  const batch = body.batch
+  if (!Array.isArray(batch)) throw new IngestError(400, '"batch" must be an array of events')
+  if (batch.length > limits.maxBatchEvents) {
+    throw new IngestError(400, `batch has ${batch.length} events; at most ${limits.maxBatchEvents} are accepted per request`)
+  }
+  const envelope: Envelope = { context: body.context, integrations: body.integrations, sentAt: body.sentAt }
+  const envelopeProblems: Problem[] = []
+  for (const field of ['context', 'integrations'] as const) {
+    const value = body[field]
+    if (value === undefined || value === null) continue
+    const problem = isPlainObject(value) ? structuralProblem(value) : 'must be an object'
+    if (problem) envelopeProblems.push({ message: `batch-level "${field}": ${problem}`, tooLarge: false })
+  }
+  if (body.sentAt !== undefined && body.sentAt !== null && !isValidDate(body.sentAt)) {
+    envelopeProblems.push({ message: `batch-level "sentAt" is not a valid date: ${JSON.stringify(body.sentAt).slice(0, 60)}`, tooLarge: false })
+  }
+  if (envelopeProblems.length > 0) fail(envelopeProblems)
+
+  // When the whole body fits in one event's limit, every event does: skip measuring each.
+  const measure = bodyBytes > limits.maxEventBytes
+  const problems: Problem[] = []
+  const events: NewEvent[] = []
+  for (let i = 0; i < batch.length; i++) {
+    const item: unknown = batch[i]
+    if (!isPlainObject(item)) {
+      problems.push({ message: `batch[${i}]: event is not a JSON object`, tooLarge: false })
+      continue
+    }
+    const type = item.type
+    if (!isEventType(type)) {
+      problems.push({ message: `batch[${i}]: ${typeProblem(type)}`, tooLarge: false })
+      continue
+    }
+    const problem = eventProblem(item, type)
+    if (problem) {
+      problems.push({ message: `batch[${i}]: ${problem}`, tooLarge: false })
+      continue
+    }
+    if (measure) {
+      const bytes = sizeOf(item)
+      if (bytes > limits.maxEventBytes) {
+        problems.push({ message: `batch[${i}]: event is ${bytes} bytes; the limit is ${limits.maxEventBytes}`, tooLarge: true })
+        continue
+      }
+    }
+    if (problems.length > 0) continue
+    const event = normaliseEvent(item, type, envelope, receivedAt)
+    events.push({ source, messageId: event.messageId, orderingKey: orderingKeyOf(event), type, event, receivedAt })
+  }
+  if (problems.length > 0) fail(problems)
+  return events
+}

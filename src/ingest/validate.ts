@@ -1,0 +1,92 @@
+/**
+ * What makes a Segment event acceptable. Each check returns the problem as a sentence the
+ * sender can act on, or undefined. Input is JSON already parsed, so only JSON types occur.
+ */
+export const EVENT_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const
+export type EventType = (typeof EVENT_TYPES)[number]
+
+/** Deeper nesting than this is refused: no real event needs it, and it is a cheap attack. */
+export const MAX_NESTING_DEPTH = 64
+/** Longest accepted messageId (dedupe key). */
+export const MAX_MESSAGE_ID_LENGTH = 256
+
+const OBJECT_FIELDS = ['context', 'integrations', 'properties', 'traits'] as const
+const DATE_FIELDS = ['timestamp', 'sentAt'] as const
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+export function isEventType(value: unknown): value is EventType {
+  return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value)
+}
+
+/** A string, or a finite number (some SDKs send numeric ids); empty counts as absent. */
+export function isId(value: unknown): boolean {
+  return (typeof value === 'string' && value !== '') || (typeof value === 'number' && Number.isFinite(value))
+}
+
+export function isValidDate(value: unknown): boolean {
+  if (typeof value === 'string') return value !== '' && !Number.isNaN(Date.parse(value))
+  if (typeof value === 'number') return Number.isFinite(value) && !Number.isNaN(new Date(value).getTime())
+  return false
+}
+
+/**
+ * Finds nesting deeper than MAX_NESTING_DEPTH and `__proto__` / `constructor.prototype`
+ * keys, which are harmless as JSON but pollute prototypes in naive deep merges downstream.
+ * Iterative, so hostile nesting cannot overflow the stack.
+ */
+export function structuralProblem(root: unknown): string | undefined {
+  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value: root, depth: 0, path: '' }]
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop()!
+    if (typeof value !== 'object' || value === null) continue
+    if (depth >= MAX_NESTING_DEPTH) return `nested deeper than ${MAX_NESTING_DEPTH} levels at ${path || 'the top'}`
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i]
+        if (typeof item === 'object' && item !== null) stack.push({ value: item, depth: depth + 1, path: `${path}[${i}]` })
+      }
+      continue
+    }
+    for (const key of Object.keys(value)) {
+      const item = (value as Record<string, unknown>)[key]
+      if (key === '__proto__') return `key "__proto__" is not accepted (at ${path || 'the top'})`
+      if (key === 'constructor' && typeof item === 'object' && item !== null && Object.hasOwn(item, 'prototype')) {
+        return `key "constructor.prototype" is not accepted (at ${path || 'the top'})`
+      }
+      if (typeof item === 'object' && item !== null) stack.push({ value: item, depth: depth + 1, path: path ? `${path}.${key}` : key })
+    }
+  }
+  return undefined
+}
+
+/** The problem with one event (type already resolved), or undefined when it is acceptable. */
+export function eventProblem(event: Record<string, unknown>, type: EventType): string | undefined {
+  if (!isId(event.userId) && !isId(event.anonymousId)) {
+    return `${type} event has neither "userId" nor "anonymousId"`
+  }
+  for (const field of ['userId', 'anonymousId'] as const) {
+    const value = event[field]
+    if (value !== undefined && value !== null && value !== '' && !isId(value)) return `"${field}" must be a string`
+  }
+  if (type === 'track' && (typeof event.event !== 'string' || event.event === '')) return 'track event has no "event" name'
+  if (type === 'group' && !isId(event.groupId)) return 'group event has no "groupId"'
+  if (type === 'alias' && !isId(event.previousId)) return 'alias event has no "previousId"'
+  if (event.messageId !== undefined && event.messageId !== null) {
+    if (!isId(event.messageId)) return '"messageId" must be a non-empty string'
+    if (String(event.messageId).length > MAX_MESSAGE_ID_LENGTH) return `"messageId" is longer than ${MAX_MESSAGE_ID_LENGTH} characters`
+  }
+  for (const field of OBJECT_FIELDS) {
+    const value = event[field]
+    if (value !== undefined && value !== null && !isPlainObject(value)) return `"${field}" must be an object`
+  }
+  for (const field of DATE_FIELDS) {
+    const value = event[field]
+    if (value !== undefined && value !== null && !isValidDate(value)) {
+      return `"${field}" is not a valid date: ${JSON.stringify(value).slice(0, 60)}`
+    }
+  }
+  return structuralProblem(event)
+}
