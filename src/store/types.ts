@@ -74,6 +74,12 @@ export interface StoredEvent {
 export interface LeasedEvent extends StoredEvent {
   /** The lease expires at this time; after it another worker (or instance) may take the event. */
   leasedUntil: Date
+  /**
+   * Names this lease (both engines always set it). Pass it back on the outcome item so a
+   * worker whose lease expired and was re-taken by another cannot settle the event under the
+   * new holder's feet: an item whose `leaseId` is not the current lease is ignored.
+   */
+  leaseId?: string
 }
 
 export interface LeaseOptions {
@@ -89,6 +95,8 @@ export interface LeaseOptions {
 
 export interface CompleteItem {
   id: string
+  /** The `leaseId` of the lease this outcome belongs to; when given and no longer current, the item is ignored. */
+  leaseId?: string
   action?: string | null
   status?: number | null
   samples?: DeliverySamples | null
@@ -98,12 +106,16 @@ export interface CompleteItem {
 
 export interface SkipItem {
   id: string
+  /** The `leaseId` of the lease this outcome belongs to; when given and no longer current, the item is ignored. */
+  leaseId?: string
   /** Why nothing was sent, e.g. "integrations.CustomerSuccessBox is false", "no subscription matches alias". */
   reason: string
 }
 
 export interface RetryItem {
   id: string
+  /** The `leaseId` of the lease this outcome belongs to; when given and no longer current, the item is ignored. */
+  leaseId?: string
   runAt: Date
   error: string
   action?: string | null
@@ -113,6 +125,8 @@ export interface RetryItem {
 
 export interface DeadLetterItem {
   id: string
+  /** The `leaseId` of the lease this outcome belongs to; when given and no longer current, the item is ignored. */
+  leaseId?: string
   reason: string
   action?: string | null
   status?: number | null
@@ -231,6 +245,9 @@ export interface Store {
   prune(now?: Date): Promise<number>
 
   close(): Promise<void>
+
+  /** Transactions `enqueue` has committed (group commit keeps this below the number of calls). For tests and benchmarks. */
+  readonly enqueueTransactions?: number
 }
 
 export interface StoreOptions {
@@ -238,4 +255,10 @@ export interface StoreOptions {
   dedupeWindowMs: number
   /** How long finished (delivered, skipped) events are kept for the dashboard. Default 7 days. */
   retentionMs: number
+  /** Clock in ms since the epoch; tests inject one. Default `Date.now`. */
+  now?: () => number
+  /** PostgreSQL only: schema holding the tables (created when missing). Default `public`, or `?schema=` in the URL. */
+  schema?: string
+  /** PostgreSQL only: connections in the pool. Default 10. */
+  poolSize?: number
 }

@@ -1,0 +1,23 @@
+/**
+ * The store: a durable, deduplicating queue ordered per key (see types.ts and docs/store.md).
+ * `openStore` picks the engine from the URL.
+ */
+import { resolveOptions } from './options'
+import { SqliteStore } from './sqlite'
+import type { Store, StoreOptions } from './types'
+import { parseStoreUrl } from './url'
+
+export * from './types'
+export { defaultStoreOptions } from './options'
+export { parseStoreUrl, type StoreLocation } from './url'
+
+/**
+ * Opens (creating and migrating when needed) the store at `url`: a file path, `sqlite:PATH`,
+ * `:memory:` / `sqlite::memory:` (tests), or `postgres://...` (`?schema=NAME` optional).
+ */
+export async function openStore(url: string, options: Partial<StoreOptions> = {}): Promise<Store> {
+  const location = parseStoreUrl(url)
+  const resolved = resolveOptions(options)
+  if (location.engine === 'sqlite') return new SqliteStore(location.path, resolved)
+  throw new Error('the PostgreSQL engine is not available yet')
+}

@@ -1,0 +1,33 @@
+import { Tally } from '../tally'
+import type { EnqueueResult, NewEvent } from '../types'
+import { writeTally, type SqliteContext } from './context'
+
+/**
+ * Inserts events in order, skipping (source, messageId) pairs seen inside the dedupe window.
+ * Runs inside the caller's transaction. Earlier events of the same batch count as seen.
+ */
+export function enqueueEvents(ctx: SqliteContext, events: NewEvent[]): EnqueueResult[] {
+  const { s } = ctx
+  const now = ctx.options.now()
+  const windowStart = now - ctx.options.dedupeWindowMs
+  const results: EnqueueResult[] = []
+  let ingested = 0
+  for (const e of events) {
+    const seen = s.dedupeGet.get(e.source, e.messageId)
+    if (seen && seen.seen_at > windowStart) {
+      results.push({ id: String(seen.event_id), duplicate: true })
+      continue
+    }
+    const json = JSON.stringify(e.event)
+    const id = Number(s.eventInsert.run(e.source, e.messageId, e.orderingKey, e.type, json, e.receivedAt.getTime(), now, now).lastInsertRowid)
+    s.dedupeUpsert.run(e.source, e.messageId, id, now)
+    s.keyInsert.run(e.orderingKey, id, now)
+    results.push({ id: String(id), duplicate: false })
+    ingested++
+  }
+  const tally = new Tally()
+  tally.outcome(now, 'ingested', ingested)
+  tally.total('new', ingested)
+  writeTally(ctx, tally)
+  return results
+}

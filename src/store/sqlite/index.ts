@@ -1,0 +1,147 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { GroupCommit } from '../group-commit'
+import type { ResolvedStoreOptions } from '../options'
+import { parseId } from '../rows'
+import type {
+  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery,
+  NewEvent, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
+} from '../types'
+import { createContext, type SqliteContext } from './context'
+import { enqueueEvents } from './enqueue'
+import { extendLeases, leaseEvents } from './lease'
+import { accountsFor, getMeta, linkIdentities, setMeta } from './identity'
+import { prune } from './prune'
+import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
+import { replayEvents } from './replay'
+import { migrate } from './schema'
+import { completeEvents, deadLetterEvents, retryEvents, skipEvents } from './settle'
+
+/** The embedded engine: one better-sqlite3 connection, WAL, synchronous=FULL. */
+export class SqliteStore implements Store {
+  readonly engine = 'sqlite'
+  private readonly ctx: SqliteContext
+  private readonly group: GroupCommit
+  private transactions = 0
+  private closed = false
+
+  constructor(readonly file: string, options: ResolvedStoreOptions) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+    const db = new Database(file)
+    try {
+      if (file !== ':memory:') db.pragma('journal_mode = WAL')
+      // FULL: the WAL is synced at every commit, so an acknowledged event survives power loss.
+      db.pragma('synchronous = FULL')
+      db.pragma('busy_timeout = 10000')
+      migrate(db)
+    } catch (error) {
+      db.close()
+      throw error
+    }
+    this.ctx = createContext(db, options)
+    this.group = new GroupCommit(async (events) => this.write(() => enqueueEvents(this.ctx, events), true))
+  }
+
+  get enqueueTransactions(): number {
+    return this.transactions
+  }
+
+  /** Runs `fn` in an IMMEDIATE transaction (takes the write lock up front: no upgrade deadlocks between connections). */
+  private write<T>(fn: () => T, isEnqueue = false): T {
+    if (this.closed) throw new Error('store is closed')
+    const result = this.ctx.db.transaction(fn).immediate()
+    if (isEnqueue) this.transactions++
+    return result
+  }
+
+  private read<T>(fn: () => T): T {
+    if (this.closed) throw new Error('store is closed')
+    return fn()
+  }
+
+  enqueue(events: NewEvent[]): Promise<EnqueueResult[]> {
+    if (this.closed) return Promise.reject(new Error('store is closed'))
+    return this.group.submit(events)
+  }
+
+  async lease(options: LeaseOptions): Promise<LeasedEvent[]> {
+    return this.write(() => leaseEvents(this.ctx, options))
+  }
+
+  async extendLease(ids: string[], leaseMs: number): Promise<void> {
+    const numeric = ids.map(parseId).filter((id): id is number => id !== null)
+    if (numeric.length > 0) this.write(() => extendLeases(this.ctx, numeric, leaseMs))
+  }
+
+  async complete(items: CompleteItem[]): Promise<void> {
+    if (items.length > 0) this.write(() => completeEvents(this.ctx, items))
+  }
+
+  async skip(items: SkipItem[]): Promise<void> {
+    if (items.length > 0) this.write(() => skipEvents(this.ctx, items))
+  }
+
+  async retryLater(items: RetryItem[]): Promise<void> {
+    if (items.length > 0) this.write(() => retryEvents(this.ctx, items))
+  }
+
+  async deadLetter(items: DeadLetterItem[]): Promise<void> {
+    if (items.length > 0) this.write(() => deadLetterEvents(this.ctx, items))
+  }
+
+  async replay(filter: ReplayFilter): Promise<number> {
+    return this.write(() => replayEvents(this.ctx, filter))
+  }
+
+  async counts(): Promise<Counts> {
+    return this.read(() => countEvents(this.ctx))
+  }
+
+  async get(id: string): Promise<StoredEvent | null> {
+    return this.read(() => getEvent(this.ctx, id))
+  }
+
+  async list(query: ListQuery): Promise<StoredEvent[]> {
+    return this.read(() => listEvents(this.ctx, query))
+  }
+
+  async stats(query: StatsQuery): Promise<StatsBucket[]> {
+    return this.read(() => stats(this.ctx, query))
+  }
+
+  async reasons(): Promise<ReasonCount[]> {
+    return this.read(() => reasons(this.ctx))
+  }
+
+  async latencyPercentile(p: number, since: Date): Promise<number | null> {
+    return this.read(() => latencyPercentile(this.ctx, p, since))
+  }
+
+  async linkIdentities(links: IdentityLink[]): Promise<void> {
+    if (links.length > 0) this.write(() => linkIdentities(this.ctx, links))
+  }
+
+  async accountsFor(userKeys: string[]): Promise<Map<string, string>> {
+    return this.read(() => accountsFor(this.ctx, userKeys))
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    return this.read(() => getMeta(this.ctx, key))
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.write(() => setMeta(this.ctx, key, value))
+  }
+
+  async prune(now?: Date): Promise<number> {
+    return this.write(() => prune(this.ctx, now?.getTime() ?? this.ctx.options.now()))
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    await this.group.drain()
+    this.closed = true
+    this.ctx.db.close()
+  }
+}

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto'
+import { toStoredEvent } from '../rows'
+import { Tally } from '../tally'
+import type { LeasedEvent, LeaseOptions } from '../types'
+import { writeTally, type SqliteContext } from './context'
+
+const tokenPrefix = randomBytes(6).toString('hex')
+let tokenCounter = 0
+/** Unique per lease across processes: a random per-process prefix and a counter. */
+export function newLeaseToken(): string {
+  return `${tokenPrefix}-${(++tokenCounter).toString(36)}`
+}
+
+/**
+ * Leases the head event of up to `limit` keys that are due: head's runAt reached and no live
+ * lease on the key. Cost depends on `limit`, not on the backlog (the queue_keys table holds
+ * one row per key with unfinished events, indexed by the time it is next ready).
+ */
+export function leaseEvents(ctx: SqliteContext, options: LeaseOptions): LeasedEvent[] {
+  const limit = Math.max(0, Math.floor(options.limit))
+  if (limit === 0) return []
+  const exclude = options.excludeKeys ? new Set(options.excludeKeys) : undefined
+  const now = ctx.options.now()
+  const leasedUntil = now + Math.max(0, options.leaseMs)
+  const candidates = ctx.s.keysReady.all(now, limit + (exclude?.size ?? 0))
+  const tally = new Tally()
+  const leased: LeasedEvent[] = []
+  for (const key of candidates) {
+    if (leased.length >= limit) break
+    if (exclude?.has(key.ordering_key)) continue
+    const token = newLeaseToken()
+    ctx.s.keyLease.run(leasedUntil, leasedUntil, options.owner, token, key.ordering_key)
+    const row = ctx.s.eventStartAttempt.get(now, key.head_id)
+    if (!row) throw new Error(`store corrupt: key ${key.ordering_key} has head ${key.head_id} which does not exist`)
+    if (row.attempts === 1) {
+      tally.total('new', -1)
+      tally.total('retrying', 1)
+    }
+    leased.push({ ...toStoredEvent(row), leasedUntil: new Date(leasedUntil), leaseId: token })
+  }
+  writeTally(ctx, tally)
+  return leased
+}
+
+/** Extends the lease of events that still hold their key's lease. */
+export function extendLeases(ctx: SqliteContext, ids: number[], leaseMs: number): void {
+  const until = ctx.options.now() + Math.max(0, leaseMs)
+  for (const id of ids) {
+    const event = ctx.s.eventBrief.get(id)
+    if (event && event.status === 'pending') ctx.s.keyExtend.run(until, until, id, event.ordering_key)
+  }
+}

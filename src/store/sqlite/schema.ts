@@ -1,0 +1,87 @@
+import type Database from 'better-sqlite3'
+
+/**
+ * Schema versions, applied in order inside one transaction each; `PRAGMA user_version` records
+ * the last one applied. Times are ms since the epoch. See docs/store.md for the table roles.
+ */
+const migrations: string[] = [
+  `
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    ordering_key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    event TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run_at INTEGER NOT NULL,
+    first_failed_at INTEGER,
+    last_error TEXT,
+    finished_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    action TEXT,
+    last_status INTEGER,
+    samples TEXT
+  );
+  CREATE INDEX events_key_pending ON events (ordering_key, id) WHERE status = 'pending';
+  CREATE INDEX events_status_id ON events (status, id);
+  CREATE INDEX events_status_finished ON events (status, finished_at);
+
+  CREATE TABLE dedupe (
+    source TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (source, message_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX dedupe_seen ON dedupe (seen_at);
+
+  CREATE TABLE queue_keys (
+    ordering_key TEXT PRIMARY KEY,
+    head_id INTEGER NOT NULL,
+    ready_at INTEGER NOT NULL,
+    leased_event_id INTEGER,
+    leased_until INTEGER,
+    lease_owner TEXT,
+    lease_token TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX queue_keys_ready ON queue_keys (ready_at);
+  CREATE INDEX queue_keys_leased ON queue_keys (leased_until) WHERE leased_event_id IS NOT NULL;
+
+  CREATE TABLE outcome_counts (
+    minute INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (minute, outcome)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE totals (
+    bucket TEXT PRIMARY KEY,
+    n INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE identities (
+    user_key TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `
+]
+
+export function migrate(db: Database.Database): void {
+  const apply = db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number
+    for (let version = current; version < migrations.length; version++) {
+      db.exec(migrations[version])
+      db.pragma(`user_version = ${version + 1}`)
+    }
+  })
+  apply.immediate()
+}
