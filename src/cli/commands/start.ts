@@ -1,5 +1,119 @@
-// Placeholder until this command lands; replaced by its implementation.
-export async function run(_argv: string[]): Promise<number> {
-  console.error('csb-relay start: not implemented yet')
-  return 1
+/**
+ * `csb-relay start [--config FILE] [--port N] [--host H] [--db URL]`: runs the relay until
+ * SIGTERM or SIGINT, then closes it gracefully and exits 0. Configuration errors exit 2.
+ */
+import { ConfigError, loadConfig, type RelayConfig } from '../config'
+import { startRelay, type Relay } from '../relay'
+
+const USAGE = `Usage: csb-relay start [--config FILE] [--port N] [--host H] [--db URL]
+
+Runs the relay: the Segment tracking API, the durable store, delivery to CustomerSuccessBox
+and the dashboard. Flags win over environment variables (PORT, HOST, CSB_RELAY_DB,
+CSB_RELAY_CONFIG, CSB_API_KEY, CSB_BASE_URL, CSB_RELAY_WRITE_KEYS, CSB_RELAY_ADMIN_TOKEN),
+which win over the JSON config file.`
+
+export function sdkSnippets(url: string, writeKey: string): string {
+  return [
+    'Node (@segment/analytics-node):',
+    `  const { Analytics } = require('@segment/analytics-node')`,
+    `  const analytics = new Analytics({ writeKey: '${writeKey}', host: '${url}', path: '/v1/batch' })`,
+    `  analytics.track({ userId: 'user-1', event: 'Signed Up' })`,
+    '',
+    'Browser (@segment/analytics-next):',
+    `  import { AnalyticsBrowser } from '@segment/analytics-next'`,
+    `  const analytics = AnalyticsBrowser.load({ writeKey: '${writeKey}', cdnURL: '${url}' })`,
+    `  analytics.track('Signed Up')`,
+    '',
+    'RudderStack (@rudderstack/rudder-sdk-node):',
+    `  const Analytics = require('@rudderstack/rudder-sdk-node')`,
+    `  const analytics = new Analytics('${writeKey}', { dataPlaneUrl: '${url}' })`,
+    '',
+    'curl:',
+    `  curl -u '${writeKey}:' -H 'Content-Type: application/json' \\`,
+    `    -d '{"userId":"user-1","event":"Signed Up"}' ${url}/v1/track`
+  ].join('\n')
+}
+
+function banner(relay: Relay): string {
+  const { url, config, writeKeys } = relay
+  const lines = [`csb-relay listening on ${url} (store: ${relay.store.engine}, ${config.db})`, `Dashboard: ${url}/`]
+  const generated = writeKeys.generated
+  if (generated?.createdNow) {
+    lines.push(
+      '',
+      'No write key was configured, so one was generated and saved in the store.',
+      `Write key: ${generated.writeKey}`,
+      '(shown only now; set CSB_RELAY_WRITE_KEYS or "sources" in the config file to choose your own)',
+      '',
+      sdkSnippets(url, generated.writeKey)
+    )
+  } else if (generated) {
+    lines.push(`Write key: the one generated on first start (kept in the store's meta "ingest.generatedWriteKey")`)
+  } else {
+    lines.push(`Write keys: ${writeKeys.sources.length} source(s): ${writeKeys.sources.map((s) => s.name).join(', ')}`)
+  }
+  lines.push(
+    '',
+    config.csb
+      ? `CSB: delivering to ${config.csb.baseUrl}`
+      : 'CSB not configured: events are accepted and held until CSB_API_KEY and CSB_BASE_URL are set.'
+  )
+  return lines.join('\n')
+}
+
+function readConfig(argv: string[]): RelayConfig | string {
+  try {
+    return loadConfig({ argv })
+  } catch (err) {
+    // ConfigError names the setting; parseArgs errors name the flag.
+    if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      return (err as Error).message
+    }
+    throw err
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE)
+    return 0
+  }
+  const config = readConfig(argv)
+  if (typeof config === 'string') {
+    console.error(`csb-relay start: configuration error: ${config}`)
+    return 2
+  }
+
+  let relay: Relay
+  try {
+    relay = await startRelay(config)
+  } catch (err) {
+    console.error(`csb-relay start: could not start: ${(err as Error).message}`)
+    return 1
+  }
+  console.log(banner(relay))
+
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        relay.logger.warn({ signal }, 'second signal while closing: exiting now')
+        process.exit(1)
+      }
+      stopping = true
+      relay.logger.info({ signal }, 'closing: finishing in-flight requests')
+      relay.close().then(
+        () => {
+          relay.logger.info('closed')
+          resolve(0)
+        },
+        (err: unknown) => {
+          relay.logger.error({ err }, 'close failed')
+          resolve(1)
+        }
+      )
+    }
+    process.on('SIGTERM', stop)
+    process.on('SIGINT', stop)
+  })
 }

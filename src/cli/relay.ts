@@ -1,0 +1,110 @@
+/**
+ * The composition root: builds a running relay from its configuration. Each step is one
+ * block below, in start order; `close()` undoes them in reverse:
+ * stop accepting → finish in-flight requests and their commits → stop delivery → close store.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { AddressInfo } from 'node:net'
+import type pino from 'pino'
+import { ensureWriteKey, ingestPlugin, type IngestObserver, type WriteKeySetup } from '../ingest'
+import { createLogger, healthPlugin } from '../ops'
+import { backlogOf, openStore, type Store } from '../store'
+import type { RelayConfig } from './config'
+
+export interface Relay {
+  app: FastifyInstance
+  store: Store
+  /** Where the relay listens, e.g. http://127.0.0.1:8080. */
+  url: string
+  config: RelayConfig
+  /** The accepted sources; `generated` when the relay runs on a key it generated. */
+  writeKeys: WriteKeySetup
+  logger: pino.Logger
+  close(): Promise<void>
+}
+
+export interface RelayDeps {
+  logger?: pino.Logger
+}
+
+function urlOf(address: AddressInfo): string {
+  const host =
+    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '[::1]' : address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return `http://${host}:${address.port}`
+}
+
+export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Promise<Relay> {
+  // store
+  const store = await openStore(config.db, config.store)
+  const cleanups: Array<() => Promise<void>> = [() => store.close()]
+  const undo = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
+  }
+
+  try {
+    // write keys: the configured ones, else the generated one kept in the store
+    const writeKeys = await ensureWriteKey(store, config.sources)
+
+    // logger: one for the whole relay, scrubbing every secret it could meet
+    const logger =
+      deps.logger ??
+      createLogger({
+        level: config.logLevel,
+        secrets: [config.csb?.apiKey, config.adminToken, ...writeKeys.sources.map((s) => s.writeKey)]
+      })
+
+    // http server
+    const app = Fastify({
+      loggerInstance: logger as FastifyBaseLogger,
+      // A line per request costs more than ingesting the event; refusals are logged at debug.
+      logController: new LogController({ disableRequestLogging: true }),
+      // While closing, requests on kept-alive connections get 503 + Connection: close; SDKs retry.
+      return503OnClosing: true
+    })
+
+    // ops: metrics registry, dashboard and admin plugins; sets the observer ingest reports to
+    let ingestObserver: IngestObserver | undefined
+
+    // ingest
+    await app.register(ingestPlugin, {
+      store,
+      sources: writeKeys.sources,
+      limits: config.ingest,
+      observer: ingestObserver
+    })
+
+    // health
+    await app.register(healthPlugin, {
+      readiness: async () => ({
+        engine: store.engine,
+        backlog: backlogOf(await store.counts()),
+        csbConfigured: config.csb !== undefined
+      })
+    })
+
+    // delivery: start the workers here and push their stop onto `cleanups`, e.g.
+    //   const delivery = startDelivery({ store, config, logger })
+    //   cleanups.push(() => delivery.stop())
+    // (cleanups run in reverse: after the server has closed, before the store closes)
+
+    // listen
+    await app.listen({ port: config.port, host: config.host })
+    const url = urlOf(app.server.address() as AddressInfo)
+    // Closing the server stops accepting and waits for in-flight requests (and so their commits).
+    cleanups.push(() => app.close())
+
+    let closing: Promise<void> | undefined
+    return {
+      app,
+      store,
+      url,
+      config,
+      writeKeys,
+      logger,
+      close: () => (closing ??= undo())
+    }
+  } catch (err) {
+    await undo()
+    throw err
+  }
+}
