@@ -1,0 +1,58 @@
+/**
+ * One delivery attempt of one event: run each matching subscription's action through
+ * actions-core (`Destination.onEvent` with that one subscription), in configured order.
+ *
+ * Outcome rule for several matching subscriptions: they run one after another; the first
+ * failure ends the attempt and decides its outcome (retry or dead letter). Subscriptions that
+ * already succeeded are remembered in the samples and are not sent again on the retry.
+ */
+import type { Destination } from '@segment/actions-core'
+import { DryRunStop, runCaptured, type Exchange } from './capture'
+import type { ActiveSubscription } from './subscriptions'
+import type { CsbSettings } from './types'
+
+export interface SubscriptionResult {
+  subscription: string
+  action: string
+  exchanges: Exchange[]
+  /** The thrown error, when it failed. */
+  error?: unknown
+}
+
+export interface AttemptResult {
+  /** Subscriptions run in this attempt, in order; only the last may have failed. */
+  results: SubscriptionResult[]
+  failed: SubscriptionResult | null
+}
+
+export function toActionsSubscription(sub: ActiveSubscription) {
+  return { name: sub.name, subscribe: sub.subscribe, partnerAction: sub.partnerAction, mapping: sub.mapping as never }
+}
+
+export async function runSubscriptions(
+  destination: Destination<any>,
+  event: Record<string, unknown>,
+  settings: CsbSettings,
+  subscriptions: ActiveSubscription[],
+  { dryRun = false }: { dryRun?: boolean } = {}
+): Promise<AttemptResult> {
+  const results: SubscriptionResult[] = []
+  for (const sub of subscriptions) {
+    const result: SubscriptionResult = { subscription: sub.name, action: sub.partnerAction, exchanges: [] }
+    results.push(result)
+    try {
+      await runCaptured({ exchanges: result.exchanges, dryRun }, () =>
+        destination.onEvent(event as never, { ...settings, subscriptions: [toActionsSubscription(sub)] } as never)
+      )
+    } catch (error) {
+      if (!(dryRun && (error instanceof DryRunStop || result.exchanges.length > 0))) {
+        result.error = error
+        return { results, failed: result }
+      }
+    } finally {
+      // actions-core keeps every response on the Destination instance; a long-running relay must not.
+      ;(destination.responses as unknown[]).length = 0
+    }
+  }
+  return { results, failed: null }
+}

@@ -1,0 +1,129 @@
+/**
+ * Delivery: leases stored events and delivers them to CustomerSuccessBox through the
+ * destination (actions-core), in order per ordering key, with retries, rate adaptation,
+ * dead letters and replay. See docs/delivery.md.
+ *
+ *   const delivery = startDelivery({ store, config, logger, observer, instanceId })
+ *   delivery.setCsbSettings({ apiKey, baseUrl })   // events wait until CSB is configured
+ *   await delivery.replay({ all: true })            // dead letters back through the pipeline
+ *   await delivery.stop()
+ */
+import { randomBytes } from 'node:crypto'
+import { Destination } from '@segment/actions-core'
+import csbDestination, { INTEGRATION_NAMES } from '../destination'
+import type { ReplayFilter, SegmentEvent, Store } from '../store/types'
+import { instrumentDefinition } from './capture'
+import { createRouter } from './routing'
+import type { DeliveryObserver } from './observer'
+import { Pipeline, type PipelineStats, type RouteFn } from './pipeline'
+import { compileSubscriptions, defaultSubscriptions, SubscriptionError, type ActiveSubscription } from './subscriptions'
+import { dryRun, type DryRunResult } from './dry-run'
+import type { CsbSettings, DeliveryConfig, DeliveryLogger } from './types'
+
+export type { CsbSettings, DeliveryConfig, DeliverySettings, SubscriptionConfig, DeliveryLogger } from './types'
+export { deliveryDefaults } from './types'
+export type { DeliveryObserver, OutcomeReport, DeliveryOutcome } from './observer'
+export type { DryRunResult } from './dry-run'
+export { SubscriptionError } from './subscriptions'
+export { retryDelayMs } from './backoff'
+
+export interface StartDeliveryOptions {
+  store: Store
+  config: DeliveryConfig
+  logger: DeliveryLogger
+  observer?: DeliveryObserver
+  /** Names this instance's leases (diagnosis; several instances share one PostgreSQL store). */
+  instanceId?: string
+  /** Replaces the CustomerSuccessBox definition (tests). */
+  definition?: typeof csbDestination
+  /** Injectable randomness for backoff jitter (tests). */
+  random?: () => number
+}
+
+export interface DeliveryStats extends PipelineStats {
+  subscriptions: Array<{ name: string; subscribe: string; partnerAction: string }>
+}
+
+export interface Delivery {
+  /** Sets (or clears, with undefined) the CSB settings at runtime; events flow once set. Throws on invalid settings. */
+  setCsbSettings(settings: CsbSettings | undefined): void
+  /** Makes matching dead letters pending again and wakes the workers; returns how many. */
+  replay(filter: ReplayFilter): Promise<number>
+  /** New events were stored: lease now rather than at the next poll. */
+  wake(): void
+  /** Which subscription/action an event matches and the exact CSB request, without sending (or sending, with `send`). */
+  test(event: Record<string, unknown>, options?: { send?: boolean }): Promise<DryRunResult>
+  stats(): DeliveryStats
+  /** Stops leasing, finishes running events and records their outcome. */
+  stop(): Promise<void>
+}
+
+/** Everything delivery needs that is compiled once from the configuration. */
+export interface DeliveryRuntime {
+  destination: Destination<any>
+  subscriptions: ActiveSubscription[]
+  route: RouteFn
+}
+
+/**
+ * Compiles subscriptions and filters and instruments the destination. Throws
+ * SubscriptionError / RoutingConfigError naming the bad entry and its fix.
+ */
+export function prepareDelivery(config: DeliveryConfig, definition: typeof csbDestination = csbDestination): DeliveryRuntime {
+  const configured = config.subscriptions ?? defaultSubscriptions(definition)
+  const subscriptions = compileSubscriptions(configured, definition)
+  const router = createRouter(config.filters, { integrationNames: INTEGRATION_NAMES })
+  const instrumented = instrumentDefinition(definition, { timeoutMs: () => config.delivery.requestTimeoutMs })
+  return { destination: new Destination(instrumented), subscriptions, route: (event: SegmentEvent) => router.route(event) }
+}
+
+/** Checks CSB settings against the destination's settings schema; throws a message naming the problem. */
+export function validateCsbSettings(runtime: DeliveryRuntime, settings: CsbSettings): void {
+  try {
+    runtime.destination.validateSettings(settings as never)
+  } catch (err) {
+    throw new SubscriptionError(`CSB settings are invalid: ${(err as Error).message}`)
+  }
+}
+
+export function startDelivery(options: StartDeliveryOptions): Delivery {
+  const { store, config, logger } = options
+  const observer = options.observer ?? {}
+  const runtime = prepareDelivery(config, options.definition)
+  if (config.csb) validateCsbSettings(runtime, config.csb)
+  const pipeline = new Pipeline({
+    store,
+    settings: config.delivery,
+    destination: runtime.destination,
+    subscriptions: runtime.subscriptions,
+    route: runtime.route,
+    logger,
+    observer,
+    instanceId: options.instanceId ?? `relay-${randomBytes(4).toString('hex')}`,
+    csb: config.csb,
+    random: options.random
+  })
+  pipeline.start()
+  if (!config.csb) logger.warn({}, 'delivery: CustomerSuccessBox is not configured; events are stored and wait until it is')
+
+  return {
+    setCsbSettings(settings) {
+      if (settings) validateCsbSettings(runtime, settings)
+      pipeline.setCsbSettings(settings)
+      logger.info({ baseUrl: settings?.baseUrl ?? null }, settings ? 'delivery: CSB settings set' : 'delivery: CSB settings cleared')
+    },
+    async replay(filter) {
+      const n = await store.replay(filter)
+      pipeline.wake()
+      return n
+    },
+    wake: () => pipeline.wake(),
+    test: (event, testOptions = {}) =>
+      dryRun(event, { runtime, store, csb: pipeline.csbSettings, send: testOptions.send ?? false }),
+    stats: () => ({
+      ...pipeline.stats(),
+      subscriptions: runtime.subscriptions.map((s) => ({ name: s.name, subscribe: s.subscribe, partnerAction: s.partnerAction }))
+    }),
+    stop: () => pipeline.stop()
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * The worker loop. One loop per relay instance keeps a small buffer of leased events (each the
+ * head of its ordering key: per-key order is the store's property) and starts them as the
+ * limiter allows. Each event: route → enrich → match subscriptions → run the destination →
+ * classify → write the outcome. Outcome writes are group-committed by `OutcomeWriter`; an
+ * event's limiter slot is held until its outcome is committed, so at most `maxConcurrency`
+ * events are ever "sent but not yet recorded" (the bound on duplicates after a crash).
+ *
+ * The loop sleeps when there is nothing to do and wakes on: a freed slot, a committed outcome
+ * (the key's next event may now be leased), `wake()` (new events, replay, new settings), the
+ * poll interval, the end of a Retry-After pause or a rate-limit wait.
+ */
+import type { Destination } from '@segment/actions-core'
+import type { LeasedEvent, SegmentEvent, Store } from '../store/types'
+import type { DeliveryObserver, DeliveryOutcome } from './observer'
+import { runSubscriptions, type AttemptResult } from './attempt'
+import { describeFailure, decide, scrub } from './classify'
+import { parseRetryAfter } from './backoff'
+import { enrich } from './identity'
+import { AdaptiveLimiter, TokenBucket, type Ticket } from './limiter'
+import { OutcomeWriter } from './outcome-writer'
+import { matching, type ActiveSubscription } from './subscriptions'
+import { samplesOf, completedSubscriptions } from './samples'
+import type { CsbSettings, DeliveryLogger, DeliverySettings } from './types'
+
+export type RouteFn = (event: SegmentEvent) => { deliver: true; event: SegmentEvent } | { deliver: false; reason: string }
+
+export interface PipelineOptions {
+  store: Store
+  settings: DeliverySettings
+  destination: Destination<any>
+  subscriptions: ActiveSubscription[]
+  route?: RouteFn
+  logger: DeliveryLogger
+  observer: DeliveryObserver
+  instanceId: string
+  csb?: CsbSettings
+  random?: () => number
+}
+
+export interface PipelineStats {
+  csbConfigured: boolean
+  concurrency: number
+  inFlight: number
+  buffered: number
+  paused: boolean
+  counts: Record<DeliveryOutcome, number>
+}
+
+export class Pipeline {
+  private readonly limiter: AdaptiveLimiter
+  private readonly bucket: TokenBucket | null
+  private readonly writer: OutcomeWriter
+  private buffer: LeasedEvent[] = []
+  /** Ordering keys this instance holds (buffered or running), passed to `lease` as excludeKeys. */
+  private readonly held = new Set<string>()
+  private readonly running = new Map<string, LeasedEvent>()
+  private csb: CsbSettings | undefined
+  private stopping = false
+  private loopDone: Promise<void> | null = null
+  private wakeUp: (() => void) | null = null
+  private nextLeaseAt = 0
+  private lastLeaseExtend = Date.now()
+  private readonly counts: Record<DeliveryOutcome, number> = { delivered: 0, retrying: 0, dead: 0, skipped: 0 }
+
+  constructor(private readonly options: PipelineOptions) {
+    const s = options.settings
+    this.limiter = new AdaptiveLimiter(s, (limit) => options.observer.concurrency?.(limit))
+    this.bucket = s.maxRatePerSecond > 0 ? new TokenBucket(s.maxRatePerSecond) : null
+    this.writer = new OutcomeWriter(options.store, options.observer)
+    this.csb = options.csb
+    options.observer.concurrency?.(this.limiter.limit)
+  }
+
+  start(): void {
+    if (!this.loopDone) this.loopDone = this.loop()
+  }
+
+  setCsbSettings(csb: CsbSettings | undefined): void {
+    this.csb = csb
+    this.wake()
+  }
+
+  get csbSettings(): CsbSettings | undefined {
+    return this.csb
+  }
+
+  /** New events, a replay or new settings: lease now instead of at the next poll. */
+  wake(): void {
+    this.nextLeaseAt = 0
+    const wake = this.wakeUp
+    this.wakeUp = null
+    wake?.()
+  }
+
+  stats(): PipelineStats {
+    return {
+      csbConfigured: this.csb !== undefined,
+      concurrency: this.limiter.limit,
+      inFlight: this.running.size,
+      buffered: this.buffer.length,
+      paused: this.limiter.pausedFor() > 0,
+      counts: { ...this.counts }
+    }
+  }
+
+  /** Stops leasing, lets running events finish and record their outcome; buffered leases just expire early. */
+  async stop(): Promise<void> {
+    this.stopping = true
+    this.wake()
+    await this.loopDone
+    while (this.running.size > 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    await this.writer.drain()
+    // Buffered events were never started: give them back at once rather than at lease expiry.
+    const unstarted = this.buffer
+    this.buffer = []
+    if (unstarted.length > 0) {
+      await this.options.store
+        .extendLease(unstarted.map((e) => e.id), 0)
+        .catch((err) => this.options.logger.warn({ err: String(err) }, 'delivery: could not release buffered leases'))
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const s = this.options.settings
+    while (!this.stopping) {
+      let waitMs = s.pollIntervalMs
+      try {
+        if (!this.csb) {
+          waitMs = 60_000
+        } else {
+          await this.extendLeasesWhenDue()
+          const target = this.limiter.limit * 2
+          if (this.buffer.length < this.limiter.limit && Date.now() >= this.nextLeaseAt) {
+            const leased = await this.timed('lease', () =>
+              this.options.store.lease({
+                limit: Math.max(1, target - this.buffer.length),
+                leaseMs: s.leaseMs,
+                owner: this.options.instanceId,
+                excludeKeys: this.held
+              })
+            )
+            for (const event of leased) {
+              this.held.add(event.orderingKey)
+              this.buffer.push(event)
+            }
+            // Nothing new: poll again later unless woken. Something: look again as soon as there is room.
+            this.nextLeaseAt = leased.length === 0 ? Date.now() + s.pollIntervalMs : 0
+          }
+          waitMs = this.dispatch()
+          if (this.buffer.length < this.limiter.limit) waitMs = Math.min(waitMs, Math.max(0, this.nextLeaseAt - Date.now()))
+        }
+      } catch (err) {
+        this.options.logger.error({ err: String(err) }, 'delivery: store error in the worker loop; retrying')
+        waitMs = Math.max(s.pollIntervalMs, 1000)
+      }
+      if (!this.stopping && waitMs > 0) await this.sleep(waitMs)
+    }
+  }
+
+  /** Starts buffered events while the limiter and rate allow; returns how long to wait before trying again. */
+  private dispatch(): number {
+    while (this.buffer.length > 0) {
+      const pause = this.limiter.pausedFor()
+      if (pause > 0) return pause
+      if (this.bucket) {
+        const wait = this.bucket.take()
+        if (wait > 0) return wait
+      }
+      const ticket = this.limiter.tryAcquire()
+      if (!ticket) return this.options.settings.pollIntervalMs * 10 // woken when a slot frees
+      const event = this.buffer.shift() as LeasedEvent
+      this.running.set(event.id, event)
+      void this.process(event, ticket)
+    }
+    return this.options.settings.pollIntervalMs
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = null
+        resolve()
+      }, ms)
+      this.wakeUp = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+
+  private async extendLeasesWhenDue(): Promise<void> {
+    const leaseMs = this.options.settings.leaseMs
+    if (Date.now() - this.lastLeaseExtend < leaseMs / 3) return
+    this.lastLeaseExtend = Date.now()
+    const ids = [...this.buffer.map((e) => e.id), ...this.running.keys()]
+    if (ids.length > 0) await this.timed('extendLease', () => this.options.store.extendLease(ids, leaseMs))
+  }
+
+  private async timed<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    const started = process.hrtime.bigint()
+    try {
+      return await fn()
+    } finally {
+      this.options.observer.storeLatency?.(operation, Number(process.hrtime.bigint() - started) / 1e9)
+    }
+  }
+
+  private async process(leased: LeasedEvent, ticket: Ticket): Promise<void> {
+    let signal: 'ok' | 'congestion' | 'neutral' = 'neutral'
+    try {
+      signal = await this.deliver(leased)
+    } catch (err) {
+      // Our own failure (store unreachable...), not the event's: leave it leased; it comes back after the lease.
+      this.options.logger.error({ err: String(err), eventId: leased.id }, 'delivery: could not process event; it will be retried after its lease')
+    } finally {
+      this.running.delete(leased.id)
+      this.held.delete(leased.orderingKey)
+      this.limiter.release(ticket, signal)
+      this.wake()
+    }
+  }
+
+  private report(outcome: DeliveryOutcome, leased: LeasedEvent, fields: { action: string | null; status: number | null; reason?: string; attempts: number }) {
+    this.counts[outcome]++
+    this.options.observer.outcome?.({
+      outcome,
+      eventId: leased.id,
+      messageId: leased.messageId,
+      ...fields,
+      ...(outcome === 'delivered' ? { endToEndMs: Date.now() - leased.receivedAt.getTime() } : {})
+    })
+  }
+
+  /** Runs one event to an outcome and records it; returns the limiter signal. */
+  private async deliver(leased: LeasedEvent): Promise<'ok' | 'congestion' | 'neutral'> {
+    const csb = this.csb
+    // The store counts an attempt when it leases the event, so `attempts` already includes this one.
+    const attempts = Math.max(1, leased.attempts)
+    const base = { id: leased.id, leaseId: leased.leaseId }
+    if (!csb) {
+      // Settings were removed while it waited in the buffer: give it back.
+      await this.options.store.extendLease([leased.id], 0)
+      return 'neutral'
+    }
+
+    let event: SegmentEvent = leased.event
+    if (this.options.route) {
+      const routed = this.options.route(event)
+      if (!routed.deliver) return this.skip(leased, routed.reason)
+      event = routed.event
+    }
+    event = (await enrich(event, this.options.store, attempts === 1)).event
+
+    const matched = matching(this.options.subscriptions, event)
+    if (matched.length === 0) {
+      const what = event.type === 'track' && typeof event.event === 'string' ? `track "${event.event}"` : event.type
+      return this.skip(leased, `no subscription matches ${what}`)
+    }
+    const done = completedSubscriptions(leased.samples)
+    const toRun = matched.filter((s) => !done.includes(s.name))
+    const attempt: AttemptResult = await runSubscriptions(this.options.destination, event, csb, toRun)
+    const succeeded = [...done, ...attempt.results.filter((r) => !r.error).map((r) => r.subscription)]
+    const samples = samplesOf(attempt, succeeded)
+    const last = attempt.results[attempt.results.length - 1]
+    const lastResponse = last?.exchanges[last.exchanges.length - 1]?.response
+    const action = attempt.failed?.action ?? (attempt.results.map((r) => r.action).join(',') || null)
+
+    if (!attempt.failed) {
+      await this.writer.complete({ ...base, action, status: lastResponse?.status ?? null, samples })
+      this.report('delivered', leased, { action, status: lastResponse?.status ?? null, attempts })
+      return 'ok'
+    }
+
+    const failedResponse = attempt.failed.exchanges[attempt.failed.exchanges.length - 1]?.response
+    const facts = describeFailure(
+      attempt.failed.error,
+      failedResponse?.status ?? null,
+      parseRetryAfter(failedResponse?.headers['retry-after'])
+    )
+    const reason = scrub(
+      `${facts.reason}${matched.length > 1 ? ` (subscription "${attempt.failed.subscription}")` : ''}`,
+      [csb.apiKey]
+    )
+    const now = new Date()
+    const decision = decide(facts, attempts, leased.firstFailedAt, now, this.options.settings, this.options.random)
+    if (facts.status === 429 && facts.retryAfterMs) {
+      this.limiter.pauseUntil(now.getTime() + Math.min(facts.retryAfterMs, this.options.settings.backoffCapMs))
+    }
+    const logFields = { eventId: leased.id, messageId: leased.messageId, action, status: facts.status, attempts, reason }
+    if (decision.kind === 'retry') {
+      await this.writer.retryLater({ ...base, runAt: decision.runAt, error: reason, action, status: facts.status, samples })
+      this.report('retrying', leased, { action, status: facts.status, reason, attempts })
+      this.options.logger.warn({ ...logFields, retryAt: decision.runAt.toISOString() }, 'delivery failed; will retry')
+    } else {
+      await this.writer.deadLetter({ ...base, reason: decision.reason, action, status: facts.status, samples })
+      this.report('dead', leased, { action, status: facts.status, reason: decision.reason, attempts })
+      this.options.logger.error({ ...logFields, reason: decision.reason }, 'delivery failed; dead-lettered')
+    }
+    return facts.congestion ? 'congestion' : 'neutral'
+  }
+
+  private async skip(leased: LeasedEvent, reason: string): Promise<'neutral'> {
+    await this.writer.skip({ id: leased.id, leaseId: leased.leaseId, reason })
+    this.report('skipped', leased, { action: null, status: null, reason, attempts: leased.attempts })
+    return 'neutral'
+  }
+}
