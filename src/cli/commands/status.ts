@@ -1,5 +1,90 @@
-// Placeholder until this command lands; replaced by its implementation.
-export async function run(_argv: string[]): Promise<number> {
-  console.error('csb-relay status: not implemented yet')
-  return 1
+/**
+ * `csb-relay status`: backlog, rates and recent errors of a running relay (its admin API).
+ */
+import { parseArgs } from 'node:util'
+import { adminRequest, ClientError, relayUrl } from '../../ops/client'
+import type { Overview } from '../../ops/overview'
+
+const HELP = `Usage: csb-relay status [--url URL] [--token TOKEN] [--period 1h|24h|7d] [--json]
+
+Shows a running relay's backlog, delivery rates, end-to-end latency and recent errors
+with a suggested fix for each.
+
+Options:
+  --url URL        the relay (default http://127.0.0.1:8080, or http://$HOST:$PORT)
+  --token TOKEN    admin token (default $CSB_RELAY_ADMIN_TOKEN)
+  --period P       window for counts and rates: 60m, 1h, 24h, 7d (default 1h)
+  --json           print the admin API's answer as JSON
+  -h, --help       this help`
+
+const n = (v: number) => v.toLocaleString('en-US')
+
+function duration(ms: number | null): string {
+  if (ms === null) return '–'
+  if (ms < 1000) return `${ms} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`
+  return `${(ms / 3_600_000).toFixed(1)} h`
+}
+
+export function formatStatus(url: string, o: Overview): string {
+  const lines: string[] = []
+  lines.push(`csb-relay at ${url} (${o.engine} store), last ${o.period}`)
+  const oldest = o.backlog.oldestWaitingSeconds === null ? 'nothing waiting' : `oldest waiting ${duration(o.backlog.oldestWaitingSeconds * 1000)}`
+  lines.push(`Backlog:   ${n(o.backlog.total)} (pending ${n(o.backlog.pending)}, retrying ${n(o.backlog.retrying)}, in flight ${n(o.backlog.inFlight)}); ${oldest}`)
+  const t = o.totals
+  const r = o.perMinute
+  lines.push(`Received:  ${n(t.ingested)} (${r.ingested}/min)`)
+  lines.push(`Delivered: ${n(t.delivered)} (${r.delivered}/min)   retries: ${n(t.retrying)}   dead-lettered: ${n(t.dead)}   skipped: ${n(t.skipped)}`)
+  const success = o.successRate === null ? '–' : `${(o.successRate * 100).toFixed(1)}%`
+  lines.push(`Latency:   p95 ${duration(o.latency.p95Ms)}, p50 ${duration(o.latency.p50Ms)}   success rate: ${success}`)
+  lines.push(`Dead letters stored: ${n(o.stored.dead)}`)
+  if (o.reasons.length === 0) {
+    lines.push('Recent errors: none')
+  } else {
+    lines.push('Recent errors:')
+    for (const reason of o.reasons.slice(0, 10)) {
+      lines.push(`  ${reason.status.padEnd(8)} ${String(reason.count).padStart(6)}  ${reason.reason}`)
+      lines.push(`  ${''.padEnd(8)} ${''.padStart(6)}  fix: ${reason.fix}`)
+    }
+    if (o.reasons.length > 10) lines.push(`  … and ${o.reasons.length - 10} more reasons (see the dashboard)`)
+  }
+  return lines.join('\n')
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      options: {
+        url: { type: 'string' },
+        token: { type: 'string' },
+        period: { type: 'string', default: '1h' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false }
+      },
+      strict: true,
+      allowPositionals: false
+    }))
+  } catch (err) {
+    console.error(`csb-relay status: ${(err as Error).message}\n\n${HELP}`)
+    return 2
+  }
+  if (values.help) {
+    console.log(HELP)
+    return 0
+  }
+  const target = { url: relayUrl(values.url), token: values.token ?? (process.env.CSB_RELAY_ADMIN_TOKEN || undefined) }
+  try {
+    const overview = await adminRequest<Overview>(target, 'GET', `/overview?period=${encodeURIComponent(values.period!)}`)
+    console.log(values.json ? JSON.stringify(overview, null, 2) : formatStatus(target.url, overview))
+    return 0
+  } catch (err) {
+    if (err instanceof ClientError) {
+      console.error(`csb-relay status: ${err.message}`)
+      return 1
+    }
+    throw err
+  }
 }
