@@ -47,6 +47,8 @@ export function parseRetryAfter(header: string | null | undefined, now: number =
   const text = header.trim()
   if (text === '') return undefined
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
+  // An HTTP date always names its weekday and month; anything else ("-5", "soon") is unreadable.
+  if (!/[a-z]{3}/i.test(text)) return undefined
   const date = Date.parse(text)
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - now)
