@@ -2,7 +2,7 @@
  * How many requests to CSB may be in flight, adapted to what CSB accepts (AIMD: additive
  * increase, multiplicative decrease), plus an optional fixed ceiling on requests per second.
  *
- * - Each success taken while the limiter is busy adds 1/limit (about +1 per round of `limit`
+ * - Each success of a request during which every slot was taken adds 1/limit (about +1 per round of `limit`
  *   requests), up to `max`.
  * - A congestion signal (429, 5xx, timeout, connection error) multiplies the limit by
  *   DECREASE_FACTOR, down to `min`; only once per round: a request that started before the
@@ -21,6 +21,8 @@ export interface LimiterSettings {
 export interface Ticket {
   /** Decrease epoch when the request started. */
   readonly epoch: number
+  /** Saturation count when the request started. */
+  readonly saturation: number
 }
 
 export type Signal = 'ok' | 'congestion' | 'neutral'
@@ -30,6 +32,8 @@ export class AdaptiveLimiter {
   private epoch = 0
   private active = 0
   private pausedUntil = 0
+  /** Counts the times every slot was taken (the limit, not demand, was the bottleneck). */
+  private saturation = 0
   private readonly min: number
   private readonly max: number
 
@@ -60,13 +64,19 @@ export class AdaptiveLimiter {
 
   /** A slot, or null when `limit` requests are in flight or the limiter is paused. */
   tryAcquire(now: number = Date.now()): Ticket | null {
-    if (this.active >= this.limit || now < this.pausedUntil) return null
-    this.active++
-    return { epoch: this.epoch }
+    if (now < this.pausedUntil) return null
+    if (this.active >= this.limit) {
+      this.saturation++
+      return null
+    }
+    const ticket = { epoch: this.epoch, saturation: this.saturation }
+    if (++this.active >= this.limit) this.saturation++
+    return ticket
   }
 
   release(ticket: Ticket, signal: Signal): void {
-    const busy = this.active >= this.limit
+    // Grow only when the limit was the bottleneck while this request ran.
+    const busy = this.saturation > ticket.saturation
     this.active = Math.max(0, this.active - 1)
     if (!this.settings.adaptive) return
     const before = this.limit
