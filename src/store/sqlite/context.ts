@@ -41,7 +41,7 @@ export function prepare(db: Database.Database) {
       `UPDATE queue_keys SET leased_event_id = NULL, leased_until = NULL, lease_owner = NULL, lease_token = NULL
        WHERE ordering_key = ?`
     ),
-    keysReady: db.prepare<[number, number], KeyRow>('SELECT * FROM queue_keys WHERE ready_at <= ? ORDER BY ready_at LIMIT ?'),
+    keysReady: db.prepare<[number, number], KeyRow>('SELECT * FROM queue_keys WHERE ready_at <= ? ORDER BY ready_at, head_id LIMIT ?'),
     keyLease: db.prepare(
       `UPDATE queue_keys SET leased_event_id = head_id, leased_until = ?, ready_at = ?, lease_owner = ?, lease_token = ?
        WHERE ordering_key = ?`

@@ -69,10 +69,10 @@ export function stats(ctx: SqliteContext, query: StatsQuery): StatsBucket[] {
   const from = Math.floor(query.from.getTime() / MINUTE_MS) * MINUTE_MS
   const rows = ctx
     .q<{ at: number; outcome: Outcome; n: number }>(
-      `SELECT (minute / ?) * ? AS at, outcome, sum(n) AS n FROM outcome_counts
+      `SELECT minute - minute % ? AS at, outcome, sum(n) AS n FROM outcome_counts
        WHERE minute >= ? AND minute < ? GROUP BY at, outcome ORDER BY at, outcome`
     )
-    .all(width, width, from, query.to.getTime())
+    .all(width, from, query.to.getTime())
   return rows.map((r) => ({ at: new Date(r.at), outcome: r.outcome, count: r.n }))
 }
 
@@ -88,7 +88,7 @@ export function reasons(ctx: SqliteContext): ReasonCount[] {
          FROM events WHERE status = 'dead' GROUP BY last_error
        UNION ALL
        SELECT last_error, 'retrying', count(*), max(updated_at)
-         FROM events WHERE status = 'pending' AND attempts > 0 AND last_error IS NOT NULL GROUP BY last_error
+         FROM events WHERE status = 'pending' AND last_error IS NOT NULL GROUP BY last_error
        ORDER BY n DESC, reason`
     )
     .all()

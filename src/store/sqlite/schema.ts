@@ -47,7 +47,7 @@ const migrations: string[] = [
     lease_owner TEXT,
     lease_token TEXT
   ) WITHOUT ROWID;
-  CREATE INDEX queue_keys_ready ON queue_keys (ready_at);
+  CREATE INDEX queue_keys_ready ON queue_keys (ready_at, head_id);
   CREATE INDEX queue_keys_leased ON queue_keys (leased_until) WHERE leased_event_id IS NOT NULL;
 
   CREATE TABLE outcome_counts (
