@@ -6,6 +6,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import type pino from 'pino'
+import { startDelivery } from '../delivery'
 import { ensureWriteKey, ingestPlugin, type IngestObserver, type WriteKeySetup } from '../ingest'
 import { createLogger, healthPlugin } from '../ops'
 import { backlogOf, openStore, type Store } from '../store'
@@ -82,10 +83,10 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       })
     })
 
-    // delivery: start the workers here and push their stop onto `cleanups`, e.g.
-    //   const delivery = startDelivery({ store, config, logger })
-    //   cleanups.push(() => delivery.stop())
-    // (cleanups run in reverse: after the server has closed, before the store closes)
+    // delivery: workers lease, deliver and record outcomes; stopped after the server has closed,
+    // before the store closes (cleanups run in reverse). Bad subscriptions/filters throw here.
+    const delivery = startDelivery({ store, config, logger, instanceId: `${process.pid}` })
+    cleanups.push(() => delivery.stop())
 
     // listen
     await app.listen({ port: config.port, host: config.host })
