@@ -15,7 +15,7 @@ const WRITE_KEY = 'wk-routing-test'
 const ACCOUNT = 'acc-routing'
 
 /** userId → the integrations object it is sent with, and the documented outcome. */
-const INTEGRATION_CASES: Array<{ userId: string; integrations?: Record<string, unknown>; skip?: string }> = [
+const INTEGRATION_CASES: Array<{ userId: string; integrations?: Record<string, boolean | Record<string, unknown>>; skip?: string }> = [
   { userId: 'u-absent' },
   { userId: 'u-empty', integrations: {} },
   { userId: 'u-csb-false', integrations: { CustomerSuccessBox: false }, skip: 'integrations.CustomerSuccessBox is false' },

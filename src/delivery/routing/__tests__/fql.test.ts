@@ -22,6 +22,7 @@ const cases: Array<[string, boolean]> = [
   ['properties.total = "120"', false],
   ['properties.count = 7', false],
   ['properties.total != 100', true],
+  ['properties.missing != 100', false],
   ['properties.total > 100', true],
   ['properties.total >= 120', true],
   ['properties.total < 120', false],
