@@ -16,12 +16,17 @@ export class BacklogGate {
     private readonly onError: (err: unknown) => void = () => {}
   ) {}
 
-  /** True when new events must be refused. Waits for the store only the very first time. */
+  /**
+   * True when new events must be refused. Waits for the store only the very first time, and
+   * before refusing on a stale count (a refusal should rest on a fresh one).
+   */
   async isOver(): Promise<boolean> {
-    if (Date.now() - this.refreshedAt >= this.refreshMs) {
-      this.refreshing ??= this.refresh()
-      if (this.refreshedAt === Number.NEGATIVE_INFINITY) await this.refreshing
-    }
+    if (Date.now() - this.refreshedAt >= this.refreshMs) this.refreshing ??= this.refresh()
+    if (this.refreshing && (this.refreshedAt === Number.NEGATIVE_INFINITY || this.over())) await this.refreshing
+    return this.over()
+  }
+
+  private over(): boolean {
     return this.backlog + this.acceptedSinceRefresh > this.maxBacklog
   }
 

@@ -1,0 +1,69 @@
+/**
+ * A tiny in-memory Store for unit tests of code that only enqueues, counts and keeps meta.
+ * Dedupe on (source, messageId) like the real engines; the other verbs throw.
+ */
+import type { Counts, EnqueueResult, NewEvent, Store, StoredEvent } from '../../src/store/types'
+
+export interface FakeStore extends Store {
+  events: StoredEvent[]
+  meta: Map<string, string>
+  /** Calls to enqueue, with their sizes. */
+  enqueueCalls: number[]
+  /** Backlog reported by counts() (pending); default: the events stored. */
+  backlog?: number
+  countsCalls: number
+  /** When set, enqueue rejects with it. */
+  failEnqueue?: Error
+  /** When set, enqueue waits for it before committing. */
+  gate?: Promise<void>
+}
+
+export function fakeStore(): FakeStore {
+  const notInFake = (name: string) => () => Promise.reject(new Error(`fake store: ${name} is not implemented`))
+  const store: FakeStore = {
+    engine: 'fake',
+    events: [],
+    meta: new Map(),
+    enqueueCalls: [],
+    countsCalls: 0,
+    async enqueue(events: NewEvent[]): Promise<EnqueueResult[]> {
+      store.enqueueCalls.push(events.length)
+      if (store.gate) await store.gate
+      if (store.failEnqueue) throw store.failEnqueue
+      return events.map((e) => {
+        const existing = store.events.find((s) => s.source === e.source && s.messageId === e.messageId)
+        if (existing) return { id: existing.id, duplicate: true }
+        const id = String(store.events.length + 1)
+        store.events.push({
+          ...e, id, status: 'pending', attempts: 0, runAt: e.receivedAt, firstFailedAt: null, lastError: null,
+          finishedAt: null, action: null, lastStatus: null, samples: null
+        })
+        return { id, duplicate: false }
+      })
+    },
+    async counts(): Promise<Counts> {
+      store.countsCalls++
+      const pending = store.backlog ?? store.events.length
+      return { pending, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null }
+    },
+    async get(id) { return store.events.find((e) => e.id === id) ?? null },
+    async list() { return [...store.events].reverse() },
+    async getMeta(key) { return store.meta.get(key) ?? null },
+    async setMeta(key, value) { store.meta.set(key, value) },
+    async close() {},
+    lease: notInFake('lease'),
+    extendLease: notInFake('extendLease'),
+    complete: notInFake('complete'),
+    skip: notInFake('skip'),
+    retryLater: notInFake('retryLater'),
+    deadLetter: notInFake('deadLetter'),
+    replay: notInFake('replay'),
+    stats: notInFake('stats'),
+    reasons: notInFake('reasons'),
+    latencyPercentile: notInFake('latencyPercentile'),
+    linkIdentities: notInFake('linkIdentities'),
+    accountsFor: notInFake('accountsFor'),
+    prune: notInFake('prune')
+  }
+  return store
+}

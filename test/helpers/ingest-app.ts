@@ -1,0 +1,42 @@
+/** The ingest plugin alone on a fastify instance with a fake store, for `app.inject` tests. */
+import Fastify, { type FastifyInstance } from 'fastify'
+import zlib from 'node:zlib'
+import { ingestPlugin, type IngestLimits, type IngestObserver } from '../../src/ingest'
+import type { Store } from '../../src/store/types'
+import { fakeStore, type FakeStore } from './fake-store'
+
+export const WRITE_KEY = 'wk_test_0123456789'
+export const SOURCE = 'test-source'
+
+export const testLimits: IngestLimits = {
+  maxEventBytes: 32 * 1024,
+  maxRequestBytes: 500 * 1024,
+  maxBatchEvents: 2500,
+  maxBacklog: 1_000_000,
+  backpressureRetryAfterSeconds: 7
+}
+
+export interface IngestApp<S extends Store = FakeStore> {
+  app: FastifyInstance
+  store: S
+}
+
+export async function ingestApp<S extends Store = FakeStore>(
+  options: { limits?: Partial<IngestLimits>; observer?: IngestObserver; store?: S; backlogRefreshMs?: number } = {}
+): Promise<IngestApp<S>> {
+  const store = (options.store ?? fakeStore()) as S
+  const app = Fastify()
+  await app.register(ingestPlugin, {
+    store,
+    sources: [{ name: SOURCE, writeKey: WRITE_KEY }],
+    limits: { ...testLimits, ...options.limits },
+    observer: options.observer,
+    backlogRefreshMs: options.backlogRefreshMs ?? 0
+  })
+  await app.ready()
+  return { app, store }
+}
+
+export const basic = (key = WRITE_KEY) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`
+
+export const gzip = (value: unknown) => zlib.gzipSync(typeof value === 'string' ? value : JSON.stringify(value))
