@@ -111,3 +111,46 @@ export function recordingLogger(): Logger & { warnings: string[] } {
     warnings
   }
 }
+
+/** Runs `action` with its default mapping (plus `mapping`) and returns what the CSB side received. */
+export async function runAction(
+  csb: { url: string; apiKey: string; requests(): Array<{ path: string; body: unknown; headers: Record<string, string> }>; clearRequests(): void },
+  action: string,
+  event: Partial<import('@segment/actions-core').SegmentEvent>,
+  options: { settings?: Partial<Settings>; mapping?: JSONObject; logger?: Logger } = {}
+): Promise<{ path: string; body: unknown; headers: Record<string, string> }> {
+  const { createTestIntegration } = await import('@segment/actions-core')
+  csb.clearRequests()
+  await createTestIntegration(destination).testAction(action, {
+    event,
+    settings: { ...settingsFor(csb.url), apiKey: csb.apiKey, ...options.settings },
+    mapping: options.mapping,
+    useDefaultMappings: true,
+    logger: options.logger
+  })
+  const requests = csb.requests()
+  if (requests.length !== 1) throw new Error(`expected 1 request, got ${requests.length}`)
+  return requests[0]
+}
+
+/** The error `action` throws for `event` (fails the test if it does not throw). */
+export async function actionError(
+  action: string,
+  event: Partial<import('@segment/actions-core').SegmentEvent>,
+  options: { settings?: Partial<Settings>; mapping?: JSONObject } = {}
+): Promise<Error & { status?: number }> {
+  const { createTestIntegration } = await import('@segment/actions-core')
+  const outcome = await createTestIntegration(destination)
+    .testAction(action, {
+      event,
+      settings: { ...settingsFor('http://127.0.0.1:9'), ...options.settings },
+      mapping: options.mapping,
+      useDefaultMappings: true
+    })
+    .then(
+      () => undefined,
+      (e: Error & { status?: number }) => e
+    )
+  if (!outcome) throw new Error(`expected ${action} to throw`)
+  return outcome
+}

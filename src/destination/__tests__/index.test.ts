@@ -6,7 +6,7 @@ import { createTestIntegration, Destination } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import { parseFql, validate } from '@segment/destination-subscriptions'
 import destination, { INTEGRATION_NAMES, destination as namedDestination } from '..'
-import { startCsb, type Csb } from './csb'
+import { startSandbox, type Sandbox } from '../../sandbox'
 import { onEventSettings, presetSubscriptions, settingsFor } from './helpers'
 
 const TIMESTAMP = '2024-01-08T10:00:00.000Z'
@@ -87,9 +87,9 @@ const expected = {
   }
 }
 
-let csb: Csb
+let csb: Sandbox
 beforeAll(async () => {
-  csb = await startCsb({ apiKey: 'seed-key-0123456789' })
+  csb = await startSandbox({ port: 0, apiKey: 'seed-key-0123456789' })
 })
 afterAll(async () => {
   await csb.close()
