@@ -9,6 +9,10 @@ interface FixRule {
 
 const RULES: FixRule[] = [
   {
+    pattern: /retry window|gave up/i,
+    fix: 'CSB kept failing for longer than delivery.retryWindowMs (the last error is shown). Fix that cause, then replay these dead letters.'
+  },
+  {
     pattern: /not configured|CSB_API_KEY and CSB_BASE_URL/i,
     fix: 'Set CSB_API_KEY and CSB_BASE_URL (or "csb" in the config file) and restart; held events are then delivered.'
   },
@@ -39,10 +43,6 @@ const RULES: FixRule[] = [
   {
     pattern: /\b404\b|not found/i,
     fix: 'Check CSB_BASE_URL: it must be your tenant, https://<tenant>.customersuccessbox.com, with no path.'
-  },
-  {
-    pattern: /retry window|gave up|expired/i,
-    fix: 'CSB failed for longer than delivery.retryWindowMs. Fix the cause shown in the samples, then replay these dead letters.'
   },
   {
     pattern: /\b50[0-9]\b|timeout|timed out|ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|socket|network|connection/i,

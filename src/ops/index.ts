@@ -27,3 +27,5 @@ export const opsPlugin: FastifyPluginAsync<OpsOptions> = async (app, options) =>
   await app.register(dashboardPlugin)
   await app.register(adminPlugin, { ...options, prefix: '/api' })
 }
+
+export { createOps, type Ops, type CreateOpsOptions, type DeliveryControls } from './wiring'

@@ -72,14 +72,15 @@ export function createMetrics({ registry, counts, processMetrics = true }: Metri
     registers
   })
 
-  // Backlog gauges read the store once per scrape, shared by the gauges of that scrape.
+  // Backlog gauges read the store once per scrape: a scrape starts every collect() before any
+  // of them resolves, so they share the read in flight; the next scrape reads again.
   let pendingRead: Promise<Counts> | null = null
   const readCounts = (): Promise<Counts> => {
     if (!pendingRead) {
       const started = process.hrtime.bigint()
       pendingRead = counts().finally(() => {
         storeLatency.observe({ operation: 'counts' }, Number(process.hrtime.bigint() - started) / 1e9)
-        setImmediate(() => { pendingRead = null })
+        pendingRead = null
       })
     }
     return pendingRead

@@ -1,0 +1,87 @@
+import Fastify from 'fastify'
+import { Registry } from 'prom-client'
+import { describe, expect, it } from 'vitest'
+import { parsePrometheus, valueOf } from '../../test/ops/prom'
+import type { Counts } from '../store/types'
+import { createMetrics, metricsPlugin } from './metrics'
+
+function counts(over: Partial<Counts> = {}): Counts {
+  return { pending: 0, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null, ...over }
+}
+
+describe('metrics', () => {
+  it('exposes every relay metric with its type, and values move with what ingest and delivery report', async () => {
+    let current = counts()
+    const registry = new Registry()
+    const metrics = createMetrics({ registry, counts: async () => current })
+    const app = Fastify()
+    await app.register(metricsPlugin, { registry })
+    const scrape = async () => {
+      const res = await app.inject('/metrics')
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['content-type']).toContain('text/plain')
+      return parsePrometheus(res.body)
+    }
+
+    const before = await scrape()
+    const types: Record<string, string> = {
+      csb_relay_ingested_events_total: 'counter',
+      csb_relay_delivery_outcomes_total: 'counter',
+      csb_relay_delivery_retries_total: 'counter',
+      csb_relay_backlog_events: 'gauge',
+      csb_relay_backlog_depth: 'gauge',
+      csb_relay_oldest_waiting_event_age_seconds: 'gauge',
+      csb_relay_dead_letters: 'gauge',
+      csb_relay_end_to_end_latency_seconds: 'histogram',
+      csb_relay_delivery_concurrency: 'gauge',
+      csb_relay_store_operation_seconds: 'histogram',
+      csb_relay_process_cpu_seconds_total: 'counter'
+    }
+    for (const [name, type] of Object.entries(types)) expect(before.get(name)?.type, name).toBe(type)
+    expect(valueOf(before, 'csb_relay_backlog_depth')).toBe(0)
+    expect(valueOf(before, 'csb_relay_oldest_waiting_event_age_seconds')).toBe(0)
+
+    metrics.ingestObserver.ingested!('track', 'accepted', 3)
+    metrics.ingestObserver.ingested!('identify', 'duplicate', 1)
+    metrics.ingestObserver.ingested!('Weird', 'rejected', 1)
+    metrics.ingestObserver.storeLatency!('enqueue', 0.002)
+    const delivery = metrics.deliveryObserver()
+    delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '1', messageId: 'a', attempts: 1, endToEndMs: 40 })
+    delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '2', messageId: 'b', attempts: 2, endToEndMs: 7000 })
+    delivery.outcome!({ outcome: 'retrying', action: 'trackFeature', status: 429, reason: 'HTTP 429', eventId: '3', messageId: 'c', attempts: 1 })
+    delivery.outcome!({ outcome: 'dead', action: 'identifyUser', status: 400, reason: 'HTTP 400', eventId: '4', messageId: 'd', attempts: 1 })
+    delivery.concurrency!(12)
+    current = counts({ pending: 5, retrying: 2, inFlight: 1, dead: 1, oldestPendingAt: new Date(Date.now() - 90_000) })
+
+    const after = await scrape()
+    expect(valueOf(after, 'csb_relay_ingested_events_total', { type: 'track', result: 'accepted' })).toBe(3)
+    expect(valueOf(after, 'csb_relay_ingested_events_total', { type: 'identify', result: 'duplicate' })).toBe(1)
+    expect(valueOf(after, 'csb_relay_ingested_events_total', { type: 'other', result: 'rejected' })).toBe(1)
+    expect(valueOf(after, 'csb_relay_delivery_outcomes_total', { action: 'trackFeature', status: '200', outcome: 'delivered' })).toBe(2)
+    expect(valueOf(after, 'csb_relay_delivery_outcomes_total', { action: 'identifyUser', status: '400', outcome: 'dead' })).toBe(1)
+    expect(valueOf(after, 'csb_relay_delivery_retries_total', { action: 'trackFeature' })).toBe(1)
+    expect(valueOf(after, 'csb_relay_end_to_end_latency_seconds_count')).toBe(2)
+    expect(valueOf(after, 'csb_relay_end_to_end_latency_seconds_bucket', { le: '0.05' })).toBe(1)
+    expect(valueOf(after, 'csb_relay_end_to_end_latency_seconds_bucket', { le: '10' })).toBe(2)
+    expect(valueOf(after, 'csb_relay_end_to_end_latency_seconds_sum')).toBeCloseTo(7.04)
+    expect(valueOf(after, 'csb_relay_delivery_concurrency')).toBe(12)
+    expect(valueOf(after, 'csb_relay_backlog_depth')).toBe(8)
+    expect(valueOf(after, 'csb_relay_backlog_events', { state: 'retrying' })).toBe(2)
+    expect(valueOf(after, 'csb_relay_dead_letters')).toBe(1)
+    const age = valueOf(after, 'csb_relay_oldest_waiting_event_age_seconds')
+    expect(age).toBeGreaterThanOrEqual(90)
+    expect(age).toBeLessThan(3600)
+    expect(valueOf(after, 'csb_relay_store_operation_seconds_count', { operation: 'enqueue' })).toBe(1)
+    expect(valueOf(after, 'csb_relay_store_operation_seconds_count', { operation: 'counts' })).toBeGreaterThanOrEqual(1)
+    await app.close()
+  })
+
+  it('registers nothing globally: two relays in one process have separate registries', async () => {
+    const { register } = await import('prom-client')
+    const a = createMetrics({ registry: new Registry(), counts: async () => counts(), processMetrics: false })
+    const b = createMetrics({ registry: new Registry(), counts: async () => counts(), processMetrics: false })
+    a.ingestObserver.ingested!('track', 'accepted', 1)
+    expect(await b.registry.getSingleMetricAsString('csb_relay_ingested_events_total')).not.toContain('result="accepted"')
+    expect(await register.metrics()).not.toContain('csb_relay_')
+  })
+})

@@ -1,0 +1,86 @@
+/**
+ * Everything ops adds to a running relay, built once by the composition root:
+ *
+ *   const ops = createOps({ store, config, logger, checkCsb })
+ *   // ingest: observer ops.ingestObserver;  delivery: observer ops.deliveryObserver
+ *   await app.register(opsPlugin, ops.pluginOptions)
+ *   ops.attachDelivery(delivery)   // replay and the event tester go through delivery
+ */
+import { Registry } from 'prom-client'
+import type { Logger } from 'pino'
+import type { RelayConfig } from '../cli/config'
+import { redactConfig } from '../cli/config'
+import type { DeliveryObserver } from '../delivery/observer'
+import type { IngestObserver } from '../ingest/observer'
+import type { ReplayFilter, Store } from '../store/types'
+import type { CsbCheck } from './admin'
+import type { OpsOptions } from './index'
+import { createMetrics } from './metrics'
+
+/** The parts of a running delivery that ops uses (src/delivery's `Delivery` has them). */
+export interface DeliveryControls {
+  replay(filter: ReplayFilter): Promise<number>
+  test(event: Record<string, unknown>, options?: { send?: boolean }): Promise<unknown>
+}
+
+export interface CreateOpsOptions {
+  store: Store
+  config: RelayConfig
+  logger: Logger
+  /** Extra secrets to scrub besides the config's (e.g. a generated write key). */
+  secrets?: Iterable<string | undefined | null>
+  /** Asks CSB whether it accepts the settings (the destination's testAuthentication); rejects with the reason. */
+  checkCsb?: (csb: NonNullable<RelayConfig['csb']>) => Promise<void>
+  /** Created here when absent. */
+  registry?: Registry
+}
+
+export interface Ops {
+  registry: Registry
+  ingestObserver: IngestObserver
+  deliveryObserver: DeliveryObserver
+  pluginOptions: OpsOptions
+  attachDelivery(delivery: DeliveryControls): void
+}
+
+export function createOps(options: CreateOpsOptions): Ops {
+  const { store, config, logger } = options
+  const registry = options.registry ?? new Registry()
+  const metrics = createMetrics({ registry, counts: () => store.counts() })
+  let delivery: DeliveryControls | undefined
+  const secrets = [config.csb?.apiKey, config.adminToken, ...config.sources.map((s) => s.writeKey), ...(options.secrets ?? [])]
+
+  const checkCsb = async (): Promise<CsbCheck> => {
+    const csb = config.csb
+    if (!csb) return { configured: false, ok: false, message: 'CSB is not configured: set CSB_API_KEY and CSB_BASE_URL' }
+    if (!options.checkCsb) return { configured: true, ok: false, message: 'no CSB check available in this relay' }
+    try {
+      await options.checkCsb(csb)
+      return { configured: true, ok: true, message: `CSB at ${csb.baseUrl} answers and accepts the API key` }
+    } catch (err) {
+      return { configured: true, ok: false, message: `CSB at ${csb.baseUrl}: ${(err as Error).message}` }
+    }
+  }
+
+  return {
+    registry,
+    ingestObserver: metrics.ingestObserver,
+    deliveryObserver: metrics.deliveryObserver(logger),
+    pluginOptions: {
+      registry,
+      store,
+      config: redactConfig(config),
+      adminToken: config.adminToken,
+      secrets,
+      replay: (filter) => (delivery ? delivery.replay(filter) : store.replay(filter)),
+      testEvent: async (event, { send }) => {
+        if (!delivery) throw new Error('delivery is not running')
+        return delivery.test(event, { send })
+      },
+      checkCsb
+    },
+    attachDelivery(d) {
+      delivery = d
+    }
+  }
+}
