@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Destination } from '@segment/actions-core'
-import csbDestination, { INTEGRATION_NAMES } from '../destination'
+import csbDestination, { baseUrlProblem, INTEGRATION_NAMES } from '../destination'
 import type { ReplayFilter, SegmentEvent, Store } from '../store/types'
 import { instrumentDefinition } from './capture'
 import { createRouter } from './routing'
@@ -79,6 +79,9 @@ export function prepareDelivery(config: DeliveryConfig, definition: typeof csbDe
 
 /** Checks CSB settings against the destination's settings schema; throws a message naming the problem. */
 export function validateCsbSettings(runtime: DeliveryRuntime, settings: CsbSettings): void {
+  const problem = baseUrlProblem(settings.baseUrl)
+  if (problem) throw new SubscriptionError(`CSB settings are invalid: ${problem}`)
+  if (typeof settings.apiKey !== 'string' || settings.apiKey === '') throw new SubscriptionError('CSB settings are invalid: apiKey is required')
   try {
     runtime.destination.validateSettings(settings as never)
   } catch (err) {

@@ -1,0 +1,97 @@
+/** Shared by the delivery tests: a store, a sandbox, events, and waiting for conditions. */
+import { randomUUID } from 'node:crypto'
+import { openStore, type NewEvent, type SegmentEvent, type Store } from '../../src/store'
+import { startSandbox, type Sandbox } from '../../src/sandbox'
+import { startDelivery, deliveryDefaults, type Delivery, type DeliveryConfig, type OutcomeReport } from '../../src/delivery'
+import { orderingKeyOf } from '../../src/ingest/ordering-key'
+
+export const fastDelivery = {
+  ...deliveryDefaults,
+  backoffBaseMs: 50,
+  backoffCapMs: 500,
+  pollIntervalMs: 10,
+  leaseMs: 5000,
+  requestTimeoutMs: 2000
+}
+
+export function silentLogger() {
+  const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = []
+  const log = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg })
+  return { lines, info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') }
+}
+
+export function segmentEvent(e: Record<string, unknown>): SegmentEvent {
+  const now = new Date().toISOString()
+  return { messageId: randomUUID(), timestamp: now, receivedAt: now, ...e } as SegmentEvent
+}
+
+export async function enqueue(store: Store, events: SegmentEvent[]): Promise<string[]> {
+  const rows: NewEvent[] = events.map((event) => ({
+    source: 'test',
+    messageId: event.messageId,
+    orderingKey: orderingKeyOf(event),
+    type: event.type,
+    event,
+    receivedAt: new Date()
+  }))
+  return (await store.enqueue(rows)).map((r) => r.id)
+}
+
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < deadline) {
+    try {
+      const value = await check()
+      if (value) return value
+    } catch (err) {
+      last = err
+    }
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
+}
+
+export interface Rig {
+  store: Store
+  sandbox: Sandbox
+  delivery: Delivery
+  outcomes: OutcomeReport[]
+  concurrency: number[]
+  logger: ReturnType<typeof silentLogger>
+  close(): Promise<void>
+}
+
+export async function startRig(overrides: Partial<DeliveryConfig> & { csb?: DeliveryConfig['csb'] | null } = {}, sandboxApiKey?: string): Promise<Rig> {
+  const store = await openStore(':memory:')
+  const sandbox = await startSandbox({ port: 0, ...(sandboxApiKey ? { apiKey: sandboxApiKey } : {}) })
+  const outcomes: OutcomeReport[] = []
+  const concurrency: number[] = []
+  const logger = silentLogger()
+  const csb = overrides.csb === null ? undefined : overrides.csb ?? { apiKey: sandbox.apiKey, baseUrl: sandbox.url }
+  const config: DeliveryConfig = { delivery: fastDelivery, ...overrides, csb }
+  const delivery = startDelivery({
+    store,
+    config,
+    logger,
+    observer: { outcome: (r) => outcomes.push(r), concurrency: (n) => concurrency.push(n) }
+  })
+  return {
+    store,
+    sandbox,
+    delivery,
+    outcomes,
+    concurrency,
+    logger,
+    async close() {
+      await delivery.stop()
+      await sandbox.close()
+      await store.close()
+    }
+  }
+}
+
+/** Bodies of the requests CSB accepted (2xx), oldest first. */
+export function accepted(sandbox: Sandbox, path?: string) {
+  return sandbox.requests(path ? { path } : undefined).filter((r) => r.status >= 200 && r.status < 300)
+}

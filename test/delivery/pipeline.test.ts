@@ -1,0 +1,226 @@
+/**
+ * Delivery end to end inside one process: real SQLite store, real sandbox over HTTP, the real
+ * destination through actions-core.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { accepted, enqueue, segmentEvent, startRig, waitFor, type Rig } from './helpers'
+
+let rig: Rig | undefined
+afterEach(async () => {
+  await rig?.close()
+  rig = undefined
+})
+
+const statusOf = async (r: Rig, id: string) => (await r.store.get(id))?.status
+
+describe('delivery pipeline', () => {
+  it('delivers the seed calls and an Engage audience, filling the audience event\'s account from the identity map', async () => {
+    rig = await startRig()
+    const ids = await enqueue(rig.store, [
+      segmentEvent({ type: 'identify', userId: 'userID123', traits: { account_id: '12345678', user_id: 'john.doe@company.com' } }),
+      segmentEvent({ type: 'track', userId: 'userID123', event: 'Order Received', properties: { cost: '$120.00', account_id: '12345678', user_id: 'john.doe@company.com' } }),
+      segmentEvent({ type: 'group', userId: 'userID123', groupId: 'accountId123', traits: { account_id: '12345678', name: 'ABC Group' } }),
+      segmentEvent({ type: 'page', userId: 'userID123', name: 'orders', properties: { title: 'My Orders', account_id: '12345678', user_id: 'john.doe@company.com' } }),
+      segmentEvent({
+        type: 'identify',
+        userId: 'userID123',
+        traits: { order_completed_last_30days: true },
+        context: { personas: { computation_class: 'audience', computation_key: 'order_completed_last_30days' } }
+      })
+    ])
+    const r = rig
+    await waitFor('all delivered', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'delivered'))
+    // Order is kept per ordering key (the CSB user when the event names one), not across keys.
+    const paths = accepted(r.sandbox).map((q) => q.path)
+    expect([...paths].sort()).toEqual(['/api/v1_1/account', '/api/v1_1/feature', '/api/v1_1/user', '/api/v1_1/user', '/api_js/v1_1/page'])
+    expect(r.sandbox.requests()).toHaveLength(5)
+    const users = accepted(r.sandbox, '/api/v1_1/user').map((q) => q.body)
+    expect(users[0]).toMatchObject({ account_id: '12345678', user_id: 'john.doe@company.com' })
+    expect(users[1]).toMatchObject({ account_id: '12345678', user_id: 'userID123', order_completed_last_30days: true })
+    // Samples are kept for delivered events too, with the key redacted.
+    const stored = await r.store.get(ids[0])
+    expect(stored?.samples?.request).toMatchObject({ method: 'POST', url: `${r.sandbox.url}/api/v1_1/user`, headers: { authorization: '[redacted]' } })
+    expect(stored?.samples?.response).toMatchObject({ status: 200 })
+    expect(JSON.stringify(stored?.samples)).not.toContain(r.sandbox.apiKey)
+    expect(r.outcomes.filter((o) => o.outcome === 'delivered')).toHaveLength(5)
+  })
+
+  it('keeps order per user under failure and does not hold back other users', async () => {
+    rig = await startRig()
+    const r = rig
+    r.sandbox.setFaults({ rules: [{ match: { path: '/api/v1_1/feature', body: { feature_id: 'a1' } }, status: 503, forSeconds: 1 }] })
+    const events = [
+      ...['a1', 'a2', 'a3', 'a4'].map((name) => segmentEvent({ type: 'track', userId: 'ua', event: name, properties: { account_id: 'acc' } })),
+      ...['b1', 'b2', 'b3', 'b4'].map((name) => segmentEvent({ type: 'track', userId: 'ub', event: name, properties: { account_id: 'acc' } }))
+    ]
+    const ids = await enqueue(r.store, events)
+    await waitFor('all delivered', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'delivered'))
+    const ok = accepted(r.sandbox, '/api/v1_1/feature').map((q) => (q.body as { feature_id: string }).feature_id)
+    expect(ok.filter((f) => f.startsWith('a'))).toEqual(['a1', 'a2', 'a3', 'a4'])
+    expect(ok.filter((f) => f.startsWith('b'))).toEqual(['b1', 'b2', 'b3', 'b4'])
+    // ub's events all went through before ua's first event finally did.
+    expect(ok.indexOf('b4')).toBeLessThan(ok.indexOf('a1'))
+    const failures = r.sandbox.requests({ path: '/api/v1_1/feature' }).filter((q) => q.status === 503)
+    expect(failures.length).toBeGreaterThan(0)
+    expect(failures.every((q) => (q.body as { feature_id: string }).feature_id === 'a1')).toBe(true)
+    expect(r.outcomes.filter((o) => o.outcome === 'retrying').length).toBe(failures.length)
+  })
+
+  it('dead-letters a 400 at once with reason and samples; replay after the fix delivers it', async () => {
+    rig = await startRig()
+    const r = rig
+    r.sandbox.setFaults({ rules: [{ match: { path: '/api/v1_1/user' }, status: 400, message: 'bad attribute' }] })
+    const [id] = await enqueue(r.store, [segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1', email: 'x@y.z' } })])
+    const dead = await waitFor('dead letter', async () => ((await r.store.get(id))?.status === 'dead' ? r.store.get(id) : undefined))
+    expect(dead?.attempts).toBe(1)
+    expect(dead?.lastError).toMatch(/HTTP 400/)
+    expect(dead?.lastStatus).toBe(400)
+    expect(dead?.samples?.request).toMatchObject({ body: { account_id: 'a1', user_id: 'u1', email: 'x@y.z' }, headers: { authorization: '[redacted]' } })
+    expect(dead?.samples?.response).toMatchObject({ status: 400 })
+    expect(r.sandbox.requests()).toHaveLength(1)
+    const line = r.logger.lines.find((l) => l.level === 'error')
+    expect(line?.obj).toMatchObject({ eventId: id, status: 400 })
+    expect(JSON.stringify(r.logger.lines)).not.toContain(r.sandbox.apiKey)
+
+    r.sandbox.clearFaults()
+    expect(await r.delivery.replay({ ids: [id] })).toBe(1)
+    await waitFor('delivered after replay', async () => (await statusOf(r, id)) === 'delivered')
+    expect(accepted(r.sandbox, '/api/v1_1/user')).toHaveLength(1)
+  })
+
+  it('dead-letters a 401 at once; setting the right key at runtime and replaying all delivers', async () => {
+    rig = await startRig({ csb: undefined }, 'the-right-key')
+    const r = rig
+    r.delivery.setCsbSettings({ apiKey: 'a-wrong-key', baseUrl: r.sandbox.url })
+    const ids = await enqueue(r.store, [
+      segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } }),
+      segmentEvent({ type: 'identify', userId: 'u2', traits: { account_id: 'a1' } })
+    ])
+    await waitFor('dead letters', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'dead'))
+    const dead = await r.store.get(ids[0])
+    expect(dead?.lastStatus).toBe(401)
+    expect(dead?.lastError).toMatch(/HTTP 401.*API key/)
+    expect(JSON.stringify(dead)).not.toContain('a-wrong-key')
+    r.delivery.setCsbSettings({ apiKey: 'the-right-key', baseUrl: r.sandbox.url })
+    expect(await r.delivery.replay({ all: true })).toBe(2)
+    await waitFor('delivered', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'delivered'))
+  })
+
+  it('holds events while CSB is not configured and delivers them once it is', async () => {
+    rig = await startRig({ csb: null })
+    const r = rig
+    const ids = await enqueue(r.store, [segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } })])
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(r.sandbox.requests()).toHaveLength(0)
+    expect((await r.store.get(ids[0]))?.status).toBe('pending')
+    expect((await r.store.get(ids[0]))?.attempts).toBe(0)
+    expect(r.delivery.stats().csbConfigured).toBe(false)
+    r.delivery.setCsbSettings({ apiKey: r.sandbox.apiKey, baseUrl: r.sandbox.url })
+    await waitFor('delivered', async () => (await statusOf(r, ids[0])) === 'delivered')
+  })
+
+  it('refuses invalid CSB settings at runtime with the reason', async () => {
+    rig = await startRig({ csb: null })
+    expect(() => rig?.delivery.setCsbSettings({ apiKey: 'k', baseUrl: 'ftp://example.com' })).toThrow(/CSB settings are invalid/)
+  })
+
+  it('skips alias and unsubscribed screen visibly, without calling CSB', async () => {
+    rig = await startRig()
+    const r = rig
+    const ids = await enqueue(r.store, [
+      segmentEvent({ type: 'alias', userId: 'u1', previousId: 'anon-1' }),
+      segmentEvent({ type: 'screen', userId: 'u1', name: 'Home' })
+    ])
+    await waitFor('skipped', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'skipped'))
+    expect((await r.store.get(ids[0]))?.lastError).toBe('no subscription matches alias')
+    expect((await r.store.get(ids[1]))?.lastError).toBe('no subscription matches screen')
+    expect(r.outcomes.map((o) => o.outcome)).toEqual(['skipped', 'skipped'])
+    expect(r.sandbox.requests()).toHaveLength(0)
+  })
+
+  it('skips events the integrations object turns off', async () => {
+    rig = await startRig()
+    const r = rig
+    const [id] = await enqueue(r.store, [segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a' }, integrations: { CustomerSuccessBox: false } })])
+    await waitFor('skipped', async () => (await statusOf(r, id)) === 'skipped')
+    expect(r.sandbox.requests()).toHaveLength(0)
+  })
+
+  it('uses subscriptions from the config instead of the presets: page views as features', async () => {
+    rig = await startRig({
+      subscriptions: [
+        {
+          name: 'Pages as features',
+          subscribe: 'type = "page"',
+          partnerAction: 'trackFeature',
+          mapping: {
+            account_id: { '@path': '$.properties.account_id' },
+            user_id: { '@path': '$.userId' },
+            feature_id: { '@path': '$.name' },
+            module_id: 'Pages',
+            timestamp: { '@path': '$.timestamp' }
+          }
+        }
+      ]
+    })
+    const r = rig
+    const ids = await enqueue(r.store, [
+      segmentEvent({ type: 'page', userId: 'u1', name: 'Pricing', properties: { account_id: 'a1' } }),
+      segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } })
+    ])
+    await waitFor('done', async () => (await statusOf(r, ids[0])) === 'delivered' && (await statusOf(r, ids[1])) === 'skipped')
+    expect(accepted(r.sandbox).map((q) => q.path)).toEqual(['/api/v1_1/feature'])
+    expect(accepted(r.sandbox)[0].body).toMatchObject({ account_id: 'a1', user_id: 'u1', feature_id: 'Pricing', module_id: 'Pages' })
+  })
+
+  it('runs every matching subscription; after a retry only the ones not yet delivered run again', async () => {
+    rig = await startRig({
+      subscriptions: [
+        { name: 'as page', subscribe: 'type = "page"', partnerAction: 'trackPage', mapping: undefined as never },
+        { name: 'as feature', subscribe: 'type = "page"', partnerAction: 'trackFeature', mapping: { account_id: { '@path': '$.properties.account_id' }, user_id: { '@path': '$.userId' }, feature_id: { '@path': '$.name' } } }
+      ].map((s) => (s.mapping ? s : { ...s, mapping: { account_id: { '@path': '$.properties.account_id' }, user_id: { '@path': '$.userId' }, name: { '@path': '$.name' } } }))
+    })
+    const r = rig
+    r.sandbox.setFaults({ rules: [{ match: { path: '/api/v1_1/feature' }, status: 503, count: 1 }] })
+    const [id] = await enqueue(r.store, [segmentEvent({ type: 'page', userId: 'u1', name: 'Home', properties: { account_id: 'a1' } })])
+    await waitFor('delivered', async () => (await statusOf(r, id)) === 'delivered')
+    expect(r.sandbox.requests().map((q) => `${q.path} ${q.status}`)).toEqual(['/api_js/v1_1/page 200', '/api/v1_1/feature 503', '/api/v1_1/feature 200'])
+  })
+
+  it('dead-letters after the retry window', async () => {
+    rig = await startRig({ delivery: { ...(await import('./helpers')).fastDelivery, retryWindowMs: 400 } })
+    const r = rig
+    r.sandbox.setFaults({ errors: { '503': 1 } })
+    const [id] = await enqueue(r.store, [segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } })])
+    const dead = await waitFor('dead', async () => ((await r.store.get(id))?.status === 'dead' ? r.store.get(id) : undefined))
+    expect(dead?.lastError).toMatch(/^retry window \(400 ms\) exhausted after \d+ attempts; last error HTTP 503/)
+    expect(dead?.attempts).toBeGreaterThan(1)
+  })
+
+  it('an Engage event for a user whose account is unknown dead-letters naming account_id; replay after the account is learned delivers it', async () => {
+    rig = await startRig()
+    const r = rig
+    const audience = segmentEvent({ type: 'identify', userId: 'u9', traits: { vip: true }, context: { personas: { computation_class: 'audience', computation_key: 'vip' } } })
+    const [id] = await enqueue(r.store, [audience])
+    const dead = await waitFor('dead', async () => ((await r.store.get(id))?.status === 'dead' ? r.store.get(id) : undefined))
+    expect(dead?.lastError).toMatch(/account_id/)
+    const [learn] = await enqueue(r.store, [segmentEvent({ type: 'group', userId: 'u9', groupId: 'acc-9', traits: {} })])
+    await waitFor('group delivered', async () => (await statusOf(r, learn)) === 'delivered')
+    await r.delivery.replay({ ids: [id] })
+    await waitFor('delivered', async () => (await statusOf(r, id)) === 'delivered')
+    expect(accepted(r.sandbox, '/api/v1_1/user')[0].body).toMatchObject({ account_id: 'acc-9', user_id: 'u9', vip: true })
+  })
+
+  it('dry run: shows the matching action and the exact request without sending; send=true sends it', async () => {
+    rig = await startRig()
+    const r = rig
+    const event = { type: 'track', userId: 'u1', event: 'Report Exported', properties: { account_id: 'a1' } }
+    const result = await r.delivery.test(event)
+    expect(result).toMatchObject({ deliver: true, sent: false, matches: [{ partnerAction: 'trackFeature', request: { method: 'POST', url: `${r.sandbox.url}/api/v1_1/feature`, headers: { authorization: '[redacted]' }, body: { account_id: 'a1', user_id: 'u1', feature_id: 'Report Exported' } } }] })
+    expect(r.sandbox.requests()).toHaveLength(0)
+    const sent = await r.delivery.test(event, { send: true })
+    expect(sent).toMatchObject({ sent: true, matches: [{ response: { status: 200 } }] })
+    expect(r.sandbox.requests()).toHaveLength(1)
+    expect(await r.delivery.test({ type: 'alias', userId: 'x' })).toMatchObject({ deliver: false, skipReason: 'no subscription matches alias' })
+  })
+})
