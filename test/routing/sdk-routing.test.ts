@@ -142,9 +142,11 @@ describe('a broken filter rule stops csb-relay start', () => {
       const result = await runStart(file)
       expect(result.code).toBe(2)
       expect(result.stderr).toContain(
-          'filter #2 "no internal" (filters[1]): "drop" is not valid FQL (properties.internal == true): "==" is not an FQL operator. Fix: compare with a single =.'
+        'filter #2 "no internal" (filters[1]): "drop" is not valid FQL (properties.internal == true): "==" is not an FQL operator. Fix: compare with a single =.'
       )
       expect(result.stdout).not.toContain('listening on')
+      // Refused before anything opened: no store was created.
+      expect(fs.existsSync(`${dir}/relay.db`)).toBe(false)
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

@@ -3,6 +3,7 @@
  * SIGTERM or SIGINT, then closes it gracefully and exits 0. Configuration errors exit 2.
  */
 import { ConfigError, loadConfig, type RelayConfig } from '../config'
+import { createRouter, RoutingConfigError } from '../../delivery/routing'
 import { startRelay, type Relay } from '../relay'
 
 const USAGE = `Usage: csb-relay start [--config FILE] [--port N] [--host H] [--db URL]
@@ -63,10 +64,13 @@ function banner(relay: Relay): string {
 
 function readConfig(argv: string[]): RelayConfig | string {
   try {
-    return loadConfig({ argv })
+    const config = loadConfig({ argv })
+    // Destination filters are checked before anything opens: a broken rule must not start a relay.
+    createRouter(config.filters)
+    return config
   } catch (err) {
-    // ConfigError names the setting; parseArgs errors name the flag.
-    if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+    // ConfigError names the setting; RoutingConfigError the filter rule; parseArgs errors name the flag.
+    if (err instanceof ConfigError || err instanceof RoutingConfigError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       return (err as Error).message
     }
     throw err
