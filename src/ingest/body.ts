@@ -7,12 +7,18 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import { IngestError, badRequest, tooLarge } from './errors'
 
-const ACCEPTED_TYPES = /^(application\/(json|[\w.+-]+\+json)|text\/plain)\s*(;|$)/i
+/**
+ * Media types that cannot be JSON text. Any other Content-Type is read as JSON: senders label
+ * JSON loosely (the browser library says text/plain to skip CORS preflights; RudderStack's
+ * node SDK says application/x-www-form-urlencoded for its gzip JSON), and the JSON parser,
+ * not the label, decides whether the body is acceptable.
+ */
+const REFUSED_TYPES = /^\s*(multipart|image|audio|video|font|model)\//i
 
 /** The problem with the Content-Type, or undefined. A missing Content-Type is read as JSON. */
 export function contentTypeProblem(contentType: string | undefined): string | undefined {
-  if (contentType === undefined || contentType === '' || ACCEPTED_TYPES.test(contentType)) return undefined
-  return `Content-Type "${contentType.slice(0, 100)}" is not accepted: send application/json or text/plain (JSON text)`
+  if (contentType === undefined || !REFUSED_TYPES.test(contentType)) return undefined
+  return `Content-Type "${contentType.slice(0, 100)}" is not accepted: send JSON (application/json or text/plain)`
 }
 
 function gunzip(compressed: Buffer, maxBytes: number): Promise<Buffer> {

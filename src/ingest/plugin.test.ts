@@ -151,7 +151,8 @@ describe('malformed requests', () => {
   it.each([
     ['invalid JSON', 'application/json', undefined, '{"userId": ', 400, /^invalid JSON: /],
     ['an empty body', 'application/json', undefined, '', 400, /^empty body/],
-    ['a form body', 'application/x-www-form-urlencoded', undefined, 'a=b', 415, /^Content-Type "application\/x-www-form-urlencoded" is not accepted/],
+    ['a form body', 'application/x-www-form-urlencoded', undefined, 'a=b', 400, /^invalid JSON: /],
+    ['a multipart body', 'multipart/form-data; boundary=x', undefined, '--x--', 415, /^Content-Type "multipart\/form-data; boundary=x" is not accepted/],
     ['bad gzip', 'application/json', 'gzip', 'not gzip at all', 400, /^body is not valid gzip/],
     ['brotli', 'application/json', 'br', '{}', 415, /^Content-Encoding "br" is not supported/]
   ])('answers %s with a 4xx naming the problem', async (_name, type, encoding, payload, status, message) => {

@@ -1,0 +1,48 @@
+/**
+ * An in-process relay on an ephemeral port with a temporary SQLite store, configured as a
+ * user would (loadConfig over flags, environment and an optional config file).
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import pino from 'pino'
+import { loadConfig } from '../../src/cli/config'
+import { startRelay, type Relay } from '../../src/cli/relay'
+import { tempDir } from './temp'
+
+export const TEST_WRITE_KEY = 'wk_relay_test_key'
+
+export interface TestRelayOptions {
+  /** Extra environment (CSB_RELAY_WRITE_KEYS defaults to TEST_WRITE_KEY; pass '' for none). */
+  env?: Record<string, string>
+  /** Written to a config file passed with --config. */
+  configFile?: Record<string, unknown>
+  /** Reuse a database (restart tests). */
+  db?: string
+}
+
+export async function startTestRelay(options: TestRelayOptions = {}): Promise<Relay> {
+  const dir = tempDir()
+  const argv = ['--port', '0', '--host', '127.0.0.1', '--db', options.db ?? path.join(dir, 'relay.db')]
+  if (options.configFile) {
+    const file = path.join(dir, 'config.json')
+    fs.writeFileSync(file, JSON.stringify(options.configFile))
+    argv.push('--config', file)
+  }
+  const env = { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY, ...options.env }
+  const config = loadConfig({ argv, env, cwd: dir })
+  return startRelay(config, { logger: pino({ level: 'silent' }) })
+}
+
+export function basicAuth(writeKey = TEST_WRITE_KEY): string {
+  return `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`
+}
+
+/** POST JSON to the relay (fetch, loopback). */
+export async function post(relay: { url: string }, pathname: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${relay.url}${pathname}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: basicAuth(), ...headers },
+    body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
+  })
+  return { status: res.status, headers: res.headers, body: (await res.json()) as { success: boolean; error?: string } }
+}
