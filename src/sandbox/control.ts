@@ -17,6 +17,8 @@ export interface ControlContext {
   text: string
   bytes: number
   recorder: Recorder
+  /** Clears the recording (and restarts the counts of anyone waiting for requests). */
+  clearRequests: () => void
   engine: FaultEngine
   send: (res: http.ServerResponse, status: number, body: unknown, headers?: Record<string, string>) => void
   /** Keeps this request's socket open through a refuse-mode outage it starts, so it can answer. */
@@ -65,7 +67,7 @@ export function handleControl(ctx: ControlContext): void {
     }
     case 'DELETE /_sandbox/requests': {
       const cleared = recorder.size
-      recorder.clear()
+      ctx.clearRequests()
       return ctx.send(res, 200, { success: true, cleared })
     }
     case 'GET /_sandbox/faults':

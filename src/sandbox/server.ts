@@ -18,6 +18,8 @@ export const DEFAULT_RECORD_LIMIT = 1_000_000
 export const MAX_BODY_BYTES = 1024 * 1024
 /** How often re-listening after an outage is retried while the port is busy. */
 const RELISTEN_RETRY_MS = 100
+/** Idle keep-alive sockets are closed after this (Node's default of 5 s races clients that keep them longer). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000
 
 function checkOptions(options: SandboxOptions): { port: number; host: string; apiKey: string; recordLimit: number } {
   const port = options.port ?? 0
@@ -65,6 +67,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let sparedSocket: Socket | null = null
 
   const server = http.createServer({ keepAlive: true }, (req, res) => onRequest(req, res))
+  // Longer than clients keep idle sockets, so a request never races the server closing one.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000
   server.on('connection', (socket: Socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
@@ -97,9 +102,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   function relisten(): void {
     if (closed || listening) return
-    listen().catch(() => {
-      if (!closed) relistenTimer = setTimeout(relisten, RELISTEN_RETRY_MS)
-    })
+    listen().then(
+      () => {
+        // Closed, or a new refuse outage began, while the listen was under way.
+        if (closed || engine.activeOutage()?.mode === 'refuse') stopListening()
+      },
+      () => {
+        if (!closed) relistenTimer = setTimeout(relisten, RELISTEN_RETRY_MS)
+      }
+    )
   }
 
   function onOutage(next: ActiveOutage | null, previous: ActiveOutage | null): void {
@@ -115,6 +126,33 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const engine = new FaultEngine(random, onOutage)
 
+  /** A `waitForRequests` call; `seen` is kept up to date per request, so waiting costs O(1) per request. */
+  interface Waiter {
+    count: number
+    path?: string
+    seen: number
+    resolve: (requests: RecordedRequest[]) => void
+  }
+  let waiters: Waiter[] = []
+
+  function matching(path: string | undefined): RecordedRequest[] {
+    return recorder.list(path === undefined ? {} : { path })
+  }
+
+  function notifyWaiters(record: RecordedRequest): void {
+    waiters = waiters.filter((waiter) => {
+      if (waiter.path !== undefined && waiter.path !== record.path) return true
+      if (++waiter.seen < waiter.count) return true
+      waiter.resolve(matching(waiter.path))
+      return false
+    })
+  }
+
+  function clearRequests(): void {
+    recorder.clear()
+    for (const waiter of waiters) waiter.seen = 0
+  }
+
   function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const [path, query] = pathAndQuery(req.url ?? '/')
     const chunks: Buffer[] = []
@@ -127,7 +165,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     req.on('end', () => {
       const text = bytes > MAX_BODY_BYTES ? '' : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')
       if (path.startsWith('/_sandbox/') || path === '/_sandbox') {
-        handleControl({ req, res, path, query, text, bytes, recorder, engine, send, spare: (s) => (sparedSocket = s) })
+        handleControl({ req, res, path, query, text, bytes, recorder, clearRequests, engine, send, spare: (s) => (sparedSocket = s) })
         sparedSocket = null
         return
       }
@@ -182,6 +220,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (latency > 0) record.latencyMs = latency
     }
     recorder.add(record)
+    if (waiters.length > 0) notifyWaiters(record)
     if (options.onRequest) {
       try {
         options.onRequest(record)
@@ -217,10 +256,31 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     port,
     apiKey,
     requests: (filter) => recorder.list(filter),
-    clearRequests: () => recorder.clear(),
+    clearRequests,
     setFaults: (faults) => engine.set(faults),
     clearFaults: () => engine.clear(),
     faults: () => engine.snapshot(),
+    waitForRequests: (count, { path, timeoutMs = 10_000 } = {}) => {
+      const found = matching(path)
+      if (found.length >= count) return Promise.resolve(found)
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== waiter)
+          const seen = matching(path).length
+          reject(new Error(`sandbox: waited ${timeoutMs} ms for ${count} request(s)${path ? ` to ${path}` : ''}, saw ${seen}`))
+        }, timeoutMs)
+        const waiter: Waiter = {
+          count,
+          path,
+          seen: found.length,
+          resolve: (requests) => {
+            clearTimeout(timer)
+            resolve(requests)
+          }
+        }
+        waiters.push(waiter)
+      })
+    },
     close: () => {
       if (closed) return Promise.resolve()
       closed = true

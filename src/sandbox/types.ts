@@ -32,6 +32,11 @@ export interface Sandbox {
   setFaults(faults: FaultsInput): void
   clearFaults(): void
   faults(): Faults
+  /**
+   * Resolves with the recording (filtered by `path` when given) once it holds at least `count`
+   * requests; rejects after `timeoutMs` (default 10 s) saying how many it saw.
+   */
+  waitForRequests(count: number, options?: { path?: string; timeoutMs?: number }): Promise<RecordedRequest[]>
   close(): Promise<void>
 }
 
