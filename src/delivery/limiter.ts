@@ -23,6 +23,8 @@ export interface Ticket {
   readonly epoch: number
   /** Saturation count when the request started. */
   readonly saturation: number
+  /** Pauses begun before the request started. */
+  readonly pauses: number
 }
 
 export type Signal = 'ok' | 'congestion' | 'neutral'
@@ -32,6 +34,7 @@ export class AdaptiveLimiter {
   private epoch = 0
   private active = 0
   private pausedUntil = 0
+  private pauses = 0
   /** Counts the times every slot was taken (the limit, not demand, was the bottleneck). */
   private saturation = 0
   private readonly min: number
@@ -69,7 +72,7 @@ export class AdaptiveLimiter {
       this.saturation++
       return null
     }
-    const ticket = { epoch: this.epoch, saturation: this.saturation }
+    const ticket = { epoch: this.epoch, saturation: this.saturation, pauses: this.pauses }
     if (++this.active >= this.limit) this.saturation++
     return ticket
   }
@@ -89,8 +92,15 @@ export class AdaptiveLimiter {
     if (this.limit !== before) this.onChange(this.limit)
   }
 
-  pauseUntil(at: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, at)
+  /**
+   * Holds new requests until `at` (CSB's Retry-After). Like a decrease, once per round: a
+   * request that started before the current pause began cannot extend it.
+   */
+  pauseUntil(at: number, ticket?: Ticket): void {
+    if (ticket && ticket.pauses !== this.pauses) return
+    if (at <= this.pausedUntil) return
+    this.pausedUntil = at
+    this.pauses++
   }
 }
 

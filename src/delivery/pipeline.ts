@@ -209,7 +209,7 @@ export class Pipeline {
   private async process(leased: LeasedEvent, ticket: Ticket): Promise<void> {
     let signal: 'ok' | 'congestion' | 'neutral' = 'neutral'
     try {
-      signal = await this.deliver(leased)
+      signal = await this.deliver(leased, ticket)
     } catch (err) {
       // Our own failure (store unreachable...), not the event's: leave it leased; it comes back after the lease.
       this.options.logger.error({ err: String(err), eventId: leased.id }, 'delivery: could not process event; it will be retried after its lease')
@@ -233,7 +233,7 @@ export class Pipeline {
   }
 
   /** Runs one event to an outcome and records it; returns the limiter signal. */
-  private async deliver(leased: LeasedEvent): Promise<'ok' | 'congestion' | 'neutral'> {
+  private async deliver(leased: LeasedEvent, ticket: Ticket): Promise<'ok' | 'congestion' | 'neutral'> {
     const csb = this.csb
     // The store counts an attempt when it leases the event, so `attempts` already includes this one.
     const attempts = Math.max(1, leased.attempts)
@@ -285,7 +285,7 @@ export class Pipeline {
     const now = new Date()
     const decision = decide(facts, attempts, leased.firstFailedAt, now, this.options.settings, this.options.random)
     if (facts.status === 429 && facts.retryAfterMs) {
-      this.limiter.pauseUntil(now.getTime() + Math.min(facts.retryAfterMs, this.options.settings.backoffCapMs))
+      this.limiter.pauseUntil(now.getTime() + Math.min(facts.retryAfterMs, this.options.settings.backoffCapMs), ticket)
     }
     const logFields = { eventId: leased.id, messageId: leased.messageId, action, status: facts.status, attempts, reason }
     if (decision.kind === 'retry') {

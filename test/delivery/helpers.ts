@@ -22,7 +22,7 @@ export function silentLogger() {
 
 export function segmentEvent(e: Record<string, unknown>): SegmentEvent {
   const now = new Date().toISOString()
-  return { messageId: randomUUID(), timestamp: now, receivedAt: now, ...e } as SegmentEvent
+  return { messageId: randomUUID(), timestamp: now, receivedAt: now, ...e } as unknown as SegmentEvent
 }
 
 export async function enqueue(store: Store, events: SegmentEvent[]): Promise<string[]> {
@@ -62,14 +62,14 @@ export interface Rig {
   close(): Promise<void>
 }
 
-export async function startRig(overrides: Partial<DeliveryConfig> & { csb?: DeliveryConfig['csb'] | null } = {}, sandboxApiKey?: string): Promise<Rig> {
+export async function startRig(overrides: Partial<Omit<DeliveryConfig, 'csb'>> & { csb?: DeliveryConfig['csb'] | null } = {}, sandboxApiKey?: string): Promise<Rig> {
   const store = await openStore(':memory:')
   const sandbox = await startSandbox({ port: 0, ...(sandboxApiKey ? { apiKey: sandboxApiKey } : {}) })
   const outcomes: OutcomeReport[] = []
   const concurrency: number[] = []
   const logger = silentLogger()
   const csb = overrides.csb === null ? undefined : overrides.csb ?? { apiKey: sandbox.apiKey, baseUrl: sandbox.url }
-  const config: DeliveryConfig = { delivery: fastDelivery, ...overrides, csb }
+  const config: DeliveryConfig = { delivery: fastDelivery, ...overrides, csb } as DeliveryConfig
   const delivery = startDelivery({
     store,
     config,

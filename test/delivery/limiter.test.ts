@@ -76,6 +76,18 @@ describe('AdaptiveLimiter (AIMD)', () => {
     expect(l.pausedFor(9_000)).toBe(1000)
     expect(l.tryAcquire(10_000)).not.toBeNull()
   })
+
+  it('a request that started before the current pause cannot extend it', () => {
+    const l = new AdaptiveLimiter(settings)
+    const early = l.tryAcquire(0) as Ticket
+    const alsoEarly = l.tryAcquire(0) as Ticket
+    l.pauseUntil(1000, early)
+    l.pauseUntil(5000, alsoEarly)
+    expect(l.pausedFor(0)).toBe(1000)
+    const late = l.tryAcquire(1000) as Ticket
+    l.pauseUntil(3000, late)
+    expect(l.pausedFor(1000)).toBe(2000)
+  })
 })
 
 describe('TokenBucket', () => {
