@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net'
 import type pino from 'pino'
 import { startDelivery } from '../delivery'
 import { ensureWriteKey, ingestPlugin, type IngestObserver, type WriteKeySetup } from '../ingest'
-import { createLogger, healthPlugin } from '../ops'
+import { Destination } from '@segment/actions-core'
+import csbDestination from '../destination'
+import { createLogger, createOps, healthPlugin, opsPlugin } from '../ops'
 import { backlogOf, openStore, type Store } from '../store'
 import type { RelayConfig } from './config'
 
@@ -64,7 +66,16 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     })
 
     // ops: metrics registry, dashboard and admin plugins; sets the observer ingest reports to
-    let ingestObserver: IngestObserver | undefined
+    const csbAuthentication = new Destination(csbDestination)
+    const ops = createOps({
+      store,
+      config,
+      logger,
+      secrets: writeKeys.sources.map((s) => s.writeKey),
+      checkCsb: (csb) => csbAuthentication.testAuthentication(csb as never)
+    })
+    const ingestObserver: IngestObserver | undefined = ops.ingestObserver
+    await app.register(opsPlugin, ops.pluginOptions)
 
     // ingest
     await app.register(ingestPlugin, {
@@ -85,7 +96,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
 
     // delivery: workers lease, deliver and record outcomes; stopped after the server has closed,
     // before the store closes (cleanups run in reverse). Bad subscriptions/filters throw here.
-    const delivery = startDelivery({ store, config, logger, instanceId: `${process.pid}` })
+    const delivery = startDelivery({ store, config, logger, observer: ops.deliveryObserver, instanceId: `${process.pid}` })
+    ops.attachDelivery(delivery)
     cleanups.push(() => delivery.stop())
 
     // listen

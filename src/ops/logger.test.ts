@@ -1,8 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { createLogger } from './logger'
-import { createMetrics } from './metrics'
-import { Registry } from 'prom-client'
 
 function capture() {
   const lines: string[] = []
@@ -41,21 +39,5 @@ describe('logger', () => {
     expect(text).not.toContain(WRITE_KEY)
     expect(text).toContain('/v1/projects/[redacted]/settings')
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['request failed with key [redacted]', 'boom'])
-  })
-
-  it('logs one line per failed delivery, with its reason, through the delivery observer', () => {
-    const { lines, stream } = capture()
-    const log = createLogger({ level: 'info', destination: stream, secrets: [API_KEY] })
-    const metrics = createMetrics({ registry: new Registry(), counts: async () => { throw new Error('unused') }, processMetrics: false })
-    const observer = metrics.deliveryObserver(log)
-    observer.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '1', messageId: 'm1', attempts: 1, endToEndMs: 5 })
-    observer.outcome!({ outcome: 'retrying', action: 'trackFeature', status: 503, reason: 'HTTP 503: unavailable', eventId: '2', messageId: 'm2', attempts: 1 })
-    observer.outcome!({ outcome: 'dead', action: 'identifyUser', status: 401, reason: `HTTP 401: bad key ${API_KEY}`, eventId: '3', messageId: 'm3', attempts: 1 })
-    observer.outcome!({ outcome: 'skipped', action: null, status: null, reason: 'no subscription matches alias', eventId: '4', messageId: 'm4', attempts: 0 })
-    const parsed = lines.map((l) => JSON.parse(l))
-    expect(parsed).toHaveLength(2)
-    expect(parsed[0]).toMatchObject({ level: 40, event: 'delivery_failed', outcome: 'retrying', reason: 'HTTP 503: unavailable', eventId: '2', status: 503 })
-    expect(parsed[1]).toMatchObject({ level: 50, event: 'delivery_failed', outcome: 'dead', reason: 'HTTP 401: bad key [redacted]', messageId: 'm3' })
-    expect(lines.join('\n')).not.toContain(API_KEY)
   })
 })

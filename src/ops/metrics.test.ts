@@ -45,7 +45,7 @@ describe('metrics', () => {
     metrics.ingestObserver.ingested!('identify', 'duplicate', 1)
     metrics.ingestObserver.ingested!('Weird', 'rejected', 1)
     metrics.ingestObserver.storeLatency!('enqueue', 0.002)
-    const delivery = metrics.deliveryObserver()
+    const delivery = metrics.deliveryObserver
     delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '1', messageId: 'a', attempts: 1, endToEndMs: 40 })
     delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '2', messageId: 'b', attempts: 2, endToEndMs: 7000 })
     delivery.outcome!({ outcome: 'retrying', action: 'trackFeature', status: 429, reason: 'HTTP 429', eventId: '3', messageId: 'c', attempts: 1 })

@@ -4,7 +4,6 @@
  * which never import ops.
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client'
-import type { Logger } from 'pino'
 import type { FastifyPluginAsync } from 'fastify'
 import type { IngestObserver } from '../ingest/observer'
 import type { DeliveryObserver, OutcomeReport } from '../delivery/observer'
@@ -27,8 +26,8 @@ export interface MetricsOptions {
 export interface RelayMetrics {
   registry: Registry
   ingestObserver: IngestObserver
-  /** Counts outcomes; when a logger is given, logs one line per failed delivery. */
-  deliveryObserver(logger?: Logger): DeliveryObserver
+  /** Counts delivery outcomes (delivery itself logs one line per failed attempt). */
+  deliveryObserver: DeliveryObserver
 }
 
 export function createMetrics({ registry, counts, processMetrics = true }: MetricsOptions): RelayMetrics {
@@ -134,42 +133,22 @@ export function createMetrics({ registry, counts, processMetrics = true }: Metri
     }
   }
 
-  function deliveryObserver(logger?: Logger): DeliveryObserver {
-    return {
-      outcome(report: OutcomeReport) {
-        const action = report.action ?? 'none'
-        outcomes.inc({ action, status: report.status == null ? 'none' : String(report.status), outcome: report.outcome })
-        if (report.outcome === 'retrying') retries.inc({ action })
-        if (report.outcome === 'delivered' && typeof report.endToEndMs === 'number') endToEnd.observe(report.endToEndMs / 1000)
-        if (logger && (report.outcome === 'retrying' || report.outcome === 'dead')) logFailure(logger, report)
-      },
-      concurrency(current) {
-        concurrency.set(current)
-      },
-      storeLatency(operation, seconds) {
-        storeLatency.observe({ operation }, seconds)
-      }
+  const deliveryObserver: DeliveryObserver = {
+    outcome(report: OutcomeReport) {
+      const action = report.action ?? 'none'
+      outcomes.inc({ action, status: report.status == null ? 'none' : String(report.status), outcome: report.outcome })
+      if (report.outcome === 'retrying') retries.inc({ action })
+      if (report.outcome === 'delivered' && typeof report.endToEndMs === 'number') endToEnd.observe(report.endToEndMs / 1000)
+    },
+    concurrency(current) {
+      concurrency.set(current)
+    },
+    storeLatency(operation, seconds) {
+      storeLatency.observe({ operation }, seconds)
     }
   }
 
   return { registry, ingestObserver, deliveryObserver }
-}
-
-/** One line per failed delivery, with its reason. */
-function logFailure(logger: Logger, r: OutcomeReport): void {
-  const fields = {
-    event: 'delivery_failed',
-    outcome: r.outcome,
-    eventId: r.eventId,
-    messageId: r.messageId,
-    action: r.action,
-    status: r.status,
-    attempts: r.attempts,
-    reason: r.reason ?? 'unknown'
-  }
-  const message = r.outcome === 'dead' ? 'delivery failed: dead-lettered' : 'delivery failed: will retry'
-  if (r.outcome === 'dead') logger.error(fields, message)
-  else logger.warn(fields, message)
 }
 
 const KNOWN_TYPES = new Set(['identify', 'track', 'page', 'screen', 'group', 'alias', 'unknown'])

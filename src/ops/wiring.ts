@@ -26,7 +26,8 @@ export interface DeliveryControls {
 export interface CreateOpsOptions {
   store: Store
   config: RelayConfig
-  logger: Logger
+  /** CSB check failures are logged here. */
+  logger?: Logger
   /** Extra secrets to scrub besides the config's (e.g. a generated write key). */
   secrets?: Iterable<string | undefined | null>
   /** Asks CSB whether it accepts the settings (the destination's testAuthentication); rejects with the reason. */
@@ -58,6 +59,7 @@ export function createOps(options: CreateOpsOptions): Ops {
       await options.checkCsb(csb)
       return { configured: true, ok: true, message: `CSB at ${csb.baseUrl} answers and accepts the API key` }
     } catch (err) {
+      logger?.warn({ baseUrl: csb.baseUrl, reason: (err as Error).message }, 'CSB check failed')
       return { configured: true, ok: false, message: `CSB at ${csb.baseUrl}: ${(err as Error).message}` }
     }
   }
@@ -65,7 +67,7 @@ export function createOps(options: CreateOpsOptions): Ops {
   return {
     registry,
     ingestObserver: metrics.ingestObserver,
-    deliveryObserver: metrics.deliveryObserver(logger),
+    deliveryObserver: metrics.deliveryObserver,
     pluginOptions: {
       registry,
       store,
