@@ -247,7 +247,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await listen()
   const address = server.address()
   if (address && typeof address === 'object') port = address.port
-  const urlHost = host.includes(':') ? `[${host}]` : host
+  // Listening on every address: clients still reach it on loopback (which the destination accepts over http).
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host
+  const urlHost = reachable.includes(':') ? `[${reachable}]` : reachable
 
   if (options.faults) engine.set(options.faults)
 

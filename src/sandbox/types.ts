@@ -21,7 +21,7 @@ export interface SandboxOptions {
 }
 
 export interface Sandbox {
-  /** `http://HOST:PORT`, with the actual port when started on port 0. */
+  /** `http://HOST:PORT`, with the actual port when started on port 0 (loopback when HOST is 0.0.0.0 or ::). */
   url: string
   port: number
   apiKey: string

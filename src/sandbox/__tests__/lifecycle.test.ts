@@ -80,3 +80,11 @@ describe('sandbox lifecycle', () => {
     expect((await waiting).map((r) => r.seq)).toEqual([2, 3])
   })
 })
+
+describe('sandbox url', () => {
+  it('gives a loopback url when listening on every address', async () => {
+    const sandbox = await pool.start({ host: '0.0.0.0' })
+    expect(sandbox.url).toBe(`http://127.0.0.1:${sandbox.port}`)
+    expect((await post(sandbox, '/api/v1_1/user', USER)).status).toBe(200)
+  })
+})
