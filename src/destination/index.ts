@@ -46,14 +46,25 @@ async function testAuthentication(request: Parameters<NonNullable<NonNullable<De
     throw errorForNetworkFailure(err, url)
   }
   if (response.status === 401) {
-    throw new InvalidAuthenticationError(
-      'CustomerSuccessBox rejected the API key (401). Copy "API key for POST request" from Settings > Developer Console > API Key, and check authScheme (bearer or basic).'
+    throw withStatus(
+      new InvalidAuthenticationError(
+        'CustomerSuccessBox rejected the API key (401). Copy "API key for POST request" from Settings > Developer Console > API Key, and check authScheme (bearer or basic).'
+      ),
+      response.status
     )
   }
   if (response.status === 400 || (response.status >= 200 && response.status < 300)) return true
-  throw new InvalidSettingsError(
-    `Could not verify the API key: POST ${CSB_PATHS.account} answered ${response.status} (expected 400 for an accepted key or 401 for a rejected one). Check that baseUrl is your tenant's address, like ${BASE_URL_EXAMPLE}.`
+  throw withStatus(
+    new InvalidSettingsError(
+      `Could not verify the API key: POST ${CSB_PATHS.account} answered ${response.status} (expected 400 for an accepted key or 401 for a rejected one). Check that baseUrl is your tenant's address, like ${BASE_URL_EXAMPLE}.`
+    ),
+    response.status
   )
+}
+
+/** actions-core's testAuthentication puts `error.response.status` in front of the message. */
+function withStatus<E extends Error>(error: E, status: number): E {
+  return Object.assign(error, { response: { status } })
 }
 
 export const destination: DestinationDefinition<Settings> = {

@@ -224,7 +224,7 @@ describe('testAuthentication', () => {
       (e: Error) => e
     )
     expect(error).toBeInstanceOf(Error)
-    expect(error?.message).toMatch(/CustomerSuccessBox rejected the API key \(401\)/)
+    expect(error?.message).toMatch(/^Credentials are invalid: 401 CustomerSuccessBox rejected the API key \(401\)/)
     expect(error?.message).toMatch(/API key for POST request/)
     expect(error?.message).not.toContain(wrong)
   })
