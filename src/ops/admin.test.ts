@@ -1,0 +1,186 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Registry } from 'prom-client'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { openStore } from '../store'
+import type { NewEvent, Store } from '../store/types'
+import { opsPlugin, type OpsOptions } from './index'
+
+const API_KEY = 'csb_SECRET_apikey_0123456789'
+const WRITE_KEY = 'wk_SECRET_write_98765'
+const TOKEN = 'admin-token-abcdef'
+
+function newEvent(i: number, over: Partial<NewEvent['event']> = {}): NewEvent {
+  const messageId = `m-${i}`
+  return {
+    source: 'test',
+    messageId,
+    orderingKey: `user-${i}`,
+    type: 'track',
+    event: { type: 'track', messageId, userId: `user-${i}`, event: `Feature ${i}`, properties: { account_id: 'acme' }, ...over },
+    receivedAt: new Date()
+  }
+}
+
+describe('admin API', () => {
+  let store: Store
+  let app: FastifyInstance
+  let options: Partial<OpsOptions>
+
+  async function build(extra: Partial<OpsOptions> = {}) {
+    options = {
+      registry: new Registry(),
+      store,
+      config: { csb: { apiKey: '[redacted, 28 chars]', baseUrl: 'http://127.0.0.1:9' } },
+      secrets: [API_KEY, WRITE_KEY],
+      ...extra
+    }
+    app = Fastify()
+    await app.register(opsPlugin, options as OpsOptions)
+    await app.ready()
+  }
+
+  beforeEach(async () => {
+    store = await openStore(':memory:')
+  })
+  afterEach(async () => {
+    await app?.close()
+    await store.close()
+  })
+
+  /** Three events: one delivered, one dead (its reason mentions the API key), one skipped. */
+  async function seed() {
+    const ids = (await store.enqueue([newEvent(1), newEvent(2), newEvent(3)])).map((r) => r.id)
+    const leased = await store.lease({ limit: 10, leaseMs: 60_000, owner: 'test' })
+    expect(leased).toHaveLength(3)
+    await store.complete([{ id: ids[0], action: 'trackFeature', status: 200, samples: { request: { url: '/api/v1_1/feature', headers: { authorization: '[redacted]' }, body: { feature_id: 'Feature 1' } }, response: { status: 200, body: { success: true } } } }])
+    await store.deadLetter([{ id: ids[1], reason: `HTTP 401: key ${API_KEY} rejected`, action: 'trackFeature', status: 401, samples: { request: { body: {} }, response: { status: 401, body: { error: `bad key ${API_KEY}` } } } }])
+    await store.skip([{ id: ids[2], reason: 'integrations.CustomerSuccessBox is false' }])
+    return ids
+  }
+
+  it('summarises a period: counts, rates, a zero-filled series, p95 and errors with a fix', async () => {
+    await build()
+    await seed()
+    const res = await app.inject('/api/overview?period=1h')
+    expect(res.statusCode).toBe(200)
+    const o = res.json()
+    expect(o.totals).toMatchObject({ ingested: 3, delivered: 1, dead: 1, skipped: 1, retrying: 0 })
+    expect(o.perMinute.ingested).toBeCloseTo(3 / 60, 2)
+    expect(o.bucketSeconds).toBe(60)
+    expect(o.series).toHaveLength(60)
+    expect(o.series.reduce((n: number, p: { delivered: number }) => n + p.delivered, 0)).toBe(1)
+    expect(o.successRate).toBeCloseTo(1 / 3, 3)
+    expect(o.latency.p95Ms).toBeGreaterThanOrEqual(0)
+    expect(o.stored).toEqual({ delivered: 1, dead: 1, skipped: 1 })
+    expect(o.backlog.total).toBe(0)
+    expect(o.reasons).toHaveLength(1)
+    expect(o.reasons[0]).toMatchObject({ status: 'dead', count: 1 })
+    expect(o.reasons[0].fix).toMatch(/CSB_API_KEY/)
+    expect(res.body).not.toContain(API_KEY)
+
+    expect((await app.inject('/api/overview?period=7d')).json().bucketSeconds).toBe(10800)
+    const bad = await app.inject('/api/overview?period=forever')
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().error).toMatch(/period/)
+  })
+
+  it('lists events by status and shows one event with its three samples, secrets scrubbed', async () => {
+    await build()
+    const ids = await seed()
+    const dead = (await app.inject('/api/events?status=dead')).json()
+    expect(dead.events.map((e: { id: string }) => e.id)).toEqual([ids[1]])
+    expect(dead.events[0]).toMatchObject({ status: 'dead', action: 'trackFeature', lastStatus: 401, name: 'Feature 2', userId: 'user-2' })
+    expect(dead.events[0].fix).toMatch(/CSB_API_KEY/)
+    expect(JSON.stringify(dead)).not.toContain(API_KEY)
+
+    const all = (await app.inject('/api/events?limit=2')).json()
+    expect(all.events).toHaveLength(2)
+    const older = (await app.inject(`/api/events?limit=2&beforeId=${all.nextBeforeId}`)).json()
+    expect(older.events).toHaveLength(1)
+
+    const detail = await app.inject(`/api/events/${ids[0]}`)
+    expect(detail.statusCode).toBe(200)
+    const d = detail.json()
+    expect(d.samples.received).toMatchObject({ type: 'track', event: 'Feature 1' })
+    expect(d.samples.request).toMatchObject({ body: { feature_id: 'Feature 1' } })
+    expect(d.samples.response).toMatchObject({ status: 200 })
+
+    const deadDetail = await app.inject(`/api/events/${ids[1]}`)
+    expect(deadDetail.body).not.toContain(API_KEY)
+    expect(deadDetail.json().samples.response.body.error).toBe('bad key [redacted]')
+
+    expect((await app.inject('/api/events/999999')).statusCode).toBe(404)
+    expect((await app.inject('/api/events/not-an-id')).statusCode).toBe(404)
+    expect((await app.inject('/api/events?status=lost')).statusCode).toBe(400)
+    expect((await app.inject('/api/events?limit=0')).statusCode).toBe(400)
+  })
+
+  it('replays one dead letter, a set by reason, or all, and refuses a vague request', async () => {
+    await build()
+    const ids = await seed()
+    expect((await app.inject({ method: 'POST', url: '/api/replay', payload: {} })).statusCode).toBe(400)
+    expect((await app.inject({ method: 'POST', url: '/api/replay', payload: { ids: [] } })).statusCode).toBe(400)
+    expect((await app.inject({ method: 'POST', url: '/api/replay', payload: { reason: 'HTTP 500' } })).json()).toEqual({ replayed: 0 })
+    const res = await app.inject({ method: 'POST', url: '/api/replay', payload: { ids: [ids[1]] } })
+    expect(res.json()).toEqual({ replayed: 1 })
+    expect((await store.get(ids[1]))!.status).toBe('pending')
+    expect((await app.inject({ method: 'POST', url: '/api/replay', payload: { all: true } })).json()).toEqual({ replayed: 0 })
+  })
+
+  it('uses the replay and tester callbacks it is given, and scrubs what they return', async () => {
+    const calls: unknown[] = []
+    await build({
+      replay: async (filter) => { calls.push(filter); return 7 },
+      testEvent: async (event, { send }) => ({ matched: 'trackFeature', send, echo: event, key: API_KEY })
+    })
+    expect((await app.inject({ method: 'POST', url: '/api/replay', payload: { all: true, reason: '429' } })).json()).toEqual({ replayed: 7 })
+    expect(calls).toEqual([{ all: true, reason: '429' }])
+    const tested = await app.inject({ method: 'POST', url: '/api/test-event', payload: { event: { type: 'track', event: 'X' }, send: true } })
+    expect(tested.statusCode).toBe(200)
+    expect(tested.json().result).toMatchObject({ matched: 'trackFeature', send: true, key: '[redacted]' })
+    expect((await app.inject({ method: 'POST', url: '/api/test-event', payload: { event: 'no' } })).statusCode).toBe(400)
+    expect((await app.inject({ method: 'POST', url: '/api/test-event', payload: { event: { userId: 'x' } } })).json().error).toMatch(/type/)
+  })
+
+  it('says when the tester or the CSB check is not available', async () => {
+    await build()
+    const t = await app.inject({ method: 'POST', url: '/api/test-event', payload: { event: { type: 'track' } } })
+    expect(t.statusCode).toBe(503)
+    expect((await app.inject('/api/csb-check')).json()).toMatchObject({ configured: false, ok: false })
+    expect((await app.inject('/api/config')).json()).toEqual({ config: options.config, engine: 'sqlite' })
+  })
+
+  it('reports a CSB check that fails or hangs as not ok, with the reason', async () => {
+    await build({ checkCsb: async () => { throw new Error('connection refused') } })
+    expect((await app.inject('/api/csb-check')).json()).toMatchObject({ configured: true, ok: false, message: expect.stringMatching(/connection refused/) })
+  })
+
+  describe('with an admin token', () => {
+    beforeEach(async () => {
+      await build({ adminToken: TOKEN })
+    })
+
+    it('requires Authorization: Bearer <token> on every /api route', async () => {
+      for (const url of ['/api/overview', '/api/events', '/api/events/1', '/api/config', '/api/csb-check', '/api/reasons']) {
+        const none = await app.inject(url)
+        expect(none.statusCode, url).toBe(401)
+        expect(none.json().error).toMatch(/CSB_RELAY_ADMIN_TOKEN/)
+        expect(none.body).not.toContain(TOKEN)
+        expect((await app.inject({ url, headers: { authorization: 'Bearer wrong' } })).statusCode, url).toBe(401)
+      }
+      expect((await app.inject({ method: 'POST', url: '/api/replay', payload: { all: true } })).statusCode).toBe(401)
+      const ok = await app.inject({ url: '/api/overview', headers: { authorization: `Bearer ${TOKEN}` } })
+      expect(ok.statusCode).toBe(200)
+    })
+
+    it('serves the dashboard page itself without the token (it asks for it), and /metrics', async () => {
+      const page = await app.inject('/')
+      expect(page.statusCode).toBe(200)
+      expect(page.headers['content-type']).toContain('text/html')
+      expect(page.headers['content-security-policy']).toContain("connect-src 'self'")
+      expect(page.body).toContain("headers.authorization = 'Bearer ' + state.token")
+      expect(page.body).not.toMatch(/https?:\/\/(?!www\.w3\.org)/)
+      expect((await app.inject('/metrics')).statusCode).toBe(200)
+    })
+  })
+})
