@@ -111,6 +111,26 @@ describe('trackFeature', () => {
     expect(logout.body).toStrictEqual({ account_id: 'a1', user_id: 'u1', type: 'track', event: 'User Logout', timestamp: TIMESTAMP })
   })
 
+  it('can send page calls as feature events by subscription and mapping alone', async () => {
+    const request = await runAction(
+      csb,
+      'trackFeature',
+      { type: 'page', name: 'Pricing', userId: 'u1', timestamp: TIMESTAMP, properties: { account_id: 'a1' } },
+      { mapping: { feature_id: { '@path': '$.name' }, module_id: 'Pages' } }
+    )
+    expect(request.path).toBe('/api/v1_1/feature')
+    expect(request.body).toStrictEqual({
+      account_id: 'a1',
+      user_id: 'u1',
+      product_id: 'Default Product',
+      module_id: 'Pages',
+      feature_id: 'Pricing',
+      total: 1,
+      type: 'feature',
+      timestamp: TIMESTAMP
+    })
+  })
+
   it('names each missing id and where it looked', async () => {
     const noAccount = await actionError('trackFeature', { type: 'track', event: 'A', userId: 'u1', properties: {} })
     expect(noAccount).toBeInstanceOf(PayloadValidationError)

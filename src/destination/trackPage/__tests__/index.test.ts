@@ -60,6 +60,19 @@ describe('trackPage', () => {
     })
   })
 
+  it('handles a screen call when a user subscribes it (mobile has no page counterpart)', async () => {
+    const request = await runAction(csb, 'trackPage', {
+      type: 'screen',
+      name: 'Home',
+      userId: 'u1',
+      timestamp: TIMESTAMP,
+      properties: { account_id: 'a1' },
+      context: { app: { name: 'Acme iOS' } }
+    })
+    expect(request.path).toBe('/api_js/v1_1/page')
+    expect(request.body).toStrictEqual({ type: 'page', account_id: 'a1', user_id: 'u1', name: 'Home', timestamp: TIMESTAMP })
+  })
+
   it('names each missing id and where it looked', async () => {
     const noAccount = await actionError('trackPage', { type: 'page', userId: 'u', properties: {} })
     expect(noAccount).toBeInstanceOf(PayloadValidationError)
