@@ -45,6 +45,11 @@ function parseFilter(query: string): RequestFilter | string {
     if (!/^\d+$/.test(since)) return `since must be a whole number (a seq), got "${since}"`
     filter.since = Number(since)
   }
+  const limit = params.get('limit')
+  if (limit !== null) {
+    if (!/^\d+$/.test(limit) || Number(limit) < 1) return `limit must be a whole number >= 1, got "${limit}"`
+    filter.limit = Number(limit)
+  }
   return filter
 }
 
@@ -63,7 +68,13 @@ export function handleControl(ctx: ControlContext): void {
     case 'GET /_sandbox/requests': {
       const filter = parseFilter(ctx.query)
       if (typeof filter === 'string') return fail(ctx, 400, filter)
-      return ctx.send(res, 200, recorder.list(filter))
+      const requests = recorder.list(filter)
+      try {
+        return ctx.send(res, 200, requests)
+      } catch (err) {
+        if (!(err instanceof RangeError)) throw err
+        return fail(ctx, 413, `${requests.length} requests are too many for one answer; page with ?since=SEQ&limit=N`)
+      }
     }
     case 'DELETE /_sandbox/requests': {
       const cleared = recorder.size

@@ -40,7 +40,8 @@ export class Recorder {
       start = Math.max(0, Math.min(size, Math.floor(filter.since) - oldestSeq + 1))
     }
     const out: RecordedRequest[] = []
-    for (let i = start; i < size; i++) {
+    const limit = filter.limit ?? Infinity
+    for (let i = start; i < size && out.length < limit; i++) {
       const entry = this.ring[(this.head + i) % size]
       if (filter.path === undefined || entry.path === filter.path) out.push(entry)
     }

@@ -164,12 +164,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     req.on('error', () => {}) // a client that hangs up mid-body: nothing to answer
     req.on('end', () => {
       const text = bytes > MAX_BODY_BYTES ? '' : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')
-      if (path.startsWith('/_sandbox/') || path === '/_sandbox') {
-        handleControl({ req, res, path, query, text, bytes, recorder, clearRequests, engine, send, spare: (s) => (sparedSocket = s) })
+      try {
+        if (path.startsWith('/_sandbox/') || path === '/_sandbox') {
+          handleControl({ req, res, path, query, text, bytes, recorder, clearRequests, engine, send, spare: (s) => (sparedSocket = s) })
+        } else {
+          answerCsb(req, res, path, text, bytes)
+        }
+      } catch (err) {
+        // Nothing a client sends may take the sandbox down; say what went wrong instead.
+        if (!res.headersSent && !res.destroyed) send(res, 500, { success: false, message: `sandbox error: ${(err as Error).message}` })
+      } finally {
         sparedSocket = null
-        return
       }
-      answerCsb(req, res, path, text, bytes)
     })
   }
 

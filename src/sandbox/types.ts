@@ -45,6 +45,8 @@ export interface RequestFilter {
   path?: string
   /** Only requests with `seq` greater than this. */
   since?: number
+  /** At most this many (the oldest that match). */
+  limit?: number
 }
 
 /** What produced a response other than CSB's own checks. */
