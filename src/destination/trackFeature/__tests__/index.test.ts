@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestIntegration, PayloadValidationError } from '@segment/actions-core'
+import { createTestIntegration, Destination, PayloadValidationError } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import { startSandbox, type Sandbox } from '../../../sandbox'
 import destination from '../..'
-import { actionError, recordingLogger, runAction, settingsFor } from '../../__tests__/helpers'
+import { actionError, onEventSettings, recordingLogger, runAction, settingsFor } from '../../__tests__/helpers'
 
 let csb: Sandbox
 beforeAll(async () => {
@@ -59,6 +59,17 @@ describe('trackFeature', () => {
     const logger = recordingLogger()
     expect((await runAction(csb, 'trackFeature', track('A', { total: 27.5 }), { logger })).body).toMatchObject({ total: 1 })
     expect(logger.warnings).toStrictEqual(['total 27.5 is not a whole number of 0 or more; sent total 1'])
+  })
+
+  it('refuses a total that is not a number at all with a 400 naming the field', async () => {
+    const error = await new Destination(destination)
+      .onEvent(track('A', { total: '$120.00' }) as SegmentEvent, { ...onEventSettings(csb.url), apiKey: csb.apiKey })
+      .then(
+        () => undefined,
+        (e: Error & { status?: number }) => e
+      )
+    expect(error?.message).toBe('Total must be a number but it was a string.')
+    expect(error?.status).toBe(400)
   })
 
   it('truncates feature, module and product names over 64 characters, with a warning for each', async () => {
