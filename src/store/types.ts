@@ -178,6 +178,7 @@ export interface StatsQuery {
 }
 
 export interface ListQuery {
+  /** `'pending'`: every unfinished event; `'retrying'`: unfinished events that have failed at least once. */
   status?: EventStatus | 'retrying'
   /** Only events whose lastError / reason contains this text. */
   reason?: string

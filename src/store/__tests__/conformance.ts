@@ -474,7 +474,7 @@ export function storeConformance(harness: StoreHarness): void {
         expect((await store.list({})).map((e) => e.id)).toEqual([...made].reverse())
         expect((await store.list({ status: 'dead' })).map((e) => e.id)).toEqual([made[1], made[0]])
         expect((await store.list({ status: 'dead', reason: 'email' })).map((e) => e.id)).toEqual([made[0]])
-        expect((await store.list({ status: 'retrying' })).map((e) => e.id)).toEqual([made[4], made[3]])
+        expect((await store.list({ status: 'retrying' })).map((e) => e.id)).toEqual([made[3], made[2]])
         expect((await store.list({ status: 'pending' })).map((e) => e.id)).toEqual([made[4], made[3], made[2]])
         expect((await store.list({ type: 'identify' })).map((e) => e.id)).toEqual([made[0]])
         const page1 = await store.list({ limit: 2 })

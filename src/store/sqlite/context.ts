@@ -19,10 +19,8 @@ export function prepare(db: Database.Database) {
     dedupeGet: db.prepare<[string, string], { event_id: number; seen_at: number }>(
       'SELECT event_id, seen_at FROM dedupe WHERE source = ? AND message_id = ?'
     ),
-    dedupeUpsert: db.prepare(
-      `INSERT INTO dedupe (source, message_id, event_id, seen_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (source, message_id) DO UPDATE SET event_id = excluded.event_id, seen_at = excluded.seen_at`
-    ),
+    dedupeInsert: db.prepare('INSERT INTO dedupe (source, message_id, event_id, seen_at) VALUES (?, ?, ?, ?)'),
+    dedupeRenew: db.prepare('UPDATE dedupe SET event_id = ?, seen_at = ? WHERE source = ? AND message_id = ?'),
     eventInsert: db.prepare(
       `INSERT INTO events (source, message_id, ordering_key, type, event, received_at, status, attempts, run_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`
@@ -32,7 +30,7 @@ export function prepare(db: Database.Database) {
     ),
     keyGet: db.prepare<[string], KeyRow>('SELECT * FROM queue_keys WHERE ordering_key = ?'),
     keyHead: db.prepare<[string], { id: number; run_at: number }>(
-      `SELECT id, run_at FROM events WHERE ordering_key = ? AND status = 'pending' ORDER BY id LIMIT 1`
+      `SELECT id, run_at FROM events INDEXED BY events_key_pending WHERE ordering_key = ? AND status = 'pending' ORDER BY id LIMIT 1`
     ),
     keyUpdateHead: db.prepare('UPDATE queue_keys SET head_id = ?, ready_at = ? WHERE ordering_key = ?'),
     keyInsertHead: db.prepare('INSERT INTO queue_keys (ordering_key, head_id, ready_at) VALUES (?, ?, ?)'),

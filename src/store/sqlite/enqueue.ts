@@ -20,7 +20,9 @@ export function enqueueEvents(ctx: SqliteContext, events: NewEvent[]): EnqueueRe
     }
     const json = JSON.stringify(e.event)
     const id = Number(s.eventInsert.run(e.source, e.messageId, e.orderingKey, e.type, json, e.receivedAt.getTime(), now, now).lastInsertRowid)
-    s.dedupeUpsert.run(e.source, e.messageId, id, now)
+    // Seen before but outside the window: the entry now points at the new event.
+    if (seen) s.dedupeRenew.run(id, now, e.source, e.messageId)
+    else s.dedupeInsert.run(e.source, e.messageId, id, now)
     s.keyInsert.run(e.orderingKey, id, now)
     results.push({ id: String(id), duplicate: false })
     ingested++

@@ -1,7 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { GroupCommit } from '../group-commit'
 import type { ResolvedStoreOptions } from '../options'
 import { parseId } from '../rows'
 import type {
@@ -17,13 +16,13 @@ import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } 
 import { replayEvents } from './replay'
 import { migrate } from './schema'
 import { completeEvents, deadLetterEvents, retryEvents, skipEvents } from './settle'
+import { WriteQueue } from './write-queue'
 
 /** The embedded engine: one better-sqlite3 connection, WAL, synchronous=FULL. */
 export class SqliteStore implements Store {
   readonly engine = 'sqlite'
   private readonly ctx: SqliteContext
-  private readonly group: GroupCommit
-  private transactions = 0
+  private readonly writes: WriteQueue
   private closed = false
 
   constructor(readonly file: string, options: ResolvedStoreOptions) {
@@ -40,19 +39,20 @@ export class SqliteStore implements Store {
       throw error
     }
     this.ctx = createContext(db, options)
-    this.group = new GroupCommit(async (events) => this.write(() => enqueueEvents(this.ctx, events), true))
+    this.writes = new WriteQueue(db)
   }
 
   get enqueueTransactions(): number {
-    return this.transactions
+    return this.writes.enqueueTransactions
   }
 
-  /** Runs `fn` in an IMMEDIATE transaction (takes the write lock up front: no upgrade deadlocks between connections). */
-  private write<T>(fn: () => T, isEnqueue = false): T {
-    if (this.closed) throw new Error('store is closed')
-    const result = this.ctx.db.transaction(fn).immediate()
-    if (isEnqueue) this.transactions++
-    return result
+  /**
+   * Runs `fn` in the next group transaction (IMMEDIATE: takes the write lock up front, so two
+   * connections never deadlock upgrading a read lock). Resolves after that transaction commits.
+   */
+  private write<T>(fn: () => T, isEnqueue = false): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'))
+    return this.writes.submit(fn, isEnqueue)
   }
 
   private read<T>(fn: () => T): T {
@@ -60,9 +60,9 @@ export class SqliteStore implements Store {
     return fn()
   }
 
-  enqueue(events: NewEvent[]): Promise<EnqueueResult[]> {
-    if (this.closed) return Promise.reject(new Error('store is closed'))
-    return this.group.submit(events)
+  async enqueue(events: NewEvent[]): Promise<EnqueueResult[]> {
+    if (events.length === 0) return []
+    return this.write(() => enqueueEvents(this.ctx, events), true)
   }
 
   async lease(options: LeaseOptions): Promise<LeasedEvent[]> {
@@ -71,23 +71,23 @@ export class SqliteStore implements Store {
 
   async extendLease(ids: string[], leaseMs: number): Promise<void> {
     const numeric = ids.map(parseId).filter((id): id is number => id !== null)
-    if (numeric.length > 0) this.write(() => extendLeases(this.ctx, numeric, leaseMs))
+    if (numeric.length > 0) await this.write(() => extendLeases(this.ctx, numeric, leaseMs))
   }
 
   async complete(items: CompleteItem[]): Promise<void> {
-    if (items.length > 0) this.write(() => completeEvents(this.ctx, items))
+    if (items.length > 0) await this.write(() => completeEvents(this.ctx, items))
   }
 
   async skip(items: SkipItem[]): Promise<void> {
-    if (items.length > 0) this.write(() => skipEvents(this.ctx, items))
+    if (items.length > 0) await this.write(() => skipEvents(this.ctx, items))
   }
 
   async retryLater(items: RetryItem[]): Promise<void> {
-    if (items.length > 0) this.write(() => retryEvents(this.ctx, items))
+    if (items.length > 0) await this.write(() => retryEvents(this.ctx, items))
   }
 
   async deadLetter(items: DeadLetterItem[]): Promise<void> {
-    if (items.length > 0) this.write(() => deadLetterEvents(this.ctx, items))
+    if (items.length > 0) await this.write(() => deadLetterEvents(this.ctx, items))
   }
 
   async replay(filter: ReplayFilter): Promise<number> {
@@ -119,7 +119,7 @@ export class SqliteStore implements Store {
   }
 
   async linkIdentities(links: IdentityLink[]): Promise<void> {
-    if (links.length > 0) this.write(() => linkIdentities(this.ctx, links))
+    if (links.length > 0) await this.write(() => linkIdentities(this.ctx, links))
   }
 
   async accountsFor(userKeys: string[]): Promise<Map<string, string>> {
@@ -131,7 +131,7 @@ export class SqliteStore implements Store {
   }
 
   async setMeta(key: string, value: string): Promise<void> {
-    this.write(() => setMeta(this.ctx, key, value))
+    await this.write(() => setMeta(this.ctx, key, value))
   }
 
   async prune(now?: Date): Promise<number> {
@@ -140,7 +140,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return
-    await this.group.drain()
+    await this.writes.drain()
     this.closed = true
     this.ctx.db.close()
   }

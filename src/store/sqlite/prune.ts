@@ -12,7 +12,7 @@ export function prune(ctx: SqliteContext, nowMs: number): number {
   const tally = new Tally()
   let deleted = 0
   for (const status of ['delivered', 'skipped'] as const) {
-    const n = ctx.q('DELETE FROM events WHERE status = ? AND finished_at < ?').run(status, cutoff).changes
+    const n = ctx.q(`DELETE FROM events WHERE status = '${status}' AND finished_at < ?`).run(cutoff).changes
     tally.total(status, -n)
     deleted += n
   }

@@ -9,8 +9,9 @@ export function countEvents(ctx: SqliteContext): Counts {
   const inFlight = ctx
     .q<{ n: number }>('SELECT count(*) AS n FROM queue_keys WHERE leased_event_id IS NOT NULL AND leased_until > ?')
     .get(now)!.n
+  // The oldest unfinished event is the lowest head of all keys.
   const oldest = ctx
-    .q<{ received_at: number }>(`SELECT received_at FROM events WHERE status = 'pending' ORDER BY id LIMIT 1`)
+    .q<{ received_at: number }>(`SELECT received_at FROM events WHERE id = (SELECT min(head_id) FROM queue_keys)`)
     .get()
   const n = (bucket: TotalBucket) => totals.get(bucket) ?? 0
   return {
@@ -39,10 +40,11 @@ const LIST_MAX = 1000
 export function listEvents(ctx: SqliteContext, query: ListQuery): StoredEvent[] {
   const where: string[] = []
   const params: unknown[] = []
-  if (query.status === 'retrying') where.push(`status = 'pending' AND attempts > 0`)
-  else if (query.status) {
-    where.push('status = ?')
-    params.push(query.status)
+  // Statuses are spelled out in the SQL so SQLite can use the partial indexes.
+  if (query.status === 'retrying') where.push(`status = 'pending' AND last_error IS NOT NULL`)
+  else if (query.status !== undefined) {
+    if (!['pending', 'delivered', 'dead', 'skipped'].includes(query.status)) return []
+    where.push(`status = '${query.status}'`)
   }
   if (query.reason) {
     where.push(`instr(COALESCE(last_error, ''), ?) > 0`)

@@ -26,8 +26,10 @@ const migrations: string[] = [
     samples TEXT
   );
   CREATE INDEX events_key_pending ON events (ordering_key, id) WHERE status = 'pending';
-  CREATE INDEX events_status_id ON events (status, id);
-  CREATE INDEX events_status_finished ON events (status, finished_at);
+  -- Partial indexes keep the enqueue path light: a new event enters only events_key_pending.
+  CREATE INDEX events_finished ON events (status, finished_at) WHERE finished_at IS NOT NULL;
+  CREATE INDEX events_dead ON events (id) WHERE status = 'dead';
+  CREATE INDEX events_failing ON events (id) WHERE status = 'pending' AND last_error IS NOT NULL;
 
   CREATE TABLE dedupe (
     source TEXT NOT NULL,
@@ -48,6 +50,7 @@ const migrations: string[] = [
     lease_token TEXT
   ) WITHOUT ROWID;
   CREATE INDEX queue_keys_ready ON queue_keys (ready_at, head_id);
+  CREATE INDEX queue_keys_head ON queue_keys (head_id);
   CREATE INDEX queue_keys_leased ON queue_keys (leased_until) WHERE leased_event_id IS NOT NULL;
 
   CREATE TABLE outcome_counts (
