@@ -3,7 +3,7 @@
  * Load it from another project with `require('csb-relay/destination')`.
  */
 import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
-import type { DestinationDefinition, ModifiedResponse, Preset } from '@segment/actions-core'
+import type { DestinationDefinition, ModifiedResponse, Preset, RequestClient } from '@segment/actions-core'
 import type { Settings } from './generated-types'
 import { BASE_URL_EXAMPLE, CSB_PATHS, DEFAULT_MODULE_ID, DEFAULT_PRODUCT_ID } from './common/constants'
 import { errorForNetworkFailure } from './common/errors'
@@ -37,7 +37,7 @@ const presets: Preset[] = [
  * key accepted, nothing created). A 2xx also means accepted. Anything else is reported as
  * "could not verify", with the status, since it says nothing about the key.
  */
-async function testAuthentication(request: Parameters<NonNullable<NonNullable<DestinationDefinition<Settings>['authentication']>['testAuthentication']>>[0], settings: Settings): Promise<boolean> {
+async function testAuthentication(request: RequestClient, settings: Settings): Promise<boolean> {
   const url = `${baseUrlOf(settings)}${CSB_PATHS.account}`
   let response: ModifiedResponse
   try {
