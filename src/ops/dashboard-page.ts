@@ -21,7 +21,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
   main { padding:16px 24px 48px; max-width:1280px; margin:0 auto; }
   section { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:16px; margin-bottom:16px; }
   section h2 { font-size:15px; margin:0 0 12px; }
-  .cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(150px,1fr)); gap:12px; }
+  .cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(128px,1fr)); gap:12px; }
   .card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 14px; }
   .card .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
   .card .value { font-size:26px; font-weight:600; margin-top:2px; }
@@ -194,7 +194,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     sessionStorage.setItem('csbRelayAdminToken', state.token);
     $('token-dialog').style.display = 'none';
     $('forget-token').style.display = '';
-    refreshAll();
+    refreshAll().then(checkCsb).catch(showError);
   });
   $('forget-token').addEventListener('click', function () { sessionStorage.removeItem('csbRelayAdminToken'); state.token = ''; location.reload(); });
   if (state.token) $('forget-token').style.display = '';
@@ -219,7 +219,8 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
   }
 
   function drawChart(series, bucketSeconds) {
-    var svg = $('chart'), W = 900, H = 220, L = 44, R = 10, T = 10, B = 26;
+    var svg = $('chart'), W = Math.max(300, Math.round(svg.getBoundingClientRect().width) || 900), H = 220, L = 44, R = 10, T = 10, B = 26;
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     var keys = ['ingested', 'delivered', 'retrying', 'dead', 'skipped'];
     var max = 0; series.forEach(function (p) { keys.forEach(function (k) { if (p[k] > max) max = p[k]; }); });
@@ -366,7 +367,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     b.addEventListener('click', function () {
       state.period = b.getAttribute('data-period');
       Array.prototype.forEach.call(document.querySelectorAll('#periods button'), function (o) { o.classList.toggle('on', o === b); });
-      loadOverview().catch(showError);
+      refreshAll();
     });
   });
 

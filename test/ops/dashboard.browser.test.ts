@@ -1,0 +1,162 @@
+/**
+ * The dashboard in headless Chromium against a real relay and the CSB sandbox: the token
+ * prompt, counts moving after events are sent, an event's three samples, a dead letter
+ * replayed until it shows as delivered, and the event tester. Screenshots go to
+ * test-results/screenshots/.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import type { BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Relay } from '../../src/cli/relay'
+import { startSandbox, type Sandbox } from '../../src/sandbox'
+import { launchBrowser } from '../helpers/browser'
+import { post, startTestRelay, TEST_WRITE_KEY } from '../helpers/relay'
+import { removeTempDirs } from '../helpers/temp'
+import { waitFor } from '../helpers/wait'
+
+const SHOTS = path.resolve(__dirname, '../../test-results/screenshots')
+const API_KEY = 'csb_browser_test_key_0123456789abcdef'
+const TOKEN = 'dashboard-admin-token-42'
+
+let sandbox: Sandbox
+let relay: Relay
+let browser: BrowserContext
+let page: Page
+
+async function shot(name: string) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true })
+}
+
+const text = (testId: string) => page.getByTestId(testId).first().innerText()
+
+beforeAll(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true })
+  sandbox = await startSandbox({ port: 0, apiKey: API_KEY })
+  relay = await startTestRelay({ env: { CSB_API_KEY: API_KEY, CSB_BASE_URL: sandbox.url, CSB_RELAY_ADMIN_TOKEN: TOKEN } })
+  browser = await launchBrowser()
+  page = await browser.newPage({ viewport: { width: 1360, height: 900 } })
+  page.on('dialog', (d) => void d.accept())
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await relay?.close()
+  await sandbox?.close()
+  removeTempDirs()
+})
+
+describe('dashboard in a browser', () => {
+  it('asks for the admin token, then shows counts that change after events are sent', async () => {
+    await page.goto(`${relay.url}/`)
+    await page.getByTestId('token-dialog').waitFor({ state: 'visible' })
+    await shot('0-token-prompt')
+    await page.getByTestId('token-input').fill(TOKEN)
+    await page.getByTestId('token-submit').click()
+    await page.getByTestId('token-dialog').waitFor({ state: 'hidden' })
+    await waitFor(async () => (await text('count-ingested')) === '0', { what: 'empty counts' })
+    await waitFor(async () => /accepts the API key/.test(await text('csb-check')), { what: 'CSB check', timeoutMs: 15_000 })
+
+    const res = await post(relay, '/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'ada', traits: { account_id: 'acme', email: 'ada@acme.test', first_name: 'Ada' } },
+        { type: 'track', userId: 'ada', event: 'Report Exported', properties: { account_id: 'acme' } },
+        { type: 'track', userId: 'grace', event: 'Report Exported' }
+      ]
+    })
+    expect(res.status).toBe(200)
+    await page.locator('#periods button[data-period="1h"]').click()
+    await waitFor(
+      async () => {
+        await page.locator('#periods button[data-period="1h"]').click()
+        return (await text('count-delivered')) === '2' && (await text('count-dead')) === '1'
+      },
+      { what: 'dashboard counts after delivery', timeoutMs: 20_000, intervalMs: 500 }
+    )
+    expect(await text('count-ingested')).toBe('3')
+    expect(await text('p95')).toMatch(/\d+(\.\d)? (ms|s)/)
+    expect(await page.locator('#chart polyline[data-series="delivered"]').count()).toBe(1)
+    const reasons = await page.getByTestId('reasons').innerText()
+    expect(reasons).toMatch(/account_id/)
+    expect(reasons).toMatch(/identify the user with an account first/)
+    await shot('1-overview')
+  })
+
+  it('opens an event and shows its three samples: as received, the request (key redacted), the response', async () => {
+    await page.locator('#status-filter button[data-status="delivered"]').click()
+    const row = page.locator('#events-body tr[data-status="delivered"]').filter({ hasText: 'Report Exported' })
+    await row.first().getByTestId('open-event').click()
+    await page.getByTestId('detail').waitFor({ state: 'visible' })
+    const received = await text('sample-received')
+    const request = await text('sample-request')
+    const response = await text('sample-response')
+    expect(JSON.parse(received)).toMatchObject({ type: 'track', event: 'Report Exported', userId: 'ada' })
+    expect(request).toContain('/api/v1_1/feature')
+    expect(request).toContain('"feature_id": "Report Exported"')
+    expect(request).toContain('[redacted]')
+    expect(request).not.toContain(API_KEY)
+    expect(JSON.parse(response)).toMatchObject({ status: 200, body: { success: true } })
+    await shot('2-event-samples')
+  })
+
+  it('replays a dead letter and shows it as delivered', async () => {
+    // CSB refuses one event once (400, not retried): it becomes a dead letter.
+    sandbox.setFaults({ rules: [{ match: { path: '/api/v1_1/feature', body: { feature_id: 'Invoice Sent' } }, status: 400, count: 1, message: 'invalid feature' }] })
+    await post(relay, '/v1/track', { userId: 'ada', event: 'Invoice Sent', properties: { account_id: 'acme' } })
+    await page.locator('#status-filter button[data-status="dead"]').click()
+    const deadRow = page.locator('#events-body tr[data-status="dead"]').filter({ hasText: 'Invoice Sent' })
+    await waitFor(
+      async () => {
+        await page.locator('#status-filter button[data-status="dead"]').click()
+        return (await deadRow.count()) === 1
+      },
+      { what: 'the dead letter in the list', timeoutMs: 20_000, intervalMs: 500 }
+    )
+    const id = await deadRow.getAttribute('data-event-id')
+    await deadRow.getByTestId('open-event').click()
+    await waitFor(async () => (await page.locator('#detail-status').getAttribute('data-status')) === 'dead', { what: 'detail of the dead letter' })
+    expect(await text('sample-response')).toContain('400')
+    await shot('3-dead-letter')
+
+    await page.getByTestId('detail-replay').click()
+    await waitFor(async () => (await page.locator('#detail-status').getAttribute('data-status')) === 'delivered', {
+      what: 'the replayed event to show as delivered',
+      timeoutMs: 20_000,
+      intervalMs: 250
+    })
+    expect(await page.locator('#detail-id').innerText()).toBe(id)
+    expect(JSON.parse(await text('sample-response'))).toMatchObject({ status: 200 })
+    await shot('4-replayed-delivered')
+  })
+
+  it('tests an event: shows the matching action and the exact CSB request, then sends it', async () => {
+    const event = { type: 'track', userId: 'ada', event: 'Dashboard Viewed', properties: { account_id: 'acme', module_id: 'insights' } }
+    await page.getByTestId('tester-input').fill(JSON.stringify(event, null, 2))
+    const before = sandbox.requests({ path: '/api/v1_1/feature' }).length
+    await page.getByTestId('tester-run').click()
+    await waitFor(async () => (await text('tester-output')).includes('/api/v1_1/feature'), { what: 'tester result' })
+    const output = await text('tester-output')
+    expect(output).toContain('"partnerAction": "trackFeature"')
+    expect(output).toContain('"feature_id": "Dashboard Viewed"')
+    expect(output).toContain('"module_id": "insights"')
+    expect(output).not.toContain(API_KEY)
+    expect(sandbox.requests({ path: '/api/v1_1/feature' }).length).toBe(before)
+    await page.getByTestId('tester-output').scrollIntoViewIfNeeded()
+    await shot('5-event-tester')
+
+    await page.getByTestId('tester-send').click()
+    await waitFor(async () => (await text('tester-output')).includes('"sent": true'), { what: 'tester send result' })
+    const sent = sandbox.requests({ path: '/api/v1_1/feature' }).filter((r) => (r.body as { feature_id?: string }).feature_id === 'Dashboard Viewed')
+    expect(sent).toHaveLength(1)
+  })
+
+  it('shows the configuration with secrets redacted, and nothing secret anywhere on the page', async () => {
+    const config = await text('config')
+    expect(config).toContain(sandbox.url)
+    expect(config).toContain('[redacted')
+    const html = await page.content()
+    for (const secret of [API_KEY, TEST_WRITE_KEY, TOKEN]) expect(html).not.toContain(secret)
+    await page.getByTestId('config').scrollIntoViewIfNeeded()
+    await shot('6-config')
+  })
+})
