@@ -88,7 +88,22 @@ export async function run(argv: string[]): Promise<number> {
     return 2
   }
 
-  let relay: Relay
+  // Signal handlers go in before anything starts: a SIGTERM that arrives while the relay is
+  // starting (or just as the banner is printed) must close it, not kill the process outright.
+  let signals = 0
+  let relay: Relay | undefined
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) {
+        relay?.logger.warn({ signal }, 'second signal while closing: exiting now')
+        process.exit(1)
+      }
+      resolve(signal)
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  })
+
   try {
     relay = await startRelay(config)
   } catch (err) {
@@ -97,27 +112,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   console.log(banner(relay))
 
-  return new Promise<number>((resolve) => {
-    let stopping = false
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        relay.logger.warn({ signal }, 'second signal while closing: exiting now')
-        process.exit(1)
-      }
-      stopping = true
-      relay.logger.info({ signal }, 'closing: finishing in-flight requests')
-      relay.close().then(
-        () => {
-          relay.logger.info('closed')
-          resolve(0)
-        },
-        (err: unknown) => {
-          relay.logger.error({ err }, 'close failed')
-          resolve(1)
-        }
-      )
-    }
-    process.on('SIGTERM', stop)
-    process.on('SIGINT', stop)
-  })
+  const signal = await stopRequested
+  relay.logger.info({ signal }, 'closing: finishing in-flight requests')
+  try {
+    await relay.close()
+  } catch (err) {
+    relay.logger.error({ err }, 'close failed')
+    return 1
+  }
+  relay.logger.info('closed')
+  return 0
 }

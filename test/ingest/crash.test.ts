@@ -1,0 +1,90 @@
+/**
+ * Invariant 1: an event answered 2xx is committed. A generator sends single events and
+ * batches at a relay process; the test SIGKILLs it mid-stream, restarts it on the same
+ * database, and finds every acknowledged messageId in the store.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import http from 'node:http'
+import path from 'node:path'
+import { openStore } from '../../src/store'
+import type { Store } from '../../src/store/types'
+import { startRelayProcess } from '../helpers/processes'
+import { TEST_WRITE_KEY, basicAuth } from '../helpers/relay'
+import { removeTempDirs, tempDir } from '../helpers/temp'
+import { waitFor } from '../helpers/wait'
+
+afterAll(removeTempDirs)
+
+const env = { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY }
+
+function send(url: string, pathname: string, body: unknown, agent: http.Agent): Promise<number> {
+  const payload = JSON.stringify(body)
+  return new Promise((resolve) => {
+    const target = new URL(pathname, url)
+    const request = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
+        headers: { authorization: basicAuth(), 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); res.on('error', () => resolve(0)) }
+    )
+    request.on('error', () => resolve(0))
+    request.end(payload)
+  })
+}
+
+async function allMessageIds(store: Store): Promise<Set<string>> {
+  const ids = new Set<string>()
+  let beforeId: string | undefined
+  for (;;) {
+    const page = await store.list({ limit: 1000, beforeId })
+    for (const e of page) ids.add(e.messageId)
+    if (page.length < 1000) return ids
+    beforeId = page[page.length - 1]!.id
+  }
+}
+
+describe('a relay killed with SIGKILL while a generator sends', () => {
+  it('has every acknowledged messageId after restart', async () => {
+    const db = path.join(tempDir(), 'relay.db')
+    const relay = await startRelayProcess(['--db', db], { env })
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
+    const acknowledged: string[] = []
+    let sequence = 0
+    let running = true
+    let failures = 0
+
+    const worker = async (w: number) => {
+      while (running) {
+        const batch = w % 2 === 0
+        const ids = Array.from({ length: batch ? 10 : 1 }, () => `crash-${w}-${sequence++}`)
+        const status = batch
+          ? await send(relay.url, '/v1/batch', { batch: ids.map((messageId) => ({ type: 'track', userId: `u${w}`, event: 'E', messageId })) }, agent)
+          : await send(relay.url, '/v1/track', { userId: `u${w}`, event: 'E', messageId: ids[0] }, agent)
+        if (status >= 200 && status < 300) acknowledged.push(...ids)
+        else if (status === 0) failures++
+      }
+    }
+    const workers = Array.from({ length: 8 }, (_, w) => worker(w))
+    await waitFor(() => acknowledged.length >= 2000, { timeoutMs: 60_000, what: '2000 acknowledged events' })
+    relay.child.kill('SIGKILL')
+    const exit = await relay.exited
+    running = false
+    await Promise.all(workers)
+    agent.destroy()
+    expect(exit.signal).toBe('SIGKILL')
+    expect(failures).toBeGreaterThan(0) // requests were in flight when it died
+
+    const restarted = await startRelayProcess(['--db', db], { env })
+    const stopped = await restarted.stop()
+    expect(stopped, restarted.stdout() + restarted.stderr()).toEqual({ code: 0, signal: null })
+
+    const store = await openStore(db)
+    try {
+      const stored = await allMessageIds(store)
+      const missing = acknowledged.filter((id) => !stored.has(id))
+      expect(missing).toEqual([])
+      expect(stored.size).toBeGreaterThanOrEqual(acknowledged.length)
+    } finally {
+      await store.close()
+    }
+  })
+})
