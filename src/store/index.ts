@@ -3,6 +3,7 @@
  * `openStore` picks the engine from the URL.
  */
 import { resolveOptions } from './options'
+import { PostgresStore } from './postgres'
 import { SqliteStore } from './sqlite'
 import type { Store, StoreOptions } from './types'
 import { parseStoreUrl } from './url'
@@ -19,5 +20,5 @@ export async function openStore(url: string, options: Partial<StoreOptions> = {}
   const location = parseStoreUrl(url)
   const resolved = resolveOptions(options)
   if (location.engine === 'sqlite') return new SqliteStore(location.path, resolved)
-  throw new Error('the PostgreSQL engine is not available yet')
+  return PostgresStore.open(location.url, { ...resolved, schema: resolved.schema ?? location.schema })
 }

@@ -72,5 +72,11 @@ export function percentileFraction(p: number): number {
 
 export const MINUTE_MS = 60_000
 
+/** Stats buckets are whole minutes (the counters' grain), at least one. */
+export function bucketWidthMs(bucketSeconds: number): number {
+  const minutes = Math.max(1, Math.round((Number.isFinite(bucketSeconds) ? bucketSeconds : 60) / 60))
+  return minutes * MINUTE_MS
+}
+
 /** Totals buckets kept per status so `counts()` never scans the events table. */
 export type TotalBucket = 'new' | 'retrying' | 'delivered' | 'dead' | 'skipped'

@@ -1,15 +1,8 @@
-import { randomBytes } from 'node:crypto'
+import { newLeaseToken } from '../lease-token'
 import { toStoredEvent } from '../rows'
 import { Tally } from '../tally'
 import type { LeasedEvent, LeaseOptions } from '../types'
 import { writeTally, type SqliteContext } from './context'
-
-const tokenPrefix = randomBytes(6).toString('hex')
-let tokenCounter = 0
-/** Unique per lease across processes: a random per-process prefix and a counter. */
-export function newLeaseToken(): string {
-  return `${tokenPrefix}-${(++tokenCounter).toString(36)}`
-}
 
 /**
  * Leases the head event of up to `limit` keys that are due: head's runAt reached and no live

@@ -1,4 +1,4 @@
-import { EVENT_COLUMNS, MINUTE_MS, parseId, percentileFraction, toStoredEvent, type EventRow, type TotalBucket } from '../rows'
+import { bucketWidthMs, EVENT_COLUMNS, MINUTE_MS, parseId, percentileFraction, toStoredEvent, type EventRow, type TotalBucket } from '../rows'
 import type { Counts, ListQuery, Outcome, ReasonCount, StatsBucket, StatsQuery, StoredEvent } from '../types'
 import type { SqliteContext } from './context'
 
@@ -78,11 +78,6 @@ export function stats(ctx: SqliteContext, query: StatsQuery): StatsBucket[] {
   return rows.map((r) => ({ at: new Date(r.at), outcome: r.outcome, count: r.n }))
 }
 
-export function bucketWidthMs(bucketSeconds: number): number {
-  const minutes = Math.max(1, Math.round((Number.isFinite(bucketSeconds) ? bucketSeconds : 60) / 60))
-  return minutes * MINUTE_MS
-}
-
 export function reasons(ctx: SqliteContext): ReasonCount[] {
   const rows = ctx
     .q<{ reason: string | null; status: 'dead' | 'retrying'; n: number; last_at: number }>(
@@ -104,7 +99,7 @@ export function latencyPercentile(ctx: SqliteContext, p: number, since: Date): n
     .q<{ n: number }>(`SELECT count(*) AS n FROM events WHERE status = 'delivered' AND finished_at >= ?`)
     .get(since.getTime())!.n
   if (n === 0) return null
-  const rank = Math.max(1, Math.ceil(fraction * n))
+  const rank = Math.max(1, Math.ceil(fraction * n - 1e-9))
   const row = ctx
     .q<{ l: number }>(
       `SELECT finished_at - received_at AS l FROM events WHERE status = 'delivered' AND finished_at >= ?

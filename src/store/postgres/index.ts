@@ -1,0 +1,186 @@
+import pg, { type Pool, type PoolClient } from 'pg'
+import { GroupCommit } from '../group-commit'
+import type { ResolvedStoreOptions } from '../options'
+import { parseId } from '../rows'
+import { fromComplete, fromDeadLetter, fromRetry, fromSkip } from '../settlement'
+import type {
+  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery,
+  NewEvent, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
+} from '../types'
+import { enqueueEvents } from './enqueue'
+import { extendLeases, leaseEvents } from './lease'
+import { accountsFor, getMeta, linkIdentities, prune, setMeta } from './misc'
+import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
+import { replayEvents } from './replay'
+import { checkSchemaName, migrate, quoteIdent } from './schema'
+import { settle } from './settle'
+
+/** bigint and count(*) arrive as numbers (ids and ms times stay far below 2^53). */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pg.types.builtins.INT8 && format !== 'binary') return (value: string) => Number(value)
+    return pg.types.getTypeParser(oid, format)
+  }
+} as pg.CustomTypesConfig
+
+/** SQLSTATEs after which a transaction is simply run again: deadlock, serialization failure. */
+const RETRYABLE = new Set(['40P01', '40001'])
+const MAX_TRIES = 5
+
+/** The shared engine: a `pg` pool; many relay instances may use one database. */
+export class PostgresStore implements Store {
+  readonly engine = 'postgres'
+  private readonly group: GroupCommit
+  private transactions = 0
+  private closed = false
+
+  private constructor(private readonly pool: Pool, private readonly options: ResolvedStoreOptions) {
+    this.group = new GroupCommit(async (events) => {
+      const results = await this.tx((client) => enqueueEvents(client, this.options, events))
+      this.transactions++
+      return results
+    })
+  }
+
+  static async open(url: string, options: ResolvedStoreOptions): Promise<PostgresStore> {
+    const schema = checkSchemaName(options.schema ?? 'public')
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize,
+      types,
+      options: `-c search_path=${quoteIdent(schema)}`
+    })
+    // An idle connection that breaks (server restart) must not crash the process; the next query reports it.
+    pool.on('error', () => undefined)
+    try {
+      const client = await pool.connect()
+      try {
+        await migrate(client, schema)
+      } finally {
+        client.release()
+      }
+    } catch (error) {
+      await pool.end().catch(() => undefined)
+      throw error
+    }
+    return new PostgresStore(pool, options)
+  }
+
+  get enqueueTransactions(): number {
+    return this.transactions
+  }
+
+  /** Runs `fn` in a transaction, again from the start after a deadlock or serialization failure. */
+  private async tx<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('store is closed')
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect()
+      let broken = false
+      try {
+        await client.query('BEGIN')
+        const result = await fn(client)
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true
+        })
+        const code = (error as { code?: string }).code
+        if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_TRIES) continue
+        throw error
+      } finally {
+        client.release(broken)
+      }
+    }
+  }
+
+  private get db(): Pool {
+    if (this.closed) throw new Error('store is closed')
+    return this.pool
+  }
+
+  enqueue(events: NewEvent[]): Promise<EnqueueResult[]> {
+    if (this.closed) return Promise.reject(new Error('store is closed'))
+    return this.group.submit(events)
+  }
+
+  lease(options: LeaseOptions): Promise<LeasedEvent[]> {
+    return this.tx((client) => leaseEvents(client, this.options, options))
+  }
+
+  async extendLease(ids: string[], leaseMs: number): Promise<void> {
+    const numeric = ids.map(parseId).filter((id): id is number => id !== null)
+    if (numeric.length > 0) await this.tx((client) => extendLeases(client, this.options, numeric, leaseMs))
+  }
+
+  async complete(items: CompleteItem[]): Promise<void> {
+    if (items.length > 0) await this.tx((client) => settle(client, this.options, fromComplete(items)))
+  }
+
+  async skip(items: SkipItem[]): Promise<void> {
+    if (items.length > 0) await this.tx((client) => settle(client, this.options, fromSkip(items)))
+  }
+
+  async retryLater(items: RetryItem[]): Promise<void> {
+    if (items.length > 0) await this.tx((client) => settle(client, this.options, fromRetry(items)))
+  }
+
+  async deadLetter(items: DeadLetterItem[]): Promise<void> {
+    if (items.length > 0) await this.tx((client) => settle(client, this.options, fromDeadLetter(items)))
+  }
+
+  replay(filter: ReplayFilter): Promise<number> {
+    return this.tx((client) => replayEvents(client, this.options, filter))
+  }
+
+  counts(): Promise<Counts> {
+    return countEvents(this.db, this.options)
+  }
+
+  get(id: string): Promise<StoredEvent | null> {
+    return getEvent(this.db, id)
+  }
+
+  list(query: ListQuery): Promise<StoredEvent[]> {
+    return listEvents(this.db, query)
+  }
+
+  stats(query: StatsQuery): Promise<StatsBucket[]> {
+    return stats(this.db, query)
+  }
+
+  reasons(): Promise<ReasonCount[]> {
+    return reasons(this.db)
+  }
+
+  latencyPercentile(p: number, since: Date): Promise<number | null> {
+    return latencyPercentile(this.db, p, since)
+  }
+
+  async linkIdentities(links: IdentityLink[]): Promise<void> {
+    if (links.length > 0) await this.tx((client) => linkIdentities(client, this.options, links))
+  }
+
+  accountsFor(userKeys: string[]): Promise<Map<string, string>> {
+    return accountsFor(this.db, userKeys)
+  }
+
+  getMeta(key: string): Promise<string | null> {
+    return getMeta(this.db, key)
+  }
+
+  setMeta(key: string, value: string): Promise<void> {
+    return setMeta(this.db, key, value)
+  }
+
+  prune(now?: Date): Promise<number> {
+    return this.tx((client) => prune(client, this.options, now?.getTime() ?? this.options.now()))
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    await this.group.drain()
+    this.closed = true
+    await this.pool.end()
+  }
+}

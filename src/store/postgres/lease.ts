@@ -1,0 +1,57 @@
+import type { PoolClient } from 'pg'
+import type { ResolvedStoreOptions } from '../options'
+import { EVENT_COLUMNS, toStoredEvent, type EventRow } from '../rows'
+import { newLeaseToken } from '../lease-token'
+import { Tally } from '../tally'
+import type { LeasedEvent, LeaseOptions } from '../types'
+import { writeTally } from './context'
+
+/**
+ * Leases the heads of up to `limit` due keys. `FOR UPDATE SKIP LOCKED` lets instances lease
+ * side by side without waiting on each other or taking the same key; a key whose lease expired
+ * is due again, so a dead instance's events go to whoever asks next.
+ */
+export async function leaseEvents(client: PoolClient, options: ResolvedStoreOptions, lease: LeaseOptions): Promise<LeasedEvent[]> {
+  const limit = Math.max(0, Math.floor(lease.limit))
+  if (limit === 0) return []
+  const now = options.now()
+  const until = now + Math.max(0, lease.leaseMs)
+  const { rows } = await client.query<EventRow & { lease_token: string }>(
+    `WITH picked AS (
+       SELECT ordering_key FROM queue_keys
+        WHERE ready_at <= $1 AND NOT (ordering_key = ANY($5::text[]))
+        ORDER BY ready_at, head_id LIMIT $2
+        FOR UPDATE SKIP LOCKED
+     ), leased AS (
+       UPDATE queue_keys k SET leased_event_id = k.head_id, leased_until = $3, ready_at = $3, lease_owner = $4,
+              lease_token = $6 || '-' || k.head_id
+         FROM picked WHERE k.ordering_key = picked.ordering_key
+       RETURNING k.head_id, k.lease_token
+     )
+     UPDATE events e SET attempts = e.attempts + 1, updated_at = $1
+       FROM leased WHERE e.id = leased.head_id
+     RETURNING ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}, leased.lease_token`,
+    [now, limit, until, lease.owner, [...(lease.excludeKeys ?? [])], newLeaseToken()]
+  )
+  rows.sort((a, b) => Number(a.id) - Number(b.id))
+  const tally = new Tally()
+  const firstAttempts = rows.filter((r) => Number(r.attempts) === 1).length
+  tally.total('new', -firstAttempts)
+  tally.total('retrying', firstAttempts)
+  await writeTally(client, tally)
+  return rows.map((row) => ({ ...toStoredEvent(row), leasedUntil: new Date(until), leaseId: row.lease_token }))
+}
+
+/** Extends the lease of events that still hold their key's lease. */
+export async function extendLeases(client: PoolClient, options: ResolvedStoreOptions, ids: number[], leaseMs: number): Promise<void> {
+  const until = options.now() + Math.max(0, leaseMs)
+  await client.query(
+    `WITH target AS (
+       SELECT q.ordering_key FROM queue_keys q JOIN events e ON e.ordering_key = q.ordering_key AND q.leased_event_id = e.id
+        WHERE e.id = ANY($1::bigint[]) AND e.status = 'pending'
+        ORDER BY q.ordering_key COLLATE "C" FOR UPDATE OF q
+     )
+     UPDATE queue_keys q SET leased_until = $2, ready_at = $2 FROM target WHERE q.ordering_key = target.ordering_key`,
+    [ids, until]
+  )
+}

@@ -1,0 +1,53 @@
+import type { Pool, PoolClient } from 'pg'
+import type { ResolvedStoreOptions } from '../options'
+import { Tally } from '../tally'
+import type { IdentityLink } from '../types'
+import { writeTally } from './context'
+
+/** Last write wins, also within one call. */
+export async function linkIdentities(client: PoolClient, options: ResolvedStoreOptions, links: IdentityLink[]): Promise<void> {
+  const last = new Map<string, string>()
+  for (const link of links) last.set(link.userKey, link.accountId)
+  await client.query(
+    `INSERT INTO identities (user_key, account_id, updated_at)
+     SELECT user_key, account_id, $3 FROM unnest($1::text[], $2::text[]) AS t(user_key, account_id) ORDER BY user_key COLLATE "C"
+     ON CONFLICT (user_key) DO UPDATE SET account_id = EXCLUDED.account_id, updated_at = EXCLUDED.updated_at`,
+    [[...last.keys()], [...last.values()], options.now()]
+  )
+}
+
+export async function accountsFor(pool: Pool, userKeys: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>()
+  if (userKeys.length === 0) return found
+  const { rows } = await pool.query<{ user_key: string; account_id: string }>(
+    'SELECT user_key, account_id FROM identities WHERE user_key = ANY($1::text[])',
+    [[...new Set(userKeys)]]
+  )
+  for (const row of rows) found.set(row.user_key, row.account_id)
+  return found
+}
+
+export async function getMeta(pool: Pool, key: string): Promise<string | null> {
+  const { rows } = await pool.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key])
+  return rows.length > 0 ? rows[0].value : null
+}
+
+export async function setMeta(pool: Pool, key: string, value: string): Promise<void> {
+  await pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [key, value])
+}
+
+/** As the SQLite engine: finished events past retention, old counters, dedupe entries past the window. */
+export async function prune(client: PoolClient, options: ResolvedStoreOptions, nowMs: number): Promise<number> {
+  const cutoff = nowMs - options.retentionMs
+  const tally = new Tally()
+  let deleted = 0
+  for (const status of ['delivered', 'skipped'] as const) {
+    const { rowCount } = await client.query(`DELETE FROM events WHERE status = '${status}' AND finished_at < $1`, [cutoff])
+    tally.total(status, -(rowCount ?? 0))
+    deleted += rowCount ?? 0
+  }
+  await client.query('DELETE FROM outcome_counts WHERE minute < $1', [cutoff])
+  await client.query('DELETE FROM dedupe WHERE seen_at <= $1', [nowMs - options.dedupeWindowMs])
+  await writeTally(client, tally)
+  return deleted
+}

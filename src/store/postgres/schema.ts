@@ -1,0 +1,119 @@
+import type { PoolClient } from 'pg'
+
+/**
+ * Schema versions, applied in order; the `migrations` table records each. Times are ms since
+ * the epoch (bigint), as in the SQLite engine, so every instance compares against the same
+ * kind of clock value. See docs/store.md for the role of each table.
+ */
+const migrations: string[] = [
+  `
+  CREATE SEQUENCE events_id_seq;
+  CREATE TABLE events (
+    id bigint PRIMARY KEY DEFAULT nextval('events_id_seq'),
+    source text NOT NULL,
+    message_id text NOT NULL,
+    ordering_key text NOT NULL,
+    type text NOT NULL,
+    event text NOT NULL,
+    received_at bigint NOT NULL,
+    status text NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    run_at bigint NOT NULL,
+    first_failed_at bigint,
+    last_error text,
+    finished_at bigint,
+    updated_at bigint NOT NULL,
+    action text,
+    last_status integer,
+    samples text
+  );
+  ALTER SEQUENCE events_id_seq OWNED BY events.id;
+  CREATE INDEX events_key_pending ON events (ordering_key, id) WHERE status = 'pending';
+  CREATE INDEX events_finished ON events (status, finished_at) WHERE finished_at IS NOT NULL;
+  CREATE INDEX events_dead ON events (id) WHERE status = 'dead';
+  CREATE INDEX events_failing ON events (id) WHERE status = 'pending' AND last_error IS NOT NULL;
+
+  CREATE TABLE dedupe (
+    source text NOT NULL,
+    message_id text NOT NULL,
+    event_id bigint NOT NULL,
+    seen_at bigint NOT NULL,
+    PRIMARY KEY (source, message_id)
+  );
+  CREATE INDEX dedupe_seen ON dedupe (seen_at);
+
+  CREATE TABLE queue_keys (
+    ordering_key text PRIMARY KEY,
+    head_id bigint NOT NULL,
+    ready_at bigint NOT NULL,
+    leased_event_id bigint,
+    leased_until bigint,
+    lease_owner text,
+    lease_token text
+  ) WITH (fillfactor = 70);
+  CREATE INDEX queue_keys_ready ON queue_keys (ready_at, head_id);
+  CREATE INDEX queue_keys_head ON queue_keys (head_id);
+  CREATE INDEX queue_keys_leased ON queue_keys (leased_until) WHERE leased_event_id IS NOT NULL;
+
+  -- Counters are striped over a few shards so concurrent transactions rarely wait on one row.
+  CREATE TABLE outcome_counts (
+    minute bigint NOT NULL,
+    outcome text NOT NULL,
+    shard smallint NOT NULL,
+    n bigint NOT NULL,
+    PRIMARY KEY (minute, outcome, shard)
+  );
+  CREATE TABLE totals (
+    bucket text NOT NULL,
+    shard smallint NOT NULL,
+    n bigint NOT NULL,
+    PRIMARY KEY (bucket, shard)
+  );
+
+  CREATE TABLE identities (
+    user_key text PRIMARY KEY,
+    account_id text NOT NULL,
+    updated_at bigint NOT NULL
+  );
+
+  CREATE TABLE meta (
+    key text PRIMARY KEY,
+    value text NOT NULL
+  );
+  `
+]
+
+/**
+ * Applies missing migrations. Holds a transaction-scoped advisory lock keyed by the schema, so
+ * instances starting together migrate one after the other; the second finds nothing to do.
+ */
+export async function migrate(client: PoolClient, schema: string): Promise<void> {
+  await client.query('BEGIN')
+  try {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('csb-relay:migrate:' || $1))`, [schema])
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${quoteIdent(schema)}.migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`
+    )
+    const { rows } = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${quoteIdent(schema)}.migrations`)
+    for (let version = rows[0].v ?? 0; version < migrations.length; version++) {
+      await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`)
+      await client.query(migrations[version])
+      await client.query(`INSERT INTO ${quoteIdent(schema)}.migrations (version) VALUES ($1)`, [version + 1])
+    }
+    await client.query('COMMIT')
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    throw error
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
+}
+
+/** Schema names we accept: plain identifiers, so they are safe in a search_path option. */
+export function checkSchemaName(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new Error(`PostgreSQL schema name "${name}" is not a plain identifier (letters, digits, _)`)
+  return name
+}
