@@ -1,0 +1,105 @@
+/**
+ * Two relay instances on one PostgreSQL database share dedupe and the identity map.
+ * Build first: `npx tsc -p tsconfig.build.json`; needs CSB_RELAY_TEST_PG (scripts/test.sh sets it).
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { openStore } from '../../src/store'
+import type { RecordedRequest } from '../../src/sandbox'
+import { assertBuilt } from '../helpers/processes'
+import { removeTempDirs } from '../helpers/temp'
+import { waitFor } from '../helpers/wait'
+import { postBatch, startInstance, startSandboxProcess, type Instance, type SandboxProcess } from './cluster'
+import { createTestDatabase, requireTestPg, type TestDatabase } from './pg'
+
+const WRITE_KEY = 'wk_scale_shared_state'
+const config = { delivery: { leaseMs: 2000, pollIntervalMs: 20, backoffBaseMs: 50, backoffCapMs: 500 } }
+
+let db: TestDatabase | undefined
+let sandbox: SandboxProcess | undefined
+const instances: Instance[] = []
+
+beforeAll(async () => {
+  requireTestPg()
+  assertBuilt()
+  sandbox = await startSandboxProcess()
+})
+afterAll(async () => {
+  await sandbox?.stop('SIGKILL')
+  removeTempDirs()
+})
+beforeEach(async () => {
+  db = await createTestDatabase()
+})
+afterEach(async () => {
+  await Promise.all(instances.splice(0).map((i) => i.stop('SIGKILL')))
+  await db?.drop()
+  db = undefined
+})
+
+async function instance(): Promise<Instance> {
+  const started = await startInstance({ db: db!.url, sandbox, writeKey: WRITE_KEY, config })
+  instances.push(started)
+  return started
+}
+
+async function requestsFor(userId: string): Promise<RecordedRequest[]> {
+  return (await sandbox!.recording()).filter((r) => (r.body as { user_id?: unknown } | null)?.user_id === userId)
+}
+
+describe('two instances on one PostgreSQL share state', () => {
+  it('a messageId sent to both instances (one after the other, and at the same moment) is stored and delivered once', async () => {
+    const [a, b] = await Promise.all([instance(), instance()])
+    const user = `dedupe-${db!.name}`
+    const event = (messageId: string, name: string) => ({ type: 'track', messageId, userId: user, event: name, properties: { account_id: 'acc-1' } })
+    const first = event(`${db!.name}-m1`, 'Sent Twice')
+    expect(await postBatch(a.url, WRITE_KEY, [first])).toBe(200)
+    expect(await postBatch(b.url, WRITE_KEY, [first])).toBe(200)
+    const raced = event(`${db!.name}-m2`, 'Sent At Once')
+    expect(await Promise.all([postBatch(a.url, WRITE_KEY, [raced]), postBatch(b.url, WRITE_KEY, [raced])])).toEqual([200, 200])
+    // A third event after them: once it is delivered, the two before it (same user) have been too.
+    expect(await postBatch(b.url, WRITE_KEY, [event(`${db!.name}-m3`, 'Last')])).toBe(200)
+    await waitFor(async () => (await requestsFor(user)).some((r) => (r.body as { feature_id: string }).feature_id === 'Last'), {
+      timeoutMs: 20_000,
+      what: 'the last event to be delivered'
+    })
+    await new Promise((r) => setTimeout(r, 500))
+
+    const features = (await requestsFor(user)).map((r) => (r.body as { feature_id: string }).feature_id)
+    expect(features).toEqual(['Sent Twice', 'Sent At Once', 'Last'])
+    const store = await openStore(db!.url, { poolSize: 1 })
+    try {
+      const stored = (await store.list({ limit: 100 })).filter((e) => e.event.userId === user)
+      expect(stored.map((e) => e.messageId).sort()).toEqual([`${db!.name}-m1`, `${db!.name}-m2`, `${db!.name}-m3`])
+      expect(stored.every((e) => e.status === 'delivered')).toBe(true)
+    } finally {
+      await store.close()
+    }
+  }, 60_000)
+
+  it('an identify with account_id sent to instance A fills account_id for an Engage audience event sent to instance B', async () => {
+    const user = `engage-${db!.name}@example.com`
+    // A alone learns the link, so B cannot have learned it itself.
+    const a = await instance()
+    expect(await postBatch(a.url, WRITE_KEY, [{ type: 'identify', userId: user, traits: { account_id: 'acc-shared', name: 'Jo' } }])).toBe(200)
+    await waitFor(async () => (await requestsFor(user)).length === 1, { timeoutMs: 20_000, what: 'the identify to be delivered by A' })
+    await a.stop('SIGTERM')
+
+    const b = await instance()
+    const audience = {
+      type: 'identify',
+      userId: user,
+      traits: { vip_users: true },
+      context: { personas: { computation_class: 'audience', computation_key: 'vip_users', space_id: 'spa_1' } }
+    }
+    expect(await postBatch(b.url, WRITE_KEY, [audience])).toBe(200)
+    const requests = await waitFor(async () => {
+      const seen = await requestsFor(user)
+      return seen.length === 2 && seen
+    }, { timeoutMs: 20_000, what: 'the audience identify to be delivered by B' })
+    expect(requests.map((r) => [r.path, r.status])).toEqual([
+      ['/api/v1_1/user', 200],
+      ['/api/v1_1/user', 200]
+    ])
+    expect(requests[1]!.body).toEqual({ account_id: 'acc-shared', user_id: user, vip_users: true })
+  }, 60_000)
+})
