@@ -42,7 +42,7 @@ export async function post(relay: { url: string }, pathname: string, body: unkno
   const res = await fetch(`${relay.url}${pathname}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: basicAuth(), ...headers },
-    body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
+    body: typeof body === 'string' ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body)
   })
   return { status: res.status, headers: res.headers, body: (await res.json()) as { success: boolean; error?: string } }
 }

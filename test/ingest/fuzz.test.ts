@@ -1,0 +1,217 @@
+/**
+ * Fuzz: thousands of malformed and hostile requests mixed with good ones, sent to a relay
+ * process. The process never dies, every bad request gets a 4xx whose body names its problem,
+ * and every good event is stored.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import fs from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import zlib from 'node:zlib'
+import { openStore } from '../../src/store'
+import type { Store } from '../../src/store/types'
+import { startRelayProcess, type RelayProcess } from '../helpers/processes'
+import { TEST_WRITE_KEY, basicAuth } from '../helpers/relay'
+import { removeTempDirs, tempDir } from '../helpers/temp'
+
+const LIMITS = { maxEventBytes: 4096, maxRequestBytes: 65_536, maxBatchEvents: 50 }
+
+interface FuzzRequest {
+  kind: string
+  path: string
+  headers: Record<string, string>
+  body: Buffer
+  /** Good requests: the messageIds that must be stored. */
+  good?: string[]
+  /** Bad requests: the status and what the error must say. */
+  status?: number
+  error?: RegExp
+}
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value))
+const auth = { authorization: basicAuth(), 'content-type': 'application/json' }
+
+// ---- good events ----------------------------------------------------------------------------
+
+const id = fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.integer().map(String))
+const safeKey = fc.string({ minLength: 1, maxLength: 12 }).filter((k) => k !== '__proto__' && k !== 'constructor')
+const bag = fc.dictionary(safeKey, fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.boolean(), fc.constant(null)), { maxKeys: 6 })
+
+const goodEvent = fc.record({
+  messageId: fc.uuid(),
+  userId: id,
+  kind: fc.constantFrom('identify', 'track', 'page', 'screen', 'group', 'alias'),
+  name: fc.string({ minLength: 1, maxLength: 30 }),
+  bag,
+  timestamp: fc.option(fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()), { nil: undefined })
+}).map(({ messageId, userId, kind, name, bag, timestamp }) => {
+  const event: Record<string, unknown> = { type: kind, messageId, userId, timestamp }
+  if (kind === 'track') Object.assign(event, { event: name, properties: bag })
+  else if (kind === 'group') Object.assign(event, { groupId: name, traits: bag })
+  else if (kind === 'alias') Object.assign(event, { previousId: name })
+  else if (kind === 'identify') Object.assign(event, { traits: bag })
+  else Object.assign(event, { name, properties: bag })
+  return event
+})
+
+const shortPath: Record<string, string> = { identify: 'i', track: 't', page: 'p', screen: 's', group: 'g', alias: 'a' }
+
+const goodRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
+  goodEvent.map((e) => ({ kind: 'good single', path: `/v1/${e.type}`, headers: auth, body: json(e), good: [e.messageId as string] })),
+  goodEvent.map((e) => ({
+    kind: 'good browser', path: `/v1/${shortPath[e.type as string]}`, headers: { 'content-type': 'text/plain' },
+    body: json({ ...e, writeKey: TEST_WRITE_KEY }), good: [e.messageId as string]
+  })),
+  fc.tuple(fc.array(goodEvent, { minLength: 1, maxLength: 20 }), fc.boolean()).map(([batch, gzipped]) => ({
+    kind: 'good batch', path: '/v1/batch',
+    headers: gzipped ? { ...auth, 'content-encoding': 'gzip' } : auth,
+    body: gzipped ? zlib.gzipSync(json({ batch })) : json({ batch }),
+    good: batch.map((e) => e.messageId as string)
+  }))
+)
+
+// ---- bad requests -----------------------------------------------------------------------------
+
+const bad = (kind: string, status: number, error: RegExp, path: string, headers: Record<string, string>, body: Buffer): FuzzRequest =>
+  ({ kind, path, headers, body, status, error })
+
+/** 5 MB of spaces: about 5 KB gzipped. */
+const GZIP_BOMB = zlib.gzipSync(Buffer.alloc(5_000_000, 0x20))
+
+function nested(depth: number): unknown {
+  let value: unknown = 'bottom'
+  for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { n: value }
+  return value
+}
+
+const badRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
+  fc.string().map((s) => bad('invalid JSON', 400, /^invalid JSON: /, '/v1/track', auth, Buffer.from(`{,${s}`))),
+  fc.oneof(fc.integer(), fc.string(), fc.array(fc.integer()), fc.constant(null), fc.boolean()).map((v) =>
+    bad('not an object', 400, /^body must be a JSON object$/, '/v1/identify', auth, json(v))),
+  goodEvent.chain((e) =>
+    fc.oneof(fc.constant({}), fc.constant([]), fc.boolean(), fc.constant(null)).map((v) =>
+      bad('no user', 400, /event has neither "userId" nor "anonymousId"$/, `/v1/${e.type}`, auth, json({ ...e, type: undefined, userId: v })))),
+  goodEvent.map((e) => bad('track without event', 400, /^track event has no "event" name$/, '/v1/track', auth, json({ ...e, type: 'track', event: undefined }))),
+  goodEvent.map((e) => bad('group without groupId', 400, /^group event has no "groupId"$/, '/v1/group', auth, json({ ...e, type: 'group', groupId: undefined }))),
+  fc.tuple(fc.array(goodEvent, { maxLength: 5 }), fc.string({ minLength: 1 }).filter((t) => !['identify', 'track', 'page', 'screen', 'group', 'alias'].includes(t))).map(([events, type]) =>
+    bad('unknown type in batch', 400, new RegExp(`^batch\\[${events.length}\\]: unknown type `), '/v1/batch', auth, json({ batch: [...events, { type, userId: 'u' }] }))),
+  goodEvent.map((e) => bad('traits not an object', 400, /"traits" must be an object/, '/v1/identify', auth, json({ ...e, type: 'identify', traits: 'x' }))),
+  fc.integer({ min: 5000, max: 60_000 }).map((n) =>
+    bad('huge string', 413, /^event is \d+ bytes; the limit is 4096$/, '/v1/track', auth, json({ userId: 'u', event: 'E', properties: { s: 'x'.repeat(n) } }))),
+  fc.integer({ min: 70_000, max: 200_000 }).map((n) =>
+    bad('huge request', 413, /^request body is \d+ bytes; the limit is 65536$/, '/v1/batch', auth, json({ batch: [{ type: 'track', userId: 'u', event: 'x'.repeat(n) }] }))),
+  fc.integer({ min: 65, max: 300 }).map((depth) =>
+    bad('deep nesting', 400, /nested deeper than 64 levels/, '/v1/identify', auth, json({ userId: 'u', traits: { deep: nested(depth) } }))),
+  fc.tuple(goodEvent, fc.constantFrom('traits', 'properties', 'context')).map(([e, where]) =>
+    bad('__proto__ key', 400, /key "__proto__" is not accepted/, '/v1/batch', auth,
+      Buffer.from(`{"batch":[${JSON.stringify({ ...e, type: 'identify' }).slice(0, -1)},"${where}":{"__proto__":{"polluted":true}}}]}`))),
+  goodEvent.map((e) => bad('constructor.prototype', 400, /constructor\.prototype/, '/v1/track', auth,
+    json({ ...e, type: 'track', event: 'E', properties: { constructor: { prototype: { polluted: true } } } }))),
+  fc.uint8Array({ minLength: 1, maxLength: 200 }).filter((b) => b[0] !== 0x1f).map((bytes) =>
+    bad('bad gzip', 400, /^body is not valid gzip/, '/v1/batch', { ...auth, 'content-encoding': 'gzip' }, Buffer.from(bytes))),
+  fc.constant(bad('gzip bomb', 413, /^request body is over 65536 bytes after gunzip$/, '/v1/batch', { ...auth, 'content-encoding': 'gzip' }, GZIP_BOMB)),
+  fc.constantFrom('multipart/form-data; boundary=z', 'image/png', 'video/mp4').map((type) =>
+    bad('wrong content type', 415, /^Content-Type ".*" is not accepted/, '/v1/track', { authorization: basicAuth(), 'content-type': type }, json({ userId: 'u', event: 'E' }))),
+  fc.constantFrom('br', 'deflate', 'compress').map((encoding) =>
+    bad('unsupported encoding', 415, /^Content-Encoding ".*" is not supported/, '/v1/track', { ...auth, 'content-encoding': encoding }, json({ userId: 'u', event: 'E' }))),
+  fc.string({ minLength: 1, maxLength: 40 }).filter((k) => k !== TEST_WRITE_KEY && !k.includes(':')).map((key) =>
+    bad('wrong write key', 401, /^write key not recognised/, '/v1/track', { authorization: basicAuth(key), 'content-type': 'application/json' }, json({ userId: 'u', event: 'E' }))),
+  goodEvent.map((e) => bad('no write key', 401, /^write key missing/, '/v1/t', { 'content-type': 'text/plain' }, json({ ...e, type: 'track', event: 'E' }))),
+  fc.integer({ min: 51, max: 200 }).map((n) =>
+    bad('too many events', 400, new RegExp(`^batch has ${n} events; at most 50`), '/v1/batch', auth, json({ batch: Array.from({ length: n }, () => ({ type: 'identify', userId: 'u' })) }))),
+  fc.string({ minLength: 1, maxLength: 20 }).filter((p) => /^[a-z]+$/.test(p) && !['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch', 'import', 'i', 't', 'p', 's', 'g', 'a', 'b'].includes(p)).map((p) =>
+    bad('unknown endpoint', 404, /^unknown endpoint/, `/v1/${p}`, auth, json({ userId: 'u' })))
+)
+
+// ---- the run ----------------------------------------------------------------------------------
+
+function send(url: string, request: FuzzRequest, agent: http.Agent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(request.path, url)
+    const req = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
+        headers: { ...request.headers, 'content-length': request.body.length } },
+      (res) => {
+        let text = ''
+        res.on('data', (c: Buffer) => (text += c.toString()))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
+      }
+    )
+    req.on('error', reject)
+    req.end(request.body)
+  })
+}
+
+async function allMessageIds(store: Store): Promise<Set<string>> {
+  const ids = new Set<string>()
+  let beforeId: string | undefined
+  for (;;) {
+    const page = await store.list({ limit: 1000, beforeId })
+    for (const e of page) ids.add(e.messageId)
+    if (page.length < 1000) return ids
+    beforeId = page[page.length - 1]!.id
+  }
+}
+
+let relay: RelayProcess
+let db: string
+beforeAll(async () => {
+  const dir = tempDir()
+  db = path.join(dir, 'relay.db')
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ingest: LIMITS }))
+  relay = await startRelayProcess(['--db', db, '--config', path.join(dir, 'config.json')], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
+})
+afterAll(async () => {
+  await relay?.stop('SIGKILL')
+  removeTempDirs()
+})
+
+describe('fuzzing the tracking API', () => {
+  it('answers every hostile request with a 4xx naming its problem and stores every good event', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
+    const goodIds: string[] = []
+    const kinds = new Map<string, number>()
+    let requests = 0
+
+    const details = await fc.check(
+      fc.asyncProperty(fc.array(fc.oneof({ arbitrary: goodRequest, weight: 1 }, { arbitrary: badRequest, weight: 3 }), { minLength: 10, maxLength: 40 }), async (batch) => {
+        const answers = await Promise.all(batch.map((r) => send(relay.url, r, agent)))
+        batch.forEach((request, i) => {
+          requests++
+          kinds.set(request.kind, (kinds.get(request.kind) ?? 0) + 1)
+          const answer = answers[i]!
+          const parsed = JSON.parse(answer.body) as { success: boolean; error?: string }
+          if (request.good) {
+            expect(answer, request.kind).toEqual({ status: 200, body: '{"success":true}' })
+            goodIds.push(...request.good)
+          } else {
+            expect({ kind: request.kind, status: answer.status }).toEqual({ kind: request.kind, status: request.status })
+            expect(parsed.success).toBe(false)
+            expect(parsed.error, request.kind).toMatch(request.error!)
+          }
+        })
+      }),
+      { numRuns: 120, seed: 20240501, endOnFailure: true }
+    )
+    // fc.check, not fc.assert: a counterexample holds megabytes of bodies; the error is enough.
+    expect(details.failed ? String(details.errorInstance).slice(0, 3000) : null).toBeNull()
+    agent.destroy()
+
+    expect(requests).toBeGreaterThan(2000)
+    expect(kinds.size).toBeGreaterThanOrEqual(20)
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+
+    // Still alive and answering, then closes cleanly.
+    expect((await fetch(`${relay.url}/healthz`)).status).toBe(200)
+    expect(await relay.stop('SIGTERM')).toEqual({ code: 0, signal: null })
+
+    const store = await openStore(db)
+    try {
+      const stored = await allMessageIds(store)
+      expect(goodIds.filter((id) => !stored.has(id))).toEqual([])
+    } finally {
+      await store.close()
+    }
+  }, 300_000)
+})
