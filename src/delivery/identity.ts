@@ -77,15 +77,49 @@ export interface IdentityStore {
   accountsFor(userKeys: string[]): Promise<Map<string, string>>
 }
 
+/**
+ * Remembers the links this process wrote recently so that the same link (every track of a user
+ * carries the same account) is not rewritten on each event. Entries expire after `ttlMs`, so a
+ * link another instance changed meanwhile is written again by the next event that states it.
+ */
+export class LinkCache {
+  private readonly written = new Map<string, { accountId: string; at: number }>()
+  constructor(private readonly ttlMs = 60_000, private readonly maxEntries = 100_000) {}
+
+  /** The links not already written (same account, within the ttl); marks them written. */
+  fresh(links: IdentityLink[], now: number = Date.now()): IdentityLink[] {
+    const out = links.filter((l) => {
+      const seen = this.written.get(l.userKey)
+      return !seen || seen.accountId !== l.accountId || now - seen.at > this.ttlMs
+    })
+    if (this.written.size + out.length > this.maxEntries) this.written.clear()
+    for (const l of out) this.written.set(l.userKey, { accountId: l.accountId, at: now })
+    return out
+  }
+
+  forget(links: IdentityLink[]): void {
+    for (const l of links) this.written.delete(l.userKey)
+  }
+}
+
 /** Learns from the event (when `learn`), then fills its account when missing. Returns the event to deliver. */
 export async function enrich(
   event: SegmentEvent,
   store: IdentityStore,
-  learn: boolean
+  learn: boolean,
+  cache?: LinkCache
 ): Promise<{ event: SegmentEvent; filledAccount: string | null }> {
   if (learn) {
-    const links = linksFrom(event)
-    if (links.length > 0) await store.linkIdentities(links)
+    const all = linksFrom(event)
+    const links = cache ? cache.fresh(all) : all
+    if (links.length > 0) {
+      try {
+        await store.linkIdentities(links)
+      } catch (err) {
+        cache?.forget(links)
+        throw err
+      }
+    }
   }
   if (!needsAccount(event)) return { event, filledAccount: null }
   const keys = userKeysOf(event)

@@ -6,6 +6,9 @@
 import type { CompleteItem, DeadLetterItem, RetryItem, SkipItem, Store } from '../store/types'
 import type { DeliveryObserver } from './observer'
 
+/** How long the first outcome of a batch waits for others to join it. */
+export const BATCH_WINDOW_MS = 2
+
 type Verb = 'complete' | 'skip' | 'retryLater' | 'deadLetter'
 interface Pending<T> {
   item: T
@@ -46,8 +49,9 @@ export class OutcomeWriter {
   }
 
   private async flush(): Promise<void> {
-    // Let the other outcomes finishing in this tick join the batch.
-    await new Promise((resolve) => setImmediate(resolve))
+    // Let the outcomes finishing in the next moment join the batch: each store transaction is an
+    // fsync that stalls the event loop, so fewer, larger ones deliver more per second.
+    await new Promise((resolve) => setTimeout(resolve, BATCH_WINDOW_MS))
     while (true) {
       const batch = this.queues
       this.queues = { complete: [], skip: [], retryLater: [], deadLetter: [] }

@@ -16,7 +16,7 @@ import type { DeliveryObserver, DeliveryOutcome } from './observer'
 import { runSubscriptions, type AttemptResult } from './attempt'
 import { describeFailure, decide, scrub } from './classify'
 import { parseRetryAfter } from './backoff'
-import { enrich } from './identity'
+import { enrich, LinkCache } from './identity'
 import { AdaptiveLimiter, TokenBucket, type Ticket } from './limiter'
 import { OutcomeWriter } from './outcome-writer'
 import { matching, type ActiveSubscription } from './subscriptions'
@@ -61,6 +61,7 @@ export class Pipeline {
   private wakeUp: (() => void) | null = null
   private nextLeaseAt = 0
   private lastLeaseExtend = Date.now()
+  private readonly links = new LinkCache()
   private readonly counts: Record<DeliveryOutcome, number> = { delivered: 0, retrying: 0, dead: 0, skipped: 0 }
 
   constructor(private readonly options: PipelineOptions) {
@@ -250,7 +251,7 @@ export class Pipeline {
       if (!routed.deliver) return this.skip(leased, routed.reason)
       event = routed.event
     }
-    event = (await enrich(event, this.options.store, attempts === 1)).event
+    event = (await enrich(event, this.options.store, attempts === 1, this.links)).event
 
     const matched = matching(this.options.subscriptions, event)
     if (matched.length === 0) {

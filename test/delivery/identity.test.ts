@@ -77,3 +77,15 @@ describe('identity map: fill', () => {
     expect(store.map.size).toBe(0)
   })
 })
+
+describe('LinkCache', () => {
+  it('writes a link once while it is unchanged, again when it changes or expires', async () => {
+    const { LinkCache } = await import('../../src/delivery/identity')
+    const cache = new LinkCache(1000)
+    const l = { userKey: 'u1', accountId: 'a1' }
+    expect(cache.fresh([l], 0)).toEqual([l])
+    expect(cache.fresh([l], 500)).toEqual([])
+    expect(cache.fresh([{ userKey: 'u1', accountId: 'a2' }], 600)).toHaveLength(1)
+    expect(cache.fresh([{ userKey: 'u1', accountId: 'a2' }], 1700)).toHaveLength(1)
+  })
+})

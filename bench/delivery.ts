@@ -1,0 +1,244 @@
+/**
+ * Delivery benchmark against the sandbox running as its own process (`csb-relay sandbox`), with
+ * its baseline measured in the same run:
+ *
+ *   npm run bench:delivery            (builds first)
+ *   npx tsx bench/delivery.ts [--latency MS] [--concurrency N] [--events N] [--rate N] [--seconds S]
+ *
+ * Scenarios (add one by appending to SCENARIOS; each gets a fresh SQLite file store):
+ * - throughput: N events preloaded, delivered with a fixed concurrency; delivered events/s beside
+ *   the bound concurrency / latency, where latency is the sandbox's round trip measured just before.
+ * - steady: events stored at a steady rate; end-to-end latency (stored → delivered) p50/p95/p99.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { startDelivery, deliveryDefaults, type DeliveryConfig, type OutcomeReport } from '../src/delivery'
+import { openStore, type NewEvent, type Store } from '../src/store'
+
+const { values: args } = parseArgs({
+  options: {
+    latency: { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '64' },
+    events: { type: 'string', default: '20000' },
+    rate: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '10' }
+  }
+})
+const LATENCY_MS = Number(args.latency)
+const CONCURRENCY = Number(args.concurrency)
+const EVENTS = Number(args.events)
+const RATE = Number(args.rate)
+const SECONDS = Number(args.seconds)
+
+const silent = { info() {}, warn() {}, error() {}, debug() {} }
+
+interface SandboxProcess {
+  url: string
+  apiKey: string
+  child: ChildProcess
+}
+
+async function startSandboxProcess(latencyMs: number): Promise<SandboxProcess> {
+  const bin = path.resolve(__dirname, '../bin/csb-relay.js')
+  const child = spawn(process.execPath, [bin, 'sandbox', '--port', '0', '--latency', String(latencyMs), '--quiet', '--record-limit', '1000'], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  let out = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sandbox did not start: ${out}`)), 15_000)
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1])
+      }
+    })
+  })
+  const key = /API key: (\S+)/.exec(out)?.[1] ?? 'sandbox-key'
+  return { url, apiKey: key, child }
+}
+
+/** Mean round trip of one CSB request to the sandbox, sequential (the latency in the bound). */
+async function measureRoundTrip(sandbox: SandboxProcess, n = 50): Promise<number> {
+  const body = JSON.stringify({ account_id: 'a', user_id: 'u' })
+  const headers = { authorization: `Bearer ${sandbox.apiKey}`, 'content-type': 'application/json' }
+  const started = performance.now()
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${sandbox.url}/api/v1_1/user`, { method: 'POST', headers, body })
+    await res.text()
+  }
+  return (performance.now() - started) / n
+}
+
+function trackEvents(n: number, keys: number): NewEvent[] {
+  const now = new Date()
+  return Array.from({ length: n }, (_, i) => {
+    const userId = `user-${i % keys}`
+    const messageId = randomUUID()
+    const event = {
+      type: 'track',
+      messageId,
+      userId,
+      event: 'Report Exported',
+      properties: { account_id: `acc-${i % 97}` },
+      timestamp: now.toISOString(),
+      receivedAt: now.toISOString()
+    }
+    return { source: 'bench', messageId, orderingKey: userId, type: 'track', event, receivedAt: new Date() }
+  })
+}
+
+interface Context {
+  sandbox: SandboxProcess
+  roundTripMs: number
+  openStore(): Promise<Store>
+}
+
+interface Scenario {
+  name: string
+  run(ctx: Context): Promise<Record<string, string | number>>
+}
+
+function config(sandbox: SandboxProcess, delivery: Partial<DeliveryConfig['delivery']>, extra: Partial<DeliveryConfig> = {}): DeliveryConfig {
+  return {
+    csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url },
+    delivery: { ...deliveryDefaults, pollIntervalMs: 10, ...delivery },
+    ...extra
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+/** Delivered events/s with a fixed concurrency, beside the bound concurrency / round trip. */
+function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}): Scenario {
+  return {
+    name,
+    async run(ctx) {
+      const store = await ctx.openStore()
+      for (let i = 0; i < EVENTS; i += 2000) await store.enqueue(trackEvents(Math.min(2000, EVENTS - i), EVENTS))
+      let delivered = 0
+      let done!: () => void
+      const finished = new Promise<void>((resolve) => (done = resolve))
+      const cpu = process.cpuUsage()
+      const started = performance.now()
+      const delivery = startDelivery({
+        store,
+        config: config(ctx.sandbox, { adaptive: false, maxConcurrency: CONCURRENCY, initialConcurrency: CONCURRENCY }, extra),
+        logger: silent,
+        observer: {
+          outcome: (r: OutcomeReport) => {
+            if (r.outcome === 'delivered' && ++delivered === EVENTS) done()
+          }
+        }
+      })
+      await finished
+      const seconds = (performance.now() - started) / 1000
+      const used = process.cpuUsage(cpu)
+      const cpuMsPerEvent = (used.user + used.system) / 1000 / EVENTS
+      await delivery.stop()
+      await store.close()
+      const perSecond = EVENTS / seconds
+      const bound = CONCURRENCY / (ctx.roundTripMs / 1000)
+      return {
+        events: EVENTS,
+        seconds: seconds.toFixed(2),
+        'delivered/s': Math.round(perSecond),
+        [`bound ${CONCURRENCY}/${ctx.roundTripMs.toFixed(1)}ms`]: Math.round(bound),
+        'ratio (target >= 0.80)': (perSecond / bound).toFixed(2),
+        'relay CPU ms/event': cpuMsPerEvent.toFixed(2),
+        'CPU-bound ceiling/s (1 core)': Math.round(1000 / cpuMsPerEvent),
+        'relay CPU share of wall': ((used.user + used.system) / 1e6 / seconds).toFixed(2)
+      }
+    }
+  }
+}
+
+/** End-to-end latency (stored → delivered) with events arriving at a steady rate. */
+function steadyScenario(name: string, extra: Partial<DeliveryConfig> = {}): Scenario {
+  return {
+    name,
+    async run(ctx) {
+      const store = await ctx.openStore()
+      const latencies: number[] = []
+      const total = RATE * SECONDS
+      let done!: () => void
+      const finished = new Promise<void>((resolve) => (done = resolve))
+      const delivery = startDelivery({
+        store,
+        config: config(ctx.sandbox, {}, extra),
+        logger: silent,
+        observer: {
+          outcome: (r: OutcomeReport) => {
+            if (r.outcome === 'delivered' && typeof r.endToEndMs === 'number' && latencies.push(r.endToEndMs) === total) done()
+          }
+        }
+      })
+      // Every 10 ms, the events due by then (a steady RATE per second), each with its own receivedAt.
+      const tickMs = 10
+      const started = performance.now()
+      let sent = 0
+      while (sent < total) {
+        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE))
+        if (due > sent) {
+          await store.enqueue(trackEvents(due - sent, 5000))
+          sent = due
+          delivery.wake()
+        }
+        await new Promise((r) => setTimeout(r, tickMs))
+      }
+      const sendSeconds = (performance.now() - started) / 1000
+      await finished
+      const stats = delivery.stats()
+      await delivery.stop()
+      await store.close()
+      latencies.sort((a, b) => a - b)
+      return {
+        events: total,
+        'offered/s': Math.round(total / sendSeconds),
+        'p50 ms': percentile(latencies, 50),
+        'p95 ms (target < 150)': percentile(latencies, 95),
+        'p99 ms': percentile(latencies, 99),
+        'sandbox round trip ms': Number(ctx.roundTripMs.toFixed(1)),
+        'final concurrency': stats.concurrency
+      }
+    }
+  }
+}
+
+/** Append scenarios here (e.g. the same run with routing filters) to compare in one run. */
+const SCENARIOS: Scenario[] = [throughputScenario('throughput, no filters'), steadyScenario(`steady ${RATE}/s, no filters`)]
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-bench-delivery-'))
+  const sandbox = await startSandboxProcess(LATENCY_MS)
+  let n = 0
+  try {
+    await measureRoundTrip(sandbox, 10) // warm up
+    const roundTripMs = await measureRoundTrip(sandbox)
+    console.log(`sandbox: ${sandbox.url} (own process), latency ${LATENCY_MS} ms; measured round trip ${roundTripMs.toFixed(1)} ms`)
+    console.log(`store: SQLite file (WAL, synchronous=FULL) in ${dir}; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`)
+    const ctx: Context = { sandbox, roundTripMs, openStore: () => openStore(path.join(dir, `bench-${++n}.db`)) }
+    for (const scenario of SCENARIOS) {
+      const result = await scenario.run(ctx)
+      console.log(`== ${scenario.name}`)
+      for (const [k, v] of Object.entries(result)) console.log(`  ${k.padEnd(28)} ${v}`)
+      console.log('')
+    }
+  } finally {
+    sandbox.child.kill('SIGTERM')
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
