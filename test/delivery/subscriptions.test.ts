@@ -47,3 +47,16 @@ describe('subscriptions', () => {
     expect(() => compileSubscriptions({}, destination)).toThrow(/must be an array/)
   })
 })
+
+describe('docs/delivery.md', () => {
+  it('its subscriptions example is valid and sends page views as features', async () => {
+    const fs = await import('node:fs')
+    const path = await import('node:path')
+    const text = fs.readFileSync(path.resolve(__dirname, '../../docs/delivery.md'), 'utf8')
+    const json = /```json\n([\s\S]*?)```/.exec(text)?.[1]
+    expect(json).toBeDefined()
+    const subs = compileSubscriptions(JSON.parse(json as string).subscriptions, destination)
+    expect(matching(subs, { type: 'page', name: 'Pricing' }).map((s) => s.partnerAction)).toEqual(['trackFeature'])
+    expect(matching(subs, { type: 'identify', userId: 'u' }).map((s) => s.partnerAction)).toEqual(['identifyUser'])
+  })
+})
