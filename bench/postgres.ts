@@ -1,0 +1,333 @@
+/**
+ * Scale-out benchmark: ingest and delivery throughput of the built relay (`csb-relay start`,
+ * separate processes) with one and two instances on PostgreSQL, beside one on SQLite, in one run.
+ *
+ *   npm run bench:postgres                     (builds first)
+ *   npx tsx bench/postgres.ts [--events N] [--latency MS] [--concurrency N] [--clients N] [--seconds S]
+ *
+ * Uses CSB_RELAY_TEST_PG when set (each scenario gets its own database), else starts a throwaway
+ * PostgreSQL with scripts/pg-throwaway.sh and stops it at the end. Loopback only.
+ *
+ * Per scenario, on a fresh store:
+ * - ingest: the instances run without CSB settings (events are stored and held); `--clients`
+ *   keep-alive connections post 100-event batches to /v1/batch, alternating between the
+ *   instances, until `--events` are accepted or `--seconds` pass. Accepted events/s.
+ * - delivery: the instances restart with CSB pointing at the sandbox process (fixed latency
+ *   `--latency`, default 20 ms) and `--concurrency` requests in flight per instance (default 64,
+ *   not adaptive). Delivered events/s (the sum of the instances' delivered counters) from the
+ *   moment every instance is up until the backlog is delivered or `--seconds` pass.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { Client } from 'pg'
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '20000' },
+    latency: { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '64' },
+    clients: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '30' },
+    users: { type: 'string', default: '2000' }
+  }
+})
+const EVENTS = Number(args.events)
+const LATENCY_MS = Number(args.latency)
+const CONCURRENCY = Number(args.concurrency)
+const CLIENTS = Number(args.clients)
+const MAX_SECONDS = Number(args.seconds)
+const USERS = Number(args.users)
+const BATCH = 100
+
+const ROOT = path.resolve(__dirname, '..')
+const BIN = path.join(ROOT, 'bin', 'csb-relay.js')
+const WRITE_KEY = `wk_bench_${randomBytes(6).toString('hex')}`
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+// ---- processes --------------------------------------------------------------------------------
+
+interface Proc {
+  child: ChildProcess
+  url: string
+  out: () => string
+}
+
+function spawnCli(args: string[], env: Record<string, string>, ready: RegExp): Promise<Proc> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start:\n${out}`)), 30_000)
+    const onData = (d: Buffer) => {
+      out += d.toString()
+      const m = ready.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve({ child, url: m[1]!, out: () => out })
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${args[0]} exited with ${code}:\n${out}`))
+    })
+  })
+}
+
+function stop(proc: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    proc.child.once('exit', () => resolve())
+    proc.child.kill(signal)
+  })
+}
+
+interface Sandbox extends Proc {
+  apiKey: string
+}
+
+async function startSandbox(): Promise<Sandbox> {
+  const proc = await spawnCli(['sandbox', '--port', '0', '--quiet', '--record-limit', '1000', '--latency', String(LATENCY_MS)], {}, /listening on (http:\/\/\S+)/)
+  await sleep(50)
+  return { ...proc, apiKey: /API key: (\S+)/.exec(proc.out())?.[1] ?? 'sandbox-key' }
+}
+
+function startRelay(db: string, dir: string, sandbox: Sandbox | null): Promise<Proc> {
+  const config = {
+    ingest: { maxBacklog: 10_000_000 },
+    delivery: { maxConcurrency: CONCURRENCY, initialConcurrency: CONCURRENCY, adaptive: false, pollIntervalMs: 10 }
+  }
+  const file = path.join(dir, 'config.json')
+  fs.writeFileSync(file, JSON.stringify(config))
+  const env: Record<string, string> = { CSB_RELAY_WRITE_KEYS: WRITE_KEY }
+  if (sandbox) Object.assign(env, { CSB_API_KEY: sandbox.apiKey, CSB_BASE_URL: sandbox.url })
+  return spawnCli(['start', '--port', '0', '--db', db, '--config', file], env, /listening on (http:\/\/\S+)/)
+}
+
+// ---- PostgreSQL -------------------------------------------------------------------------------
+
+interface Postgres {
+  server: string
+  /** A new database; returns its URL and how to drop it. */
+  database(): Promise<{ url: string; drop: () => Promise<void> }>
+  stop(): void
+}
+
+async function onServer(url: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
+
+function postgres(): Postgres {
+  const script = path.join(ROOT, 'scripts', 'pg-throwaway.sh')
+  let server = process.env.CSB_RELAY_TEST_PG
+  let stopServer = () => {}
+  if (!server) {
+    const out = execFileSync('bash', ['-c', `source "$0" && pg_throwaway_start >&2 && echo "$CSB_RELAY_TEST_PG" && echo "$PG_DIR"`, script], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit']
+    })
+    const [url, dir] = out.trim().split('\n').slice(-2)
+    server = url!
+    stopServer = () => {
+      execFileSync('bash', ['-c', `source "$0" && PG_DIR="$1" && pg_throwaway_stop`, script, dir!], { stdio: 'inherit' })
+      console.log('== PostgreSQL stopped')
+    }
+  }
+  const serverUrl = server
+  return {
+    server: serverUrl,
+    async database() {
+      const name = `csb_bench_${randomBytes(5).toString('hex')}`
+      await onServer(serverUrl, `CREATE DATABASE ${name}`)
+      const url = new URL(serverUrl)
+      url.pathname = `/${name}`
+      return { url: url.toString(), drop: () => onServer(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
+    },
+    stop: () => stopServer()
+  }
+}
+
+// ---- load -------------------------------------------------------------------------------------
+
+function batchBody(b: number): string {
+  const now = new Date().toISOString()
+  const batch = Array.from({ length: BATCH }, (_, i) => {
+    const n = b * BATCH + i
+    const userId = `user-${n % USERS}`
+    return {
+      type: 'track',
+      messageId: `${WRITE_KEY}-${n}-${randomBytes(4).toString('hex')}`,
+      userId,
+      event: 'Report Exported',
+      properties: { account_id: `acc-${n % 97}`, format: 'csv', rows: n % 1000 },
+      context: { library: { name: 'analytics-node', version: '3.1.0' } },
+      timestamp: now
+    }
+  })
+  return JSON.stringify({ batch })
+}
+
+function post(agent: http.Agent, base: string, body: string): Promise<number> {
+  const url = new URL('/v1/batch', base)
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`
+        }
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      }
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** Fixed concurrency, bounded by count and time; returns accepted events and seconds. */
+async function ingest(targets: string[]): Promise<{ accepted: number; seconds: number }> {
+  const agents = targets.map(() => new http.Agent({ keepAlive: true, maxSockets: CLIENTS }))
+  const totalBatches = Math.ceil(EVENTS / BATCH)
+  let next = 0
+  let accepted = 0
+  const started = performance.now()
+  const deadline = started + MAX_SECONDS * 1000
+  const client = async (c: number) => {
+    for (let b = next++; b < totalBatches && performance.now() < deadline; b = next++) {
+      const t = (b + c) % targets.length
+      const status = await post(agents[t]!, targets[t]!, batchBody(b))
+      if (status !== 200) throw new Error(`ingest: HTTP ${status} from ${targets[t]}`)
+      accepted += BATCH
+    }
+  }
+  await Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)))
+  const seconds = (performance.now() - started) / 1000
+  agents.forEach((a) => a.destroy())
+  return { accepted, seconds }
+}
+
+async function deliveredBy(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (line.startsWith('csb_relay_delivery_outcomes_total{') && line.includes('outcome="delivered"')) sum += Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return sum
+}
+
+// ---- scenarios --------------------------------------------------------------------------------
+
+interface Result {
+  name: string
+  ingestPerSecond: number
+  deliveryPerSecond: number
+  detail: string
+}
+
+async function scenario(name: string, instances: number, db: string, sandbox: Sandbox): Promise<Result> {
+  const dirs = Array.from({ length: instances }, () => fs.mkdtempSync(path.join(os.tmpdir(), 'csb-bench-pg-')))
+  let relays: Proc[] = []
+  try {
+    // Ingest: no CSB settings, so nothing is delivered meanwhile. The first instance migrates.
+    relays.push(await startRelay(db, dirs[0]!, null))
+    for (let i = 1; i < instances; i++) relays.push(await startRelay(db, dirs[i]!, null))
+    const ing = await ingest(relays.map((r) => r.url))
+    await Promise.all(relays.map((r) => stop(r)))
+
+    // Delivery: restart with CSB set; rate from "all up" to "all delivered" (or the time bound).
+    relays = await Promise.all(dirs.map((d) => startRelay(db, d, sandbox)))
+    const sum = async () => (await Promise.all(relays.map((r) => deliveredBy(r.url)))).reduce((a, b) => a + b, 0)
+    const t0 = performance.now()
+    const d0 = await sum()
+    let delivered = d0
+    while (delivered < ing.accepted && performance.now() - t0 < MAX_SECONDS * 1000) {
+      await sleep(100)
+      delivered = await sum()
+    }
+    const seconds = (performance.now() - t0) / 1000
+    const deliveryPerSecond = (delivered - d0) / seconds
+    await Promise.all(relays.map((r) => stop(r)))
+    return {
+      name,
+      ingestPerSecond: ing.accepted / ing.seconds,
+      deliveryPerSecond,
+      detail: `ingest ${ing.accepted} events in ${ing.seconds.toFixed(1)} s; delivered ${delivered - d0} in ${seconds.toFixed(1)} s (${d0} before the first count)`
+    }
+  } finally {
+    await Promise.all(relays.map((r) => stop(r, 'SIGKILL')))
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true })
+  }
+}
+
+async function main() {
+  const pg = postgres()
+  const sandbox = await startSandbox()
+  const results: Result[] = []
+  try {
+    console.log(
+      `csb-relay bench:postgres: ${EVENTS} events (${BATCH}/batch, ${USERS} users), ${CLIENTS} client connections; ` +
+        `delivery to the sandbox process at ${LATENCY_MS} ms latency, concurrency ${CONCURRENCY} per instance; time bound ${MAX_SECONDS} s per phase`
+    )
+    console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`)
+
+    const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-bench-sqlite-'))
+    try {
+      results.push(await scenario('SQLite, 1 instance', 1, path.join(sqliteDir, 'relay.db'), sandbox))
+    } finally {
+      fs.rmSync(sqliteDir, { recursive: true, force: true })
+    }
+    for (const n of [1, 2]) {
+      const db = await pg.database()
+      try {
+        results.push(await scenario(`PostgreSQL, ${n} instance${n > 1 ? 's' : ''}`, n, db.url, sandbox))
+      } finally {
+        await db.drop()
+      }
+    }
+
+    const w = Math.max(...results.map((r) => r.name.length))
+    console.log(`${'store'.padEnd(w)}  ${'ingest ev/s'.padStart(12)}  ${'delivery ev/s'.padStart(14)}`)
+    for (const r of results) {
+      console.log(`${r.name.padEnd(w)}  ${Math.round(r.ingestPerSecond).toString().padStart(12)}  ${Math.round(r.deliveryPerSecond).toString().padStart(14)}`)
+    }
+    console.log('')
+    for (const r of results) console.log(`${r.name}: ${r.detail}`)
+    const [sqlite, pg1, pg2] = results as [Result, Result, Result]
+    const ratio = (a: number, b: number) => (a / b).toFixed(2)
+    console.log('')
+    console.log(`PG-1 / SQLite: ingest ${ratio(pg1.ingestPerSecond, sqlite.ingestPerSecond)}, delivery ${ratio(pg1.deliveryPerSecond, sqlite.deliveryPerSecond)}`)
+    console.log(`PG-2 / PG-1:   ingest ${ratio(pg2.ingestPerSecond, pg1.ingestPerSecond)}, delivery ${ratio(pg2.deliveryPerSecond, pg1.deliveryPerSecond)}`)
+    console.log(`(${os.cpus().length} CPUs shared by the relays, PostgreSQL, the sandbox and this load generator; load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`)
+  } finally {
+    await stop(sandbox)
+    pg.stop()
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})
