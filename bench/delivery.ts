@@ -107,7 +107,7 @@ interface Scenario {
 function config(sandbox: SandboxProcess, delivery: Partial<DeliveryConfig['delivery']>, extra: Partial<DeliveryConfig> = {}): DeliveryConfig {
   return {
     csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url },
-    delivery: { ...deliveryDefaults, pollIntervalMs: 10, ...delivery },
+    delivery: { ...deliveryDefaults, ...delivery },
     ...extra
   }
 }
@@ -190,7 +190,6 @@ function steadyScenario(name: string, extra: Partial<DeliveryConfig> = {}): Scen
         if (due > sent) {
           await store.enqueue(trackEvents(due - sent, 5000))
           sent = due
-          delivery.wake()
         }
         await new Promise((r) => setTimeout(r, tickMs))
       }

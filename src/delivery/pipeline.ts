@@ -23,6 +23,9 @@ import { matching, type ActiveSubscription } from './subscriptions'
 import { samplesOf, completedSubscriptions } from './samples'
 import type { CsbSettings, DeliveryLogger, DeliverySettings } from './types'
 
+/** Leases prompted by finishing events are at most this often (ms); new events and replays lease at once. */
+const LEASE_COALESCE_MS = 5
+
 export type RouteFn = (event: SegmentEvent) => { deliver: true; event: SegmentEvent } | { deliver: false; reason: string }
 
 export interface PipelineOptions {
@@ -60,6 +63,7 @@ export class Pipeline {
   private loopDone: Promise<void> | null = null
   private wakeUp: (() => void) | null = null
   private nextLeaseAt = 0
+  private lastLeaseAt = 0
   private lastLeaseExtend = Date.now()
   private readonly links = new LinkCache()
   private readonly counts: Record<DeliveryOutcome, number> = { delivered: 0, retrying: 0, dead: 0, skipped: 0 }
@@ -89,6 +93,12 @@ export class Pipeline {
   /** New events, a replay or new settings: lease now instead of at the next poll. */
   wake(): void {
     this.nextLeaseAt = 0
+    this.kick()
+  }
+
+  /** Runs the loop now (a slot freed); leases soon, coalescing the leases of many finishing events into one. */
+  private kick(): void {
+    this.nextLeaseAt = Math.min(this.nextLeaseAt, this.lastLeaseAt + LEASE_COALESCE_MS)
     const wake = this.wakeUp
     this.wakeUp = null
     wake?.()
@@ -131,8 +141,11 @@ export class Pipeline {
           waitMs = 60_000
         } else {
           await this.extendLeasesWhenDue()
+          // Keep up to 2 × limit leased; refill in batches once the buffer falls to half the limit.
           const target = this.limiter.limit * 2
-          if (this.buffer.length < this.limiter.limit && Date.now() >= this.nextLeaseAt) {
+          const low = Math.max(1, Math.floor(this.limiter.limit / 2))
+          if (this.buffer.length <= low && Date.now() >= this.nextLeaseAt) {
+            this.lastLeaseAt = Date.now()
             const leased = await this.timed('lease', () =>
               this.options.store.lease({
                 limit: Math.max(1, target - this.buffer.length),
@@ -149,7 +162,7 @@ export class Pipeline {
             this.nextLeaseAt = leased.length === 0 ? Date.now() + s.pollIntervalMs : 0
           }
           waitMs = this.dispatch()
-          if (this.buffer.length < this.limiter.limit) waitMs = Math.min(waitMs, Math.max(0, this.nextLeaseAt - Date.now()))
+          if (this.buffer.length <= low) waitMs = Math.min(waitMs, Math.max(0, this.nextLeaseAt - Date.now()))
         }
       } catch (err) {
         this.options.logger.error({ err: String(err) }, 'delivery: store error in the worker loop; retrying')
@@ -218,7 +231,7 @@ export class Pipeline {
       this.running.delete(leased.id)
       this.held.delete(leased.orderingKey)
       this.limiter.release(ticket, signal)
-      this.wake()
+      this.kick()
     }
   }
 
