@@ -215,6 +215,42 @@ function steadyScenario(name: string, extra: Partial<DeliveryConfig> = {}): Scen
 /** Append scenarios here (e.g. the same run with routing filters) to compare in one run. */
 const SCENARIOS: Scenario[] = [throughputScenario('throughput, no filters'), steadyScenario(`steady ${RATE}/s, no filters`)]
 
+// Routing (docs/routing.md): the throughput scenario with three destination filters in force
+// beside none, in this run, in ABBA order to even out drift; ratios are three / none. Then
+// route() alone on the same events (with an email to remove), against the relay's CPU per event.
+const ROUTING_FILTERS = [
+  { name: 'no internal', drop: 'properties.internal = true' },
+  { name: 'tracks and identifies', keep: 'type = "track" or type = "identify"' },
+  { name: 'no PII', block: ['traits.email', 'context.traits.email', 'properties.email'] }
+]
+SCENARIOS.push({
+  name: 'routing: three filters beside none (throughput, ABBA)',
+  async run(ctx) {
+    const runs: Record<'none' | 'three', Array<Record<string, string | number>>> = { none: [], three: [] }
+    for (const which of ['none', 'three', 'three', 'none'] as const) {
+      runs[which].push(await throughputScenario(which, which === 'three' ? { filters: ROUTING_FILTERS } : {}).run(ctx))
+    }
+    const mean = (which: 'none' | 'three', key: string) => runs[which].reduce((sum, r) => sum + Number(r[key]), 0) / runs[which].length
+    const { createRouter } = await import('../src/delivery/routing')
+    const router = createRouter(ROUTING_FILTERS)
+    const events = trackEvents(1000, 100).map((e) => ({ ...e.event, properties: { ...(e.event.properties as object), email: 'a@example.test' } }))
+    for (const e of events) router.route(e) // warm up
+    const started = process.hrtime.bigint()
+    for (let round = 0; round < 200; round++) for (const e of events) router.route(e)
+    const routeMs = Number(process.hrtime.bigint() - started) / 1e6 / (200 * events.length)
+    const cpuNone = mean('none', 'relay CPU ms/event')
+    return {
+      'delivered/s, no filters': Math.round(mean('none', 'delivered/s')),
+      'delivered/s, three filters': Math.round(mean('three', 'delivered/s')),
+      'throughput ratio three/none': (mean('three', 'delivered/s') / mean('none', 'delivered/s')).toFixed(3),
+      'relay CPU ms/event, none': cpuNone.toFixed(2),
+      'relay CPU ms/event, three': mean('three', 'relay CPU ms/event').toFixed(2),
+      'route() alone, µs/event': (routeMs * 1000).toFixed(2),
+      'route() share of CPU/event': `${((routeMs / cpuNone) * 100).toFixed(2)}%`
+    }
+  }
+})
+
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-bench-delivery-'))
   const sandbox = await startSandboxProcess(LATENCY_MS)
