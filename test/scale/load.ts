@@ -42,6 +42,8 @@ export interface LoadStats {
   requests: number
   /** Requests that got no 2xx answer (and were retried). */
   failedRequests: number
+  /** Requests waiting for an answer right now, by target URL. */
+  inFlight: Map<string, number>
 }
 
 /**
@@ -50,8 +52,8 @@ export interface LoadStats {
  * successor is sent. Client c's batch r goes to targets()[(c + r) % n] (alternating); a failure
  * is retried on the next live target after a short pause.
  */
-export async function sendLoad(plan: LoadPlan, writeKey: string, targets: () => string[]): Promise<LoadStats> {
-  const stats: LoadStats = { acknowledged: [], requests: 0, failedRequests: 0 }
+export function sendLoad(plan: LoadPlan, writeKey: string, targets: () => string[]): { stats: LoadStats; done: Promise<LoadStats> } {
+  const stats: LoadStats = { acknowledged: [], requests: 0, failedRequests: 0, inFlight: new Map() }
   const client = async (c: number) => {
     const users = Array.from({ length: plan.users }, (_, u) => u).filter((u) => u % plan.clients === c)
     for (let seq = 0; seq < plan.eventsPerUser; seq++) {
@@ -62,7 +64,8 @@ export async function sendLoad(plan: LoadPlan, writeKey: string, targets: () => 
         if (live.length === 0) throw new Error('no relay instance left to send to')
         const target = live[(c + seq + attempt) % live.length]!
         stats.requests++
-        const status = await postBatch(target, writeKey, batch)
+        stats.inFlight.set(target, (stats.inFlight.get(target) ?? 0) + 1)
+        const status = await postBatch(target, writeKey, batch).finally(() => stats.inFlight.set(target, stats.inFlight.get(target)! - 1))
         if (status >= 200 && status < 300) break
         stats.failedRequests++
         if (++attempt > 50) throw new Error(`batch ${seq} of client ${c} failed ${attempt} times (last status ${status})`)
@@ -73,6 +76,6 @@ export async function sendLoad(plan: LoadPlan, writeKey: string, targets: () => 
       if (plan.pauseMs > 0) await new Promise((r) => setTimeout(r, plan.pauseMs))
     }
   }
-  await Promise.all(Array.from({ length: plan.clients }, (_, c) => client(c)))
-  return stats
+  const done = Promise.all(Array.from({ length: plan.clients }, (_, c) => client(c))).then(() => stats)
+  return { stats, done }
 }

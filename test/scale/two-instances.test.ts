@@ -79,14 +79,15 @@ describe('two relay instances on one PostgreSQL', () => {
     const b = await startInstance({ db: db!.url, sandbox: sb, writeKey: WRITE_KEY, config })
     instances.push(b)
 
-    const plan: LoadPlan = { run: `r${randomBytes(3).toString('hex')}`, users: 240, eventsPerUser: 25, clients: 8, pauseMs: 250 }
+    const plan: LoadPlan = { run: `r${randomBytes(3).toString('hex')}`, users: 200, eventsPerUser: 20, clients: 8, pauseMs: 150 }
     const total = plan.users * plan.eventsPerUser
     let live = [a.url, b.url]
     const load = sendLoad(plan, WRITE_KEY, () => live)
 
-    // Kill A once it is delivering and the clients are still sending.
-    await waitFor(async () => (await deliveredBy(a.url)) >= 300, { timeoutMs: 45_000, intervalMs: 100, what: 'instance A to deliver 300 events' })
+    // Kill A once it is delivering, at a moment a client request to A is waiting for its answer.
+    await waitFor(async () => (await deliveredBy(a.url)) >= 150, { timeoutMs: 45_000, intervalMs: 100, what: 'instance A to deliver 150 events' })
     const deliveredByA = await deliveredBy(a.url)
+    await waitFor(() => (load.stats.inFlight.get(a.url) ?? 0) > 0, { timeoutMs: 10_000, intervalMs: 1, what: 'a request to A in flight' })
     live = [b.url]
     await a.stop('SIGKILL')
     const killedAt = Date.now()
@@ -96,7 +97,7 @@ describe('two relay instances on one PostgreSQL', () => {
       [String(a.pid), killedAt]
     )
 
-    const stats = await load
+    const stats = await load.done
     expect(stats.acknowledged).toHaveLength(total)
     // The kill was mid-stream: clients were still being acknowledged after it.
     const ackedAfterKill = stats.acknowledged.filter((e) => e.at > killedAt).length
@@ -138,16 +139,16 @@ describe('two relay instances on one PostgreSQL', () => {
     // Duplicates: only A's in-flight events (sent, outcome not yet recorded) may arrive twice.
     const duplicates = keys.length - distinct.size
     console.log(
-      `two instances, SIGKILL of A after it delivered ${deliveredByA}: ${total} events acknowledged in ${stats.requests} requests ` +
-        `(${stats.failedRequests} failed and retried on B); A held ${held.length} leases at the kill; ` +
+      `two instances, SIGKILL of A after it delivered ${deliveredByA}: ${total} events acknowledged (${ackedAfterKill} after the kill) ` +
+        `in ${stats.requests} requests (${stats.failedRequests} unanswered by A, retried on B); A held ${held.length} unexpired leases at the kill; ` +
         `${duplicates} delivered twice (bound: ${MAX_CONCURRENCY} in flight per instance)`
     )
     expect(duplicates).toBeLessThanOrEqual(MAX_CONCURRENCY)
 
     // A was delivering at the kill; B took over its leases only after they expired.
     expect(held.length).toBeGreaterThan(0)
-    const settled = await db!.query<{ id: string; status: string; finished_at: string | null }>(
-      `SELECT id, status, finished_at FROM events WHERE id = ANY($1::bigint[])`,
+    const settled = await db!.query<{ id: string; message_id: string; status: string; finished_at: string | null }>(
+      `SELECT id, message_id, status, finished_at FROM events WHERE id = ANY($1::bigint[])`,
       [held.map((h) => h.id)]
     )
     expect(settled).toHaveLength(held.length)
@@ -156,6 +157,14 @@ describe('two relay instances on one PostgreSQL', () => {
       expect(row.status).toBe('delivered')
       expect(Number(row.finished_at)).toBeGreaterThanOrEqual(leasedUntil.get(String(row.id))!)
     }
+    // The events that arrived twice (at most twice) are among those A held.
+    const heldMessageIds = new Set(settled.map((row) => row.message_id))
+    const counted = new Map<string, number>()
+    for (const k of keys) counted.set(k, (counted.get(k) ?? 0) + 1)
+    const twice = [...counted.entries()].filter(([, n]) => n > 1).map(([k]) => k)
+    expect(twice.every((k) => counted.get(k) === 2)).toBe(true)
+    const messageIdOf = new Map(stats.acknowledged.map((e) => [`${e.user}#${e.seq}`, e.messageId]))
+    expect(twice.map((k) => messageIdOf.get(k)!).filter((m) => !heldMessageIds.has(m))).toEqual([])
 
     // The store agrees: everything delivered, nothing pending or dead.
     const store = await openStore(db!.url, { poolSize: 1 })
