@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
+import pg from 'pg'
 import { openStore, type NewEvent, type Store } from '../src/store'
 
 const args = process.argv.slice(2)
@@ -116,7 +117,9 @@ async function engineRun(label: string, url: string, baseline: number): Promise<
 
   // Delivery side: a fresh store with a backlog spread over 64 keys, then over 10,000 keys.
   for (const keys of [64, 10_000]) {
-    store = await openStore(url.includes('postgres') ? url.replace(/schema=[^&]+/, `schema=bench_lease_${keys}_${Date.now()}`) : path.join(dir, `lease-${keys}.db`))
+    const leaseUrl = url.startsWith('postgres') ? url.replace(/schema=[^&]+/, `schema=bench_lease_${keys}_${Date.now()}`) : path.join(dir, `lease-${keys}.db`)
+    if (leaseUrl.startsWith('postgres')) pgSchemas.push(leaseUrl)
+    store = await openStore(leaseUrl)
     for (const b of batches(BACKLOG, 500, keys)) await store.enqueue(b)
     const measured = Math.min(BACKLOG, 20_000)
     row(`lease+complete, ${BACKLOG / 1000}k backlog over ${keys} keys, 4 workers x 64`, await leaseComplete(store, measured, 4, 64))
@@ -124,13 +127,28 @@ async function engineRun(label: string, url: string, baseline: number): Promise<
   }
 }
 
+const pgSchemas: string[] = []
+async function dropSchemas(): Promise<void> {
+  const client = new pg.Client({ connectionString: PG })
+  await client.connect()
+  for (const url of pgSchemas) await client.query(`DROP SCHEMA IF EXISTS "${new URL(url).searchParams.get('schema')}" CASCADE`)
+  await client.end()
+}
+
 async function main(): Promise<void> {
   console.log(`store bench: ${EVENTS} events per enqueue run, ${BACKLOG} backlog for lease runs (${os.cpus().length} CPUs)`)
   const baseline = rawBaseline(EVENTS)
   console.log(`baseline raw better-sqlite3 inserts, 100 per transaction: ${baseline} ev/s`)
   await engineRun('sqlite', path.join(dir, 'store.db'), baseline)
-  if (PG) await engineRun('postgres', `${PG}${PG.includes('?') ? '&' : '?'}schema=bench_${Date.now()}`, baseline)
-  else console.log('postgres: skipped (pass --pg URL or set CSB_RELAY_TEST_PG)')
+  if (PG) {
+    const url = `${PG}${PG.includes('?') ? '&' : '?'}schema=bench_${Date.now()}`
+    pgSchemas.push(url)
+    try {
+      await engineRun('postgres', url, baseline)
+    } finally {
+      await dropSchemas()
+    }
+  } else console.log('postgres: skipped (pass --pg URL or set CSB_RELAY_TEST_PG)')
   fs.rmSync(dir, { recursive: true, force: true })
 }
 

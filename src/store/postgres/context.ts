@@ -9,9 +9,11 @@ export interface PgContext {
 
 const SHARDS = 8
 
+export const randomShard = (): number => Math.floor(Math.random() * SHARDS)
+
 /** Writes a transaction's counter changes, rows in a fixed order (no lock-order deadlocks). */
 export async function writeTally(client: PoolClient, tally: Tally): Promise<void> {
-  const shard = Math.floor(Math.random() * SHARDS)
+  const shard = randomShard()
   const outcomes = tally.sortedOutcomes()
   if (outcomes.length > 0) {
     await client.query(
@@ -33,31 +35,51 @@ export async function writeTally(client: PoolClient, tally: Tally): Promise<void
 }
 
 /**
- * Makes each key's row match its events: head = lowest-id pending event; a lease in progress
+ * Makes each key's row match its events, releases the leases in `released`, and writes the
+ * transaction's counters, in one statement. Head = lowest-id pending event; a lease still held
  * is kept (the key is ready again when it expires); a key with no pending event has no row.
- * Callers hold the locks of the existing key rows.
+ * Callers hold the locks of the existing key rows and have already changed the events.
  */
-export async function refreshKeys(client: PoolClient, keys: string[]): Promise<void> {
-  if (keys.length === 0) return
-  const sorted = [...new Set(keys)].sort()
+export async function refreshKeys(client: PoolClient, keys: string[], released: string[] = [], tally?: Tally): Promise<void> {
+  const outcomes = tally?.sortedOutcomes() ?? []
+  const totals = tally?.sortedTotals() ?? []
+  if (keys.length === 0 && outcomes.length === 0 && totals.length === 0) return
   await client.query(
-    `INSERT INTO queue_keys (ordering_key, head_id, ready_at)
-     SELECT k.ordering_key, h.id, h.run_at
-       FROM unnest($1::text[]) AS k(ordering_key)
-       JOIN LATERAL (
-         SELECT id, run_at FROM events
-          WHERE ordering_key = k.ordering_key AND status = 'pending' ORDER BY id LIMIT 1
-       ) h ON true
-      ORDER BY k.ordering_key COLLATE "C"
-     ON CONFLICT (ordering_key) DO UPDATE SET
-       head_id = EXCLUDED.head_id,
-       ready_at = CASE WHEN queue_keys.leased_event_id IS NOT NULL THEN queue_keys.leased_until ELSE EXCLUDED.ready_at END`,
-    [sorted]
-  )
-  await client.query(
-    `DELETE FROM queue_keys q WHERE q.ordering_key = ANY($1::text[])
-       AND NOT EXISTS (SELECT 1 FROM events e WHERE e.ordering_key = q.ordering_key AND e.status = 'pending')`,
-    [sorted]
+    `WITH heads AS (
+       SELECT k.ordering_key, h.id, h.run_at
+         FROM unnest($1::text[]) AS k(ordering_key)
+         JOIN LATERAL (
+           SELECT id, run_at FROM events WHERE ordering_key = k.ordering_key AND status = 'pending' ORDER BY id LIMIT 1
+         ) h ON true
+     ), refreshed AS (
+       INSERT INTO queue_keys (ordering_key, head_id, ready_at)
+       SELECT ordering_key, id, run_at FROM heads ORDER BY ordering_key COLLATE "C"
+       ON CONFLICT (ordering_key) DO UPDATE SET
+         head_id = EXCLUDED.head_id,
+         ready_at = CASE WHEN queue_keys.leased_event_id IS NOT NULL AND NOT (queue_keys.ordering_key = ANY($2::text[]))
+                         THEN queue_keys.leased_until ELSE EXCLUDED.ready_at END,
+         leased_event_id = CASE WHEN queue_keys.ordering_key = ANY($2::text[]) THEN NULL ELSE queue_keys.leased_event_id END,
+         leased_until = CASE WHEN queue_keys.ordering_key = ANY($2::text[]) THEN NULL ELSE queue_keys.leased_until END,
+         lease_owner = CASE WHEN queue_keys.ordering_key = ANY($2::text[]) THEN NULL ELSE queue_keys.lease_owner END,
+         lease_token = CASE WHEN queue_keys.ordering_key = ANY($2::text[]) THEN NULL ELSE queue_keys.lease_token END
+     ), emptied AS (
+       DELETE FROM queue_keys WHERE ordering_key = ANY($1::text[]) AND ordering_key NOT IN (SELECT ordering_key FROM heads)
+     ), counted AS (
+       INSERT INTO totals (bucket, shard, n)
+       SELECT bucket, $8, n FROM unnest($3::text[], $4::bigint[]) AS t(bucket, n)
+       ON CONFLICT (bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n
+     ), outcomes AS (
+       INSERT INTO outcome_counts (minute, outcome, shard, n)
+       SELECT minute, outcome, $8, n FROM unnest($5::bigint[], $6::text[], $7::bigint[]) AS t(minute, outcome, n)
+       ON CONFLICT (minute, outcome, shard) DO UPDATE SET n = outcome_counts.n + EXCLUDED.n
+     )
+     SELECT 1`,
+    [
+      [...new Set(keys)], released,
+      totals.map(([b]) => b), totals.map(([, n]) => n),
+      outcomes.map((o) => o.minute), outcomes.map((o) => o.outcome), outcomes.map((o) => o.n),
+      randomShard()
+    ]
   )
 }
 

@@ -1,103 +1,94 @@
-import type { PoolClient } from 'pg'
+import type { Pool, PoolClient } from 'pg'
 import type { ResolvedStoreOptions } from '../options'
-import { Tally } from '../tally'
+import { MINUTE_MS } from '../rows'
 import type { EnqueueResult, NewEvent } from '../types'
-import { writeTally } from './context'
+import { randomShard } from './context'
 
 /**
- * Stores a group of events in one transaction, batch-first: ids are allocated up front (in
- * call order), dedupe claims go in as one multi-row upsert, then the events, then the key rows.
- * Rows are written in a fixed order (dedupe by (source, messageId), keys by name) so two
- * instances enqueueing at once cannot deadlock.
+ * Stores a group of events in ONE statement (atomic on its own, one round trip): ids are
+ * allocated in call order, dedupe claims go in as a multi-row upsert (an entry older than the
+ * window is taken over), only claimed events are inserted, their keys' rows are created or
+ * their heads lowered, and the counters move. Rows are written sorted (dedupe by (source,
+ * messageId), keys by name) so concurrent instances rarely wait on each other.
  */
-export async function enqueueEvents(client: PoolClient, options: ResolvedStoreOptions, events: NewEvent[]): Promise<EnqueueResult[]> {
+const ENQUEUE_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY
+    AS t(source, message_id, ordering_key, type, event, received_at, ord)
+), ids AS (
+  SELECT ord, nextval('events_id_seq') AS id FROM generate_series(1::bigint, $7::bigint) AS ord
+), claimed AS (
+  INSERT INTO dedupe (source, message_id, event_id, seen_at)
+  SELECT i.source, i.message_id, ids.id, $8 FROM input i JOIN ids USING (ord)
+   ORDER BY i.source COLLATE "C", i.message_id COLLATE "C"
+  ON CONFLICT (source, message_id) DO UPDATE SET event_id = EXCLUDED.event_id, seen_at = EXCLUDED.seen_at
+    WHERE dedupe.seen_at <= $9
+  RETURNING event_id
+), inserted AS (
+  INSERT INTO events (id, source, message_id, ordering_key, type, event, received_at, status, attempts, run_at, updated_at)
+  SELECT ids.id, i.source, i.message_id, i.ordering_key, i.type, i.event, i.received_at, 'pending', 0, $8, $8
+    FROM input i JOIN ids USING (ord) WHERE ids.id IN (SELECT event_id FROM claimed)
+  RETURNING id, ordering_key
+), keyed AS (
+  -- A key's head is its lowest pending id; an instance whose ids were allocated earlier but that
+  -- commits later lowers the head again (its events were concurrent with the others).
+  -- Rows not updated are still locked, so a concurrent outcome cannot delete the key row under us.
+  INSERT INTO queue_keys (ordering_key, head_id, ready_at)
+  SELECT ordering_key, min(id), $8 FROM inserted GROUP BY ordering_key ORDER BY ordering_key COLLATE "C"
+  ON CONFLICT (ordering_key) DO UPDATE SET
+    head_id = EXCLUDED.head_id,
+    ready_at = CASE WHEN queue_keys.leased_event_id IS NULL THEN EXCLUDED.ready_at ELSE queue_keys.ready_at END
+    WHERE EXCLUDED.head_id < queue_keys.head_id
+), counted AS (
+  INSERT INTO totals (bucket, shard, n) SELECT 'new', $10, count(*) FROM inserted HAVING count(*) > 0
+  ON CONFLICT (bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n
+), ingested AS (
+  INSERT INTO outcome_counts (minute, outcome, shard, n) SELECT $11, 'ingested', $10, count(*) FROM inserted HAVING count(*) > 0
+  ON CONFLICT (minute, outcome, shard) DO UPDATE SET n = outcome_counts.n + EXCLUDED.n
+)
+SELECT ids.ord, ids.id, ids.id IN (SELECT event_id FROM claimed) AS fresh FROM ids ORDER BY ids.ord`
+
+export async function enqueueEvents(db: Pool | PoolClient, options: ResolvedStoreOptions, events: NewEvent[]): Promise<EnqueueResult[]> {
   const now = options.now()
   // Duplicates inside the group resolve to their first occurrence.
   const firstIndex = new Map<string, number>()
-  const unique: number[] = []
-  const sameAs: number[] = events.map((e, i) => {
+  const unique: NewEvent[] = []
+  const sameAs: number[] = events.map((e) => {
     const key = `${e.source}\u0000${e.messageId}`
-    const first = firstIndex.get(key)
-    if (first !== undefined) return first
-    firstIndex.set(key, i)
-    unique.push(i)
-    return i
+    let first = firstIndex.get(key)
+    if (first === undefined) {
+      first = unique.length
+      firstIndex.set(key, first)
+      unique.push(e)
+    }
+    return first
   })
-  const json = unique.map((i) => JSON.stringify(events[i].event))
-
-  const { rows: idRows } = await client.query<{ id: number }>(
-    `SELECT nextval('events_id_seq') AS id FROM generate_series(1, $1::int)`,
-    [unique.length]
-  )
-  const ids = idRows.map((r) => Number(r.id)).sort((a, b) => a - b)
-
-  const { rows: claimed } = await client.query<{ event_id: number }>(
-    `INSERT INTO dedupe (source, message_id, event_id, seen_at)
-     SELECT source, message_id, event_id, $4 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(source, message_id, event_id)
-      ORDER BY source COLLATE "C", message_id COLLATE "C"
-     ON CONFLICT (source, message_id) DO UPDATE SET event_id = EXCLUDED.event_id, seen_at = EXCLUDED.seen_at
-       WHERE dedupe.seen_at <= $5
-     RETURNING event_id`,
-    [unique.map((i) => events[i].source), unique.map((i) => events[i].messageId), ids, now, now - options.dedupeWindowMs]
-  )
-  const fresh = new Set(claimed.map((r) => Number(r.event_id)))
-  const results: EnqueueResult[] = new Array(events.length)
-  const insert: number[] = [] // positions in `unique`
-  const seenBefore: number[] = []
-  unique.forEach((eventIndex, u) => {
-    if (fresh.has(ids[u])) {
-      insert.push(u)
-      results[eventIndex] = { id: String(ids[u]), duplicate: false }
-    } else seenBefore.push(u)
-  })
+  const json = unique.map((e) => JSON.stringify(e.event))
+  const { rows } = await db.query<{ ord: number; id: number; fresh: boolean }>(ENQUEUE_SQL, [
+    unique.map((e) => e.source), unique.map((e) => e.messageId), unique.map((e) => e.orderingKey), unique.map((e) => e.type),
+    json, unique.map((e) => e.receivedAt.getTime()), unique.length, now, now - options.dedupeWindowMs, randomShard(),
+    Math.floor(now / MINUTE_MS) * MINUTE_MS
+  ])
+  const uniqueResults: EnqueueResult[] = rows.map((r) => ({ id: String(r.id), duplicate: !r.fresh }))
+  const seenBefore = unique.map((_, u) => u).filter((u) => uniqueResults[u].duplicate)
   if (seenBefore.length > 0) {
-    const { rows } = await client.query<{ source: string; message_id: string; event_id: number }>(
+    // Seen inside the window: answer with the id the dedupe entry points at.
+    const { rows: existing } = await db.query<{ source: string; message_id: string; event_id: number }>(
       `SELECT d.source, d.message_id, d.event_id FROM dedupe d
          JOIN unnest($1::text[], $2::text[]) AS t(source, message_id) ON d.source = t.source AND d.message_id = t.message_id`,
-      [seenBefore.map((u) => events[unique[u]].source), seenBefore.map((u) => events[unique[u]].messageId)]
+      [seenBefore.map((u) => unique[u].source), seenBefore.map((u) => unique[u].messageId)]
     )
-    const existing = new Map(rows.map((r) => [`${r.source}\u0000${r.message_id}`, String(r.event_id)]))
+    const byKey = new Map(existing.map((r) => [`${r.source}\u0000${r.message_id}`, String(r.event_id)]))
     for (const u of seenBefore) {
-      const e = events[unique[u]]
-      const id = existing.get(`${e.source}\u0000${e.messageId}`)
-      if (id === undefined) throw new Error(`dedupe entry for ${e.messageId} vanished during enqueue`)
-      results[unique[u]] = { id, duplicate: true }
+      const id = byKey.get(`${unique[u].source}\u0000${unique[u].messageId}`)
+      if (id === undefined) throw new Error(`dedupe entry for messageId ${unique[u].messageId} vanished during enqueue; retry`)
+      uniqueResults[u] = { id, duplicate: true }
     }
   }
-  events.forEach((_, i) => {
-    if (sameAs[i] !== i) results[i] = { id: results[sameAs[i]].id, duplicate: true }
+  const answered = new Set<number>()
+  return sameAs.map((u) => {
+    if (answered.has(u)) return { id: uniqueResults[u].id, duplicate: true }
+    answered.add(u)
+    return uniqueResults[u]
   })
-
-  if (insert.length > 0) {
-    const pick = <T>(f: (e: NewEvent, u: number) => T) => insert.map((u) => f(events[unique[u]], u))
-    await client.query(
-      `INSERT INTO events (id, source, message_id, ordering_key, type, event, received_at, status, attempts, run_at, updated_at)
-       SELECT id, source, message_id, ordering_key, type, event, received_at, 'pending', 0, $8, $8
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
-           AS t(id, source, message_id, ordering_key, type, event, received_at)`,
-      [
-        pick((_, u) => ids[u]), pick((e) => e.source), pick((e) => e.messageId), pick((e) => e.orderingKey),
-        pick((e) => e.type), pick((_, u) => json[u]), pick((e) => e.receivedAt.getTime()), now
-      ]
-    )
-    // A key's head is its lowest pending id; an instance whose ids were allocated earlier but
-    // committed later lowers the head again (those events were concurrent with the others).
-    await client.query(
-      `INSERT INTO queue_keys (ordering_key, head_id, ready_at)
-       SELECT ordering_key, min(id), $3 FROM unnest($1::text[], $2::bigint[]) AS t(ordering_key, id)
-        GROUP BY ordering_key ORDER BY ordering_key COLLATE "C"
-       ON CONFLICT (ordering_key) DO UPDATE SET
-         head_id = EXCLUDED.head_id,
-         ready_at = CASE WHEN queue_keys.leased_event_id IS NULL THEN EXCLUDED.ready_at ELSE queue_keys.ready_at END
-       -- Rows not updated are still locked, which keeps a concurrent outcome from deleting the key row.
-       WHERE EXCLUDED.head_id < queue_keys.head_id`,
-      [pick((e) => e.orderingKey), pick((_, u) => ids[u]), now]
-    )
-  }
-
-  const tally = new Tally()
-  tally.outcome(now, 'ingested', insert.length)
-  tally.total('new', insert.length)
-  await writeTally(client, tally)
-  return results
 }

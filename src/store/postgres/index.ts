@@ -26,6 +26,8 @@ const types = {
 /** SQLSTATEs after which a transaction is simply run again: deadlock, serialization failure. */
 const RETRYABLE = new Set(['40P01', '40001'])
 const MAX_TRIES = 5
+/** How often one instance vacuums the hot queue tables (autovacuum wakes only once a minute). */
+const VACUUM_EVERY_MS = 15_000
 
 /** The shared engine: a `pg` pool; many relay instances may use one database. */
 export class PostgresStore implements Store {
@@ -33,10 +35,13 @@ export class PostgresStore implements Store {
   private readonly group: GroupCommit
   private transactions = 0
   private closed = false
+  private readonly vacuumTimer: NodeJS.Timeout
 
-  private constructor(private readonly pool: Pool, private readonly options: ResolvedStoreOptions) {
+  private constructor(private readonly pool: Pool, private readonly options: ResolvedStoreOptions, private readonly schema: string) {
+    this.vacuumTimer = setInterval(() => void this.vacuumHotTables(), VACUUM_EVERY_MS)
+    this.vacuumTimer.unref()
     this.group = new GroupCommit(async (events) => {
-      const results = await this.tx((client) => enqueueEvents(client, this.options, events))
+      const results = await this.once(() => enqueueEvents(this.pool, this.options, events))
       this.transactions++
       return results
     })
@@ -63,11 +68,48 @@ export class PostgresStore implements Store {
       await pool.end().catch(() => undefined)
       throw error
     }
-    return new PostgresStore(pool, options)
+    return new PostgresStore(pool, options, schema)
+  }
+
+  /**
+   * Key rows are rewritten by every lease and outcome; dead versions slow the lease scan until
+   * vacuumed. One instance at a time (advisory lock) vacuums them; failures wait for next time.
+   */
+  private async vacuumHotTables(): Promise<void> {
+    if (this.closed) return
+    let client: PoolClient | undefined
+    try {
+      client = await this.pool.connect()
+      const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext('csb-relay:vacuum:' || $1)) AS ok`, [this.schema])
+      if (!rows[0].ok) return
+      try {
+        await client.query('VACUUM (ANALYZE) queue_keys, totals')
+      } finally {
+        await client.query(`SELECT pg_advisory_unlock(hashtext('csb-relay:vacuum:' || $1))`, [this.schema])
+      }
+    } catch {
+      // Not the owner, or the database is away: autovacuum still runs.
+    } finally {
+      client?.release()
+    }
   }
 
   get enqueueTransactions(): number {
     return this.transactions
+  }
+
+  /** Runs a single-statement operation (atomic by itself), again after a deadlock. */
+  private async once<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('store is closed')
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn()
+      } catch (error) {
+        const code = (error as { code?: string }).code
+        if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_TRIES) continue
+        throw error
+      }
+    }
   }
 
   /** Runs `fn` in a transaction, again from the start after a deadlock or serialization failure. */
@@ -105,12 +147,12 @@ export class PostgresStore implements Store {
   }
 
   lease(options: LeaseOptions): Promise<LeasedEvent[]> {
-    return this.tx((client) => leaseEvents(client, this.options, options))
+    return this.once(() => leaseEvents(this.pool, this.options, options))
   }
 
   async extendLease(ids: string[], leaseMs: number): Promise<void> {
     const numeric = ids.map(parseId).filter((id): id is number => id !== null)
-    if (numeric.length > 0) await this.tx((client) => extendLeases(client, this.options, numeric, leaseMs))
+    if (numeric.length > 0) await this.once(() => extendLeases(this.pool, this.options, numeric, leaseMs))
   }
 
   async complete(items: CompleteItem[]): Promise<void> {
@@ -181,6 +223,7 @@ export class PostgresStore implements Store {
     if (this.closed) return
     await this.group.drain()
     this.closed = true
+    clearInterval(this.vacuumTimer)
     await this.pool.end()
   }
 }

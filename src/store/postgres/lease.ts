@@ -1,22 +1,23 @@
-import type { PoolClient } from 'pg'
+import type { Pool, PoolClient } from 'pg'
 import type { ResolvedStoreOptions } from '../options'
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from '../rows'
 import { newLeaseToken } from '../lease-token'
-import { Tally } from '../tally'
 import type { LeasedEvent, LeaseOptions } from '../types'
-import { writeTally } from './context'
+import { randomShard } from './context'
 
 /**
  * Leases the heads of up to `limit` due keys. `FOR UPDATE SKIP LOCKED` lets instances lease
  * side by side without waiting on each other or taking the same key; a key whose lease expired
  * is due again, so a dead instance's events go to whoever asks next.
  */
-export async function leaseEvents(client: PoolClient, options: ResolvedStoreOptions, lease: LeaseOptions): Promise<LeasedEvent[]> {
+export async function leaseEvents(db: Pool | PoolClient, options: ResolvedStoreOptions, lease: LeaseOptions): Promise<LeasedEvent[]> {
   const limit = Math.max(0, Math.floor(lease.limit))
   if (limit === 0) return []
   const now = options.now()
   const until = now + Math.max(0, lease.leaseMs)
-  const { rows } = await client.query<EventRow & { lease_token: string }>(
+  // One statement: atomic by itself, one round trip. Leasing counts as an attempt; a first
+  // attempt moves the event from the 'new' to the 'retrying' total.
+  const { rows } = await db.query<EventRow & { lease_token: string }>(
     `WITH picked AS (
        SELECT ordering_key FROM queue_keys
         WHERE ready_at <= $1 AND NOT (ordering_key = ANY($5::text[]))
@@ -27,23 +28,26 @@ export async function leaseEvents(client: PoolClient, options: ResolvedStoreOpti
               lease_token = $6 || '-' || k.head_id
          FROM picked WHERE k.ordering_key = picked.ordering_key
        RETURNING k.head_id, k.lease_token
+     ), started AS (
+       UPDATE events e SET attempts = e.attempts + 1, updated_at = $1
+         FROM leased WHERE e.id = leased.head_id
+       RETURNING ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}, leased.lease_token
+     ), firsts AS (
+       SELECT count(*) AS n FROM started WHERE attempts = 1
+     ), counted AS (
+       INSERT INTO totals (bucket, shard, n)
+       SELECT b.bucket, $7, b.n FROM firsts, LATERAL (VALUES ('new', -firsts.n), ('retrying', firsts.n)) AS b(bucket, n)
+        WHERE firsts.n > 0 ORDER BY 1
+       ON CONFLICT (bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n
      )
-     UPDATE events e SET attempts = e.attempts + 1, updated_at = $1
-       FROM leased WHERE e.id = leased.head_id
-     RETURNING ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}, leased.lease_token`,
-    [now, limit, until, lease.owner, [...(lease.excludeKeys ?? [])], newLeaseToken()]
+     SELECT * FROM started ORDER BY id`,
+    [now, limit, until, lease.owner, [...(lease.excludeKeys ?? [])], newLeaseToken(), randomShard()]
   )
-  rows.sort((a, b) => Number(a.id) - Number(b.id))
-  const tally = new Tally()
-  const firstAttempts = rows.filter((r) => Number(r.attempts) === 1).length
-  tally.total('new', -firstAttempts)
-  tally.total('retrying', firstAttempts)
-  await writeTally(client, tally)
   return rows.map((row) => ({ ...toStoredEvent(row), leasedUntil: new Date(until), leaseId: row.lease_token }))
 }
 
 /** Extends the lease of events that still hold their key's lease. */
-export async function extendLeases(client: PoolClient, options: ResolvedStoreOptions, ids: number[], leaseMs: number): Promise<void> {
+export async function extendLeases(client: Pool | PoolClient, options: ResolvedStoreOptions, ids: number[], leaseMs: number): Promise<void> {
   const until = options.now() + Math.max(0, leaseMs)
   await client.query(
     `WITH target AS (

@@ -3,7 +3,7 @@ import type { ResolvedStoreOptions } from '../options'
 import { parseId } from '../rows'
 import { Tally } from '../tally'
 import type { ReplayFilter } from '../types'
-import { lockKeys, refreshKeys, writeTally } from './context'
+import { lockKeys, refreshKeys } from './context'
 
 /** Dead letters back to pending, attempts reset, at their original position (their id) in their key. */
 export async function replayEvents(client: PoolClient, options: ResolvedStoreOptions, filter: ReplayFilter): Promise<number> {
@@ -26,10 +26,9 @@ export async function replayEvents(client: PoolClient, options: ResolvedStoreOpt
      RETURNING ordering_key`,
     [ids, reason, now]
   )
-  await refreshKeys(client, rows.map((r) => r.ordering_key))
   const tally = new Tally()
   tally.total('dead', -rows.length)
   tally.total('new', rows.length)
-  await writeTally(client, tally)
+  await refreshKeys(client, rows.map((r) => r.ordering_key), [], tally)
   return rows.length
 }

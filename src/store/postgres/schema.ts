@@ -54,6 +54,10 @@ const migrations: string[] = [
   CREATE INDEX queue_keys_ready ON queue_keys (ready_at, head_id);
   CREATE INDEX queue_keys_head ON queue_keys (head_id);
   CREATE INDEX queue_keys_leased ON queue_keys (leased_until) WHERE leased_event_id IS NOT NULL;
+  -- Every lease and outcome rewrites a key row (indexed columns change, so no HOT updates):
+  -- vacuum the small hot tables early instead of at 20% dead rows.
+  ALTER TABLE queue_keys SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+    autovacuum_vacuum_cost_delay = 0, autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 1000);
 
   -- Counters are striped over a few shards so concurrent transactions rarely wait on one row.
   CREATE TABLE outcome_counts (
@@ -69,6 +73,7 @@ const migrations: string[] = [
     n bigint NOT NULL,
     PRIMARY KEY (bucket, shard)
   );
+  ALTER TABLE totals SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);
 
   CREATE TABLE identities (
     user_key text PRIMARY KEY,

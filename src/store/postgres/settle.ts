@@ -3,7 +3,7 @@ import type { ResolvedStoreOptions } from '../options'
 import { parseId, samplesText } from '../rows'
 import { mayApply, type Settlement } from '../settlement'
 import { Tally } from '../tally'
-import { lockKeys, refreshKeys, writeTally, type KeyRow } from './context'
+import { refreshKeys, type KeyRow } from './context'
 
 /**
  * Applies outcomes under the rules in settlement.ts, set-based: lock the keys (sorted), then
@@ -13,13 +13,16 @@ export async function settle(client: PoolClient, options: ResolvedStoreOptions, 
   const ids = [...new Set(items.map((i) => parseId(i.id)).filter((id): id is number => id !== null))]
   if (ids.length === 0) return
   const now = options.now()
-  const { rows: keyNames } = await client.query<{ ordering_key: string }>(
-    'SELECT DISTINCT ordering_key FROM events WHERE id = ANY($1::bigint[])',
+  // Key rows first, in sorted order (the lock order of every transaction); then read the events
+  // in a new statement, so their status is the one committed before we got the locks.
+  const { rows: locked } = await client.query<KeyRow>(
+    `SELECT * FROM queue_keys WHERE ordering_key IN (SELECT ordering_key FROM events WHERE id = ANY($1::bigint[]))
+      ORDER BY ordering_key COLLATE "C" FOR UPDATE`,
     [ids]
   )
-  const keys = new Map((await lockKeys(client, keyNames.map((k) => k.ordering_key))).map((k) => [k.ordering_key, k]))
+  const keys = new Map(locked.map((k) => [k.ordering_key, k]))
   const { rows: eventRows } = await client.query<{ id: number; ordering_key: string; status: string; attempts: number }>(
-    'SELECT id, ordering_key, status, attempts FROM events WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+    'SELECT id, ordering_key, status, attempts FROM events WHERE id = ANY($1::bigint[])',
     [ids]
   )
   const events = new Map(eventRows.map((e) => [Number(e.id), { ...e, id: Number(e.id) }]))
@@ -80,13 +83,5 @@ export async function settle(client: PoolClient, options: ResolvedStoreOptions, 
       now
     ]
   )
-  if (released.size > 0) {
-    await client.query(
-      `UPDATE queue_keys SET leased_event_id = NULL, leased_until = NULL, lease_owner = NULL, lease_token = NULL
-        WHERE ordering_key = ANY($1::text[])`,
-      [[...released]]
-    )
-  }
-  await refreshKeys(client, [...touched])
-  await writeTally(client, tally)
+  await refreshKeys(client, [...touched], [...released], tally)
 }
