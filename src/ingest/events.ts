@@ -6,7 +6,7 @@
  */
 import type { NewEvent } from '../store/types'
 import { IngestError } from './errors'
-import { normaliseEvent, type Envelope } from './normalise'
+import { normaliseEvent, requestFacts, type Envelope } from './normalise'
 import { orderingKeyOf } from './ordering-key'
 import { EVENT_TYPES, eventProblem, isEventType, isPlainObject, isValidDate, structuralProblem, type EventType } from './validate'
 
@@ -86,7 +86,7 @@ export function eventsOfRequest(
     }
     const problem = eventProblem(body, route)
     if (problem) throw new IngestError(400, problem)
-    const event = normaliseEvent(body, route, {}, receivedAt)
+    const event = normaliseEvent(body, route, requestFacts({}, receivedAt))
     return [{ source, messageId: event.messageId, orderingKey: orderingKeyOf(event), type: route, event, receivedAt }]
   }
 
@@ -107,6 +107,7 @@ export function eventsOfRequest(
     envelopeProblems.push({ message: `batch-level "sentAt" is not a valid date: ${JSON.stringify(body.sentAt).slice(0, 60)}`, tooLarge: false })
   }
   if (envelopeProblems.length > 0) fail(envelopeProblems)
+  const facts = requestFacts(envelope, receivedAt)
 
   // When the whole body fits in one event's limit, every event does: skip measuring each.
   const measure = bodyBytes > limits.maxEventBytes
@@ -136,7 +137,7 @@ export function eventsOfRequest(
       }
     }
     if (problems.length > 0) continue
-    const event = normaliseEvent(item, type, envelope, receivedAt)
+    const event = normaliseEvent(item, type, facts)
     events.push({ source, messageId: event.messageId, orderingKey: orderingKeyOf(event), type, event, receivedAt })
   }
   if (problems.length > 0) fail(problems)

@@ -18,8 +18,28 @@ export interface Envelope {
   sentAt?: unknown
 }
 
+/** An envelope with what every event of the request shares computed once. */
+export interface RequestFacts {
+  envelope: Envelope
+  receivedMs: number
+  receivedIso: string
+  /** The envelope's sentAt in ms, when it has one. */
+  sentAtMs: number | undefined
+}
+
 function toMillis(value: unknown): number {
   return typeof value === 'number' ? value : Date.parse(value as string)
+}
+
+const present = (value: unknown) => value !== undefined && value !== null
+
+export function requestFacts(envelope: Envelope, receivedAt: Date): RequestFacts {
+  return {
+    envelope,
+    receivedMs: receivedAt.getTime(),
+    receivedIso: receivedAt.toISOString(),
+    sentAtMs: present(envelope.sentAt) ? toMillis(envelope.sentAt) : undefined
+  }
 }
 
 function mergeBag(outer: unknown, own: unknown): unknown {
@@ -28,30 +48,31 @@ function mergeBag(outer: unknown, own: unknown): unknown {
   return isPlainObject(own) ? { ...outer, ...own } : { ...outer }
 }
 
-export function normaliseEvent(raw: Record<string, unknown>, type: EventType, envelope: Envelope, receivedAt: Date): SegmentEvent {
-  const event: Record<string, unknown> = { ...raw, type }
-  delete event.writeKey
+export function normaliseEvent(raw: Record<string, unknown>, type: EventType, facts: RequestFacts): SegmentEvent {
+  // Rest-copy rather than `delete`: the copy stays a fast object for validation and stringify.
+  const { writeKey: _writeKey, ...event } = raw
+  event.type = type
 
   event.messageId = isId(raw.messageId) ? String(raw.messageId) : randomUUID()
   if (typeof raw.userId === 'number') event.userId = String(raw.userId)
   if (typeof raw.anonymousId === 'number') event.anonymousId = String(raw.anonymousId)
 
+  const { envelope, receivedMs, receivedIso } = facts
   if (envelope.context !== undefined) event.context = mergeBag(envelope.context, raw.context)
   if (envelope.integrations !== undefined) event.integrations = mergeBag(envelope.integrations, raw.integrations)
 
-  const received = receivedAt.getTime()
-  const sentAt = raw.sentAt ?? envelope.sentAt
-  const original = raw.timestamp
-  let timestamp = received
-  if (original !== undefined && original !== null) {
-    event.originalTimestamp = original
-    const originalMs = toMillis(original)
-    timestamp = sentAt !== undefined && sentAt !== null ? received - (toMillis(sentAt) - originalMs) : originalMs
+  const ownSentAt = present(raw.sentAt)
+  const sentAtMs = ownSentAt ? toMillis(raw.sentAt) : facts.sentAtMs
+  if (!ownSentAt && sentAtMs !== undefined) event.sentAt = envelope.sentAt
+  let timestamp = receivedIso
+  if (present(raw.timestamp)) {
+    event.originalTimestamp = raw.timestamp
+    const originalMs = toMillis(raw.timestamp)
+    const corrected = new Date(sentAtMs !== undefined ? receivedMs - (sentAtMs - originalMs) : originalMs)
+    // Hostile sentAt/timestamp pairs can land outside the Date range: keep receivedAt then.
+    if (!Number.isNaN(corrected.getTime())) timestamp = corrected.toISOString()
   }
-  if (sentAt !== undefined && sentAt !== null) event.sentAt = sentAt
-  // Hostile sentAt/timestamp pairs can land outside the Date range: fall back to receivedAt.
-  const corrected = new Date(timestamp)
-  event.timestamp = Number.isNaN(corrected.getTime()) ? receivedAt.toISOString() : corrected.toISOString()
-  event.receivedAt = receivedAt.toISOString()
+  event.timestamp = timestamp
+  event.receivedAt = receivedIso
   return event as SegmentEvent
 }

@@ -7,14 +7,14 @@
  * resolves after commit → 200. Every refusal is a 4xx whose body names the problem.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { backlogOf, type Store } from '../store/types'
+import { backlogOf, type EnqueueResult, type NewEvent, type Store } from '../store/types'
 import { WRITE_KEY_HELP, WriteKeys, writeKeyFromAuthorization, type IngestSource } from './auth'
 import { BacklogGate } from './backlog-gate'
 import { readBody } from './body'
 import { browserSettings } from './browser-settings'
 import { IngestError } from './errors'
 import { ROUTES, eventsOfRequest, routeOf, writeKeyInBody, type Route } from './events'
-import type { IngestObserver } from './observer'
+import type { IngestObserver, IngestResult } from './observer'
 
 export interface IngestLimits {
   maxEventBytes: number
@@ -52,6 +52,19 @@ function parseJson(raw: Buffer): unknown {
     return JSON.parse(text)
   } catch (err) {
     throw new IngestError(400, `invalid JSON: ${(err as Error).message.slice(0, 200)}`)
+  }
+}
+
+/** Reports accepted and duplicate events per type: one call per (type, result), not per event. */
+function report(observer: IngestObserver, events: NewEvent[], results: EnqueueResult[]): void {
+  const counts = new Map<string, number>()
+  for (let i = 0; i < events.length; i++) {
+    const key = `${events[i]!.type}\u0000${results[i]!.duplicate ? 'duplicate' : 'accepted'}`
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  for (const [key, count] of counts) {
+    const [type, result] = key.split('\u0000') as [string, IngestResult]
+    observer.ingested?.(type, result, count)
   }
 }
 
@@ -148,11 +161,8 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
       }
       observer?.storeLatency?.('enqueue', (performance.now() - started) / 1000)
       let fresh = 0
-      for (let i = 0; i < results.length; i++) {
-        const duplicate = results[i]!.duplicate
-        if (!duplicate) fresh++
-        observer?.ingested?.(events[i]!.type, duplicate ? 'duplicate' : 'accepted', 1)
-      }
+      for (const result of results) if (!result.duplicate) fresh++
+      if (observer?.ingested) report(observer, events, results)
       gate.accepted(fresh)
     }
     return reply.code(200).type(JSON_TYPE).send(SUCCESS)

@@ -2,7 +2,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import zlib from 'node:zlib'
 import { ingestPlugin, type IngestLimits, type IngestObserver } from '../../src/ingest'
-import type { Store } from '../../src/store/types'
 import { fakeStore, type FakeStore } from './fake-store'
 
 export const WRITE_KEY = 'wk_test_0123456789'
@@ -16,15 +15,15 @@ export const testLimits: IngestLimits = {
   backpressureRetryAfterSeconds: 7
 }
 
-export interface IngestApp<S extends Store = FakeStore> {
+export interface IngestApp {
   app: FastifyInstance
-  store: S
+  store: FakeStore
 }
 
-export async function ingestApp<S extends Store = FakeStore>(
-  options: { limits?: Partial<IngestLimits>; observer?: IngestObserver; store?: S; backlogRefreshMs?: number } = {}
-): Promise<IngestApp<S>> {
-  const store = (options.store ?? fakeStore()) as S
+export async function ingestApp(
+  options: { limits?: Partial<IngestLimits>; observer?: IngestObserver; store?: FakeStore; backlogRefreshMs?: number } = {}
+): Promise<IngestApp> {
+  const store = options.store ?? fakeStore()
   const app = Fastify()
   await app.register(ingestPlugin, {
     store,

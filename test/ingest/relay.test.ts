@@ -85,6 +85,20 @@ async function startFromEnv(envDb: string, configFile: Record<string, unknown>):
   return relay
 }
 
+describe('backpressure', () => {
+  it('answers 429 with Retry-After once the backlog of held events is over maxBacklog, and stores nothing more', async () => {
+    // CSB is not configured, so every accepted event stays in the backlog.
+    const relay = await start({ configFile: { ingest: { maxBacklog: 5, backpressureRetryAfterSeconds: 3 } } })
+    const statuses: number[] = []
+    for (let i = 0; i < 8; i++) statuses.push((await post(relay, '/v1/identify', { userId: `u${i}`, messageId: `bp-${i}` })).status)
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429])
+    const refused = await post(relay, '/v1/identify', { userId: 'late' })
+    expect(refused.headers.get('retry-after')).toBe('3')
+    expect(refused.body.error).toBe('backlog is over 5 unfinished events; retry after 3 s')
+    expect(await relay.store.list({ limit: 100 })).toHaveLength(6)
+  })
+})
+
 describe('readiness', () => {
   it('says events are held while CSB is not configured, with the engine and backlog', async () => {
     const relay = await start()

@@ -1,0 +1,206 @@
+/**
+ * Ingest throughput: events per second the relay accepts (stored, committed, answered 200),
+ * side by side with a bare fastify server that reads and JSON-parses the same bodies and
+ * discards them. Both servers run as separate processes on loopback; one load generator (this
+ * process: keep-alive agent, fixed concurrency) drives both with the same requests, bounded in
+ * time and count. Prints events/s for single-event requests and 100-event batches, and the
+ * ratios against the targets (batches >= 50% of bare, single events >= 40%).
+ *
+ *   npm run bench:ingest            (builds first)
+ *   BENCH_SECONDS=8 BENCH_CONCURRENCY=32 npm run bench:ingest
+ *   BENCH_PROFILE=/tmp/prof BENCH_SCENARIOS=batch npx tsx bench/ingest.ts   (relay under --cpu-prof)
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+
+const ROOT = path.resolve(__dirname, '..')
+const WRITE_KEY = 'wk_bench_0123456789abcdef'
+const AUTH = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
+const MAX_REQUESTS = Number(process.env.BENCH_MAX_REQUESTS ?? 200_000)
+const WARMUP_SECONDS = 1
+const BATCH_SIZE = 100
+const TARGETS = { single: 0.4, batch: 0.5 }
+const PROFILE_DIR = process.env.BENCH_PROFILE
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'single,batch').split(',') as Array<'single' | 'batch'>
+
+/** The bare baseline: fastify, a raw-body parser, JSON.parse, {"success":true}. Nothing else. */
+const BARE_SERVER = `
+const fastify = require('fastify')()
+fastify.removeAllContentTypeParsers()
+fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 512000 }, (req, body, done) => {
+  try { done(null, JSON.parse(body.toString('utf8'))) } catch (err) { err.statusCode = 400; done(err) }
+})
+fastify.post('/v1/:kind', (req, reply) => { reply.type('application/json; charset=utf-8').send('{"success":true}') })
+fastify.listen({ port: 0, host: '127.0.0.1' }).then((address) => console.log('listening on ' + address))
+`
+
+interface Server {
+  name: string
+  url: string
+  child: ChildProcess
+}
+
+function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<Server> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output)
+      if (match) {
+        child.stdout!.off('data', onData)
+        child.stdout!.resume()
+        child.stderr!.resume()
+        resolve({ name, url: match[1]!, child })
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()))
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before listening:\n${output}`)))
+  })
+}
+
+async function stop(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return
+  const exited = new Promise((r) => server.child.once('exit', r))
+  server.child.kill('SIGTERM')
+  await exited
+}
+
+/**
+ * Request bodies come from templates with a fresh messageId spliced in, so building them costs
+ * the generator next to nothing and every event is new to the relay (no dedupe shortcut).
+ */
+const ID = '__MESSAGE_ID__'
+const EVENT = {
+  type: 'track',
+  messageId: ID,
+  userId: 'user-417',
+  event: 'Report Built',
+  properties: { report: 'churn', rows: 417, plan: 'enterprise', region: 'eu-west-1' },
+  context: { library: { name: 'bench', version: '1.0.0' }, ip: '203.0.113.7', userAgent: 'bench/1.0' },
+  timestamp: new Date().toISOString()
+}
+const SINGLE_PARTS = JSON.stringify(EVENT).split(ID)
+const BATCH_PARTS = JSON.stringify({ batch: Array.from({ length: BATCH_SIZE }, () => EVENT), sentAt: new Date().toISOString() }).split(ID)
+let sequence = 0
+
+function fill(parts: string[]): string {
+  let text = parts[0]!
+  const prefix = `bench-${process.pid}-${sequence++}-`
+  for (let i = 1; i < parts.length; i++) text += prefix + i + parts[i]
+  return text
+}
+
+type Scenario = 'single' | 'batch'
+
+function body(scenario: Scenario): { path: string; payload: string; events: number } {
+  if (scenario === 'single') return { path: '/v1/track', payload: fill(SINGLE_PARTS), events: 1 }
+  return { path: '/v1/batch', payload: fill(BATCH_PARTS), events: BATCH_SIZE }
+}
+
+function post(url: URL, agent: http.Agent, path: string, payload: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname, port: url.port, path, method: 'POST', agent,
+        headers: { 'content-type': 'application/json', authorization: AUTH, 'content-length': Buffer.byteLength(payload) }
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      }
+    )
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+interface Result {
+  events: number
+  requests: number
+  seconds: number
+  errors: number
+}
+
+/** Runs `CONCURRENCY` loops posting `scenario` bodies for `seconds` (or MAX_REQUESTS). */
+async function drive(server: Server, scenario: Scenario, seconds: number): Promise<Result> {
+  const url = new URL(server.url)
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+  const deadline = performance.now() + seconds * 1000
+  let events = 0
+  let requests = 0
+  let errors = 0
+  const started = performance.now()
+  const loop = async () => {
+    while (performance.now() < deadline && requests < MAX_REQUESTS) {
+      const { path, payload, events: n } = body(scenario)
+      requests++
+      const status = await post(url, agent, path, payload)
+      if (status === 200) events += n
+      else errors++
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, loop))
+  const elapsed = (performance.now() - started) / 1000
+  agent.destroy()
+  return { events, requests, seconds: elapsed, errors }
+}
+
+async function measure(server: Server, scenario: Scenario): Promise<Result> {
+  await drive(server, scenario, WARMUP_SECONDS)
+  return drive(server, scenario, SECONDS)
+}
+
+const rate = (r: Result) => r.events / r.seconds
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10)
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build`')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-relay-bench-'))
+  const env = { ...process.env, CSB_RELAY_WRITE_KEYS: WRITE_KEY, LOG_LEVEL: 'warn', CSB_API_KEY: '', CSB_BASE_URL: '' }
+  const bare = await startProcess('bare fastify', ['-e', BARE_SERVER], env)
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []
+  const relay = await startProcess('relay', [...profile, path.join(ROOT, 'bin', 'csb-relay.js'), 'start', '--port', '0', '--db', path.join(dir, 'bench.db')], env)
+  const results: Record<Scenario, { bare: Result; relay: Result }> = {} as never
+  try {
+    console.log(`ingest bench: ${CONCURRENCY} concurrent keep-alive connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up, loopback`)
+    console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+    for (const scenario of SCENARIOS) {
+      // Alternate servers so background load drifts over both alike.
+      const bareResult = await measure(bare, scenario)
+      const relayResult = await measure(relay, scenario)
+      results[scenario] = { bare: bareResult, relay: relayResult }
+    }
+  } finally {
+    await stop(relay)
+    await stop(bare)
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+
+  console.log('')
+  console.log('scenario                 bare events/s   relay events/s   ratio   target   requests (bare/relay)   non-200 (bare/relay)')
+  let failed = false
+  for (const scenario of SCENARIOS) {
+    const { bare: b, relay: r } = results[scenario]
+    const ratio = rate(r) / rate(b)
+    const target = TARGETS[scenario]
+    const ok = ratio >= target
+    failed ||= !ok
+    const label = scenario === 'single' ? 'single-event requests' : `${BATCH_SIZE}-event batches`
+    console.log(
+      `${label.padEnd(24)} ${fmt(rate(b))}      ${fmt(rate(r))}       ${(ratio * 100).toFixed(0).padStart(3)}%    >= ${target * 100}%  ${ok ? 'met' : 'MISSED'}   ${b.requests}/${r.requests}   ${b.errors}/${r.errors}`
+    )
+  }
+  process.exitCode = failed ? 1 : 0
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})
