@@ -2,7 +2,7 @@
  * The identity map rule: which account a user belongs to, learned from the events themselves,
  * and filled into events that lack an account (Engage audience events above all).
  *
- * Learned from (when the event is first attempted, in per-key order; last write wins):
+ * Learned from (each time the event is attempted, in per-key order; last write wins):
  * - identify: `traits.account_id` for the user keys `traits.user_id` and `userId`
  * - group:    `traits.account_id`, else `groupId`, for the user key `userId`
  * - track / page / screen: `properties.account_id` for `properties.user_id` and `userId`

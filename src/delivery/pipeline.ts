@@ -264,7 +264,9 @@ export class Pipeline {
       if (!routed.deliver) return this.skip(leased, routed.reason)
       event = routed.event
     }
-    event = (await enrich(event, this.options.store, attempts === 1, this.links)).event
+    // Learned on every attempt (idempotent; the link cache skips unchanged links), so a lease given
+    // back unattempted cannot lose what the event teaches.
+    event = (await enrich(event, this.options.store, true, this.links)).event
 
     const matched = matching(this.options.subscriptions, event)
     if (matched.length === 0) {
