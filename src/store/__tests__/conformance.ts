@@ -355,6 +355,17 @@ export function storeConformance(harness: StoreHarness): void {
         expect(ids(await lease(store))).toEqual([a1])
       })
 
+      test('extendLease with 0 ms gives a lease back at once', async () => {
+        const store = await open()
+        const [a1] = await enqueueAll(store, [newEvent('a')])
+        const [first] = await lease(store, 10, HOUR)
+        await store.extendLease([a1], 0)
+        expect((await store.counts()).inFlight).toBe(0)
+        const [again] = await lease(store, 10, HOUR)
+        expect(again.id).toBe(a1)
+        expect(again.leaseId).not.toBe(first.leaseId)
+      })
+
       test('extendLease ignores events that are not leased', async () => {
         const store = await open()
         const [a1, a2] = await enqueueAll(store, [newEvent('a'), newEvent('a')])
