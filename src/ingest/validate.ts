@@ -35,29 +35,41 @@ export function isValidDate(value: unknown): boolean {
 /**
  * Finds nesting deeper than MAX_NESTING_DEPTH and `__proto__` / `constructor.prototype`
  * keys, which are harmless as JSON but pollute prototypes in naive deep merges downstream.
- * Iterative, so hostile nesting cannot overflow the stack.
+ * The recursion stops at MAX_NESTING_DEPTH, so hostile nesting cannot overflow the stack;
+ * the path is built only for the problem found.
  */
 export function structuralProblem(root: unknown): string | undefined {
-  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value: root, depth: 0, path: '' }]
-  while (stack.length > 0) {
-    const { value, depth, path } = stack.pop()!
-    if (typeof value !== 'object' || value === null) continue
-    if (depth >= MAX_NESTING_DEPTH) return `nested deeper than ${MAX_NESTING_DEPTH} levels at ${path || 'the top'}`
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const item = value[i]
-        if (typeof item === 'object' && item !== null) stack.push({ value: item, depth: depth + 1, path: `${path}[${i}]` })
-      }
-      continue
+  const found = walk(root, 0)
+  if (!found) return undefined
+  const where = found.path.length ? found.path.reverse().join('').replace(/^\./, '') : 'the top'
+  return `${found.problem} (at ${where})`
+}
+
+interface Found {
+  problem: string
+  /** Path segments, innermost first. */
+  path: string[]
+}
+
+function walk(value: unknown, depth: number): Found | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  if (depth >= MAX_NESTING_DEPTH) return { problem: `nested deeper than ${MAX_NESTING_DEPTH} levels`, path: [] }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = walk(value[i], depth + 1)
+      if (found) return (found.path.push(`[${i}]`), found)
     }
-    for (const key of Object.keys(value)) {
-      const item = (value as Record<string, unknown>)[key]
-      if (key === '__proto__') return `key "__proto__" is not accepted (at ${path || 'the top'})`
-      if (key === 'constructor' && typeof item === 'object' && item !== null && Object.hasOwn(item, 'prototype')) {
-        return `key "constructor.prototype" is not accepted (at ${path || 'the top'})`
-      }
-      if (typeof item === 'object' && item !== null) stack.push({ value: item, depth: depth + 1, path: path ? `${path}.${key}` : key })
+    return undefined
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    const item = (value as Record<string, unknown>)[key]
+    if (key === '__proto__') return { problem: 'key "__proto__" is not accepted', path: [] }
+    if (key === 'constructor' && typeof item === 'object' && item !== null && Object.hasOwn(item, 'prototype')) {
+      return { problem: 'key "constructor.prototype" is not accepted', path: [] }
     }
+    const found = walk(item, depth + 1)
+    if (found) return (found.path.push(`.${key}`), found)
   }
   return undefined
 }
