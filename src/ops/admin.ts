@@ -194,6 +194,8 @@ export function parseReplayFilter(body: unknown): ReplayFilter | { error: string
     filter.reason = b.reason
   }
   if (!filter.ids && !filter.all && !filter.reason) return { error: usage }
+  // "Every dead letter whose reason contains TEXT": the store narrows `all` (or `ids`) by reason.
+  if (filter.reason && !filter.ids) filter.all = true
   return filter
 }
 

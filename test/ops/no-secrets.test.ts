@@ -1,0 +1,132 @@
+/**
+ * Invariant 6: the CSB API key, the write keys and the admin token never appear in /metrics,
+ * the logs, the dashboard page, admin API answers or error bodies. The relay runs as a process
+ * at LOG_LEVEL=debug with deliveries that succeed, fail for good (401, 400) and retry (500).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import path from 'node:path'
+import { startSandbox, type Sandbox } from '../../src/sandbox'
+import { startRelayProcess, type RelayProcess } from '../helpers/processes'
+import { removeTempDirs, tempDir } from '../helpers/temp'
+import { waitFor } from '../helpers/wait'
+
+const API_KEY = 'csbKEY_9f8e7d6c5b4a3f2e1d0c'
+const WRITE_KEYS = ['wkSECRET_alpha_1234', 'wkSECRET_beta_5678']
+const TOKEN = 'adminTOKEN_secret_777'
+const SECRETS = [API_KEY, ...WRITE_KEYS, TOKEN]
+/** Encodings a secret could leak in. */
+const FORMS = SECRETS.flatMap((s) => [s, encodeURIComponent(s), Buffer.from(`${s}:`).toString('base64').replace(/=+$/, '')])
+
+let sandbox: Sandbox
+let relay: RelayProcess
+const collected: Array<{ what: string; text: string }> = []
+
+function basic(key: string) {
+  return `Basic ${Buffer.from(`${key}:`).toString('base64')}`
+}
+
+async function grab(what: string, url: string, init: RequestInit = {}) {
+  const res = await fetch(`${relay.url}${url}`, init)
+  const text = await res.text()
+  collected.push({ what: `${what} (${res.status})`, text })
+  return { status: res.status, text }
+}
+
+const admin = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${TOKEN}`, ...extra })
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ port: 0, apiKey: API_KEY })
+  sandbox.setFaults({
+    rules: [
+      { match: { path: '/api/v1_1/feature', body: { feature_id: 'Refused' } }, status: 401, message: `key ${API_KEY} refused` },
+      { match: { path: '/api/v1_1/feature', body: { feature_id: 'Broken' } }, status: 500 }
+    ]
+  })
+  relay = await startRelayProcess(['--db', path.join(tempDir(), 'relay.db')], {
+    env: {
+      CSB_API_KEY: API_KEY,
+      CSB_BASE_URL: sandbox.url,
+      CSB_RELAY_WRITE_KEYS: WRITE_KEYS.join(','),
+      CSB_RELAY_ADMIN_TOKEN: TOKEN,
+      LOG_LEVEL: 'debug'
+    }
+  })
+})
+
+afterAll(async () => {
+  await relay?.stop()
+  await sandbox?.close()
+  removeTempDirs()
+})
+
+describe('secrets', () => {
+  it('appear nowhere: metrics, logs, dashboard, admin answers, error bodies', async () => {
+    const send = (key: string, body: unknown) =>
+      grab('ingest', '/v1/batch', { method: 'POST', headers: { authorization: basic(key), 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const ok = await send(WRITE_KEYS[0], {
+      batch: [
+        { type: 'identify', userId: 'u1', traits: { account_id: 'acme' } },
+        { type: 'track', userId: 'u1', event: 'Fine', properties: { account_id: 'acme' } },
+        { type: 'track', userId: 'u2', event: 'Refused', properties: { account_id: 'acme' } },
+        { type: 'track', userId: 'u3', event: 'Broken', properties: { account_id: 'acme' } },
+        { type: 'track', userId: 'u4', event: 'No Account' }
+      ]
+    })
+    expect(ok.status).toBe(200)
+    await send(WRITE_KEYS[1], { batch: [{ type: 'group', userId: 'u1', groupId: 'acme', traits: { name: 'Acme' } }] })
+
+    // Error bodies of the tracking API.
+    expect((await send('not-a-key', { batch: [] })).status).toBe(401)
+    expect((await send(WRITE_KEYS[0], { batch: [{ type: 'track', userId: 'x' }] })).status).toBe(400)
+    await grab('ingest body key', '/v1/track', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ writeKey: `${WRITE_KEYS[0]}x`, userId: 'u', event: 'E' }) })
+    await grab('settings, unknown key', `/v1/projects/${WRITE_KEYS[0]}x/settings`)
+
+    await waitFor(
+      async () => {
+        const o = JSON.parse((await grab('overview', '/api/overview?period=1h', { headers: admin() })).text)
+        return o.totals.delivered >= 3 && o.totals.dead >= 2 && o.totals.retrying >= 1
+      },
+      { timeoutMs: 30_000, intervalMs: 300, what: 'deliveries, dead letters and a retry' }
+    )
+
+    // The dashboard page and every admin answer, including each event with its samples.
+    await grab('dashboard', '/')
+    await grab('metrics', '/metrics')
+    await grab('healthz', '/healthz')
+    await grab('readyz', '/readyz')
+    const events = JSON.parse((await grab('events', '/api/events?limit=100', { headers: admin() })).text).events as Array<{ id: string }>
+    expect(events.length).toBeGreaterThanOrEqual(6)
+    for (const e of events) await grab(`event ${e.id}`, `/api/events/${e.id}`, { headers: admin() })
+    await grab('dead', '/api/events?status=dead', { headers: admin() })
+    await grab('reasons', '/api/reasons', { headers: admin() })
+    await grab('config', '/api/config', { headers: admin() })
+    await grab('csb-check', '/api/csb-check', { headers: admin() })
+    const json = admin({ 'content-type': 'application/json' })
+    await grab('tester', '/api/test-event', { method: 'POST', headers: json, body: JSON.stringify({ event: { type: 'track', userId: 'u1', event: 'Tried', properties: { account_id: 'acme' } } }) })
+    await grab('tester send', '/api/test-event', { method: 'POST', headers: json, body: JSON.stringify({ event: { type: 'track', userId: 'u1', event: 'Refused', properties: { account_id: 'acme' } }, send: true }) })
+    // Admin error bodies.
+    expect((await grab('admin without token', '/api/config')).status).toBe(401)
+    expect((await grab('admin wrong token', '/api/config', { headers: { authorization: `Bearer ${TOKEN}x` } })).status).toBe(401)
+    expect((await grab('unknown event', '/api/events/12345678', { headers: admin() })).status).toBe(404)
+    expect((await grab('bad replay', '/api/replay', { method: 'POST', headers: json, body: '{}' })).status).toBe(400)
+    expect((await grab('bad tester', '/api/test-event', { method: 'POST', headers: json, body: '{"event":1}' })).status).toBe(400)
+    expect((await grab('bad json', '/api/replay', { method: 'POST', headers: json, body: '{nope' })).status).toBe(400)
+
+    // The CSB requests themselves carried the key (that is how CSB authenticates).
+    expect(sandbox.requests().some((r) => r.headers.authorization === `Bearer ${API_KEY}`)).toBe(true)
+
+    // The logs: wait until the failures are logged, then stop the relay so everything is flushed.
+    await waitFor(() => /delivery failed; dead-lettered/.test(relay.stdout()) && /delivery failed; will retry/.test(relay.stdout()), { what: 'failure log lines' })
+    await relay.stop()
+    const logs = relay.stdout() + relay.stderr()
+    collected.push({ what: 'logs', text: logs })
+    const failures = logs.split('\n').filter((l) => l.includes('"msg":"delivery failed; dead-lettered"')).map((l) => JSON.parse(l))
+    expect(failures.map((f) => f.reason).join('\n')).toMatch(/HTTP 401/)
+    expect(failures.every((f) => typeof f.reason === 'string' && f.reason.length > 0)).toBe(true)
+
+    const leaks: string[] = []
+    for (const { what, text } of collected) for (const form of FORMS) if (text.includes(form)) leaks.push(`${what} contains ${form.slice(0, 8)}…`)
+    expect(leaks).toEqual([])
+    expect(collected.length).toBeGreaterThan(20)
+  })
+})
