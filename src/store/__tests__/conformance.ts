@@ -2,9 +2,11 @@
  * The store's specification as tests, run against every engine (sqlite.test.ts,
  * postgres.test.ts). Time is injected: every store here reads the test's clock.
  */
+import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openStore } from '../index'
 import type { LeasedEvent, NewEvent, Store, StoreOptions } from '../types'
+import { opArbitrary, runModel } from './model'
 
 export interface StoreHarness {
   /** Engine name as `store.engine` reports it. */
@@ -70,11 +72,15 @@ export function storeConformance(harness: StoreHarness): void {
 
   describe(`store conformance (${harness.engine})`, () => {
     // Each `it` gets a new clock before it opens anything.
-    const test = (name: string, fn: () => Promise<void>) =>
-      it(name, async () => {
-        clock = new TestClock()
-        await fn()
-      })
+    const test = (name: string, fn: () => Promise<void>, timeout?: number) =>
+      it(
+        name,
+        async () => {
+          clock = new TestClock()
+          await fn()
+        },
+        timeout
+      )
 
     describe('enqueue and get', () => {
       test('reports its engine name', async () => {
@@ -644,6 +650,24 @@ export function storeConformance(harness: StoreHarness): void {
         const reopened = await open(url)
         expect((await reopened.get(result.id))!.messageId).toBe('late')
       })
+    })
+
+    describe('against a reference model', () => {
+      test('random sequences of enqueue, lease, outcomes (with and without lease ids), time, extend and replay follow the rules', async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(opArbitrary, { minLength: 5, maxLength: 40 }), async (ops) => {
+            clock = new TestClock()
+            const store = await open()
+            try {
+              await runModel(store, clock, ops)
+            } finally {
+              await store.close()
+              opened.splice(opened.indexOf(store), 1)
+            }
+          }),
+          { numRuns: 25 }
+        )
+      }, 120_000)
     })
 
     describe('two instances on one database', () => {
