@@ -9,6 +9,7 @@
  *   npm run bench:ingest            (builds first)
  *   BENCH_SECONDS=8 BENCH_CONCURRENCY=32 npm run bench:ingest
  *   BENCH_PROFILE=/tmp/prof BENCH_SCENARIOS=batch npx tsx bench/ingest.ts   (relay under --cpu-prof)
+ *   BENCH_DB_DIR=/dev/shm npx tsx bench/ingest.ts   (store on tmpfs: fsync costs nothing; shows the disk's share)
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
@@ -162,7 +163,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10)
 
 async function main(): Promise<void> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build`')
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-relay-bench-'))
+  const dir = fs.mkdtempSync(path.join(process.env.BENCH_DB_DIR ?? os.tmpdir(), 'csb-relay-bench-'))
   const env = { ...process.env, CSB_RELAY_WRITE_KEYS: WRITE_KEY, LOG_LEVEL: 'warn', CSB_API_KEY: '', CSB_BASE_URL: '' }
   const bare = await startProcess('bare fastify', ['-e', BARE_SERVER], env)
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []
@@ -170,6 +171,7 @@ async function main(): Promise<void> {
   const results: Record<Scenario, { bare: Result; relay: Result }> = {} as never
   try {
     console.log(`ingest bench: ${CONCURRENCY} concurrent keep-alive connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up, loopback`)
+    console.log(`store: ${path.join(dir, 'bench.db')}`)
     console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
     for (const scenario of SCENARIOS) {
       // Alternate servers so background load drifts over both alike.
