@@ -2,6 +2,9 @@
  * The built relay as a process (`node bin/csb-relay.js start`), fed by a real SDK, delivering to
  * the sandbox. Build first: `npx tsc -p tsconfig.build.json`.
  */
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Analytics } from '@segment/analytics-node'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
@@ -19,6 +22,15 @@ afterEach(async () => {
   relay = undefined
   sandbox = undefined
 })
+
+/** Track event names in the order the relay stored them (store id order), from the admin API. */
+async function receivedOrder(url: string): Promise<string[]> {
+  const body = (await (await fetch(`${url}/api/events?limit=500`)).json()) as { events: Array<{ id: string; name: string | null }> }
+  return body.events
+    .slice()
+    .sort((a, b) => Number(a.id) - Number(b.id))
+    .map((e) => e.name ?? '')
+}
 
 function envFor(s: Sandbox) {
   return { CSB_RELAY_WRITE_KEYS: WRITE_KEY, CSB_API_KEY: s.apiKey, CSB_BASE_URL: s.url }
@@ -93,6 +105,96 @@ describe('relay process: SDK → relay → sandbox', () => {
     const first = [...new Set(names)]
     for (let u = 0; u < USERS; u++) {
       expect(first.filter((n) => n.startsWith(`k${u}-`))).toEqual(Array.from({ length: PER_USER }, (_, i) => `k${u}-e${i}`))
+    }
+  })
+
+  it('order under failure: one user\'s failing first event holds back only that user (SDK sending)', async () => {
+    sandbox = await startSandbox({ port: 0 })
+    const s = sandbox
+    s.setFaults({ rules: [{ match: { path: '/api/v1_1/feature', body: { feature_id: 'slow-1' } }, status: 503, forSeconds: 1.5 }] })
+    relay = await startRelayProcess({ dir: tempDir('csb-delivery-order-'), env: envFor(s), config: { delivery: fastDelivery } })
+    const analytics = new Analytics({ writeKey: WRITE_KEY, host: relay.url, path: '/v1/batch', flushInterval: 20, maxRetries: 1 })
+    for (let i = 1; i <= 5; i++) {
+      analytics.track({ userId: 'slow', event: `slow-${i}`, properties: { account_id: 'acc' } })
+      analytics.track({ userId: 'fast', event: `fast-${i}`, properties: { account_id: 'acc' } })
+    }
+    await analytics.closeAndFlush()
+    await waitFor('10 delivered', () => accepted(s, '/api/v1_1/feature').length >= 10)
+    const ok = accepted(s, '/api/v1_1/feature')
+    const names = ok.map((q) => (q.body as { feature_id: string }).feature_id)
+    const received = await receivedOrder(relay.url)
+    expect(names.filter((n) => n.startsWith('slow'))).toEqual(received.filter((n) => n.startsWith('slow')))
+    expect(names.filter((n) => n.startsWith('fast'))).toEqual(received.filter((n) => n.startsWith('fast')))
+    // The other user was not delayed: all its events arrived while the rule was still failing slow-1.
+    const firstFailure = s.requests({ path: '/api/v1_1/feature' }).find((q) => q.status === 503)
+    const lastFast = ok.filter((q) => (q.body as { feature_id: string }).feature_id.startsWith('fast')).pop()
+    expect(firstFailure).toBeDefined()
+    expect(Date.parse(lastFast!.at) - Date.parse(firstFailure!.at)).toBeLessThan(1500)
+    expect(names.indexOf('fast-5')).toBeLessThan(names.indexOf('slow-1'))
+  })
+
+  it('400 and 401 become dead letters with reason and samples; after the fix `csb-relay dlq replay` delivers them', async () => {
+    sandbox = await startSandbox({ port: 0, apiKey: 'the-right-key' })
+    const s = sandbox
+    const dir = tempDir('csb-delivery-dlq-')
+    // 401: the relay starts with a wrong key.
+    relay = await startRelayProcess({ dir, env: { ...envFor(s), CSB_API_KEY: 'a-wrong-key-123' }, config: { delivery: fastDelivery } })
+    const analytics = new Analytics({ writeKey: WRITE_KEY, host: relay.url, path: '/v1/batch', flushInterval: 20, maxRetries: 1 })
+    analytics.identify({ userId: 'u1', traits: { account_id: 'a1', name: 'One' } })
+    await analytics.closeAndFlush()
+    const api = async (p: string) => (await fetch(`${relay!.url}/api${p}`)).json() as Promise<any>
+    const dead401 = await waitFor('401 dead letter', async () => (await api('/events?status=dead')).events?.[0])
+    const detail = await api(`/events/${dead401.id}`)
+    expect(JSON.stringify(detail)).toMatch(/401/)
+    expect(JSON.stringify(detail)).not.toContain('a-wrong-key-123')
+    expect(JSON.stringify(detail.samples ?? detail.event?.samples ?? detail)).toMatch(/redacted/)
+    await relay.stop('SIGTERM')
+
+    // The fix for the 401: the right key, at restart. A 400 for another user meanwhile.
+    s.setFaults({ rules: [{ match: { path: '/api/v1_1/user', body: { user_id: 'u2' } }, status: 400, message: 'email is invalid' }] })
+    relay = await startRelayProcess({ dir, env: envFor(s), config: { delivery: fastDelivery } })
+    const again = new Analytics({ writeKey: WRITE_KEY, host: relay.url, path: '/v1/batch', flushInterval: 20, maxRetries: 1 })
+    again.identify({ userId: 'u2', traits: { account_id: 'a1', email: 'not-an-email' } })
+    await again.closeAndFlush()
+    await waitFor('400 dead letter', async () => (await api('/events?status=dead')).events?.length === 2)
+    const reasons = JSON.stringify(await api('/events?status=dead'))
+    expect(reasons).toMatch(/400/)
+    expect(reasons).toMatch(/401/)
+    expect(accepted(s)).toHaveLength(0)
+
+    // The fix for the 400: the data (here the rule) is fixed. Replay everything with the CLI.
+    s.clearFaults()
+    const run = promisify(execFile)
+    const { stdout } = await run(process.execPath, [path.resolve(__dirname, '../../bin/csb-relay.js'), 'dlq', 'replay', '--all', '--url', relay.url])
+    expect(stdout).toMatch(/2/)
+    await waitFor('both delivered', () => accepted(s, '/api/v1_1/user').length === 2)
+    expect(accepted(s, '/api/v1_1/user').map((q) => (q.body as { user_id: string }).user_id).sort()).toEqual(['u1', 'u2'])
+  })
+
+  it.each(['status', 'refuse'] as const)('an outage (%s) while the SDK sends: every event delivered, none twice', async (mode) => {
+    sandbox = await startSandbox({ port: 0, faults: { latency: 5 } })
+    const s = sandbox
+    relay = await startRelayProcess({ dir: tempDir('csb-delivery-outage-'), env: envFor(s), config: { delivery: fastDelivery } })
+    s.setFaults({ outage: { seconds: 1.5, mode } })
+    const analytics = new Analytics({ writeKey: WRITE_KEY, host: relay.url, path: '/v1/batch', flushInterval: 20, maxRetries: 1 })
+    const expected: string[] = []
+    for (let i = 0; i < 10; i++) {
+      for (let u = 0; u < 20; u++) {
+        expected.push(`o${u}-${i}`)
+        analytics.track({ userId: `o${u}`, event: `o${u}-${i}`, properties: { account_id: 'acc' } })
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    await analytics.closeAndFlush()
+    await waitFor('all delivered', () => accepted(s, '/api/v1_1/feature').length >= expected.length, 30_000)
+    await new Promise((r) => setTimeout(r, 300))
+    const names = accepted(s, '/api/v1_1/feature').map((q) => (q.body as { feature_id: string }).feature_id)
+    expect(names).toHaveLength(expected.length)
+    expect([...names].sort()).toEqual([...expected].sort())
+    // Invariant 3 is about the order the relay received (an SDK may deliver its own batches out of order).
+    const received = await receivedOrder(relay.url)
+    for (let u = 0; u < 20; u++) {
+      expect(names.filter((n) => n.startsWith(`o${u}-`))).toEqual(received.filter((n) => n.startsWith(`o${u}-`)))
     }
   })
 })
