@@ -223,4 +223,51 @@ describe('delivery pipeline', () => {
     expect(r.sandbox.requests()).toHaveLength(1)
     expect(await r.delivery.test({ type: 'alias', userId: 'x' })).toMatchObject({ deliver: false, skipReason: 'no subscription matches alias' })
   })
+
+  it('sends the key as HTTP Basic when authScheme is basic, and keeps it out of the samples', async () => {
+    rig = await startRig({ csb: null })
+    const r = rig
+    r.delivery.setCsbSettings({ apiKey: r.sandbox.apiKey, baseUrl: r.sandbox.url, authScheme: 'basic' })
+    const [id] = await enqueue(r.store, [segmentEvent({ type: 'group', userId: 'u1', groupId: 'g1', traits: { name: 'G' } })])
+    await waitFor('delivered', async () => (await statusOf(r, id)) === 'delivered')
+    expect(r.sandbox.requests()[0].headers.authorization).toBe(`Basic ${Buffer.from(`${r.sandbox.apiKey}:`).toString('base64')}`)
+    const stored = await r.store.get(id)
+    expect(stored?.samples?.request).toMatchObject({ headers: { authorization: '[redacted]' } })
+    expect(JSON.stringify(stored)).not.toContain(Buffer.from(`${r.sandbox.apiKey}:`).toString('base64'))
+  })
+
+  it('never exceeds maxRatePerSecond', async () => {
+    const { fastDelivery } = await import('./helpers')
+    rig = await startRig({ delivery: { ...fastDelivery, maxRatePerSecond: 20 } })
+    const r = rig
+    const events = Array.from({ length: 50 }, (_, i) => segmentEvent({ type: 'track', userId: `r${i}`, event: 'X', properties: { account_id: 'a' } }))
+    await enqueue(r.store, events)
+    await waitFor('50 delivered', async () => (await r.store.counts()).delivered === 50)
+    const times = r.sandbox.requests().map((q) => Date.parse(q.at))
+    // In any one-second window: at most the rate plus the bucket's burst (a tenth of a second's worth).
+    for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(22)
+    expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(2000)
+  })
+
+  it('reports every outcome and the concurrency to the observer', async () => {
+    rig = await startRig()
+    const r = rig
+    r.sandbox.setFaults({ rules: [{ match: { path: '/api/v1_1/user' }, status: 503, count: 1 }] })
+    const ids = await enqueue(r.store, [
+      segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } }),
+      segmentEvent({ type: 'alias', userId: 'u2', previousId: 'x' })
+    ])
+    await waitFor('done', async () => (await statusOf(r, ids[0])) === 'delivered' && (await statusOf(r, ids[1])) === 'skipped')
+    expect(r.outcomes.map((o) => o.outcome).sort()).toEqual(['delivered', 'retrying', 'skipped'])
+    const retry = r.outcomes.find((o) => o.outcome === 'retrying')
+    expect(retry).toMatchObject({ action: 'identifyUser', status: 503, attempts: 1, eventId: ids[0] })
+    expect(retry?.reason).toMatch(/HTTP 503/)
+    const delivered = r.outcomes.find((o) => o.outcome === 'delivered')
+    expect(delivered).toMatchObject({ attempts: 2, status: 200 })
+    expect(delivered?.endToEndMs).toBeGreaterThanOrEqual(0)
+    expect(r.concurrency[0]).toBe(16)
+    const warn = r.logger.lines.find((l) => l.level === 'warn' && l.obj.eventId === ids[0])
+    expect(warn?.obj).toMatchObject({ status: 503, attempts: 1 })
+    expect(String(warn?.obj.reason)).toMatch(/HTTP 503/)
+  })
 })
