@@ -343,9 +343,22 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     try { event = JSON.parse($('tester-input').value); } catch (e) { $('tester-output').textContent = 'Not valid JSON: ' + e.message; return; }
     $('tester-output').textContent = send ? 'Sending…' : 'Testing…';
     api('POST', '/test-event', { event: event, send: !!send }).then(function (r) {
-      $('tester-output').textContent = pretty(r.result);
+      $('tester-output').textContent = testerSummary(r.result) + '\n\n' + pretty(r.result);
       if (send) setTimeout(refreshAll, 300);
     }).catch(function (e) { $('tester-output').textContent = 'Error: ' + e.message; });
+  }
+  /** One line per matching action, before the full answer. */
+  function testerSummary(r) {
+    if (!r || typeof r !== 'object') return '';
+    if (r.deliver === false) return 'Nothing would be sent: ' + (r.skipReason || 'no action matches');
+    var lines = (r.matches || []).map(function (m) {
+      var req = m.request ? (m.request.method + ' ' + m.request.url) : '(no request)';
+      var res = m.response ? ' → ' + m.response.status : '';
+      return (r.sent ? 'Sent: ' : 'Would send: ') + req + res + ' (' + m.partnerAction + ' via "' + m.subscription + '")' + (m.error ? ' — ' + m.error : '');
+    });
+    if (r.filledAccount) lines.push('account_id filled from the identity map: ' + r.filledAccount);
+    if (r.csbConfigured === false) lines.push('CSB is not configured: nothing can be sent yet.');
+    return lines.join('\n');
   }
   $('tester-run').addEventListener('click', function () { runTester(false); });
   $('tester-send').addEventListener('click', function () { runTester(true); });

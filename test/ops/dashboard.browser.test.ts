@@ -136,6 +136,7 @@ describe('dashboard in a browser', () => {
     await page.getByTestId('tester-run').click()
     await waitFor(async () => (await text('tester-output')).includes('/api/v1_1/feature'), { what: 'tester result' })
     const output = await text('tester-output')
+    expect(output).toMatch(/^Would send: POST http:\/\/127\.0\.0\.1:\d+\/api\/v1_1\/feature \(trackFeature via "Track Calls"\)/)
     expect(output).toContain('"partnerAction": "trackFeature"')
     expect(output).toContain('"feature_id": "Dashboard Viewed"')
     expect(output).toContain('"module_id": "insights"')
@@ -146,6 +147,7 @@ describe('dashboard in a browser', () => {
 
     await page.getByTestId('tester-send').click()
     await waitFor(async () => (await text('tester-output')).includes('"sent": true'), { what: 'tester send result' })
+    expect(await text('tester-output')).toMatch(/^Sent: POST \S+\/api\/v1_1\/feature → 200/)
     const sent = sandbox.requests({ path: '/api/v1_1/feature' }).filter((r) => (r.body as { feature_id?: string }).feature_id === 'Dashboard Viewed')
     expect(sent).toHaveLength(1)
   })
