@@ -229,14 +229,20 @@ async function ingest(targets: string[]): Promise<{ accepted: number; seconds: n
   return { accepted, seconds }
 }
 
-async function deliveredBy(base: string): Promise<number> {
+/** Sums the samples of one metric on an instance's /metrics (optionally only lines containing `having`). */
+async function metric(base: string, name: string, having = ''): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text()
   let sum = 0
   for (const line of text.split('\n')) {
-    if (line.startsWith('csb_relay_delivery_outcomes_total{') && line.includes('outcome="delivered"')) sum += Number(line.slice(line.lastIndexOf(' ') + 1))
+    if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(having)) sum += Number(line.slice(line.lastIndexOf(' ') + 1))
   }
   return sum
 }
+const sumOver = async (relays: Proc[], name: string, having = '') =>
+  (await Promise.all(relays.map((r) => metric(r.url, name, having)))).reduce((a, b) => a + b, 0)
+const deliveredSum = (relays: Proc[]) => sumOver(relays, 'csb_relay_delivery_outcomes_total', 'outcome="delivered"')
+/** CPU seconds the relay processes used (user + system), from their own process metrics. */
+const cpuSum = (relays: Proc[]) => sumOver(relays, 'csb_relay_process_cpu_seconds_total')
 
 // ---- scenarios --------------------------------------------------------------------------------
 
@@ -244,6 +250,9 @@ interface Result {
   name: string
   ingestPerSecond: number
   deliveryPerSecond: number
+  /** Relay CPU (all instances, user + system) per event, in ms. */
+  ingestCpuMs: number
+  deliveryCpuMs: number
   detail: string
 }
 
@@ -254,26 +263,30 @@ async function scenario(name: string, instances: number, db: string, sandbox: Sa
     // Ingest: no CSB settings, so nothing is delivered meanwhile. The first instance migrates.
     relays.push(await startRelay(db, dirs[0]!, null))
     for (let i = 1; i < instances; i++) relays.push(await startRelay(db, dirs[i]!, null))
+    const ingestCpu0 = await cpuSum(relays)
     const ing = await ingest(relays.map((r) => r.url))
+    const ingestCpu = (await cpuSum(relays)) - ingestCpu0
     await Promise.all(relays.map((r) => stop(r)))
 
     // Delivery: restart with CSB set; rate from "all up" to "all delivered" (or the time bound).
     relays = await Promise.all(dirs.map((d) => startRelay(db, d, sandbox)))
-    const sum = async () => (await Promise.all(relays.map((r) => deliveredBy(r.url)))).reduce((a, b) => a + b, 0)
     const t0 = performance.now()
-    const d0 = await sum()
+    const [d0, deliveryCpu0] = [await deliveredSum(relays), await cpuSum(relays)]
     let delivered = d0
     while (delivered < ing.accepted && performance.now() - t0 < MAX_SECONDS * 1000) {
       await sleep(100)
-      delivered = await sum()
+      delivered = await deliveredSum(relays)
     }
     const seconds = (performance.now() - t0) / 1000
     const deliveryPerSecond = (delivered - d0) / seconds
+    const deliveryCpu = (await cpuSum(relays)) - deliveryCpu0
     await Promise.all(relays.map((r) => stop(r)))
     return {
       name,
       ingestPerSecond: ing.accepted / ing.seconds,
       deliveryPerSecond,
+      ingestCpuMs: (ingestCpu * 1000) / ing.accepted,
+      deliveryCpuMs: (deliveryCpu * 1000) / Math.max(1, delivered - d0),
       detail: `ingest ${ing.accepted} events in ${ing.seconds.toFixed(1)} s; delivered ${delivered - d0} in ${seconds.toFixed(1)} s (${d0} before the first count)`
     }
   } finally {
@@ -309,9 +322,11 @@ async function main() {
     }
 
     const w = Math.max(...results.map((r) => r.name.length))
-    console.log(`${'store'.padEnd(w)}  ${'ingest ev/s'.padStart(12)}  ${'delivery ev/s'.padStart(14)}`)
+    const cols = ['ingest ev/s', 'delivery ev/s', 'relay CPU ms/ev ingest', 'relay CPU ms/ev delivery']
+    console.log([`${'store'.padEnd(w)}`, ...cols].join('  '))
     for (const r of results) {
-      console.log(`${r.name.padEnd(w)}  ${Math.round(r.ingestPerSecond).toString().padStart(12)}  ${Math.round(r.deliveryPerSecond).toString().padStart(14)}`)
+      const cells = [Math.round(r.ingestPerSecond), Math.round(r.deliveryPerSecond), r.ingestCpuMs.toFixed(2), r.deliveryCpuMs.toFixed(2)]
+      console.log([r.name.padEnd(w), ...cells.map((c, i) => String(c).padStart(cols[i]!.length))].join('  '))
     }
     console.log('')
     for (const r of results) console.log(`${r.name}: ${r.detail}`)
