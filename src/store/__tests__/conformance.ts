@@ -697,6 +697,67 @@ export function storeConformance(harness: StoreHarness): void {
         expect(ids(await lease(two))).toEqual([made[1]])
       })
 
+      test('producers and workers on both instances, with leases expiring under slow workers: an event is leased only after its predecessor in the key finished', async () => {
+        const { store: one, url } = await openFresh()
+        const two = await open(url)
+        const stores = [one, two]
+        const keys = 6
+        const perKey = 15
+        const sent = new Map<string, string[]>() // key → ids in the order the producer got them acknowledged
+        const predecessor = new Map<string, string>()
+        let producing = keys
+        const producers = Array.from({ length: keys }, async (_, k) => {
+          const key = `p-${k}`
+          sent.set(key, [])
+          for (let i = 0; i < perKey; i++) {
+            // Each producer waits for its acknowledgement before sending the next event of its key.
+            const [r] = await stores[(i + k) % 2].enqueue([newEvent(key)])
+            const list = sent.get(key)!
+            if (list.length > 0) predecessor.set(r.id, list[list.length - 1])
+            list.push(r.id)
+            if (i % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+          }
+          producing--
+        })
+        const violations: string[] = []
+        const deliveredOnce = new Set<string>()
+        let stop = false
+        const ticker = (async () => {
+          while (!stop) {
+            clock.advance(200)
+            await new Promise((resolve) => setTimeout(resolve, 2))
+          }
+        })()
+        const workers = [0, 1, 2, 3].map(async (w) => {
+          const store = stores[w % 2]
+          while (producing > 0 || deliveredOnce.size < keys * perKey) {
+            const batch = await store.lease({ limit: 3, leaseMs: 1000, owner: `w${w}` })
+            if (batch.length === 0) {
+              await new Promise((resolve) => setTimeout(resolve, 1))
+              continue
+            }
+            for (const e of batch) {
+              const before = predecessor.get(e.id)
+              if (before !== undefined) {
+                const status = (await store.get(before))!.status
+                if (status !== 'delivered') violations.push(`${e.id} leased while ${before} of ${e.orderingKey} is ${status}`)
+              }
+            }
+            // Sometimes slower than the lease: another worker takes the event and this outcome is ignored.
+            await new Promise((resolve) => setTimeout(resolve, Math.random() < 0.1 ? 15 : Math.random() * 2))
+            await store.complete(batch.map((e) => ({ id: e.id, leaseId: e.leaseId })))
+            for (const e of batch) if ((await store.get(e.id))!.status === 'delivered') deliveredOnce.add(e.id)
+          }
+        })
+        await Promise.all(producers)
+        await Promise.all(workers)
+        stop = true
+        await ticker
+        expect(violations).toEqual([])
+        expect((await one.counts()).delivered).toBe(keys * perKey)
+        expect(await one.counts()).toMatchObject({ pending: 0, retrying: 0, inFlight: 0 })
+      }, 120_000)
+
       test('leasing concurrently never hands out two events of one key, nor one event twice, and keeps per-key order', async () => {
         const { store: one, url } = await openFresh()
         const two = await open(url)
