@@ -20,7 +20,9 @@ import path from 'node:path'
 const ROOT = path.resolve(__dirname, '..')
 const WRITE_KEY = 'wk_bench_0123456789abcdef'
 const AUTH = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+/** Measured seconds per server and scenario, split into ROUNDS alternating slices. */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
 const MAX_REQUESTS = Number(process.env.BENCH_MAX_REQUESTS ?? 200_000)
 const WARMUP_SECONDS = 1
@@ -153,9 +155,26 @@ async function drive(server: Server, scenario: Scenario, seconds: number): Promi
   return { events, requests, seconds: elapsed, errors }
 }
 
-async function measure(server: Server, scenario: Scenario): Promise<Result> {
-  await drive(server, scenario, WARMUP_SECONDS)
-  return drive(server, scenario, SECONDS)
+/**
+ * Alternates the two servers in short slices (ROUNDS x SLICE_SECONDS each) after a warm-up, so
+ * load from other processes on the machine falls on both alike; sums events and time per server.
+ */
+async function measurePair(bare: Server, relay: Server, scenario: Scenario): Promise<{ bare: Result; relay: Result }> {
+  await drive(bare, scenario, WARMUP_SECONDS)
+  await drive(relay, scenario, WARMUP_SECONDS)
+  const total = (): Result => ({ events: 0, requests: 0, seconds: 0, errors: 0 })
+  const sums = { bare: total(), relay: total() }
+  const add = (sum: Result, r: Result) => {
+    sum.events += r.events
+    sum.requests += r.requests
+    sum.seconds += r.seconds
+    sum.errors += r.errors
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    add(sums.bare, await drive(bare, scenario, SECONDS / ROUNDS))
+    add(sums.relay, await drive(relay, scenario, SECONDS / ROUNDS))
+  }
+  return sums
 }
 
 const rate = (r: Result) => r.events / r.seconds
@@ -170,15 +189,10 @@ async function main(): Promise<void> {
   const relay = await startProcess('relay', [...profile, path.join(ROOT, 'bin', 'csb-relay.js'), 'start', '--port', '0', '--db', path.join(dir, 'bench.db')], env)
   const results: Record<Scenario, { bare: Result; relay: Result }> = {} as never
   try {
-    console.log(`ingest bench: ${CONCURRENCY} concurrent keep-alive connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up, loopback`)
+    console.log(`ingest bench: ${CONCURRENCY} concurrent keep-alive connections, ${SECONDS} s per server and scenario in ${ROUNDS} alternating slices after ${WARMUP_SECONDS} s warm-up, loopback`)
     console.log(`store: ${path.join(dir, 'bench.db')}`)
     console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
-    for (const scenario of SCENARIOS) {
-      // Alternate servers so background load drifts over both alike.
-      const bareResult = await measure(bare, scenario)
-      const relayResult = await measure(relay, scenario)
-      results[scenario] = { bare: bareResult, relay: relayResult }
-    }
+    for (const scenario of SCENARIOS) results[scenario] = await measurePair(bare, relay, scenario)
   } finally {
     await stop(relay)
     await stop(bare)
