@@ -260,7 +260,13 @@ export class Pipeline {
 
     let event: SegmentEvent = leased.event
     if (this.options.route) {
-      const routed = this.options.route(event)
+      let routed: ReturnType<RouteFn>
+      try {
+        routed = this.options.route(event)
+      } catch (err) {
+        // A poison event must not come back forever: routing is pure, so it would fail again.
+        return this.deadLetterNow(leased, attempts, `routing failed: ${(err as Error).message}`)
+      }
       if (!routed.deliver) return this.skip(leased, routed.reason)
       event = routed.event
     }
@@ -268,7 +274,12 @@ export class Pipeline {
     // back unattempted cannot lose what the event teaches.
     event = (await enrich(event, this.options.store, true, this.links)).event
 
-    const matched = matching(this.options.subscriptions, event)
+    let matched: ActiveSubscription[]
+    try {
+      matched = matching(this.options.subscriptions, event)
+    } catch (err) {
+      return this.deadLetterNow(leased, attempts, `subscription matching failed: ${(err as Error).message}`)
+    }
     if (matched.length === 0) {
       const what = event.type === 'track' && typeof event.event === 'string' ? `track "${event.event}"` : event.type
       return this.skip(leased, `no subscription matches ${what}`)
@@ -314,6 +325,13 @@ export class Pipeline {
       this.options.logger.error({ ...logFields, reason: decision.reason }, 'delivery failed; dead-lettered')
     }
     return facts.congestion ? 'congestion' : 'neutral'
+  }
+
+  private async deadLetterNow(leased: LeasedEvent, attempts: number, reason: string): Promise<'neutral'> {
+    await this.writer.deadLetter({ id: leased.id, leaseId: leased.leaseId, reason, action: null, status: null })
+    this.report('dead', leased, { action: null, status: null, reason, attempts })
+    this.options.logger.error({ eventId: leased.id, messageId: leased.messageId, attempts, reason }, 'delivery failed; dead-lettered')
+    return 'neutral'
   }
 
   private async skip(leased: LeasedEvent, reason: string): Promise<'neutral'> {

@@ -271,3 +271,30 @@ describe('delivery pipeline', () => {
     expect(String(warn?.obj.reason)).toMatch(/HTTP 503/)
   })
 })
+
+describe('delivery pipeline: poison events', () => {
+  it('dead-letters an event whose routing throws instead of retrying it forever', async () => {
+    const { openStore } = await import('../../src/store')
+    const { startDelivery } = await import('../../src/delivery')
+    const { fastDelivery, silentLogger } = await import('./helpers')
+    const store = await openStore(':memory:')
+    const delivery = startDelivery({
+      store,
+      config: { delivery: fastDelivery, csb: { apiKey: 'k', baseUrl: 'http://127.0.0.1:9' }, filters: [] },
+      logger: silentLogger()
+    })
+    try {
+      // A getter that throws stands in for an event no router expects.
+      const event = segmentEvent({ type: 'track', userId: 'p', event: 'X' })
+      const original = (store as unknown as { lease: (o: unknown) => Promise<Array<Record<string, unknown>>> }).lease.bind(store)
+      ;(store as unknown as { lease: unknown }).lease = async (o: unknown) =>
+        (await original(o)).map((e) => ({ ...e, event: Object.defineProperty({ ...(e.event as object) }, 'integrations', { get() { throw new Error('boom') }, enumerable: true }) }))
+      const [id] = await enqueue(store, [event])
+      await waitFor('dead', async () => (await store.get(id))?.status === 'dead')
+      expect((await store.get(id))?.lastError).toBe('routing failed: boom')
+    } finally {
+      await delivery.stop()
+      await store.close()
+    }
+  })
+})
