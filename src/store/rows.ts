@@ -72,6 +72,9 @@ export function percentileFraction(p: number): number {
 
 export const MINUTE_MS = 60_000
 
+/** Rows `prune` deletes per transaction, so a large prune never blocks other work for long. */
+export const PRUNE_CHUNK = 5000
+
 /** Stats buckets are whole minutes (the counters' grain), at least one. */
 export function bucketWidthMs(bucketSeconds: number): number {
   const minutes = Math.max(1, Math.round((Number.isFinite(bucketSeconds) ? bucketSeconds : 60) / 60))

@@ -604,6 +604,18 @@ export function storeConformance(harness: StoreHarness): void {
         expect(ids(await lease(store)).sort()).toEqual([made[4]])
       })
 
+      test('prune works through more rows than one chunk', async () => {
+        const store = await open(undefined, { retentionMs: HOUR, dedupeWindowMs: HOUR })
+        const events = Array.from({ length: 11_000 }, (_, i) => newEvent(`bulk-${i % 50}`, { messageId: `bulk-${i}` }))
+        const made = await enqueueAll(store, events)
+        await store.complete(made.map((id) => ({ id })))
+        clock.advance(HOUR + 1)
+        expect(await store.prune()).toBe(11_000)
+        expect((await store.counts()).delivered).toBe(0)
+        const again = await store.enqueue(events)
+        expect(again.filter((r) => r.duplicate)).toHaveLength(0)
+      }, 120_000)
+
       test('prune takes an explicit time', async () => {
         const store = await open(undefined, { retentionMs: HOUR })
         const [a] = await enqueueAll(store, [newEvent('a')])

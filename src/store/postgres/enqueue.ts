@@ -13,40 +13,41 @@ import { randomShard } from './context'
  */
 const ENQUEUE_SQL = `
 WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY
-    AS t(source, message_id, ordering_key, type, event, received_at, ord)
-), ids AS (
-  SELECT ord, nextval('events_id_seq') AS id FROM generate_series(1::bigint, $7::bigint) AS ord
+  -- Ids in call order: unnest yields the rows in order and nextval runs once per row (the CTE is
+  -- materialised, being volatile).
+  SELECT t.*, nextval('events_id_seq') AS id
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY
+      AS t(source, message_id, ordering_key, type, event, received_at, ord)
 ), claimed AS (
   INSERT INTO dedupe (source, message_id, event_id, seen_at)
-  SELECT i.source, i.message_id, ids.id, $8 FROM input i JOIN ids USING (ord)
-   ORDER BY i.source COLLATE "C", i.message_id COLLATE "C"
+  SELECT source, message_id, id, $7::bigint FROM input
+   ORDER BY source COLLATE "C", message_id COLLATE "C"
   ON CONFLICT (source, message_id) DO UPDATE SET event_id = EXCLUDED.event_id, seen_at = EXCLUDED.seen_at
-    WHERE dedupe.seen_at <= $9
+    WHERE dedupe.seen_at <= $8::bigint
   RETURNING event_id
 ), inserted AS (
   INSERT INTO events (id, source, message_id, ordering_key, type, event, received_at, status, attempts, run_at, updated_at)
-  SELECT ids.id, i.source, i.message_id, i.ordering_key, i.type, i.event, i.received_at, 'pending', 0, $8, $8
-    FROM input i JOIN ids USING (ord) WHERE ids.id IN (SELECT event_id FROM claimed)
+  SELECT i.id, i.source, i.message_id, i.ordering_key, i.type, i.event, i.received_at, 'pending', 0, $7::bigint, $7::bigint
+    FROM input i JOIN claimed c ON c.event_id = i.id
   RETURNING id, ordering_key
 ), keyed AS (
   -- A key's head is its lowest pending id; an instance whose ids were allocated earlier but that
   -- commits later lowers the head again (its events were concurrent with the others).
   -- Rows not updated are still locked, so a concurrent outcome cannot delete the key row under us.
   INSERT INTO queue_keys (ordering_key, head_id, ready_at)
-  SELECT ordering_key, min(id), $8 FROM inserted GROUP BY ordering_key ORDER BY ordering_key COLLATE "C"
+  SELECT ordering_key, min(id), $7::bigint FROM inserted GROUP BY ordering_key ORDER BY ordering_key COLLATE "C"
   ON CONFLICT (ordering_key) DO UPDATE SET
     head_id = EXCLUDED.head_id,
     ready_at = CASE WHEN queue_keys.leased_event_id IS NULL THEN EXCLUDED.ready_at ELSE queue_keys.ready_at END
     WHERE EXCLUDED.head_id < queue_keys.head_id
 ), counted AS (
-  INSERT INTO totals (bucket, shard, n) SELECT 'new', $10, count(*) FROM inserted HAVING count(*) > 0
+  INSERT INTO totals (bucket, shard, n) SELECT 'new', $9::int, count(*) FROM inserted HAVING count(*) > 0
   ON CONFLICT (bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n
 ), ingested AS (
-  INSERT INTO outcome_counts (minute, outcome, shard, n) SELECT $11, 'ingested', $10, count(*) FROM inserted HAVING count(*) > 0
+  INSERT INTO outcome_counts (minute, outcome, shard, n) SELECT $10::bigint, 'ingested', $9::int, count(*) FROM inserted HAVING count(*) > 0
   ON CONFLICT (minute, outcome, shard) DO UPDATE SET n = outcome_counts.n + EXCLUDED.n
 )
-SELECT ids.ord, ids.id, ids.id IN (SELECT event_id FROM claimed) AS fresh FROM ids ORDER BY ids.ord`
+SELECT i.ord, i.id, c.event_id IS NOT NULL AS fresh FROM input i LEFT JOIN claimed c ON c.event_id = i.id ORDER BY i.ord`
 
 export async function enqueueEvents(db: Pool | PoolClient, options: ResolvedStoreOptions, events: NewEvent[]): Promise<EnqueueResult[]> {
   const now = options.now()
@@ -66,7 +67,7 @@ export async function enqueueEvents(db: Pool | PoolClient, options: ResolvedStor
   const json = unique.map((e) => JSON.stringify(e.event))
   const { rows } = await db.query<{ ord: number; id: number; fresh: boolean }>(ENQUEUE_SQL, [
     unique.map((e) => e.source), unique.map((e) => e.messageId), unique.map((e) => e.orderingKey), unique.map((e) => e.type),
-    json, unique.map((e) => e.receivedAt.getTime()), unique.length, now, now - options.dedupeWindowMs, randomShard(),
+    json, unique.map((e) => e.receivedAt.getTime()), now, now - options.dedupeWindowMs, randomShard(),
     Math.floor(now / MINUTE_MS) * MINUTE_MS
   ])
   const uniqueResults: EnqueueResult[] = rows.map((r) => ({ id: String(r.id), duplicate: !r.fresh }))

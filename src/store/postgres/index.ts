@@ -9,7 +9,7 @@ import type {
 } from '../types'
 import { enqueueEvents } from './enqueue'
 import { extendLeases, leaseEvents } from './lease'
-import { accountsFor, getMeta, linkIdentities, prune, setMeta } from './misc'
+import { accountsFor, getMeta, linkIdentities, pruneChunk, setMeta } from './misc'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
 import { checkSchemaName, migrate, quoteIdent } from './schema'
@@ -215,8 +215,15 @@ export class PostgresStore implements Store {
     return setMeta(this.db, key, value)
   }
 
-  prune(now?: Date): Promise<number> {
-    return this.tx((client) => prune(client, this.options, now?.getTime() ?? this.options.now()))
+  /** In chunks, one transaction each, so no transaction holds many row locks for long. */
+  async prune(now?: Date): Promise<number> {
+    const at = now?.getTime() ?? this.options.now()
+    let total = 0
+    for (let first = true; ; first = false) {
+      const { deleted, more } = await this.tx((client) => pruneChunk(client, this.options, at, first))
+      total += deleted
+      if (!more) return total
+    }
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg'
 import type { ResolvedStoreOptions } from '../options'
 import { Tally } from '../tally'
 import type { IdentityLink } from '../types'
+import { PRUNE_CHUNK } from '../rows'
 import { writeTally } from './context'
 
 /** Last write wins, also within one call. */
@@ -36,18 +37,28 @@ export async function setMeta(pool: Pool, key: string, value: string): Promise<v
   await pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [key, value])
 }
 
-/** As the SQLite engine: finished events past retention, old counters, dedupe entries past the window. */
-export async function prune(client: PoolClient, options: ResolvedStoreOptions, nowMs: number): Promise<number> {
+/** One chunk of `prune`, as the SQLite engine's (see sqlite/prune.ts). */
+export async function pruneChunk(client: PoolClient, options: ResolvedStoreOptions, nowMs: number, first: boolean): Promise<{ deleted: number; more: boolean }> {
   const cutoff = nowMs - options.retentionMs
   const tally = new Tally()
   let deleted = 0
+  let more = false
   for (const status of ['delivered', 'skipped'] as const) {
-    const { rowCount } = await client.query(`DELETE FROM events WHERE status = '${status}' AND finished_at < $1`, [cutoff])
-    tally.total(status, -(rowCount ?? 0))
-    deleted += rowCount ?? 0
+    const { rowCount } = await client.query(
+      `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE status = '${status}' AND finished_at < $1 LIMIT ${PRUNE_CHUNK})`,
+      [cutoff]
+    )
+    const n = rowCount ?? 0
+    tally.total(status, -n)
+    deleted += n
+    more ||= n === PRUNE_CHUNK
   }
-  await client.query('DELETE FROM outcome_counts WHERE minute < $1', [cutoff])
-  await client.query('DELETE FROM dedupe WHERE seen_at <= $1', [nowMs - options.dedupeWindowMs])
+  if (first) await client.query('DELETE FROM outcome_counts WHERE minute < $1', [cutoff])
+  const { rowCount } = await client.query(
+    `DELETE FROM dedupe WHERE (source, message_id) IN (SELECT source, message_id FROM dedupe WHERE seen_at <= $1 LIMIT ${PRUNE_CHUNK})`,
+    [nowMs - options.dedupeWindowMs]
+  )
+  more ||= rowCount === PRUNE_CHUNK
   await writeTally(client, tally)
-  return deleted
+  return { deleted, more }
 }

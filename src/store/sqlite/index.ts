@@ -11,7 +11,7 @@ import { createContext, type SqliteContext } from './context'
 import { enqueueEvents } from './enqueue'
 import { extendLeases, leaseEvents } from './lease'
 import { accountsFor, getMeta, linkIdentities, setMeta } from './identity'
-import { prune } from './prune'
+import { pruneChunk } from './prune'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
 import { migrate } from './schema'
@@ -134,8 +134,15 @@ export class SqliteStore implements Store {
     await this.write(() => setMeta(this.ctx, key, value))
   }
 
+  /** In chunks, one transaction each, so ingest and delivery keep going while it runs. */
   async prune(now?: Date): Promise<number> {
-    return this.write(() => prune(this.ctx, now?.getTime() ?? this.ctx.options.now()))
+    const at = now?.getTime() ?? this.ctx.options.now()
+    let total = 0
+    for (let first = true; ; first = false) {
+      const { deleted, more } = await this.write(() => pruneChunk(this.ctx, at, first))
+      total += deleted
+      if (!more) return total
+    }
   }
 
   async close(): Promise<void> {

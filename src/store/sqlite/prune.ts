@@ -1,23 +1,33 @@
+import { PRUNE_CHUNK } from '../rows'
 import { Tally } from '../tally'
 import { writeTally, type SqliteContext } from './context'
 
+
 /**
- * Deletes delivered and skipped events finished before the retention, outcome counters older
- * than the retention, and dedupe entries older than the window. Dead letters stay until
- * replayed. Dedupe entries live in their own table, so a messageId still inside the window
- * stays deduplicated after its event was pruned. Returns the number of events deleted.
+ * One chunk of `prune`: deletes up to PRUNE_CHUNK delivered or skipped events finished before
+ * the retention, and as many dedupe entries older than the window; old outcome counters go in
+ * the first chunk. Dead letters stay until replayed. Dedupe entries live in their own table, so
+ * a messageId still inside the window stays deduplicated after its event was pruned.
+ * Returns the events deleted and whether anything is left to delete.
  */
-export function prune(ctx: SqliteContext, nowMs: number): number {
+export function pruneChunk(ctx: SqliteContext, nowMs: number, first: boolean): { deleted: number; more: boolean } {
   const cutoff = nowMs - ctx.options.retentionMs
   const tally = new Tally()
   let deleted = 0
+  let more = false
   for (const status of ['delivered', 'skipped'] as const) {
-    const n = ctx.q(`DELETE FROM events WHERE status = '${status}' AND finished_at < ?`).run(cutoff).changes
+    const n = ctx
+      .q(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE status = '${status}' AND finished_at < ? LIMIT ${PRUNE_CHUNK})`)
+      .run(cutoff).changes
     tally.total(status, -n)
     deleted += n
+    more ||= n === PRUNE_CHUNK
   }
-  ctx.q('DELETE FROM outcome_counts WHERE minute < ?').run(cutoff)
-  ctx.q('DELETE FROM dedupe WHERE seen_at <= ?').run(nowMs - ctx.options.dedupeWindowMs)
+  if (first) ctx.q('DELETE FROM outcome_counts WHERE minute < ?').run(cutoff)
+  const forgotten = ctx
+    .q(`DELETE FROM dedupe WHERE (source, message_id) IN (SELECT source, message_id FROM dedupe WHERE seen_at <= ? LIMIT ${PRUNE_CHUNK})`)
+    .run(nowMs - ctx.options.dedupeWindowMs).changes
+  more ||= forgotten === PRUNE_CHUNK
   writeTally(ctx, tally)
-  return deleted
+  return { deleted, more }
 }
