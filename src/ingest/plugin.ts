@@ -110,7 +110,8 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
   })
 
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
-    const status = err instanceof IngestError ? err.statusCode : err.statusCode
+    // IngestErrors carry their status; so do fastify's own 4xx errors (e.g. a bad URL).
+    const status = err.statusCode
     if (status === undefined || status < 400 || (status >= 500 && !(err instanceof IngestError))) {
       request.log.error({ err }, 'ingest failed')
       return reply.code(500).type(JSON_TYPE).send(errorBody('internal error; retry later'))
