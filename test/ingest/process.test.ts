@@ -64,6 +64,12 @@ describe('start', () => {
     expect(again.stdout()).not.toMatch(/Write key: wk_/)
   })
 
+  it('closes on SIGINT (Ctrl-C) like on SIGTERM, exiting 0', async () => {
+    const relay = await startRelayProcess(['--db', path.join(tempDir(), 'r.db')], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
+    expect(await relay.stop('SIGINT')).toEqual({ code: 0, signal: null })
+    expect(relay.stdout()).toMatch(/"signal":"SIGINT".*closing: finishing in-flight requests/)
+  })
+
   it('listens on the --port flag rather than PORT from the environment', async () => {
     const [flagPort, envPort] = [await freePort(), await freePort()]
     const relay = await startRelayProcess(['--port', String(flagPort), '--db', path.join(tempDir(), 'r.db')], {
