@@ -13,8 +13,33 @@ export interface KeyRow {
   lease_token: string | null
 }
 
+type Run = Database.Statement<unknown[], unknown>
+
 /** Prepared statements shared by the verbs; prepared once per connection. */
-export function prepare(db: Database.Database) {
+export interface Statements {
+  dedupeGet: Database.Statement<[string, string], { event_id: number; seen_at: number }>
+  dedupeInsert: Run
+  dedupeRenew: Run
+  eventInsert: Run
+  keyInsert: Run
+  keyGet: Database.Statement<[string], KeyRow>
+  keyHead: Database.Statement<[string], { id: number; run_at: number }>
+  keyUpdateHead: Run
+  keyInsertHead: Run
+  keyDelete: Run
+  keyRelease: Run
+  keysReady: Database.Statement<[number, number], KeyRow>
+  keyLease: Run
+  keyExtend: Run
+  eventGet: Database.Statement<[number], EventRow & { updated_at: number }>
+  eventBrief: Database.Statement<[number], { id: number; ordering_key: string; status: string; attempts: number }>
+  eventStartAttempt: Database.Statement<[number, number], EventRow>
+  eventSettle: Run
+  outcomeAdd: Run
+  totalAdd: Run
+}
+
+export function prepare(db: Database.Database): Statements {
   return {
     dedupeGet: db.prepare<[string, string], { event_id: number; seen_at: number }>(
       'SELECT event_id, seen_at FROM dedupe WHERE source = ? AND message_id = ?'
@@ -68,7 +93,6 @@ export function prepare(db: Database.Database) {
   }
 }
 
-export type Statements = ReturnType<typeof prepare>
 
 export interface SqliteContext {
   db: Database.Database
