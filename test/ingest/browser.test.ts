@@ -2,7 +2,7 @@
  * @segment/analytics-next in headless Chromium, loaded with `cdnURL` = the relay: it fetches
  * its settings from the relay and sends every event there (text/plain, cross-origin).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { BrowserContext } from 'playwright-core'
 import type { Relay } from '../../src/cli/relay'
 import { launchBrowser } from '../helpers/browser'
@@ -23,6 +23,17 @@ const PAGE = `<!doctype html><html><head><title>shop</title>
       await analytics.alias('b-user-2', 'b-user')
     ]
     return contexts.map((ctx) => ({ messageId: ctx.event.messageId, type: ctx.event.type, failed: ctx.failedDelivery() ? String(ctx.failedDelivery().reason) : null }))
+  }
+  // The library's optional batching delivery: events go together to <apiHost>/b.
+  window.runBatched = async function (writeKey, cdnURL) {
+    const [analytics] = await AnalyticsNext.AnalyticsBrowser.load({ writeKey, cdnURL }, {
+      retryQueue: false,
+      integrations: { 'Segment.io': { deliveryStrategy: { strategy: 'batching', config: { size: 3, timeout: 200 } } } }
+    })
+    const contexts = await Promise.all([
+      analytics.track('Batched One'), analytics.track('Batched Two'), analytics.identify('batched-user')
+    ])
+    return contexts.map((ctx) => ctx.event.messageId)
   }
 </script></head><body>shop</body></html>`
 
@@ -46,6 +57,8 @@ afterAll(async () => {
 })
 
 describe('@segment/analytics-next in Chromium', () => {
+  beforeEach(() => { relayRequests.length = 0 })
+
   it('loads its settings from the relay and every event it sends is stored with its fields', async () => {
     const page = await browser.newPage()
     const consoleErrors: string[] = []
@@ -92,5 +105,22 @@ describe('@segment/analytics-next in Chromium', () => {
     expect(byType.page!.event).toMatchObject({ name: 'Cart', category: 'Shop', properties: { path: '/cart' } })
     expect(byType.group!.event).toMatchObject({ groupId: 'b-account', traits: { name: 'B Co' } })
     expect(byType.alias!.event).toMatchObject({ previousId: 'b-user' })
+  })
+
+  it('with the batching delivery strategy, sends its events together to /v1/b and each is stored', async () => {
+    const page = await browser.newPage()
+    await page.goto(pages.url)
+    const ids = (await page.evaluate(
+      ([key, url]) => (window as unknown as { runBatched(k: string, u: string): Promise<string[]> }).runBatched(key!, url!),
+      [TEST_WRITE_KEY, relay.url]
+    ))
+    expect(ids).toHaveLength(3)
+    const posts = relayRequests.filter((r) => r.method === 'POST')
+    expect(posts.length).toBeGreaterThan(0)
+    expect(posts.every((r) => r.url === '/v1/b')).toBe(true)
+    const stored = new Map((await relay.store.list({ limit: 100 })).map((e) => [e.messageId, e]))
+    for (const id of ids) expect(stored.get(id)?.source, id).toBe('env-1')
+    expect(stored.get(ids[0]!)!.event).toMatchObject({ type: 'track', event: 'Batched One' })
+    expect(stored.get(ids[2]!)!.event).toMatchObject({ type: 'identify', userId: 'batched-user' })
   })
 })
