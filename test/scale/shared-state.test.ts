@@ -2,7 +2,7 @@
  * Two relay instances on one PostgreSQL database share dedupe and the identity map.
  * Build first: `npx tsc -p tsconfig.build.json`; needs CSB_RELAY_TEST_PG (scripts/test.sh sets it).
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store'
 import type { RecordedRequest } from '../../src/sandbox'
 import { assertBuilt } from '../helpers/processes'
@@ -18,17 +18,16 @@ let db: TestDatabase | undefined
 let sandbox: SandboxProcess | undefined
 const instances: Instance[] = []
 
-beforeAll(async () => {
+// Checked in beforeEach (not beforeAll) so that a missing server fails each test instead of skipping it.
+beforeEach(async () => {
   requireTestPg()
   assertBuilt()
-  sandbox = await startSandboxProcess()
+  sandbox ??= await startSandboxProcess()
+  db = await createTestDatabase()
 })
 afterAll(async () => {
   await sandbox?.stop('SIGKILL')
   removeTempDirs()
-})
-beforeEach(async () => {
-  db = await createTestDatabase()
 })
 afterEach(async () => {
   await Promise.all(instances.splice(0).map((i) => i.stop('SIGKILL')))
