@@ -12,6 +12,7 @@ export function enqueueEvents(ctx: SqliteContext, events: NewEvent[]): EnqueueRe
   const windowStart = now - ctx.options.dedupeWindowMs
   const results: EnqueueResult[] = []
   let ingested = 0
+  const keysSeen = new Set<string>()
   for (const e of events) {
     const seen = s.dedupeGet.get(e.source, e.messageId)
     if (seen && seen.seen_at > windowStart) {
@@ -23,7 +24,11 @@ export function enqueueEvents(ctx: SqliteContext, events: NewEvent[]): EnqueueRe
     // Seen before but outside the window: the entry now points at the new event.
     if (seen) s.dedupeRenew.run(id, now, e.source, e.messageId)
     else s.dedupeInsert.run(e.source, e.messageId, id, now)
-    s.keyInsert.run(e.orderingKey, id, now)
+    // The first event of a key in this call creates its row if missing; later ones cannot be its head.
+    if (!keysSeen.has(e.orderingKey)) {
+      keysSeen.add(e.orderingKey)
+      s.keyInsert.run(e.orderingKey, id, now)
+    }
     results.push({ id: String(id), duplicate: false })
     ingested++
   }
