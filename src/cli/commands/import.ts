@@ -87,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
   let lastDraw = 0
   let latest: ImportProgress | null = null
   let barShown = false
+  let lastLine = -1
   const clearBar = () => {
     if (barShown) process.stderr.write('\r\x1b[2K')
     barShown = false
@@ -100,8 +101,9 @@ export async function run(argv: string[]): Promise<number> {
     if (tty) {
       process.stderr.write(`\r\x1b[2K${progressBar(p)}`)
       barShown = true
-    } else {
+    } else if (!force || p.line !== lastLine) {
       process.stderr.write(`${progressLine(p)}\n`)
+      lastLine = p.line
     }
   }
 
