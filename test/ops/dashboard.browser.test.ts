@@ -35,7 +35,8 @@ beforeAll(async () => {
   sandbox = await startSandbox({ port: 0, apiKey: API_KEY })
   relay = await startTestRelay({ env: { CSB_API_KEY: API_KEY, CSB_BASE_URL: sandbox.url, CSB_RELAY_ADMIN_TOKEN: TOKEN } })
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 } })
+  page = await browser.newPage()
+  await page.setViewportSize({ width: 1360, height: 900 })
   page.on('dialog', (d) => void d.accept())
 })
 
