@@ -72,6 +72,21 @@ export function percentileFraction(p: number): number {
 
 export const MINUTE_MS = 60_000
 
+/**
+ * Text as both databases can store and give back unchanged: NUL becomes U+FFFD (PostgreSQL text
+ * cannot hold it, SQLite's reads stop at it) and lone surrogates become U+FFFD (what UTF-8
+ * encoding makes of them anyway, done up front so equal values compare equal in JS too).
+ */
+export function cleanText(value: string): string {
+  // String.prototype.toWellFormed: Node 20+, newer than the ES2022 lib this project compiles against.
+  const wellFormed = (value as string & { toWellFormed(): string }).toWellFormed()
+  return wellFormed.includes('\u0000') ? wellFormed.replace(/\u0000/g, '\uFFFD') : wellFormed
+}
+
+export function cleanOptional(value: string | null | undefined): string | null {
+  return value === null || value === undefined ? null : cleanText(value)
+}
+
 /** Rows `prune` deletes per transaction, so a large prune never blocks other work for long. */
 export const PRUNE_CHUNK = 5000
 

@@ -125,6 +125,28 @@ export function storeConformance(harness: StoreHarness): void {
       })
     })
 
+    describe('hostile text', () => {
+      test('NUL bytes and odd unicode in ids, keys, reasons, identities and meta are stored without failing', async () => {
+        const store = await open()
+        const odd = 'a\u0000b \ud800 é 😀 \' " \\ %_'
+        const e = newEvent(`key-${odd}`, { messageId: `msg-${odd}`, source: `src-${odd}`, type: `track${odd}` })
+        e.event = { ...e.event, text: odd }
+        const [first] = await store.enqueue([e])
+        expect((await store.enqueue([{ ...e }]))[0]).toEqual({ id: first.id, duplicate: true })
+        const [leased] = await store.lease({ limit: 10, leaseMs: 1000, owner: `owner-${odd}` })
+        expect(leased.id).toBe(first.id)
+        expect((leased.event as { text?: string }).text).toBe(JSON.parse(JSON.stringify(odd)))
+        await store.deadLetter([{ id: leased.id, leaseId: leased.leaseId, reason: `HTTP 400 ${odd}`, samples: { response: { body: odd } } }])
+        expect((await store.get(first.id))!.lastError).toContain('HTTP 400')
+        expect(await store.list({ reason: 'HTTP 400' })).toHaveLength(1)
+        expect(await store.replay({ all: true, reason: 'HTTP 400' })).toBe(1)
+        await store.linkIdentities([{ userKey: `u-${odd}`, accountId: `acc-${odd}` }])
+        expect((await store.accountsFor([`u-${odd}`])).size).toBe(1)
+        await store.setMeta(`k-${odd}`, `v-${odd}`)
+        expect(await store.getMeta(`k-${odd}`)).toMatch(/^v-a/)
+      })
+    })
+
     describe('dedupe', () => {
       test('a messageId seen again from the same source inside the window is acknowledged with the existing id and not queued again', async () => {
         const store = await open()

@@ -1,5 +1,6 @@
-import type { Pool, PoolClient } from 'pg'
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
 import type { ResolvedStoreOptions } from '../options'
+import { cleanText } from '../rows'
 import type { Tally } from '../tally'
 
 export interface PgContext {
@@ -12,7 +13,7 @@ const SHARDS = 8
 export const randomShard = (): number => Math.floor(Math.random() * SHARDS)
 
 /** Writes a transaction's counter changes, rows in a fixed order (no lock-order deadlocks). */
-export async function writeTally(client: PoolClient, tally: Tally): Promise<void> {
+export async function writeTally(client: Queryable, tally: Tally): Promise<void> {
   const shard = randomShard()
   const outcomes = tally.sortedOutcomes()
   if (outcomes.length > 0) {
@@ -40,7 +41,7 @@ export async function writeTally(client: PoolClient, tally: Tally): Promise<void
  * is kept (the key is ready again when it expires); a key with no pending event has no row.
  * Callers hold the locks of the existing key rows and have already changed the events.
  */
-export async function refreshKeys(client: PoolClient, keys: string[], released: string[] = [], tally?: Tally): Promise<void> {
+export async function refreshKeys(client: Queryable, keys: string[], released: string[] = [], tally?: Tally): Promise<void> {
   const outcomes = tally?.sortedOutcomes() ?? []
   const totals = tally?.sortedTotals() ?? []
   if (keys.length === 0 && outcomes.length === 0 && totals.length === 0) return
@@ -84,7 +85,7 @@ export async function refreshKeys(client: PoolClient, keys: string[], released: 
 }
 
 /** Locks the rows of these keys in sorted order (every transaction takes key locks in this order). */
-export async function lockKeys<R = KeyRow>(client: PoolClient, keys: Iterable<string>): Promise<R[]> {
+export async function lockKeys<R = KeyRow>(client: Queryable, keys: Iterable<string>): Promise<R[]> {
   const sorted = [...new Set(keys)].sort()
   if (sorted.length === 0) return []
   const { rows } = await client.query(
@@ -102,4 +103,22 @@ export interface KeyRow {
   leased_until: number | null
   lease_owner: string | null
   lease_token: string | null
+}
+
+/** What the verbs run their SQL on: a pool or a transaction's client, with parameters cleaned. */
+export interface Queryable {
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>
+}
+
+/** Every string parameter goes through cleanText (see rows.ts). */
+function clean(value: unknown): unknown {
+  if (typeof value === 'string') return cleanText(value)
+  if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? cleanText(v) : v))
+  return value
+}
+
+export function queryable(target: Pool | PoolClient): Queryable {
+  return {
+    query: <R extends QueryResultRow>(sql: string, params?: unknown[]) => target.query<R>(sql, params?.map(clean))
+  }
 }

@@ -1,8 +1,7 @@
-import type { Pool, PoolClient } from 'pg'
 import type { ResolvedStoreOptions } from '../options'
-import { MINUTE_MS } from '../rows'
+import { cleanText, MINUTE_MS } from '../rows'
 import type { EnqueueResult, NewEvent } from '../types'
-import { randomShard } from './context'
+import { randomShard, type Queryable } from './context'
 
 /**
  * Stores a group of events in ONE statement (atomic on its own, one round trip): ids are
@@ -49,13 +48,13 @@ WITH input AS (
 )
 SELECT i.ord, i.id, c.event_id IS NOT NULL AS fresh FROM input i LEFT JOIN claimed c ON c.event_id = i.id ORDER BY i.ord`
 
-export async function enqueueEvents(db: Pool | PoolClient, options: ResolvedStoreOptions, events: NewEvent[]): Promise<EnqueueResult[]> {
+export async function enqueueEvents(db: Queryable, options: ResolvedStoreOptions, events: NewEvent[]): Promise<EnqueueResult[]> {
   const now = options.now()
   // Duplicates inside the group resolve to their first occurrence.
   const firstIndex = new Map<string, number>()
   const unique: NewEvent[] = []
   const sameAs: number[] = events.map((e) => {
-    const key = `${e.source}\u0000${e.messageId}`
+    const key = `${cleanText(e.source)}\u0000${cleanText(e.messageId)}`
     let first = firstIndex.get(key)
     if (first === undefined) {
       first = unique.length
@@ -74,14 +73,14 @@ export async function enqueueEvents(db: Pool | PoolClient, options: ResolvedStor
   const seenBefore = unique.map((_, u) => u).filter((u) => uniqueResults[u].duplicate)
   if (seenBefore.length > 0) {
     // Seen inside the window: answer with the id the dedupe entry points at.
-    const { rows: existing } = await db.query<{ source: string; message_id: string; event_id: number }>(
-      `SELECT d.source, d.message_id, d.event_id FROM dedupe d
-         JOIN unnest($1::text[], $2::text[]) AS t(source, message_id) ON d.source = t.source AND d.message_id = t.message_id`,
+    const { rows: existing } = await db.query<{ n: number; event_id: number }>(
+      `SELECT t.n, d.event_id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(source, message_id, n)
+         JOIN dedupe d ON d.source = t.source AND d.message_id = t.message_id`,
       [seenBefore.map((u) => unique[u].source), seenBefore.map((u) => unique[u].messageId)]
     )
-    const byKey = new Map(existing.map((r) => [`${r.source}\u0000${r.message_id}`, String(r.event_id)]))
-    for (const u of seenBefore) {
-      const id = byKey.get(`${unique[u].source}\u0000${unique[u].messageId}`)
+    const byPosition = new Map(existing.map((r) => [Number(r.n) - 1, String(r.event_id)]))
+    for (const [position, u] of seenBefore.entries()) {
+      const id = byPosition.get(position)
       if (id === undefined) throw new Error(`dedupe entry for messageId ${unique[u].messageId} vanished during enqueue; retry`)
       uniqueResults[u] = { id, duplicate: true }
     }

@@ -14,6 +14,7 @@ import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } 
 import { replayEvents } from './replay'
 import { checkSchemaName, migrate, quoteIdent } from './schema'
 import { settle } from './settle'
+import { queryable, type Queryable } from './context'
 
 /** bigint and count(*) arrive as numbers (ids and ms times stay far below 2^53). */
 const types = {
@@ -36,12 +37,14 @@ export class PostgresStore implements Store {
   private transactions = 0
   private closed = false
   private readonly vacuumTimer: NodeJS.Timeout
+  private readonly q: Queryable
 
   private constructor(private readonly pool: Pool, private readonly options: ResolvedStoreOptions, private readonly schema: string) {
+    this.q = queryable(pool)
     this.vacuumTimer = setInterval(() => void this.vacuumHotTables(), VACUUM_EVERY_MS)
     this.vacuumTimer.unref()
     this.group = new GroupCommit(async (events) => {
-      const results = await this.once(() => enqueueEvents(this.pool, this.options, events))
+      const results = await this.once(() => enqueueEvents(this.q, this.options, events))
       this.transactions++
       return results
     })
@@ -113,14 +116,14 @@ export class PostgresStore implements Store {
   }
 
   /** Runs `fn` in a transaction, again from the start after a deadlock or serialization failure. */
-  private async tx<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  private async tx<T>(fn: (client: Queryable) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed')
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect()
       let broken = false
       try {
         await client.query('BEGIN')
-        const result = await fn(client)
+        const result = await fn(queryable(client))
         await client.query('COMMIT')
         return result
       } catch (error) {
@@ -136,9 +139,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  private get db(): Pool {
+  private get db(): Queryable {
     if (this.closed) throw new Error('store is closed')
-    return this.pool
+    return this.q
   }
 
   enqueue(events: NewEvent[]): Promise<EnqueueResult[]> {
@@ -147,12 +150,12 @@ export class PostgresStore implements Store {
   }
 
   lease(options: LeaseOptions): Promise<LeasedEvent[]> {
-    return this.once(() => leaseEvents(this.pool, this.options, options))
+    return this.once(() => leaseEvents(this.q, this.options, options))
   }
 
   async extendLease(ids: string[], leaseMs: number): Promise<void> {
     const numeric = ids.map(parseId).filter((id): id is number => id !== null)
-    if (numeric.length > 0) await this.once(() => extendLeases(this.pool, this.options, numeric, leaseMs))
+    if (numeric.length > 0) await this.once(() => extendLeases(this.q, this.options, numeric, leaseMs))
   }
 
   async complete(items: CompleteItem[]): Promise<void> {

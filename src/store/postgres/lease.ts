@@ -1,16 +1,15 @@
-import type { Pool, PoolClient } from 'pg'
 import type { ResolvedStoreOptions } from '../options'
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from '../rows'
 import { newLeaseToken } from '../lease-token'
 import type { LeasedEvent, LeaseOptions } from '../types'
-import { randomShard } from './context'
+import { randomShard, type Queryable } from './context'
 
 /**
  * Leases the heads of up to `limit` due keys. `FOR UPDATE SKIP LOCKED` lets instances lease
  * side by side without waiting on each other or taking the same key; a key whose lease expired
  * is due again, so a dead instance's events go to whoever asks next.
  */
-export async function leaseEvents(db: Pool | PoolClient, options: ResolvedStoreOptions, lease: LeaseOptions): Promise<LeasedEvent[]> {
+export async function leaseEvents(db: Queryable, options: ResolvedStoreOptions, lease: LeaseOptions): Promise<LeasedEvent[]> {
   const limit = Math.max(0, Math.floor(lease.limit))
   if (limit === 0) return []
   const now = options.now()
@@ -47,7 +46,7 @@ export async function leaseEvents(db: Pool | PoolClient, options: ResolvedStoreO
 }
 
 /** Extends the lease of events that still hold their key's lease. */
-export async function extendLeases(client: Pool | PoolClient, options: ResolvedStoreOptions, ids: number[], leaseMs: number): Promise<void> {
+export async function extendLeases(client: Queryable, options: ResolvedStoreOptions, ids: number[], leaseMs: number): Promise<void> {
   const until = options.now() + Math.max(0, leaseMs)
   await client.query(
     `WITH target AS (

@@ -1,12 +1,11 @@
-import type { Pool, PoolClient } from 'pg'
 import type { ResolvedStoreOptions } from '../options'
 import { Tally } from '../tally'
 import type { IdentityLink } from '../types'
 import { PRUNE_CHUNK } from '../rows'
-import { writeTally } from './context'
+import { writeTally, type Queryable } from './context'
 
 /** Last write wins, also within one call. */
-export async function linkIdentities(client: PoolClient, options: ResolvedStoreOptions, links: IdentityLink[]): Promise<void> {
+export async function linkIdentities(client: Queryable, options: ResolvedStoreOptions, links: IdentityLink[]): Promise<void> {
   const last = new Map<string, string>()
   for (const link of links) last.set(link.userKey, link.accountId)
   await client.query(
@@ -17,7 +16,7 @@ export async function linkIdentities(client: PoolClient, options: ResolvedStoreO
   )
 }
 
-export async function accountsFor(pool: Pool, userKeys: string[]): Promise<Map<string, string>> {
+export async function accountsFor(pool: Queryable, userKeys: string[]): Promise<Map<string, string>> {
   const found = new Map<string, string>()
   if (userKeys.length === 0) return found
   const { rows } = await pool.query<{ user_key: string; account_id: string }>(
@@ -28,17 +27,17 @@ export async function accountsFor(pool: Pool, userKeys: string[]): Promise<Map<s
   return found
 }
 
-export async function getMeta(pool: Pool, key: string): Promise<string | null> {
+export async function getMeta(pool: Queryable, key: string): Promise<string | null> {
   const { rows } = await pool.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key])
   return rows.length > 0 ? rows[0].value : null
 }
 
-export async function setMeta(pool: Pool, key: string, value: string): Promise<void> {
+export async function setMeta(pool: Queryable, key: string, value: string): Promise<void> {
   await pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [key, value])
 }
 
 /** One chunk of `prune`, as the SQLite engine's (see sqlite/prune.ts). */
-export async function pruneChunk(client: PoolClient, options: ResolvedStoreOptions, nowMs: number, first: boolean): Promise<{ deleted: number; more: boolean }> {
+export async function pruneChunk(client: Queryable, options: ResolvedStoreOptions, nowMs: number, first: boolean): Promise<{ deleted: number; more: boolean }> {
   const cutoff = nowMs - options.retentionMs
   const tally = new Tally()
   let deleted = 0

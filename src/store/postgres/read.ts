@@ -1,9 +1,9 @@
-import type { Pool } from 'pg'
 import type { ResolvedStoreOptions } from '../options'
 import { bucketWidthMs, EVENT_COLUMNS, MINUTE_MS, parseId, percentileFraction, toStoredEvent, type EventRow, type TotalBucket } from '../rows'
+import type { Queryable } from './context'
 import type { Counts, ListQuery, Outcome, ReasonCount, StatsBucket, StatsQuery, StoredEvent } from '../types'
 
-export async function countEvents(pool: Pool, options: ResolvedStoreOptions): Promise<Counts> {
+export async function countEvents(pool: Queryable, options: ResolvedStoreOptions): Promise<Counts> {
   const { rows } = await pool.query<{ bucket: TotalBucket | 'in_flight' | 'oldest'; n: number | null }>(
     `SELECT bucket, sum(n)::bigint AS n FROM totals GROUP BY bucket
      UNION ALL
@@ -27,7 +27,7 @@ export async function countEvents(pool: Pool, options: ResolvedStoreOptions): Pr
   }
 }
 
-export async function getEvent(pool: Pool, id: string): Promise<StoredEvent | null> {
+export async function getEvent(pool: Queryable, id: string): Promise<StoredEvent | null> {
   const n = parseId(id)
   if (n === null) return null
   const { rows } = await pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1`, [n])
@@ -37,7 +37,7 @@ export async function getEvent(pool: Pool, id: string): Promise<StoredEvent | nu
 const LIST_DEFAULT = 100
 const LIST_MAX = 1000
 
-export async function listEvents(pool: Pool, query: ListQuery): Promise<StoredEvent[]> {
+export async function listEvents(pool: Queryable, query: ListQuery): Promise<StoredEvent[]> {
   const where: string[] = []
   const params: unknown[] = []
   if (query.status === 'retrying') where.push(`status = 'pending' AND last_error IS NOT NULL`)
@@ -67,7 +67,7 @@ export async function listEvents(pool: Pool, query: ListQuery): Promise<StoredEv
   return rows.map(toStoredEvent)
 }
 
-export async function stats(pool: Pool, query: StatsQuery): Promise<StatsBucket[]> {
+export async function stats(pool: Queryable, query: StatsQuery): Promise<StatsBucket[]> {
   const width = bucketWidthMs(query.bucketSeconds)
   const from = Math.floor(query.from.getTime() / MINUTE_MS) * MINUTE_MS
   const { rows } = await pool.query<{ at: number; outcome: Outcome; n: number }>(
@@ -78,7 +78,7 @@ export async function stats(pool: Pool, query: StatsQuery): Promise<StatsBucket[
   return rows.map((r) => ({ at: new Date(Number(r.at)), outcome: r.outcome, count: Number(r.n) }))
 }
 
-export async function reasons(pool: Pool): Promise<ReasonCount[]> {
+export async function reasons(pool: Queryable): Promise<ReasonCount[]> {
   const { rows } = await pool.query<{ reason: string | null; status: 'dead' | 'retrying'; n: number; last_at: number }>(
     `SELECT * FROM (
        SELECT last_error AS reason, 'dead' AS status, count(*) AS n, max(updated_at) AS last_at
@@ -91,7 +91,7 @@ export async function reasons(pool: Pool): Promise<ReasonCount[]> {
   return rows.map((r) => ({ reason: r.reason ?? '', status: r.status, count: Number(r.n), lastAt: new Date(Number(r.last_at)) }))
 }
 
-export async function latencyPercentile(pool: Pool, p: number, since: Date): Promise<number | null> {
+export async function latencyPercentile(pool: Queryable, p: number, since: Date): Promise<number | null> {
   const fraction = percentileFraction(p)
   // percentile_disc is the nearest-rank percentile, as the SQLite engine computes it.
   const { rows } = await pool.query<{ l: number | null }>(

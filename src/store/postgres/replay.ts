@@ -1,12 +1,11 @@
-import type { PoolClient } from 'pg'
 import type { ResolvedStoreOptions } from '../options'
 import { parseId } from '../rows'
 import { Tally } from '../tally'
 import type { ReplayFilter } from '../types'
-import { lockKeys, refreshKeys } from './context'
+import { lockKeys, refreshKeys, type Queryable } from './context'
 
 /** Dead letters back to pending, attempts reset, at their original position (their id) in their key. */
-export async function replayEvents(client: PoolClient, options: ResolvedStoreOptions, filter: ReplayFilter): Promise<number> {
+export async function replayEvents(client: Queryable, options: ResolvedStoreOptions, filter: ReplayFilter): Promise<number> {
   const now = options.now()
   const reason = filter.reason ?? null
   let ids: number[] | null = null

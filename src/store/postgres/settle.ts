@@ -1,15 +1,14 @@
-import type { PoolClient } from 'pg'
 import type { ResolvedStoreOptions } from '../options'
 import { parseId, samplesText } from '../rows'
 import { mayApply, type Settlement } from '../settlement'
 import { Tally } from '../tally'
-import { refreshKeys, type KeyRow } from './context'
+import { refreshKeys, type KeyRow, type Queryable } from './context'
 
 /**
  * Applies outcomes under the rules in settlement.ts, set-based: lock the keys (sorted), then
  * the events, decide in memory, then one UPDATE for the events and one pass over the keys.
  */
-export async function settle(client: PoolClient, options: ResolvedStoreOptions, items: Settlement[]): Promise<void> {
+export async function settle(client: Queryable, options: ResolvedStoreOptions, items: Settlement[]): Promise<void> {
   const ids = [...new Set(items.map((i) => parseId(i.id)).filter((id): id is number => id !== null))]
   if (ids.length === 0) return
   const now = options.now()

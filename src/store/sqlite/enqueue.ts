@@ -1,3 +1,4 @@
+import { cleanText } from '../rows'
 import { Tally } from '../tally'
 import type { EnqueueResult, NewEvent } from '../types'
 import { writeTally, type SqliteContext } from './context'
@@ -13,7 +14,8 @@ export function enqueueEvents(ctx: SqliteContext, events: NewEvent[]): EnqueueRe
   const results: EnqueueResult[] = []
   let ingested = 0
   const keysSeen = new Set<string>()
-  for (const e of events) {
+  for (const raw of events) {
+    const e = { ...raw, source: cleanText(raw.source), messageId: cleanText(raw.messageId), orderingKey: cleanText(raw.orderingKey), type: cleanText(raw.type) }
     const seen = s.dedupeGet.get(e.source, e.messageId)
     if (seen && seen.seen_at > windowStart) {
       results.push({ id: String(seen.event_id), duplicate: true })

@@ -1,3 +1,4 @@
+import { cleanText } from '../rows'
 import type { IdentityLink } from '../types'
 import type { SqliteContext } from './context'
 
@@ -8,23 +9,23 @@ export function linkIdentities(ctx: SqliteContext, links: IdentityLink[]): void 
     `INSERT INTO identities (user_key, account_id, updated_at) VALUES (?, ?, ?)
      ON CONFLICT (user_key) DO UPDATE SET account_id = excluded.account_id, updated_at = excluded.updated_at`
   )
-  for (const link of links) upsert.run(link.userKey, link.accountId, now)
+  for (const link of links) upsert.run(cleanText(link.userKey), cleanText(link.accountId), now)
 }
 
 export function accountsFor(ctx: SqliteContext, userKeys: string[]): Map<string, string> {
   const found = new Map<string, string>()
   const select = ctx.q<{ account_id: string }>('SELECT account_id FROM identities WHERE user_key = ?')
   for (const key of new Set(userKeys)) {
-    const row = select.get(key)
+    const row = select.get(cleanText(key))
     if (row) found.set(key, row.account_id)
   }
   return found
 }
 
 export function getMeta(ctx: SqliteContext, key: string): string | null {
-  return ctx.q<{ value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value ?? null
+  return ctx.q<{ value: string }>('SELECT value FROM meta WHERE key = ?').get(cleanText(key))?.value ?? null
 }
 
 export function setMeta(ctx: SqliteContext, key: string, value: string): void {
-  ctx.q('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
+  ctx.q('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(cleanText(key), cleanText(value))
 }

@@ -1,5 +1,5 @@
 import { newLeaseToken } from '../lease-token'
-import { toStoredEvent } from '../rows'
+import { cleanText, toStoredEvent } from '../rows'
 import { Tally } from '../tally'
 import type { LeasedEvent, LeaseOptions } from '../types'
 import { writeTally, type SqliteContext } from './context'
@@ -12,7 +12,8 @@ import { writeTally, type SqliteContext } from './context'
 export function leaseEvents(ctx: SqliteContext, options: LeaseOptions): LeasedEvent[] {
   const limit = Math.max(0, Math.floor(options.limit))
   if (limit === 0) return []
-  const exclude = options.excludeKeys ? new Set(options.excludeKeys) : undefined
+  const exclude = options.excludeKeys ? new Set([...options.excludeKeys].map(cleanText)) : undefined
+  const owner = cleanText(options.owner)
   const now = ctx.options.now()
   const leasedUntil = now + Math.max(0, options.leaseMs)
   const candidates = ctx.s.keysReady.all(now, limit + (exclude?.size ?? 0))
@@ -22,7 +23,7 @@ export function leaseEvents(ctx: SqliteContext, options: LeaseOptions): LeasedEv
     if (leased.length >= limit) break
     if (exclude?.has(key.ordering_key)) continue
     const token = newLeaseToken()
-    ctx.s.keyLease.run(leasedUntil, leasedUntil, options.owner, token, key.ordering_key)
+    ctx.s.keyLease.run(leasedUntil, leasedUntil, owner, token, key.ordering_key)
     const row = ctx.s.eventStartAttempt.get(now, key.head_id)
     if (!row) throw new Error(`store corrupt: key ${key.ordering_key} has head ${key.head_id} which does not exist`)
     if (row.attempts === 1) {

@@ -1,4 +1,4 @@
-import { bucketWidthMs, EVENT_COLUMNS, MINUTE_MS, parseId, percentileFraction, toStoredEvent, type EventRow, type TotalBucket } from '../rows'
+import { bucketWidthMs, cleanText, EVENT_COLUMNS, MINUTE_MS, parseId, percentileFraction, toStoredEvent, type EventRow, type TotalBucket } from '../rows'
 import type { Counts, ListQuery, Outcome, ReasonCount, StatsBucket, StatsQuery, StoredEvent } from '../types'
 import type { SqliteContext } from './context'
 
@@ -48,11 +48,11 @@ export function listEvents(ctx: SqliteContext, query: ListQuery): StoredEvent[] 
   }
   if (query.reason) {
     where.push(`instr(COALESCE(last_error, ''), ?) > 0`)
-    params.push(query.reason)
+    params.push(cleanText(query.reason))
   }
   if (query.type) {
     where.push('type = ?')
-    params.push(query.type)
+    params.push(cleanText(query.type))
   }
   if (query.beforeId !== undefined) {
     const before = parseId(query.beforeId)

@@ -1,4 +1,4 @@
-import { parseId } from '../rows'
+import { cleanOptional, parseId } from '../rows'
 import { Tally } from '../tally'
 import type { ReplayFilter } from '../types'
 import { refreshKey, writeTally, type SqliteContext } from './context'
@@ -10,7 +10,7 @@ import { refreshKey, writeTally, type SqliteContext } from './context'
  */
 export function replayEvents(ctx: SqliteContext, filter: ReplayFilter): number {
   const now = ctx.options.now()
-  const reason = filter.reason ?? null
+  const reason = cleanOptional(filter.reason)
   let targets: Array<{ id: number; ordering_key: string }>
   if (filter.ids && filter.ids.length > 0) {
     const select = ctx.q<{ id: number; ordering_key: string }>(

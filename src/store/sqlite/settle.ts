@@ -1,4 +1,4 @@
-import { parseId, samplesText } from '../rows'
+import { cleanOptional, parseId, samplesText } from '../rows'
 import { fromComplete, fromDeadLetter, fromRetry, fromSkip, mayApply, type Settlement } from '../settlement'
 import { Tally } from '../tally'
 import type { CompleteItem, DeadLetterItem, RetryItem, SkipItem } from '../types'
@@ -20,12 +20,12 @@ function settle(ctx: SqliteContext, items: Settlement[]): void {
     ctx.s.eventSettle.run(
       item.status,
       retrying ? item.runAt ?? now : null,
-      item.error ?? null,
+      cleanOptional(item.error),
       retrying ? 1 : 0,
       now,
       retrying ? null : item.finishedAt ?? now,
       now,
-      item.action ?? null,
+      cleanOptional(item.action),
       item.httpStatus ?? null,
       samplesText(item.samples),
       id
