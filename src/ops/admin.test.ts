@@ -113,6 +113,12 @@ describe('admin API', () => {
     expect((await app.inject('/api/events/not-an-id')).statusCode).toBe(404)
     expect((await app.inject('/api/events?status=lost')).statusCode).toBe(400)
     expect((await app.inject('/api/events?limit=0')).statusCode).toBe(400)
+    const missing = await app.inject('/api/nothing-here')
+    expect(missing.statusCode).toBe(404)
+    expect(missing.json().error).toMatch(/no admin route GET \/api\/nothing-here/)
+    const badJson = await app.inject({ method: 'POST', url: '/api/replay', headers: { 'content-type': 'application/json' }, payload: '{nope' })
+    expect(badJson.statusCode).toBe(400)
+    expect(typeof badJson.json().error).toBe('string')
   })
 
   it('replays one dead letter, a set by reason, or all, and refuses a vague request', async () => {

@@ -59,6 +59,16 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
 
   app.addHook('onSend', async (_request, _reply, payload) => (typeof payload === 'string' ? scrub(payload) : payload))
 
+  // Every admin error has the same shape, {"error": "..."}, which the CLI prints as it is.
+  app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+    if (status === 500) request.log.error({ err }, 'admin API failed')
+    return reply.code(status).send({ error: status === 500 ? `internal error: ${err.message}` : err.message })
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no admin route ${request.method} ${request.url.split('?')[0]}; see docs/ops.md` })
+  )
+
   app.get<{ Querystring: { period?: string } }>('/overview', async (request, reply) => {
     const period = parsePeriod(request.query.period)
     if ('error' in period) return reply.code(400).send({ error: period.error })
