@@ -83,6 +83,12 @@ export function cleanText(value: string): string {
   return wellFormed.includes('\u0000') ? wellFormed.replace(/\u0000/g, '\uFFFD') : wellFormed
 }
 
+/** A receivedAt that is not a valid Date is recorded as the time of storing. */
+export function receivedAtMs(receivedAt: Date, nowMs: number): number {
+  const ms = receivedAt instanceof Date ? receivedAt.getTime() : Number.NaN
+  return Number.isFinite(ms) ? ms : nowMs
+}
+
 export function cleanOptional(value: string | null | undefined): string | null {
   return value === null || value === undefined ? null : cleanText(value)
 }

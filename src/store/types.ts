@@ -212,9 +212,12 @@ export interface Store {
    */
   enqueue(events: NewEvent[]): Promise<EnqueueResult[]>
 
-  /** Leases up to `limit` deliverable events, each the head of its ordering key. */
+  /**
+   * Leases up to `limit` deliverable events, each the head of its ordering key. Leasing counts
+   * as an attempt: a leased event's `attempts` includes the one it is leased for.
+   */
   lease(options: LeaseOptions): Promise<LeasedEvent[]>
-  /** Extends leases still held (long deliveries). */
+  /** Extends leases still held (long deliveries); `leaseMs` 0 gives them back at once. */
   extendLease(ids: string[], leaseMs: number): Promise<void>
 
   complete(items: CompleteItem[]): Promise<void>

@@ -111,6 +111,12 @@ export function storeConformance(harness: StoreHarness): void {
         expect(await store.get('')).toBeNull()
       })
 
+      test('an invalid receivedAt is recorded as the time of storing', async () => {
+        const store = await open()
+        const [r] = await store.enqueue([newEvent('u1', { receivedAt: new Date('not a date') })])
+        expect((await store.get(r.id))!.receivedAt.getTime()).toBe(clock.ms)
+      })
+
       test('an empty enqueue resolves to no results', async () => {
         const store = await open()
         expect(await store.enqueue([])).toEqual([])

@@ -1,5 +1,5 @@
 import type { ResolvedStoreOptions } from '../options'
-import { cleanText, MINUTE_MS } from '../rows'
+import { cleanText, MINUTE_MS, receivedAtMs } from '../rows'
 import type { EnqueueResult, NewEvent } from '../types'
 import { randomShard, type Queryable } from './context'
 
@@ -66,7 +66,7 @@ export async function enqueueEvents(db: Queryable, options: ResolvedStoreOptions
   const json = unique.map((e) => JSON.stringify(e.event))
   const { rows } = await db.query<{ ord: number; id: number; fresh: boolean }>(ENQUEUE_SQL, [
     unique.map((e) => e.source), unique.map((e) => e.messageId), unique.map((e) => e.orderingKey), unique.map((e) => e.type),
-    json, unique.map((e) => e.receivedAt.getTime()), now, now - options.dedupeWindowMs, randomShard(),
+    json, unique.map((e) => receivedAtMs(e.receivedAt, now)), now, now - options.dedupeWindowMs, randomShard(),
     Math.floor(now / MINUTE_MS) * MINUTE_MS
   ])
   const uniqueResults: EnqueueResult[] = rows.map((r) => ({ id: String(r.id), duplicate: !r.fresh }))

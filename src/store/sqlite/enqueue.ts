@@ -1,4 +1,4 @@
-import { cleanText } from '../rows'
+import { cleanText, receivedAtMs } from '../rows'
 import { Tally } from '../tally'
 import type { EnqueueResult, NewEvent } from '../types'
 import { writeTally, type SqliteContext } from './context'
@@ -22,7 +22,7 @@ export function enqueueEvents(ctx: SqliteContext, events: NewEvent[]): EnqueueRe
       continue
     }
     const json = JSON.stringify(e.event)
-    const id = Number(s.eventInsert.run(e.source, e.messageId, e.orderingKey, e.type, json, e.receivedAt.getTime(), now, now).lastInsertRowid)
+    const id = Number(s.eventInsert.run(e.source, e.messageId, e.orderingKey, e.type, json, receivedAtMs(e.receivedAt, now), now, now).lastInsertRowid)
     // Seen before but outside the window: the entry now points at the new event.
     if (seen) s.dedupeRenew.run(id, now, e.source, e.messageId)
     else s.dedupeInsert.run(e.source, e.messageId, id, now)
