@@ -5,11 +5,19 @@
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client'
 import type { FastifyPluginAsync } from 'fastify'
-import type { IngestObserver } from '../ingest/observer'
 import type { DeliveryObserver, OutcomeReport } from '../delivery/observer'
 import type { Counts } from '../store/types'
 
 export const METRIC_PREFIX = 'csb_relay_'
+
+/**
+ * What ingest reports (structurally ingest's `IngestObserver`; declared here because ops may
+ * not import ingest/).
+ */
+export interface IngestMetricsObserver {
+  ingested(type: string, result: 'accepted' | 'duplicate' | 'rejected' | 'throttled', count: number): void
+  storeLatency(operation: string, seconds: number): void
+}
 
 /** End-to-end latency buckets (seconds): sub-second when healthy, hours when CSB was down. */
 const LATENCY_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600]
@@ -25,7 +33,7 @@ export interface MetricsOptions {
 
 export interface RelayMetrics {
   registry: Registry
-  ingestObserver: IngestObserver
+  ingestObserver: IngestMetricsObserver
   /** Counts delivery outcomes (delivery itself logs one line per failed attempt). */
   deliveryObserver: DeliveryObserver
 }
@@ -124,7 +132,7 @@ export function createMetrics({ registry, counts, processMetrics = true }: Metri
     }
   })
 
-  const ingestObserver: IngestObserver = {
+  const ingestObserver: IngestMetricsObserver = {
     ingested(type, result, count) {
       ingested.inc({ type: typeLabel(type), result }, count)
     },

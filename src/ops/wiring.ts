@@ -11,11 +11,10 @@ import type { Logger } from 'pino'
 import type { RelayConfig } from '../cli/config'
 import { redactConfig } from '../cli/config'
 import type { DeliveryObserver } from '../delivery/observer'
-import type { IngestObserver } from '../ingest/observer'
 import type { ReplayFilter, Store } from '../store/types'
 import type { CsbCheck } from './admin'
 import type { OpsOptions } from './index'
-import { createMetrics } from './metrics'
+import { createMetrics, type IngestMetricsObserver } from './metrics'
 
 /** The parts of a running delivery that ops uses (src/delivery's `Delivery` has them). */
 export interface DeliveryControls {
@@ -38,7 +37,7 @@ export interface CreateOpsOptions {
 
 export interface Ops {
   registry: Registry
-  ingestObserver: IngestObserver
+  ingestObserver: IngestMetricsObserver
   deliveryObserver: DeliveryObserver
   pluginOptions: OpsOptions
   attachDelivery(delivery: DeliveryControls): void
