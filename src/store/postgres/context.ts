@@ -52,36 +52,52 @@ export async function refreshKeys(client: Queryable, keys: string[], released: s
          JOIN LATERAL (
            SELECT id, run_at FROM events WHERE ordering_key = k.ordering_key AND status = 'pending' ORDER BY id LIMIT 1
          ) h ON true
-     ), refreshed AS (
+     ), ${keyRowsAndCounters(1, 2, 3)}
+     SELECT 1`,
+    [[...new Set(keys)], released, ...tallyParams(tally)]
+  )
+}
+
+/**
+ * CTEs that bring the rows of the keys in $keys in line with a `heads` CTE (ordering_key, id,
+ * run_at of each key's head; keys without one lose their row), release the leases of the keys
+ * in $released, and add the counters given by tallyParams at $first.. $first+5.
+ */
+export function keyRowsAndCounters(keys: number, released: number, first: number): string {
+  const [buckets, deltas, minutes, names, counts, shard] = [0, 1, 2, 3, 4, 5].map((i) => `$${first + i}`)
+  return `refreshed AS (
        INSERT INTO queue_keys (ordering_key, head_id, ready_at)
        SELECT ordering_key, id, run_at FROM heads ORDER BY ordering_key COLLATE "C"
        ON CONFLICT (ordering_key) DO UPDATE SET
          head_id = EXCLUDED.head_id,
-         ready_at = CASE WHEN queue_keys.leased_event_id IS NOT NULL AND NOT (queue_keys.ordering_key = ANY($2::text[]))
+         ready_at = CASE WHEN queue_keys.leased_event_id IS NOT NULL AND NOT (queue_keys.ordering_key = ANY($${released}::text[]))
                          THEN queue_keys.leased_until ELSE EXCLUDED.ready_at END,
-         leased_event_id = CASE WHEN queue_keys.ordering_key = ANY($2::text[]) THEN NULL ELSE queue_keys.leased_event_id END,
-         leased_until = CASE WHEN queue_keys.ordering_key = ANY($2::text[]) THEN NULL ELSE queue_keys.leased_until END,
-         lease_owner = CASE WHEN queue_keys.ordering_key = ANY($2::text[]) THEN NULL ELSE queue_keys.lease_owner END,
-         lease_token = CASE WHEN queue_keys.ordering_key = ANY($2::text[]) THEN NULL ELSE queue_keys.lease_token END
+         leased_event_id = CASE WHEN queue_keys.ordering_key = ANY($${released}::text[]) THEN NULL ELSE queue_keys.leased_event_id END,
+         leased_until = CASE WHEN queue_keys.ordering_key = ANY($${released}::text[]) THEN NULL ELSE queue_keys.leased_until END,
+         lease_owner = CASE WHEN queue_keys.ordering_key = ANY($${released}::text[]) THEN NULL ELSE queue_keys.lease_owner END,
+         lease_token = CASE WHEN queue_keys.ordering_key = ANY($${released}::text[]) THEN NULL ELSE queue_keys.lease_token END
      ), emptied AS (
-       DELETE FROM queue_keys WHERE ordering_key = ANY($1::text[]) AND ordering_key NOT IN (SELECT ordering_key FROM heads)
+       DELETE FROM queue_keys WHERE ordering_key = ANY($${keys}::text[]) AND ordering_key NOT IN (SELECT ordering_key FROM heads)
      ), counted AS (
        INSERT INTO totals (bucket, shard, n)
-       SELECT bucket, $8, n FROM unnest($3::text[], $4::bigint[]) AS t(bucket, n)
+       SELECT bucket, ${shard}::int, n FROM unnest(${buckets}::text[], ${deltas}::bigint[]) AS t(bucket, n)
        ON CONFLICT (bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n
      ), outcomes AS (
        INSERT INTO outcome_counts (minute, outcome, shard, n)
-       SELECT minute, outcome, $8, n FROM unnest($5::bigint[], $6::text[], $7::bigint[]) AS t(minute, outcome, n)
+       SELECT minute, outcome, ${shard}::int, n FROM unnest(${minutes}::bigint[], ${names}::text[], ${counts}::bigint[]) AS t(minute, outcome, n)
        ON CONFLICT (minute, outcome, shard) DO UPDATE SET n = outcome_counts.n + EXCLUDED.n
-     )
-     SELECT 1`,
-    [
-      [...new Set(keys)], released,
-      totals.map(([b]) => b), totals.map(([, n]) => n),
-      outcomes.map((o) => o.minute), outcomes.map((o) => o.outcome), outcomes.map((o) => o.n),
-      randomShard()
-    ]
-  )
+     )`
+}
+
+/** The six parameters keyRowsAndCounters expects for a tally. */
+export function tallyParams(tally?: Tally): unknown[] {
+  const outcomes = tally?.sortedOutcomes() ?? []
+  const totals = tally?.sortedTotals() ?? []
+  return [
+    totals.map(([b]) => b), totals.map(([, n]) => n),
+    outcomes.map((o) => o.minute), outcomes.map((o) => o.outcome), outcomes.map((o) => o.n),
+    randomShard()
+  ]
 }
 
 /** Locks the rows of these keys in sorted order (every transaction takes key locks in this order). */

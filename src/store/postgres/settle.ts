@@ -2,29 +2,31 @@ import type { ResolvedStoreOptions } from '../options'
 import { parseId, samplesText } from '../rows'
 import { mayApply, type Settlement } from '../settlement'
 import { Tally } from '../tally'
-import { refreshKeys, type KeyRow, type Queryable } from './context'
+import { keyRowsAndCounters, tallyParams, type KeyRow, type Queryable } from './context'
 
 /**
- * Applies outcomes under the rules in settlement.ts, set-based: lock the keys (sorted), then
- * the events, decide in memory, then one UPDATE for the events and one pass over the keys.
+ * Applies outcomes under the rules in settlement.ts, set-based, in two statements: lock and
+ * read, decide in memory, then change the events, the keys and the counters together.
  */
 export async function settle(client: Queryable, options: ResolvedStoreOptions, items: Settlement[]): Promise<void> {
   const ids = [...new Set(items.map((i) => parseId(i.id)).filter((id): id is number => id !== null))]
   if (ids.length === 0) return
   const now = options.now()
-  // Key rows first, in sorted order (the lock order of every transaction); then read the events
-  // in a new statement, so their status is the one committed before we got the locks.
-  const { rows: locked } = await client.query<KeyRow>(
-    `SELECT * FROM queue_keys WHERE ordering_key IN (SELECT ordering_key FROM events WHERE id = ANY($1::bigint[]))
-      ORDER BY ordering_key COLLATE "C" FOR UPDATE`,
+  // One statement locks each event's key row and the event row, keys in sorted order (the lock
+  // order of every transaction). Rows it had to wait for are re-read once the lock is granted,
+  // so what we decide on is the state committed by whoever held them. Events whose key has no
+  // row are not pending: they drop out of the join and are ignored, as rule 1 says.
+  const { rows: locked } = await client.query<KeyRow & { id: number; status: string; attempts: number }>(
+    `SELECT e.id, e.status, e.attempts, q.ordering_key, q.head_id, q.ready_at, q.leased_event_id, q.leased_until,
+            q.lease_owner, q.lease_token
+       FROM events e JOIN queue_keys q ON q.ordering_key = e.ordering_key
+      WHERE e.id = ANY($1::bigint[])
+      ORDER BY q.ordering_key COLLATE "C", e.id
+      FOR UPDATE OF q, e`,
     [ids]
   )
   const keys = new Map(locked.map((k) => [k.ordering_key, k]))
-  const { rows: eventRows } = await client.query<{ id: number; ordering_key: string; status: string; attempts: number }>(
-    'SELECT id, ordering_key, status, attempts FROM events WHERE id = ANY($1::bigint[])',
-    [ids]
-  )
-  const events = new Map(eventRows.map((e) => [Number(e.id), { ...e, id: Number(e.id) }]))
+  const events = new Map(locked.map((e) => [Number(e.id), { id: Number(e.id), ordering_key: e.ordering_key, status: e.status, attempts: Number(e.attempts) }]))
 
   const tally = new Tally()
   const updates = new Map<number, { item: Settlement }>()
@@ -55,20 +57,37 @@ export async function settle(client: Queryable, options: ResolvedStoreOptions, i
 
   const list = [...updates.entries()]
   const col = <T>(f: (item: Settlement, retrying: boolean) => T) => list.map(([, u]) => f(u.item, u.item.status === 'pending'))
+  // The events change and the keys follow in one statement. Its snapshot still shows the events
+  // before the change, so a key's next head skips the events finished here and takes the new
+  // run time of one retried here. We hold the key rows, so nothing else changes those keys.
   await client.query(
-    `UPDATE events e SET
-       status = u.status,
-       run_at = COALESCE(u.run_at, e.run_at),
-       last_error = COALESCE(u.error, e.last_error),
-       first_failed_at = CASE WHEN u.retrying THEN COALESCE(e.first_failed_at, $10) ELSE e.first_failed_at END,
-       finished_at = u.finished_at,
-       updated_at = $10,
-       action = COALESCE(u.action, e.action),
-       last_status = COALESCE(u.http_status, e.last_status),
-       samples = COALESCE(u.samples, e.samples)
-     FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bool[], $6::bigint[], $7::text[], $8::int[], $9::text[])
-       AS u(id, status, run_at, error, retrying, finished_at, action, http_status, samples)
-     WHERE e.id = u.id`,
+    `WITH u AS (
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bool[], $6::bigint[], $7::text[], $8::int[], $9::text[])
+         AS u(id, status, run_at, error, retrying, finished_at, action, http_status, samples)
+     ), changed AS (
+       UPDATE events e SET
+         status = u.status,
+         run_at = COALESCE(u.run_at, e.run_at),
+         last_error = COALESCE(u.error, e.last_error),
+         first_failed_at = CASE WHEN u.retrying THEN COALESCE(e.first_failed_at, $10) ELSE e.first_failed_at END,
+         finished_at = u.finished_at,
+         updated_at = $10,
+         action = COALESCE(u.action, e.action),
+         last_status = COALESCE(u.http_status, e.last_status),
+         samples = COALESCE(u.samples, e.samples)
+       FROM u WHERE e.id = u.id
+       RETURNING e.id
+     ), heads AS (
+       SELECT k.ordering_key, h.id, h.run_at
+         FROM unnest($11::text[]) AS k(ordering_key)
+         JOIN LATERAL (
+           SELECT e.id, COALESCE(u.run_at, e.run_at) AS run_at
+             FROM events e LEFT JOIN u ON u.id = e.id
+            WHERE e.ordering_key = k.ordering_key AND e.status = 'pending' AND (u.id IS NULL OR u.retrying)
+            ORDER BY e.id LIMIT 1
+         ) h ON true
+     ), ${keyRowsAndCounters(11, 12, 13)}
+     SELECT count(*) FROM changed`,
     [
       list.map(([id]) => id),
       col((i) => i.status),
@@ -79,8 +98,10 @@ export async function settle(client: Queryable, options: ResolvedStoreOptions, i
       col((i) => i.action ?? null),
       col((i) => i.httpStatus ?? null),
       col((i) => samplesText(i.samples)),
-      now
+      now,
+      [...touched],
+      [...released],
+      ...tallyParams(tally)
     ]
   )
-  await refreshKeys(client, [...touched], [...released], tally)
 }
