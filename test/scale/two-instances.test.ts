@@ -79,13 +79,18 @@ describe('two relay instances on one PostgreSQL', () => {
     const b = await startInstance({ db: db!.url, sandbox: sb, writeKey: WRITE_KEY, config })
     instances.push(b)
 
-    const plan: LoadPlan = { run: `r${randomBytes(3).toString('hex')}`, users: 200, eventsPerUser: 20, clients: 8, pauseMs: 200 }
+    const plan: LoadPlan = { run: `r${randomBytes(3).toString('hex')}`, users: 320, eventsPerUser: 15, clients: 8, pauseMs: 200 }
     const total = plan.users * plan.eventsPerUser
     let live = [a.url, b.url]
     const load = sendLoad(plan, WRITE_KEY, () => live)
 
-    // Kill A once it is delivering, at a moment a client request to A is waiting for its answer.
-    await waitFor(async () => (await deliveredBy(a.url)) >= 100, { timeoutMs: 45_000, intervalMs: 50, what: 'instance A to deliver 100 events' })
+    // Kill A while it is delivering and the clients are still sending (40% acknowledged), at a
+    // moment a client request to A is waiting for its answer.
+    await waitFor(async () => load.stats.acknowledged.length >= total * 0.4 && (await deliveredBy(a.url)) >= 20, {
+      timeoutMs: 45_000,
+      intervalMs: 20,
+      what: '40% of the events acknowledged and instance A delivering'
+    })
     const deliveredByA = await deliveredBy(a.url)
     await waitFor(() => (load.stats.inFlight.get(a.url) ?? 0) > 0, { timeoutMs: 10_000, intervalMs: 1, what: 'a request to A in flight' })
     live = [b.url]
