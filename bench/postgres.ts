@@ -34,7 +34,7 @@ const { values: args } = parseArgs({
     latency: { type: 'string', default: '20' },
     concurrency: { type: 'string', default: '64' },
     clients: { type: 'string', default: '8' },
-    seconds: { type: 'string', default: '30' },
+    seconds: { type: 'string', default: '45' },
     rounds: { type: 'string', default: '3' },
     users: { type: 'string', default: '2000' }
   }
