@@ -120,6 +120,7 @@ function post(url: URL, agent: http.Agent, path: string, payload: string): Promi
       }
     )
     req.on('error', reject)
+    req.on('socket', (socket) => socket.setNoDelay(true))
     req.end(payload)
   })
 }
