@@ -25,7 +25,9 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     events: { type: 'string', default: '20000' },
     rate: { type: 'string', default: '1000' },
-    seconds: { type: 'string', default: '10' }
+    seconds: { type: 'string', default: '10' },
+    // Worker threads running the destination (the relay's CSB_RELAY_DELIVERY_THREADS; default 0).
+    threads: { type: 'string', default: process.env.CSB_RELAY_DELIVERY_THREADS || '0' }
   }
 })
 const LATENCY_MS = Number(args.latency)
@@ -33,6 +35,7 @@ const CONCURRENCY = Number(args.concurrency)
 const EVENTS = Number(args.events)
 const RATE = Number(args.rate)
 const SECONDS = Number(args.seconds)
+const THREADS = Number(args.threads)
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} }
 
@@ -144,6 +147,7 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}): 
         store,
         config: config(ctx.sandbox, { adaptive: false, maxConcurrency: CONCURRENCY, initialConcurrency: CONCURRENCY }, extra),
         logger: silent,
+        threads: THREADS,
         observer: {
           outcome: (r: OutcomeReport) => {
             if (r.outcome === 'delivered' && ++delivered === EVENTS) done()
@@ -190,6 +194,7 @@ function steadyScenario(name: string, extra: Partial<DeliveryConfig> = {}): Scen
         store,
         config: config(ctx.sandbox, {}, extra),
         logger: silent,
+        threads: THREADS,
         observer: {
           outcome: (r: OutcomeReport) => {
             if (r.outcome === 'delivered' && typeof r.endToEndMs === 'number' && latencies.push(r.endToEndMs) === total) done()
@@ -274,7 +279,7 @@ async function main() {
     await measureRoundTrip(sandbox, 10) // warm up
     const roundTripMs = await measureRoundTrip(sandbox)
     console.log(`sandbox: ${sandbox.url} (own process), latency ${LATENCY_MS} ms; measured round trip ${roundTripMs.toFixed(1)} ms`)
-    console.log(`store: SQLite file (WAL, synchronous=FULL) in ${dir}; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`)
+    console.log(`store: SQLite file (WAL, synchronous=FULL) in ${dir}; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; delivery worker threads: ${THREADS}\n`)
     const ctx: Context = { sandbox, roundTripMs, openStore: () => openStore(path.join(dir, `bench-${++n}.db`)) }
     for (const scenario of SCENARIOS) {
       const result = await scenario.run(ctx)

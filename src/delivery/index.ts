@@ -18,7 +18,8 @@ import type { DeliveryObserver } from './observer'
 import { Pipeline, type PipelineStats, type RouteFn } from './pipeline'
 import { compileSubscriptions, defaultSubscriptions, SubscriptionError, type ActiveSubscription } from './subscriptions'
 import { dryRun, type DryRunResult } from './dry-run'
-import type { CsbSettings, DeliveryConfig, DeliveryLogger } from './types'
+import { inThreadExecutor, threadPoolExecutor, type Executor } from './executor'
+import type { CsbSettings, DeliveryConfig, DeliveryLogger, SubscriptionConfig } from './types'
 
 export type { CsbSettings, DeliveryConfig, DeliverySettings, SubscriptionConfig, DeliveryLogger } from './types'
 export { deliveryDefaults } from './types'
@@ -38,6 +39,11 @@ export interface StartDeliveryOptions {
   definition?: typeof csbDestination
   /** Injectable randomness for backoff jitter (tests). */
   random?: () => number
+  /**
+   * Worker threads that run the destination (0 = in the main thread). Default: the environment's
+   * CSB_RELAY_DELIVERY_THREADS, else 0.
+   */
+  threads?: number
 }
 
 export interface DeliveryStats extends PipelineStats {
@@ -62,6 +68,8 @@ export interface Delivery {
 export interface DeliveryRuntime {
   destination: Destination<any>
   subscriptions: ActiveSubscription[]
+  /** The subscriptions as configured (or the presets), for worker threads. */
+  configured: SubscriptionConfig[]
   route: RouteFn
 }
 
@@ -74,7 +82,7 @@ export function prepareDelivery(config: DeliveryConfig, definition: typeof csbDe
   const subscriptions = compileSubscriptions(configured, definition)
   const router = createRouter(config.filters, { integrationNames: INTEGRATION_NAMES })
   const instrumented = instrumentDefinition(definition, { timeoutMs: () => config.delivery.requestTimeoutMs })
-  return { destination: new Destination(instrumented), subscriptions, route: (event: SegmentEvent) => router.route(event) }
+  return { destination: new Destination(instrumented), subscriptions, configured, route: (event: SegmentEvent) => router.route(event) }
 }
 
 /** Checks CSB settings against the destination's settings schema; throws a message naming the problem. */
@@ -89,15 +97,36 @@ export function validateCsbSettings(runtime: DeliveryRuntime, settings: CsbSetti
   }
 }
 
+/** Worker threads to use: explicit, else CSB_RELAY_DELIVERY_THREADS, else 0 (the main thread). */
+export function deliveryThreads(requested: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  if (requested !== undefined) return Math.max(0, Math.floor(requested))
+  const fromEnv = env.CSB_RELAY_DELIVERY_THREADS
+  if (fromEnv === undefined || fromEnv.trim() === '') return 0
+  const n = Number(fromEnv)
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new SubscriptionError(`CSB_RELAY_DELIVERY_THREADS must be an integer from 0 to 64, got "${fromEnv}"`)
+  return n
+}
+
 export function startDelivery(options: StartDeliveryOptions): Delivery {
   const { store, config, logger } = options
   const observer = options.observer ?? {}
   const runtime = prepareDelivery(config, options.definition)
   if (config.csb) validateCsbSettings(runtime, config.csb)
+  const threads = options.definition ? 0 : deliveryThreads(options.threads)
+  const inThread = inThreadExecutor(runtime.destination, runtime.subscriptions)
+  const executor: Executor =
+    threads > 0
+      ? threadPoolExecutor(
+          threads,
+          { subscriptions: runtime.configured, requestTimeoutMs: config.delivery.requestTimeoutMs },
+          (err) => logger.error({ err: String(err) }, 'delivery: a worker thread failed'),
+          inThread
+        )
+      : inThread
   const pipeline = new Pipeline({
     store,
     settings: config.delivery,
-    destination: runtime.destination,
+    executor,
     subscriptions: runtime.subscriptions,
     route: runtime.route,
     logger,
@@ -127,6 +156,9 @@ export function startDelivery(options: StartDeliveryOptions): Delivery {
       ...pipeline.stats(),
       subscriptions: runtime.subscriptions.map((s) => ({ name: s.name, subscribe: s.subscribe, partnerAction: s.partnerAction }))
     }),
-    stop: () => pipeline.stop()
+    stop: async () => {
+      await pipeline.stop()
+      await executor.close()
+    }
   }
 }

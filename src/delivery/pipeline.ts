@@ -10,10 +10,10 @@
  * (the key's next event may now be leased), `wake()` (new events, replay, new settings), the
  * poll interval, the end of a Retry-After pause or a rate-limit wait.
  */
-import type { Destination } from '@segment/actions-core'
 import type { LeasedEvent, SegmentEvent, Store } from '../store/types'
 import type { DeliveryObserver, DeliveryOutcome } from './observer'
-import { runSubscriptions, type AttemptResult } from './attempt'
+import type { AttemptResult } from './attempt'
+import type { Executor } from './executor'
 import { describeFailure, decide, scrub } from './classify'
 import { parseRetryAfter } from './backoff'
 import { enrich, LinkCache } from './identity'
@@ -31,7 +31,8 @@ export type RouteFn = (event: SegmentEvent) => { deliver: true; event: SegmentEv
 export interface PipelineOptions {
   store: Store
   settings: DeliverySettings
-  destination: Destination<any>
+  /** Runs the destination (in this thread or in worker threads). */
+  executor: Executor
   subscriptions: ActiveSubscription[]
   route?: RouteFn
   logger: DeliveryLogger
@@ -286,7 +287,7 @@ export class Pipeline {
     }
     const done = completedSubscriptions(leased.samples)
     const toRun = matched.filter((s) => !done.includes(s.name))
-    const attempt: AttemptResult = await runSubscriptions(this.options.destination, event, csb, toRun)
+    const attempt: AttemptResult = await this.options.executor.run({ event, settings: csb, subscriptions: toRun.map((sub) => sub.name) })
     const succeeded = [...done, ...attempt.results.filter((r) => !r.error).map((r) => r.subscription)]
     const samples = samplesOf(attempt, succeeded)
     const last = attempt.results[attempt.results.length - 1]

@@ -42,6 +42,7 @@ export function compileSubscriptions(configured: unknown, definition: Definition
     throw new SubscriptionError('"subscriptions" must be an array of {"subscribe", "partnerAction", "mapping"}')
   }
   const known = Object.keys(definition.actions)
+  const names = new Set<string>()
   return configured.map((raw, i) => {
     const sub = (raw ?? {}) as Partial<SubscriptionConfig>
     const label = `subscription #${i + 1}${typeof sub.name === 'string' && sub.name ? ` ("${sub.name}")` : ''}`
@@ -70,8 +71,11 @@ export function compileSubscriptions(configured: unknown, definition: Definition
     } catch (err) {
       throw new SubscriptionError(`${label}: invalid mapping: ${(err as Error).message}`)
     }
+    const name = typeof sub.name === 'string' && sub.name ? sub.name : `#${i + 1} ${sub.partnerAction}`
+    if (names.has(name)) throw new SubscriptionError(`${label}: the name "${name}" is used twice; give each subscription its own name`)
+    names.add(name)
     return {
-      name: typeof sub.name === 'string' && sub.name ? sub.name : `#${i + 1} ${sub.partnerAction}`,
+      name,
       subscribe: sub.subscribe,
       partnerAction: sub.partnerAction,
       mapping: mapping as Record<string, unknown>,

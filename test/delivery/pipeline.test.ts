@@ -298,3 +298,43 @@ describe('delivery pipeline: poison events', () => {
     }
   })
 })
+
+describe('delivery pipeline in worker threads (CSB_RELAY_DELIVERY_THREADS)', () => {
+  it('delivers, classifies failures and keeps samples the same way as in the main thread', async () => {
+    const { openStore } = await import('../../src/store')
+    const { startSandbox } = await import('../../src/sandbox')
+    const { startDelivery, deliveryThreads } = await import('../../src/delivery')
+    const { fastDelivery, silentLogger } = await import('./helpers')
+    expect(deliveryThreads(undefined, { CSB_RELAY_DELIVERY_THREADS: '2' })).toBe(2)
+    expect(deliveryThreads(undefined, {})).toBe(0)
+    expect(() => deliveryThreads(undefined, { CSB_RELAY_DELIVERY_THREADS: 'many' })).toThrow(/integer/)
+    const store = await openStore(':memory:')
+    const sandbox = await startSandbox({ port: 0 })
+    const logger = silentLogger()
+    const delivery = startDelivery({ store, config: { delivery: fastDelivery, csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url } }, logger, threads: 2 })
+    try {
+      sandbox.setFaults({ rules: [
+        { match: { path: '/api/v1_1/account' }, status: 400, message: 'bad account' },
+        { match: { path: '/api/v1_1/feature' }, status: 429, retryAfterSeconds: 0, count: 1 }
+      ] })
+      const ids = await enqueue(store, [
+        segmentEvent({ type: 'identify', userId: 't1', traits: { account_id: 'a1' } }),
+        segmentEvent({ type: 'group', userId: 't2', groupId: 'g2', traits: { name: 'G' } }),
+        segmentEvent({ type: 'track', userId: 't3', event: 'Used', properties: { account_id: 'a1' } })
+      ])
+      await waitFor('settled', async () => {
+        const s = await Promise.all(ids.map(async (id) => (await store.get(id))?.status))
+        return s[0] === 'delivered' && s[1] === 'dead' && s[2] === 'delivered'
+      })
+      const dead = await store.get(ids[1])
+      expect(dead?.lastError).toMatch(/HTTP 400.*bad account/)
+      expect(dead?.samples?.request).toMatchObject({ url: `${sandbox.url}/api/v1_1/account`, headers: { authorization: '[redacted]' } })
+      expect((await store.get(ids[2]))?.attempts).toBe(2)
+      expect(logger.lines.filter((l) => l.msg?.includes('worker thread failed'))).toHaveLength(0)
+    } finally {
+      await delivery.stop()
+      await sandbox.close()
+      await store.close()
+    }
+  })
+})
