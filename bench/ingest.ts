@@ -107,8 +107,11 @@ function body(scenario: Scenario): { path: string; payload: string; events: numb
   return { path: '/v1/batch', payload: fill(BATCH_PARTS), events: BATCH_SIZE }
 }
 
+let firstNetworkError: Error | undefined
+
+/** Resolves with the status, or 0 on a network error (counted, never aborting the run). */
 function post(url: URL, agent: http.Agent, path: string, payload: string): Promise<number> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const req = http.request(
       {
         host: url.hostname, port: url.port, path, method: 'POST', agent,
@@ -119,7 +122,10 @@ function post(url: URL, agent: http.Agent, path: string, payload: string): Promi
         res.on('end', () => resolve(res.statusCode ?? 0))
       }
     )
-    req.on('error', reject)
+    req.on('error', (err) => {
+      firstNetworkError ??= err
+      resolve(0)
+    })
     req.on('socket', (socket) => socket.setNoDelay(true))
     req.end(payload)
   })
@@ -214,6 +220,7 @@ async function main(): Promise<void> {
       `${label.padEnd(24)} ${fmt(rate(b))}      ${fmt(rate(r))}       ${(ratio * 100).toFixed(0).padStart(3)}%    >= ${target * 100}%  ${ok ? 'met' : 'MISSED'}   ${b.requests}/${r.requests}   ${b.errors}/${r.errors}`
     )
   }
+  if (firstNetworkError) console.log(`first network error: ${firstNetworkError.message}`)
   process.exitCode = failed ? 1 : 0
 }
 
