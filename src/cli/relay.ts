@@ -100,11 +100,12 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     ops.attachDelivery(delivery)
     cleanups.push(() => delivery.stop())
 
-    // listen
+    // listen (if this fails, e.g. the port is taken, the unstarted server is closed with the rest)
+    cleanups.push(() => app.close())
     await app.listen({ port: config.port, host: config.host })
     const url = urlOf(app.server.address() as AddressInfo)
-    // Closing the server stops accepting and waits for in-flight requests (and so their commits).
-    cleanups.push(() => app.close())
+    // Closing the server (the last cleanup, so the first to run) stops accepting and waits for
+    // in-flight requests, and so for their commits.
 
     let closing: Promise<void> | undefined
     return {

@@ -38,6 +38,19 @@ describe('configuration errors', () => {
 })
 
 describe('start', () => {
+  it('exits 1 naming the problem when the port is taken, without hanging', async () => {
+    const blocker = http.createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const port = (blocker.address() as { port: number }).port
+    try {
+      const cli = runCli(['start', '--port', String(port), '--db', path.join(tempDir(), 'r.db')], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
+      expect(await cli.exited).toEqual({ code: 1, signal: null })
+      expect(cli.stderr()).toContain('could not start: listen EADDRINUSE')
+    } finally {
+      blocker.close()
+    }
+  })
+
   it('prints the generated write key with SDK snippets, the dashboard URL and that CSB is not configured', async () => {
     const db = path.join(tempDir(), 'relay.db')
     const relay = await startRelayProcess(['--db', db])
