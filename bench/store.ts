@@ -1,6 +1,6 @@
 /**
  * Store throughput, printed beside baselines measured in the same run:
- *   npx tsx bench/store.ts [--pg URL] [--events N] [--backlog N]
+ *   npx tsx bench/store.ts [--pg URL] [--events N] [--backlog N] [--engines sqlite,postgres]
  * Baseline: raw better-sqlite3 multi-row inserts of the same rows into a bare table with the
  * same durability (WAL, synchronous=FULL), 100 rows per transaction.
  * With --pg (or CSB_RELAY_TEST_PG) the PostgreSQL engine runs too, each run in its own schema.
@@ -20,6 +20,8 @@ const flag = (name: string) => {
 const EVENTS = Number(flag('events') ?? 100_000)
 const BACKLOG = Number(flag('backlog') ?? 100_000)
 const PG = flag('pg') ?? process.env.CSB_RELAY_TEST_PG
+/** --engines sqlite,postgres (default both; postgres needs --pg or CSB_RELAY_TEST_PG). */
+const ENGINES = (flag('engines') ?? 'sqlite,postgres').split(',')
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-bench-store-'))
 
 let serial = 0
@@ -147,8 +149,8 @@ async function main(): Promise<void> {
   const memoryRate = await enqueueSequential(memoryStore, EVENTS)
   await memoryStore.close()
   console.log(`cpu only: raw inserts in memory ${memoryBaseline} ev/s; sqlite engine in memory, 100-event batches one at a time ${memoryRate} ev/s = ${(memoryRate / memoryBaseline).toFixed(2)}x`)
-  await engineRun('sqlite', path.join(dir, 'store.db'), baseline)
-  if (PG) {
+  if (ENGINES.includes('sqlite')) await engineRun('sqlite', path.join(dir, 'store.db'), baseline)
+  if (PG && ENGINES.includes('postgres')) {
     const url = `${PG}${PG.includes('?') ? '&' : '?'}schema=bench_${Date.now()}`
     pgSchemas.push(url)
     try {

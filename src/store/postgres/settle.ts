@@ -78,14 +78,18 @@ export async function settle(client: Queryable, options: ResolvedStoreOptions, i
        FROM u WHERE e.id = u.id
        RETURNING e.id
      ), heads AS (
-       SELECT k.ordering_key, h.id, h.run_at
-         FROM unnest($11::text[]) AS k(ordering_key)
+       -- Start at the current head: every pending id of a key is at or above it, and the index
+       -- entries below it belong to finished events (dead row versions until vacuumed).
+       -- A plain filter on the finished ids keeps this an index scan that stops at the first hit.
+       SELECT q.ordering_key, h.id, COALESCE((SELECT u.run_at FROM u WHERE u.id = h.id), h.run_at) AS run_at
+         FROM queue_keys q
          JOIN LATERAL (
-           SELECT e.id, COALESCE(u.run_at, e.run_at) AS run_at
-             FROM events e LEFT JOIN u ON u.id = e.id
-            WHERE e.ordering_key = k.ordering_key AND e.status = 'pending' AND (u.id IS NULL OR u.retrying)
+           SELECT e.id, e.run_at FROM events e
+            WHERE e.ordering_key = q.ordering_key AND e.status = 'pending' AND e.id >= q.head_id
+              AND NOT (e.id = ANY($19::bigint[]))
             ORDER BY e.id LIMIT 1
          ) h ON true
+        WHERE q.ordering_key = ANY($11::text[])
      ), ${keyRowsAndCounters(11, 12, 13)}
      SELECT count(*) FROM changed`,
     [
@@ -101,7 +105,8 @@ export async function settle(client: Queryable, options: ResolvedStoreOptions, i
       now,
       [...touched],
       [...released],
-      ...tallyParams(tally)
+      ...tallyParams(tally),
+      list.filter(([, u]) => u.item.status !== 'pending').map(([id]) => id)
     ]
   )
 }
