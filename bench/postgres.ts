@@ -235,8 +235,20 @@ async function ingest(targets: string[]): Promise<{ accepted: number; seconds: n
 }
 
 /** Sums the samples of one metric on an instance's /metrics (optionally only lines containing `having`). */
-async function metric(base: string, name: string, having = ''): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text()
+async function metric(relay: Proc, name: string, having = ''): Promise<number> {
+  let text = ''
+  for (let attempt = 1; ; attempt++) {
+    try {
+      text = await (await fetch(`${relay.url}/metrics`)).text()
+      break
+    } catch (err) {
+      // A reused keep-alive connection can be reset; a relay that died is a result to report.
+      if (relay.child.exitCode !== null || relay.child.signalCode !== null || attempt === 3) {
+        throw new Error(`cannot read ${relay.url}/metrics (${(err as Error).message}); relay output:\n${relay.out().slice(-2000)}`)
+      }
+      await sleep(100)
+    }
+  }
   let sum = 0
   for (const line of text.split('\n')) {
     if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(having)) sum += Number(line.slice(line.lastIndexOf(' ') + 1))
@@ -244,7 +256,7 @@ async function metric(base: string, name: string, having = ''): Promise<number> 
   return sum
 }
 const sumOver = async (relays: Proc[], name: string, having = '') =>
-  (await Promise.all(relays.map((r) => metric(r.url, name, having)))).reduce((a, b) => a + b, 0)
+  (await Promise.all(relays.map((r) => metric(r, name, having)))).reduce((a, b) => a + b, 0)
 const deliveredSum = (relays: Proc[]) => sumOver(relays, 'csb_relay_delivery_outcomes_total', 'outcome="delivered"')
 /** CPU seconds the relay processes used (user + system), from their own process metrics. */
 const cpuSum = (relays: Proc[]) => sumOver(relays, 'csb_relay_process_cpu_seconds_total')
