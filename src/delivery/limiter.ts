@@ -35,6 +35,7 @@ export class AdaptiveLimiter {
   private active = 0
   private pausedUntil = 0
   private pauses = 0
+  private slowStart = true
   /** Counts the times every slot was taken (the limit, not demand, was the bottleneck). */
   private saturation = 0
   private readonly min: number
@@ -84,8 +85,9 @@ export class AdaptiveLimiter {
     if (!this.settings.adaptive) return
     const before = this.limit
     if (signal === 'ok' && busy) {
-      this.limitValue = Math.min(this.max, this.limitValue + 1 / this.limitValue)
+      this.limitValue = Math.min(this.max, this.limitValue + (this.slowStart ? 1 : 1 / this.limitValue))
     } else if (signal === 'congestion' && ticket.epoch === this.epoch) {
+      this.slowStart = false
       this.limitValue = Math.max(this.min, this.limitValue * DECREASE_FACTOR)
       this.epoch++
     }

@@ -311,7 +311,7 @@ export class Pipeline {
       [csb.apiKey]
     )
     const now = new Date()
-    const decision = decide(facts, attempts, leased.firstFailedAt, now, this.options.settings, this.options.random)
+    const decision = decide({ ...facts, reason }, attempts, leased.firstFailedAt, now, this.options.settings, this.options.random)
     if (facts.status === 429 && facts.retryAfterMs) {
       this.limiter.pauseUntil(now.getTime() + Math.min(facts.retryAfterMs, this.options.settings.backoffCapMs), ticket)
     }

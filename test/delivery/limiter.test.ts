@@ -16,12 +16,24 @@ describe('AdaptiveLimiter (AIMD)', () => {
     expect(l.tryAcquire()).toBeNull()
   })
 
-  it('grows by about one per round of successes while busy, up to the max', () => {
+  it('slow start: doubles per busy round until the first congestion signal', () => {
     const l = new AdaptiveLimiter(settings)
+    for (const t of fill(l)) l.release(t, 'ok')
+    expect(l.limit).toBe(32)
+    for (const t of fill(l)) l.release(t, 'ok')
+    expect(l.limit).toBe(64)
+  })
+
+  it('after a congestion signal grows by about one per round of successes while busy, up to the max', () => {
+    const l = new AdaptiveLimiter(settings)
+    const first = fill(l)
+    l.release(first[0], 'congestion')
+    for (const t of first.slice(1)) l.release(t, 'neutral')
+    expect(l.limit).toBe(11)
     for (let round = 0; round < 10; round++) for (const t of fill(l)) l.release(t, 'ok')
-    expect(l.limit).toBeGreaterThanOrEqual(24)
-    expect(l.limit).toBeLessThanOrEqual(27)
-    for (let round = 0; round < 500; round++) for (const t of fill(l)) l.release(t, 'ok')
+    expect(l.limit).toBeGreaterThanOrEqual(19)
+    expect(l.limit).toBeLessThanOrEqual(22)
+    for (let round = 0; round < 800; round++) for (const t of fill(l)) l.release(t, 'ok')
     expect(l.limit).toBe(64)
   })
 
