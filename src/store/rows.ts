@@ -83,6 +83,12 @@ export function cleanText(value: string): string {
   return wellFormed.includes('\u0000') ? wellFormed.replace(/\u0000/g, '\uFFFD') : wellFormed
 }
 
+/** Lease options checked once for both engines: a caller's arithmetic slip must not reach SQL. */
+export function checkLease(limit: number, leaseMs: number): { limit: number; leaseMs: number } {
+  if (!Number.isFinite(limit) || !Number.isFinite(leaseMs)) throw new RangeError(`lease needs finite limit and leaseMs, got ${limit} and ${leaseMs}`)
+  return { limit: Math.max(0, Math.floor(limit)), leaseMs: Math.max(0, leaseMs) }
+}
+
 /** A receivedAt that is not a valid Date is recorded as the time of storing. */
 export function receivedAtMs(receivedAt: Date, nowMs: number): number {
   const ms = receivedAt instanceof Date ? receivedAt.getTime() : Number.NaN

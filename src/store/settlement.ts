@@ -21,14 +21,20 @@ export interface Settlement {
   finishedAt?: number
 }
 
+/** A Date's ms, or undefined (meaning "now") when it is missing or invalid. */
+const validMs = (date: Date | undefined): number | undefined => {
+  const ms = date instanceof Date ? date.getTime() : Number.NaN
+  return Number.isFinite(ms) ? ms : undefined
+}
+
 export const fromComplete = (items: CompleteItem[]): Settlement[] =>
-  items.map((i) => ({ id: i.id, leaseId: i.leaseId, status: 'delivered', action: i.action, httpStatus: i.status, samples: i.samples, finishedAt: i.finishedAt?.getTime() }))
+  items.map((i) => ({ id: i.id, leaseId: i.leaseId, status: 'delivered', action: i.action, httpStatus: i.status, samples: i.samples, finishedAt: validMs(i.finishedAt) }))
 
 export const fromSkip = (items: SkipItem[]): Settlement[] =>
   items.map((i) => ({ id: i.id, leaseId: i.leaseId, status: 'skipped', error: i.reason }))
 
 export const fromRetry = (items: RetryItem[]): Settlement[] =>
-  items.map((i) => ({ id: i.id, leaseId: i.leaseId, status: 'pending', runAt: i.runAt.getTime(), error: i.error, action: i.action, httpStatus: i.status, samples: i.samples }))
+  items.map((i) => ({ id: i.id, leaseId: i.leaseId, status: 'pending', runAt: validMs(i.runAt), error: i.error, action: i.action, httpStatus: i.status, samples: i.samples }))
 
 export const fromDeadLetter = (items: DeadLetterItem[]): Settlement[] =>
   items.map((i) => ({ id: i.id, leaseId: i.leaseId, status: 'dead', error: i.reason, action: i.action, httpStatus: i.status, samples: i.samples }))

@@ -255,6 +255,19 @@ export function storeConformance(harness: StoreHarness): void {
         expect(ids(await lease(store, 2))).toEqual([k3])
       })
 
+      test('a non-finite limit or lease length is refused; invalid dates on outcomes mean now', async () => {
+        const store = await open()
+        const [a1] = await enqueueAll(store, [newEvent('a')])
+        await expect(store.lease({ limit: Number.NaN, leaseMs: 1000, owner: 'w' })).rejects.toThrow(RangeError)
+        await expect(store.lease({ limit: 1, leaseMs: Number.POSITIVE_INFINITY, owner: 'w' })).rejects.toThrow(RangeError)
+        const [l] = await lease(store)
+        await store.retryLater([{ id: a1, leaseId: l.leaseId, runAt: new Date('nope'), error: 'x' }])
+        expect((await store.get(a1))!.runAt.getTime()).toBe(clock.ms)
+        const [again] = await lease(store)
+        await store.complete([{ id: a1, leaseId: again.leaseId, finishedAt: new Date(Number.NaN) }])
+        expect((await store.get(a1))!.finishedAt!.getTime()).toBe(clock.ms)
+      })
+
       test('a limit of 0 leases nothing', async () => {
         const store = await open()
         await store.enqueue([newEvent('a')])

@@ -1,5 +1,5 @@
 import type { ResolvedStoreOptions } from '../options'
-import { EVENT_COLUMNS, toStoredEvent, type EventRow } from '../rows'
+import { checkLease, EVENT_COLUMNS, toStoredEvent, type EventRow } from '../rows'
 import { newLeaseToken } from '../lease-token'
 import type { LeasedEvent, LeaseOptions } from '../types'
 import { randomShard, type Queryable } from './context'
@@ -10,10 +10,10 @@ import { randomShard, type Queryable } from './context'
  * is due again, so a dead instance's events go to whoever asks next.
  */
 export async function leaseEvents(db: Queryable, options: ResolvedStoreOptions, lease: LeaseOptions): Promise<LeasedEvent[]> {
-  const limit = Math.max(0, Math.floor(lease.limit))
+  const { limit, leaseMs } = checkLease(lease.limit, lease.leaseMs)
   if (limit === 0) return []
   const now = options.now()
-  const until = now + Math.max(0, lease.leaseMs)
+  const until = now + leaseMs
   // One statement: atomic by itself, one round trip. Leasing counts as an attempt; a first
   // attempt moves the event from the 'new' to the 'retrying' total.
   const { rows } = await db.query<EventRow & { lease_token: string }>(
@@ -47,7 +47,7 @@ export async function leaseEvents(db: Queryable, options: ResolvedStoreOptions, 
 
 /** Extends the lease of events that still hold their key's lease. */
 export async function extendLeases(client: Queryable, options: ResolvedStoreOptions, ids: number[], leaseMs: number): Promise<void> {
-  const until = options.now() + Math.max(0, leaseMs)
+  const until = options.now() + (Number.isFinite(leaseMs) ? Math.max(0, leaseMs) : 0)
   await client.query(
     `WITH target AS (
        SELECT q.ordering_key FROM queue_keys q JOIN events e ON e.ordering_key = q.ordering_key AND q.leased_event_id = e.id

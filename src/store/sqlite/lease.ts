@@ -1,5 +1,5 @@
 import { newLeaseToken } from '../lease-token'
-import { cleanText, toStoredEvent } from '../rows'
+import { checkLease, cleanText, toStoredEvent } from '../rows'
 import { Tally } from '../tally'
 import type { LeasedEvent, LeaseOptions } from '../types'
 import { writeTally, type SqliteContext } from './context'
@@ -10,12 +10,12 @@ import { writeTally, type SqliteContext } from './context'
  * one row per key with unfinished events, indexed by the time it is next ready).
  */
 export function leaseEvents(ctx: SqliteContext, options: LeaseOptions): LeasedEvent[] {
-  const limit = Math.max(0, Math.floor(options.limit))
+  const { limit, leaseMs } = checkLease(options.limit, options.leaseMs)
   if (limit === 0) return []
   const exclude = options.excludeKeys ? new Set([...options.excludeKeys].map(cleanText)) : undefined
   const owner = cleanText(options.owner)
   const now = ctx.options.now()
-  const leasedUntil = now + Math.max(0, options.leaseMs)
+  const leasedUntil = now + leaseMs
   const candidates = ctx.s.keysReady.all(now, limit + (exclude?.size ?? 0))
   const tally = new Tally()
   const leased: LeasedEvent[] = []
@@ -38,7 +38,7 @@ export function leaseEvents(ctx: SqliteContext, options: LeaseOptions): LeasedEv
 
 /** Extends the lease of events that still hold their key's lease. */
 export function extendLeases(ctx: SqliteContext, ids: number[], leaseMs: number): void {
-  const until = ctx.options.now() + Math.max(0, leaseMs)
+  const until = ctx.options.now() + (Number.isFinite(leaseMs) ? Math.max(0, leaseMs) : 0)
   for (const id of ids) {
     const event = ctx.s.eventBrief.get(id)
     if (event && event.status === 'pending') ctx.s.keyExtend.run(until, until, id, event.ordering_key)
