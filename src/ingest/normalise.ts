@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { SegmentEvent } from '../store/types'
+import { isoString } from './iso-time'
 import { isId, isPlainObject, type EventType } from './validate'
 
 /** Fields a batch (or the browser library's envelope) sets for all of its events. */
@@ -31,13 +32,16 @@ function toMillis(value: unknown): number {
   return typeof value === 'number' ? value : Date.parse(value as string)
 }
 
+/** The largest time a Date holds (ECMAScript: ±8.64e15 ms). */
+const MAX_DATE_MS = 8.64e15
+
 const present = (value: unknown) => value !== undefined && value !== null
 
 export function requestFacts(envelope: Envelope, receivedAt: Date): RequestFacts {
   return {
     envelope,
     receivedMs: receivedAt.getTime(),
-    receivedIso: receivedAt.toISOString(),
+    receivedIso: isoString(receivedAt.getTime()),
     sentAtMs: present(envelope.sentAt) ? toMillis(envelope.sentAt) : undefined
   }
 }
@@ -68,9 +72,9 @@ export function normaliseEvent(raw: Record<string, unknown>, type: EventType, fa
   if (present(raw.timestamp)) {
     event.originalTimestamp = raw.timestamp
     const originalMs = toMillis(raw.timestamp)
-    const corrected = new Date(sentAtMs !== undefined ? receivedMs - (sentAtMs - originalMs) : originalMs)
+    const corrected = sentAtMs !== undefined ? receivedMs - (sentAtMs - originalMs) : originalMs
     // Hostile sentAt/timestamp pairs can land outside the Date range: keep receivedAt then.
-    if (!Number.isNaN(corrected.getTime())) timestamp = corrected.toISOString()
+    if (Math.abs(corrected) <= MAX_DATE_MS) timestamp = isoString(corrected)
   }
   event.timestamp = timestamp
   event.receivedAt = receivedIso
