@@ -331,6 +331,7 @@ async function scenario(name: string, instances: number, db: string, sandbox: Sa
       detail:
         `ingest rounds ${ingestRates.map((r) => Math.round(r)).join(', ')} ev/s (${accepted} events); ` +
         `delivered ${delivered - d0} in ${seconds.toFixed(1)} s, mean ${Math.round(meanDelivery)} ev/s, ` +
+        `relay CPU ${(deliveryCpu / seconds).toFixed(2)} cores, ` +
         `5 s windows ${windowRates.map((r) => Math.round(r)).join(', ')} ev/s`
     }
   } finally {
