@@ -4,7 +4,7 @@ export type StoreLocation =
   | { engine: 'postgres'; url: string; schema?: string }
 
 /**
- * `./data/relay.db`, `sqlite:PATH`, `:memory:`, `sqlite::memory:` → SQLite;
+ * `./data/relay.db`, `sqlite:PATH`, `sqlite://PATH`, `:memory:`, `sqlite::memory:` → SQLite;
  * `postgres://...` / `postgresql://...` (optionally `?schema=NAME`) → PostgreSQL.
  */
 export function parseStoreUrl(url: string): StoreLocation {
@@ -16,7 +16,8 @@ export function parseStoreUrl(url: string): StoreLocation {
     parsed.searchParams.delete('schema')
     return { engine: 'postgres', url: parsed.toString(), schema }
   }
-  const path = text.startsWith('sqlite:') ? text.slice('sqlite:'.length) : text
+  // sqlite://PATH as well as sqlite:PATH (so sqlite:///var/lib/relay.db is an absolute path).
+  const path = text.startsWith('sqlite://') ? text.slice('sqlite://'.length) : text.startsWith('sqlite:') ? text.slice('sqlite:'.length) : text
   if (path === '') throw new Error(`store URL "${url}" has no path after sqlite:`)
   return { engine: 'sqlite', path }
 }

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openStore } from '../index'
+import { openStore, parseStoreUrl } from '../index'
 import { storeConformance } from './conformance'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-store-sqlite-'))
@@ -23,6 +23,15 @@ describe('SQLite engine', () => {
     }
     expect(fs.existsSync(path.join(dir, 'plain.db'))).toBe(true)
     expect(fs.existsSync(path.join(dir, 'prefixed.db'))).toBe(true)
+  })
+
+  it('parses store URLs', () => {
+    expect(parseStoreUrl('./data/relay.db')).toEqual({ engine: 'sqlite', path: './data/relay.db' })
+    expect(parseStoreUrl('sqlite:/var/lib/relay.db')).toEqual({ engine: 'sqlite', path: '/var/lib/relay.db' })
+    expect(parseStoreUrl('sqlite:///var/lib/relay.db')).toEqual({ engine: 'sqlite', path: '/var/lib/relay.db' })
+    expect(parseStoreUrl('sqlite::memory:')).toEqual({ engine: 'sqlite', path: ':memory:' })
+    expect(parseStoreUrl('postgres://u:p@db:5432/relay?schema=r1')).toEqual({ engine: 'postgres', url: 'postgres://u:p@db:5432/relay', schema: 'r1' })
+    expect(parseStoreUrl('postgresql://db/relay')).toEqual({ engine: 'postgres', url: 'postgresql://db/relay', schema: undefined })
   })
 
   it('creates the parent directory of the database file', async () => {
