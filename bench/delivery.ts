@@ -78,9 +78,12 @@ async function measureRoundTrip(sandbox: SandboxProcess, n = 50): Promise<number
   return (performance.now() - started) / n
 }
 
+/** Events numbered on from the last call, so that successive calls cycle through all `keys` users. */
+let eventCounter = 0
 function trackEvents(n: number, keys: number): NewEvent[] {
   const now = new Date()
-  return Array.from({ length: n }, (_, i) => {
+  return Array.from({ length: n }, () => {
+    const i = eventCounter++
     const userId = `user-${i % keys}`
     const messageId = randomUUID()
     const event = {
