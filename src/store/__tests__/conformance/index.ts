@@ -1,0 +1,24 @@
+/**
+ * The store's specification as tests, run against every engine (sqlite.test.ts,
+ * postgres.test.ts). Time is injected: every store here reads the suite's clock.
+ */
+import { describe } from 'vitest'
+import { enqueueTests } from './enqueue'
+import { createSuite, type StoreHarness } from './harness'
+import { instanceTests } from './instances'
+import { leaseTests } from './lease'
+import { readTests } from './reads'
+import { replayTests } from './replay'
+
+export { newEvent, T0, TestClock, type StoreHarness } from './harness'
+
+export function storeConformance(harness: StoreHarness): void {
+  describe(`store conformance (${harness.engine})`, () => {
+    const suite = createSuite(harness)
+    enqueueTests(suite)
+    leaseTests(suite)
+    replayTests(suite)
+    readTests(suite)
+    instanceTests(suite)
+  })
+}
