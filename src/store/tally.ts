@@ -23,6 +23,12 @@ export class Tally {
     this.totals.set(bucket, (this.totals.get(bucket) ?? 0) + delta)
   }
 
+  /** Adds another tally's changes to this one. */
+  merge(other: Tally): void {
+    for (const { minute, outcome, n } of other.outcomes.values()) this.outcome(minute, outcome, n)
+    for (const [bucket, n] of other.totals) this.total(bucket, n)
+  }
+
   /** Bucket of an unfinished event. */
   static unfinished(attempts: number): TotalBucket {
     return attempts > 0 ? 'retrying' : 'new'

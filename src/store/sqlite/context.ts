@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3'
 import type { ResolvedStoreOptions } from '../options'
 import { EVENT_COLUMNS, type EventRow } from '../rows'
-import type { Tally } from '../tally'
+import { Tally } from '../tally'
 
 export interface KeyRow {
   ordering_key: string
@@ -98,6 +98,8 @@ export interface SqliteContext {
   db: Database.Database
   options: ResolvedStoreOptions
   s: Statements
+  /** While a group transaction runs, counter changes gather here and are written once before it commits. */
+  groupTally: Tally | null
   /** A statement prepared once per connection and cached by its SQL text. */
   q<R = unknown>(sql: string): Database.Statement<unknown[], R>
 }
@@ -108,6 +110,7 @@ export function createContext(db: Database.Database, options: ResolvedStoreOptio
     db,
     options,
     s: prepare(db),
+    groupTally: null,
     q<R>(sql: string) {
       let statement = cache.get(sql)
       if (!statement) {
@@ -119,8 +122,16 @@ export function createContext(db: Database.Database, options: ResolvedStoreOptio
   }
 }
 
-/** Writes a transaction's counter changes; call inside that transaction. */
+/**
+ * Records a verb's counter changes: into the group transaction's tally when one is running
+ * (written once, before the commit), else straight away. Call inside the transaction.
+ */
 export function writeTally(ctx: SqliteContext, tally: Tally): void {
+  if (ctx.groupTally) ctx.groupTally.merge(tally)
+  else writeTallyNow(ctx, tally)
+}
+
+export function writeTallyNow(ctx: SqliteContext, tally: Tally): void {
   for (const { minute, outcome, n } of tally.sortedOutcomes()) ctx.s.outcomeAdd.run(minute, outcome, n)
   for (const [bucket, n] of tally.sortedTotals()) ctx.s.totalAdd.run(bucket, n)
 }

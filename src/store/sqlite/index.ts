@@ -7,7 +7,8 @@ import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery,
   NewEvent, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
-import { createContext, type SqliteContext } from './context'
+import { Tally } from '../tally'
+import { createContext, writeTallyNow, type SqliteContext } from './context'
 import { enqueueEvents } from './enqueue'
 import { extendLeases, leaseEvents } from './lease'
 import { accountsFor, getMeta, linkIdentities, setMeta } from './identity'
@@ -39,7 +40,17 @@ export class SqliteStore implements Store {
       throw error
     }
     this.ctx = createContext(db, options)
-    this.writes = new WriteQueue(db)
+    const ctx = this.ctx
+    this.writes = new WriteQueue(db, {
+      begin() {
+        ctx.groupTally = new Tally()
+      },
+      end() {
+        const tally = ctx.groupTally
+        ctx.groupTally = null
+        if (tally) writeTallyNow(ctx, tally)
+      }
+    })
   }
 
   get enqueueTransactions(): number {

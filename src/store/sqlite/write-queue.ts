@@ -21,7 +21,11 @@ export class WriteQueue {
 
   private readonly inSavepoint: (op: () => unknown) => unknown
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    /** Called inside the group transaction before the operations, and after them (before COMMIT). */
+    private readonly hooks: { begin(): void; end(): void }
+  ) {
     this.inSavepoint = db.transaction((op: () => unknown) => op())
   }
 
@@ -47,6 +51,7 @@ export class WriteQueue {
     try {
       this.db
         .transaction(() => {
+          this.hooks.begin()
           for (const op of ops) {
             try {
               outcomes.push({ ok: true, value: this.inSavepoint(op.run) })
@@ -54,6 +59,7 @@ export class WriteQueue {
               outcomes.push({ ok: false, value: error })
             }
           }
+          this.hooks.end()
         })
         .immediate()
     } catch (error) {
