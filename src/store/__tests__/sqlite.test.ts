@@ -5,6 +5,8 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openStore, parseStoreUrl } from '../index'
+import { resolveOptions } from '../options'
+import { SqliteStore } from '../sqlite'
 import { storeConformance } from './conformance'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-store-sqlite-'))
@@ -49,7 +51,8 @@ describe('SQLite engine', () => {
     await store.close()
     db.close()
     // synchronous is per connection: check through the engine's own connection settings.
-    const probe = await openStore(file)
+    // The engine itself (not whatever openStore wraps it in), to read its connection's setting.
+    const probe = new SqliteStore(file, resolveOptions())
     const conn = (probe as unknown as { ctx: { db: Database.Database } }).ctx.db
     expect(conn.pragma('synchronous', { simple: true })).toBe(2)
     await probe.close()
