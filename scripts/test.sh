@@ -10,7 +10,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; t
 # 1. npm packages (fresh clone, or a lockfile newer than the install).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== npm ci"
-  npm ci --no-audit --no-fund || exit 1
+  npm ci --no-audit --no-fund || exit 1   # its prepare step builds dist/
+  built=1
 fi
 
 # 2. Debian packages: chromium for browser tests, postgresql for the PostgreSQL engine.
@@ -23,8 +24,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # 3. Build (tests that start the relay as a process run dist/).
-echo "== build"
-npm run --silent build || exit 1
+if [ -z "${built:-}" ]; then
+  echo "== build"
+  npm run --silent build || exit 1
+fi
 
 # 4. A throwaway PostgreSQL for this run.
 # shellcheck source=scripts/pg-throwaway.sh
