@@ -315,6 +315,14 @@ async function scenario(name: string, instances: number, db: string, sandbox: Sa
     const seconds = (performance.now() - t0) / 1000
     const meanDelivery = (delivered - d0) / seconds
     const deliveryCpu = (await cpuSum(relays)) - deliveryCpu0
+    // Store round trips of delivery (over the whole phase): how many lease calls per delivered
+    // event, and their mean duration, show contention between instances.
+    const op = async (operation: string) => {
+      const having = `operation="${operation}"`
+      const [count, sum] = [await sumOver(relays, 'csb_relay_store_operation_seconds_count', having), await sumOver(relays, 'csb_relay_store_operation_seconds_sum', having)]
+      return `${operation} ${(count / Math.max(1, delivered)).toFixed(2)}/event, ${count > 0 ? ((sum / count) * 1000).toFixed(1) : '-'} ms mean`
+    }
+    const storeOps = `${await op('lease')}; ${await op('complete')}`
     await Promise.all(relays.map((r) => stop(r)))
     // Errors the relays logged (LOG_LEVEL=warn) would explain odd figures: show the first of each.
     for (const [i, r] of relays.entries()) {
@@ -332,7 +340,7 @@ async function scenario(name: string, instances: number, db: string, sandbox: Sa
         `ingest rounds ${ingestRates.map((r) => Math.round(r)).join(', ')} ev/s (${accepted} events); ` +
         `delivered ${delivered - d0} in ${seconds.toFixed(1)} s, mean ${Math.round(meanDelivery)} ev/s, ` +
         `relay CPU ${(deliveryCpu / seconds).toFixed(2)} cores, ` +
-        `5 s windows ${windowRates.map((r) => Math.round(r)).join(', ')} ev/s`
+        `5 s windows ${windowRates.map((r) => Math.round(r)).join(', ')} ev/s; store calls: ${storeOps}`
     }
   } finally {
     await Promise.all(relays.map((r) => stop(r, 'SIGKILL')))
