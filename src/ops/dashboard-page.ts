@@ -187,7 +187,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     });
   }
 
-  function askToken(message) { $('token-dialog').style.display = 'flex'; $('token-error').textContent = message || ''; $('token-input').focus(); }
+  function askToken(message) { $('csb-state').textContent = 'admin token needed'; $('token-dialog').style.display = 'flex'; $('token-error').textContent = message || ''; $('token-input').focus(); }
   $('token-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     state.token = $('token-input').value.trim();
