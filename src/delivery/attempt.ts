@@ -7,7 +7,7 @@
  * already succeeded are remembered in the samples and are not sent again on the retry.
  */
 import type { Destination } from '@segment/actions-core'
-import { DryRunStop, runCaptured, type Exchange } from './capture'
+import { DryRunStop, withCapture, type Exchange } from './capture'
 import type { ActiveSubscription } from './subscriptions'
 import type { CsbSettings } from './types'
 
@@ -41,9 +41,8 @@ export async function runSubscriptions(
     const result: SubscriptionResult = { subscription: sub.name, action: sub.partnerAction, exchanges: [] }
     results.push(result)
     try {
-      await runCaptured({ exchanges: result.exchanges, dryRun }, () =>
-        destination.onEvent(event as never, { ...settings, subscriptions: [toActionsSubscription(sub)] } as never)
-      )
+      const context = { exchanges: result.exchanges, dryRun }
+      await destination.onEvent(event as never, withCapture({ ...settings, subscriptions: [toActionsSubscription(sub)] }, context) as never)
     } catch (error) {
       if (!(dryRun && (error instanceof DryRunStop || result.exchanges.length > 0))) {
         result.error = error

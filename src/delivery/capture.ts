@@ -4,11 +4,12 @@
  * - each action's `perform` gets a request client that notes the URL, method and JSON body,
  * - `extendRequest` adds request-client hooks (`beforeRequest`: final headers, after auth;
  *   `afterResponse`: status, headers, body) and the configured request timeout.
- * Exchanges are attributed to the event being delivered through AsyncLocalStorage.
+ * Exchanges are attributed to the event being delivered through its settings object: the caller
+ * puts a CaptureContext under CAPTURE in the settings it passes to `onEvent` (see `withCapture`);
+ * actions-core hands those settings to `extendRequest` and `perform`, and the request options
+ * carry it on to the hooks. (No AsyncLocalStorage: its promise hooks cost every promise.)
  * In a dry run the `beforeRequest` hook stops the request before anything is sent.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
-
 export interface CapturedRequest {
   method: string
   url: string
@@ -33,15 +34,29 @@ export interface CaptureContext {
   dryRun: boolean
 }
 
-/** Thrown inside the request client in a dry run; never escapes `runCaptured`'s callers as a failure. */
+/** Thrown inside the request client in a dry run; never escapes `runSubscriptions` as a failure in a dry run. */
 export class DryRunStop extends Error {
   override name = 'DryRunStop'
 }
 
-const storage = new AsyncLocalStorage<CaptureContext>()
+/** The settings key under which the caller passes the event's CaptureContext (an enumerable symbol, so actions-core's settings copies keep it and JSON ignores it). */
+export const CAPTURE = Symbol('csb-capture')
 
-export function runCaptured<T>(context: CaptureContext, fn: () => Promise<T>): Promise<T> {
-  return storage.run(context, fn)
+/** Settings with the capture context for one run of the destination. */
+export function withCapture<S extends object>(settings: S, context: CaptureContext): S & { [CAPTURE]: CaptureContext } {
+  return { ...settings, [CAPTURE]: context }
+}
+
+/** The request-option key that carries the context from the request client to its hooks (a function: option merging copies objects but not functions). */
+const OPTION = 'csbCaptureContext'
+
+function contextOf(holder: unknown): CaptureContext | undefined {
+  return (holder as { [CAPTURE]?: CaptureContext } | undefined)?.[CAPTURE]
+}
+
+function contextFromOptions(options: unknown): CaptureContext | undefined {
+  const get = (options as Record<string, unknown> | undefined)?.[OPTION]
+  return typeof get === 'function' ? (get as () => CaptureContext)() : undefined
 }
 
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie'])
@@ -75,39 +90,37 @@ function parseBody(body: unknown): unknown {
 type AnyFn = (...args: any[]) => any
 type RequestFn = (url: string, options?: Record<string, unknown>) => Promise<unknown>
 
-function currentExchange(): Exchange | undefined {
-  const context = storage.getStore()
+function lastExchange(context: CaptureContext | undefined): Exchange | undefined {
   return context?.exchanges[context.exchanges.length - 1]
 }
 
-function wrapRequest(request: RequestFn): RequestFn {
+function wrapRequest(request: RequestFn, context: CaptureContext | undefined): RequestFn {
+  if (!context) return request
   return (url, options = {}) => {
-    const context = storage.getStore()
-    if (context) {
-      context.exchanges.push({
-        request: {
-          method: String(options.method ?? 'GET').toUpperCase(),
-          url,
-          headers: redactHeaders(options.headers),
-          body: options.json !== undefined ? options.json : parseBody(options.body)
-        }
-      })
-    }
+    context.exchanges.push({
+      request: {
+        method: String(options.method ?? 'GET').toUpperCase(),
+        url,
+        headers: redactHeaders(options.headers),
+        body: options.json !== undefined ? options.json : parseBody(options.body)
+      }
+    })
     return request(url, options)
   }
 }
 
 const beforeRequest = (options: Record<string, unknown>) => {
-  const exchange = currentExchange()
+  const context = contextFromOptions(options)
+  const exchange = lastExchange(context)
   if (exchange) {
     exchange.request.headers = { ...exchange.request.headers, ...redactHeaders(options.headers) }
     if (options.username || options.password) exchange.request.headers.authorization = '[redacted]'
   }
-  if (storage.getStore()?.dryRun) throw new DryRunStop('dry run: request not sent')
+  if (context?.dryRun) throw new DryRunStop('dry run: request not sent')
 }
 
-const afterResponse = (request: { url: string; headers: unknown }, _options: unknown, response: Record<string, any>) => {
-  const exchange = currentExchange()
+const afterResponse = (request: { url: string; headers: unknown }, options: unknown, response: Record<string, any>) => {
+  const exchange = lastExchange(contextFromOptions(options))
   if (exchange) {
     exchange.request.url = request.url
     exchange.request.headers = { ...redactHeaders(request.headers), ...exchange.request.headers }
@@ -132,17 +145,21 @@ export function instrumentDefinition<D extends { actions: Record<string, any>; e
   const actions: Record<string, unknown> = {}
   for (const [slug, action] of Object.entries(definition.actions)) {
     const perform = action.perform as AnyFn | undefined
-    actions[slug] = perform ? { ...action, perform: (request: RequestFn, data: unknown) => perform(wrapRequest(request), data) } : action
+    actions[slug] = perform
+      ? { ...action, perform: (request: RequestFn, data: { settings?: unknown }) => perform(wrapRequest(request, contextOf(data?.settings)), data) }
+      : action
   }
   const extendRequest = definition.extendRequest
   return {
     ...definition,
     actions,
-    extendRequest: (data: unknown) => {
+    extendRequest: (data: { settings?: unknown }) => {
       const base = (extendRequest?.(data) ?? {}) as Record<string, unknown>
+      const context = contextOf(data?.settings)
       return {
         ...base,
         timeout: options.timeoutMs(),
+        ...(context ? { [OPTION]: () => context } : {}),
         beforeRequest: [...((base.beforeRequest as AnyFn[]) ?? []), beforeRequest],
         afterResponse: [...((base.afterResponse as AnyFn[]) ?? []), afterResponse]
       }
