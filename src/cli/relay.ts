@@ -74,7 +74,16 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       secrets: writeKeys.sources.map((s) => s.writeKey),
       checkCsb: (csb) => csbAuthentication.testAuthentication(csb as never)
     })
-    const ingestObserver: IngestObserver | undefined = ops.ingestObserver
+    // Accepted events wake delivery (set once delivery has started) instead of waiting for its poll.
+    let wakeDelivery: () => void = () => {}
+    const opsIngestObserver: IngestObserver | undefined = ops.ingestObserver
+    const ingestObserver: IngestObserver = {
+      storeLatency: (operation, seconds) => opsIngestObserver?.storeLatency?.(operation, seconds),
+      ingested(type, result, count) {
+        opsIngestObserver?.ingested?.(type, result, count)
+        if (result === 'accepted' && count > 0) wakeDelivery()
+      }
+    }
     await app.register(opsPlugin, ops.pluginOptions)
 
     // ingest
@@ -98,6 +107,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     // before the store closes (cleanups run in reverse). Bad subscriptions/filters throw here.
     const delivery = startDelivery({ store, config, logger, observer: ops.deliveryObserver, instanceId: `${process.pid}` })
     ops.attachDelivery(delivery)
+    wakeDelivery = () => delivery.wake()
     cleanups.push(() => delivery.stop())
 
     // listen (if this fails, e.g. the port is taken, the unstarted server is closed with the rest)

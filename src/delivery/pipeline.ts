@@ -23,7 +23,7 @@ import { matching, type ActiveSubscription } from './subscriptions'
 import { samplesOf, completedSubscriptions } from './samples'
 import type { CsbSettings, DeliveryLogger, DeliverySettings } from './types'
 
-/** Leases prompted by finishing events are at most this often (ms); new events and replays lease at once. */
+/** Leases prompted by finishing events or by wake() (new events, replays) are at most this often (ms). */
 const LEASE_COALESCE_MS = 5
 
 export type RouteFn = (event: SegmentEvent) => { deliver: true; event: SegmentEvent } | { deliver: false; reason: string }
@@ -65,6 +65,9 @@ export class Pipeline {
   private wakeUp: (() => void) | null = null
   private nextLeaseAt = 0
   private lastLeaseAt = 0
+  /** A lease query is running; a wake meanwhile may concern events it did not see. */
+  private leasing = false
+  private wokenWhileLeasing = false
   private lastLeaseExtend = Date.now()
   private readonly links = new LinkCache()
   private readonly counts: Record<DeliveryOutcome, number> = { delivered: 0, retrying: 0, dead: 0, skipped: 0 }
@@ -91,9 +94,12 @@ export class Pipeline {
     return this.csb
   }
 
-  /** New events, a replay or new settings: lease now instead of at the next poll. */
+  /**
+   * New events, a replay or new settings: lease now instead of at the next poll (at most every
+   * LEASE_COALESCE_MS, so that ingest waking on every stored batch costs few leases).
+   */
   wake(): void {
-    this.nextLeaseAt = 0
+    if (this.leasing) this.wokenWhileLeasing = true
     this.kick()
   }
 
@@ -147,20 +153,29 @@ export class Pipeline {
           const low = Math.max(1, Math.floor(this.limiter.limit / 2))
           if (this.buffer.length <= low && Date.now() >= this.nextLeaseAt) {
             this.lastLeaseAt = Date.now()
-            const leased = await this.timed('lease', () =>
-              this.options.store.lease({
-                limit: Math.max(1, target - this.buffer.length),
-                leaseMs: s.leaseMs,
-                owner: this.options.instanceId,
-                excludeKeys: this.held
-              })
-            )
+            this.leasing = true
+            this.wokenWhileLeasing = false
+            let leased: LeasedEvent[]
+            try {
+              leased = await this.timed('lease', () =>
+                this.options.store.lease({
+                  limit: Math.max(1, target - this.buffer.length),
+                  leaseMs: s.leaseMs,
+                  owner: this.options.instanceId,
+                  excludeKeys: this.held
+                })
+              )
+            } finally {
+              this.leasing = false
+            }
             for (const event of leased) {
               this.held.add(event.orderingKey)
               this.buffer.push(event)
             }
             // Nothing new: poll again later unless woken. Something: look again as soon as there is room.
-            this.nextLeaseAt = leased.length === 0 ? Date.now() + s.pollIntervalMs : 0
+            // A wake during the query (new events it may not have seen) leases again soon.
+            this.nextLeaseAt =
+              leased.length > 0 ? 0 : this.wokenWhileLeasing ? this.lastLeaseAt + LEASE_COALESCE_MS : Date.now() + s.pollIntervalMs
           }
           waitMs = this.dispatch()
           if (this.buffer.length <= low) waitMs = Math.min(waitMs, Math.max(0, this.nextLeaseAt - Date.now()))
