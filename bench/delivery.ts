@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '20000' },
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
+    // Run only the scenarios whose name contains this text (e.g. --only throughput).
+    only: { type: 'string', default: '' },
     // Worker threads running the destination (the relay's CSB_RELAY_DELIVERY_THREADS; default 0).
     threads: { type: 'string', default: process.env.CSB_RELAY_DELIVERY_THREADS || '0' }
   }
@@ -289,7 +291,7 @@ async function main() {
     console.log(`sandbox: ${sandbox.url} (own process), latency ${LATENCY_MS} ms; measured round trip ${roundTripMs.toFixed(1)} ms`)
     console.log(`store: SQLite file (WAL, synchronous=FULL) in ${dir}; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; delivery worker threads: ${THREADS}\n`)
     const ctx: Context = { sandbox, roundTripMs, openStore: () => openStore(path.join(dir, `bench-${++n}.db`)) }
-    for (const scenario of SCENARIOS) {
+    for (const scenario of SCENARIOS.filter((s) => s.name.includes(args.only ?? ''))) {
       const result = await scenario.run(ctx)
       console.log(`== ${scenario.name}`)
       for (const [k, v] of Object.entries(result)) console.log(`  ${k.padEnd(28)} ${v}`)
