@@ -67,9 +67,14 @@ describe('two instances on one PostgreSQL share state', () => {
     expect(features).toEqual(['Sent Twice', 'Sent At Once', 'Last'])
     const store = await openStore(db!.url, { poolSize: 1 })
     try {
-      const stored = (await store.list({ limit: 100 })).filter((e) => e.event.userId === user)
+      const ours = async () => (await store.list({ limit: 100 })).filter((e) => e.event.userId === user)
+      // The sandbox records a request before the relay commits its outcome: wait for the outcomes.
+      const stored = await waitFor(async () => {
+        const events = await ours()
+        return events.every((e) => e.status === 'delivered') && events
+      }, { timeoutMs: 10_000, what: 'the outcomes to be recorded' }).catch(ours)
       expect(stored.map((e) => e.messageId).sort()).toEqual([`${db!.name}-m1`, `${db!.name}-m2`, `${db!.name}-m3`])
-      expect(stored.every((e) => e.status === 'delivered')).toBe(true)
+      expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered', 'delivered'])
     } finally {
       await store.close()
     }

@@ -150,6 +150,22 @@ describe('two relay instances on one PostgreSQL', () => {
     )
     expect(duplicates).toBeLessThanOrEqual(MAX_CONCURRENCY)
 
+    // The store agrees: everything delivered, nothing pending or dead (the sandbox records a
+    // request before the relay commits its outcome, so wait for the last outcomes).
+    const store = await openStore(db!.url, { poolSize: 1 })
+    try {
+      const counts = await waitFor(
+        async () => {
+          const c = await store.counts()
+          return c.delivered === total && c.inFlight === 0 && c
+        },
+        { timeoutMs: 15_000, intervalMs: 100, what: 'the store to record every delivery' }
+      ).catch(async () => store.counts())
+      expect(counts).toMatchObject({ pending: 0, retrying: 0, inFlight: 0, delivered: total, dead: 0, skipped: 0 })
+    } finally {
+      await store.close()
+    }
+
     // A was delivering at the kill; B took over its leases only after they expired.
     expect(held.length).toBeGreaterThan(0)
     const settled = await db!.query<{ id: string; message_id: string; status: string; finished_at: string | null }>(
@@ -171,13 +187,5 @@ describe('two relay instances on one PostgreSQL', () => {
     const messageIdOf = new Map(stats.acknowledged.map((e) => [`${e.user}#${e.seq}`, e.messageId]))
     expect(twice.map((k) => messageIdOf.get(k)!).filter((m) => !heldMessageIds.has(m))).toEqual([])
 
-    // The store agrees: everything delivered, nothing pending or dead.
-    const store = await openStore(db!.url, { poolSize: 1 })
-    try {
-      const counts = await store.counts()
-      expect(counts).toMatchObject({ pending: 0, retrying: 0, inFlight: 0, delivered: total, dead: 0, skipped: 0 })
-    } finally {
-      await store.close()
-    }
-  }, 120_000)
+  }, 150_000)
 })
