@@ -25,6 +25,14 @@ export interface AttemptResult {
   failed: SubscriptionResult | null
 }
 
+/** actions-core's subscription list for one subscription, built once per subscription (read-only to actions-core). */
+const asActions = new WeakMap<ActiveSubscription, unknown[]>()
+function actionsSubscriptions(sub: ActiveSubscription): unknown[] {
+  let list = asActions.get(sub)
+  if (!list) asActions.set(sub, (list = [toActionsSubscription(sub)]))
+  return list
+}
+
 export function toActionsSubscription(sub: ActiveSubscription) {
   return { name: sub.name, subscribe: sub.subscribe, partnerAction: sub.partnerAction, mapping: sub.mapping as never }
 }
@@ -41,8 +49,9 @@ export async function runSubscriptions(
     const result: SubscriptionResult = { subscription: sub.name, action: sub.partnerAction, exchanges: [] }
     results.push(result)
     try {
-      const context = { exchanges: result.exchanges, dryRun }
-      await destination.onEvent(event as never, withCapture({ ...settings, subscriptions: [toActionsSubscription(sub)] }, context) as never)
+      // One settings object per run: the CSB settings, this subscription, and where to put the exchanges.
+      const runSettings = withCapture(settings, { exchanges: result.exchanges, dryRun }, actionsSubscriptions(sub))
+      await destination.onEvent(event as never, runSettings as never)
     } catch (error) {
       if (!(dryRun && (error instanceof DryRunStop || result.exchanges.length > 0))) {
         result.error = error

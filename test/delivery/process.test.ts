@@ -74,6 +74,20 @@ describe('relay process: SDK → relay → sandbox', () => {
     expect(relay.output()).not.toContain(s.apiKey)
   })
 
+  it('accepted events wake delivery: with a 10-minute poll interval, posted events still arrive at once', async () => {
+    sandbox = await startSandbox({ port: 0 })
+    const s = sandbox
+    relay = await startRelayProcess({ dir: tempDir('csb-delivery-wake-'), env: envFor(s), config: { delivery: { ...fastDelivery, pollIntervalMs: 600_000 } } })
+    // Delivery's first look at the (empty) store is at start; without a wake the next is 10 minutes away.
+    await new Promise((r) => setTimeout(r, 300))
+    for (let i = 0; i < 3; i++) {
+      const res = await postBatch(relay.url, WRITE_KEY, [{ type: 'identify', userId: `wake-${i}`, traits: { account_id: 'acc-wake' } }])
+      expect(res.status).toBe(200)
+      await waitFor(`event ${i + 1} delivered`, () => accepted(s, '/api/v1_1/user').length === i + 1, 15_000)
+    }
+    expect(accepted(s, '/api/v1_1/user').map((q) => (q.body as { account_id?: string }).account_id)).toEqual(['acc-wake', 'acc-wake', 'acc-wake'])
+  })
+
   it('SIGKILL during delivery: after restart nothing is lost; only events in flight may arrive twice', async () => {
     sandbox = await startSandbox({ port: 0, faults: { latency: 20 } })
     const s = sandbox
