@@ -283,10 +283,16 @@ export function loadConfig({ argv = [], env = process.env, cwd = process.cwd() }
 export function redactConfig(config: RelayConfig): Record<string, unknown> {
   return {
     ...config,
+    db: redactDbUrl(config.db),
     sources: config.sources.map((s) => ({ name: s.name, writeKey: redact(s.writeKey) })),
     adminToken: config.adminToken ? redact(config.adminToken) : undefined,
     csb: config.csb ? { ...config.csb, apiKey: redact(config.csb.apiKey) } : undefined
   }
+}
+
+/** A database URL without its password (`postgres://user:[redacted]@host/db`); paths unchanged. */
+export function redactDbUrl(db: string): string {
+  return db.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^/]*@/i, '$1:[redacted]@')
 }
 
 export function redact(secret: string): string {

@@ -2,7 +2,7 @@
  * `csb-relay start [--config FILE] [--port N] [--host H] [--db URL]`: runs the relay until
  * SIGTERM or SIGINT, then closes it gracefully and exits 0. Configuration errors exit 2.
  */
-import { ConfigError, loadConfig, type RelayConfig } from '../config'
+import { ConfigError, loadConfig, redactDbUrl, type RelayConfig } from '../config'
 import { createRouter, RoutingConfigError } from '../../delivery/routing'
 import { startRelay, type Relay } from '../relay'
 
@@ -37,7 +37,7 @@ export function sdkSnippets(url: string, writeKey: string): string {
 
 function banner(relay: Relay): string {
   const { url, config, writeKeys } = relay
-  const lines = [`csb-relay listening on ${url} (store: ${relay.store.engine}, ${config.db})`, `Dashboard: ${url}/`]
+  const lines = [`csb-relay listening on ${url} (store: ${relay.store.engine}, ${redactDbUrl(config.db)})`, `Dashboard: ${url}/`]
   const generated = writeKeys.generated
   if (generated?.createdNow) {
     lines.push(

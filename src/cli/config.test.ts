@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, defaults, loadConfig, redactConfig, redactDbUrl } from './config'
+
+describe('loadConfig', () => {
+  it('uses the defaults when nothing is set', () => {
+    const config = loadConfig({ argv: [], env: {} })
+    expect(config.port).toBe(defaults.port)
+    expect(config.host).toBe(defaults.host)
+    expect(config.db).toBe(defaults.db)
+    expect(config.csb).toBeUndefined()
+    expect(config.delivery).toEqual(defaults.delivery)
+  })
+
+  it('lets flags win over the environment', () => {
+    const config = loadConfig({ argv: ['--port', '9001', '--db', 'sqlite:/tmp/x.db'], env: { PORT: '9000', CSB_RELAY_DB: '/tmp/y.db' } })
+    expect(config.port).toBe(9001)
+    expect(config.db).toBe('sqlite:/tmp/x.db')
+  })
+
+  it('names the setting and the fix when CSB is half configured', () => {
+    expect(() => loadConfig({ env: { CSB_API_KEY: 'k' } })).toThrow(/CSB_BASE_URL/)
+    expect(() => loadConfig({ env: { CSB_BASE_URL: 'https://a.customersuccessbox.com' } })).toThrow(/CSB_API_KEY/)
+  })
+
+  it('refuses a bad port with a ConfigError naming it', () => {
+    expect(() => loadConfig({ env: { PORT: 'eighty' } })).toThrow(ConfigError)
+    expect(() => loadConfig({ env: { PORT: '70000' } })).toThrow(/port must be at most 65535/)
+  })
+})
+
+describe('redaction', () => {
+  it('removes the password from a PostgreSQL URL and leaves paths alone', () => {
+    expect(redactDbUrl('postgres://relay:s3cret@db.internal:5432/csb')).toBe('postgres://relay:[redacted]@db.internal:5432/csb')
+    expect(redactDbUrl('postgresql://relay:p@ss@db/csb')).toBe('postgresql://relay:[redacted]@db/csb')
+    expect(redactDbUrl('postgres://relay@db/csb')).toBe('postgres://relay@db/csb')
+    expect(redactDbUrl('./data/csb-relay.db')).toBe('./data/csb-relay.db')
+  })
+
+  it('redacts every secret in the configuration shown to people', () => {
+    const config = loadConfig({
+      env: {
+        CSB_API_KEY: 'api-key-123456',
+        CSB_BASE_URL: 'https://acme.customersuccessbox.com',
+        CSB_RELAY_WRITE_KEYS: 'wk-abcdef',
+        CSB_RELAY_ADMIN_TOKEN: 'admin-token-xyz',
+        CSB_RELAY_DB: 'postgres://u:dbpass@127.0.0.1/x'
+      }
+    })
+    const shown = JSON.stringify(redactConfig(config))
+    for (const secret of ['api-key-123456', 'wk-abcdef', 'admin-token-xyz', 'dbpass']) expect(shown).not.toContain(secret)
+    expect(shown).toContain('acme.customersuccessbox.com')
+  })
+})
