@@ -265,4 +265,6 @@ export interface StoreOptions {
   schema?: string
   /** PostgreSQL only: connections in the pool. Default 10. */
   poolSize?: number
+  /** SQLite only: run the engine on the calling thread instead of a worker thread (default for files: worker; `:memory:` is always in process). */
+  sqliteInProcess?: boolean
 }

@@ -6,8 +6,9 @@ import { writeTally, type SqliteContext } from './context'
 /**
  * Inserts events in order, skipping (source, messageId) pairs seen inside the dedupe window.
  * Runs inside the caller's transaction. Earlier events of the same batch count as seen.
+ * `eventJson`, when present, is the event already serialised (the worker-thread host, proxy.ts).
  */
-export function enqueueEvents(ctx: SqliteContext, events: NewEvent[]): EnqueueResult[] {
+export function enqueueEvents(ctx: SqliteContext, events: Array<NewEvent & { eventJson?: string }>): EnqueueResult[] {
   const { s } = ctx
   const now = ctx.options.now()
   const windowStart = now - ctx.options.dedupeWindowMs
@@ -21,7 +22,7 @@ export function enqueueEvents(ctx: SqliteContext, events: NewEvent[]): EnqueueRe
       results.push({ id: String(seen.event_id), duplicate: true })
       continue
     }
-    const json = JSON.stringify(e.event)
+    const json = raw.eventJson ?? JSON.stringify(e.event)
     const id = Number(s.eventInsert.run(e.source, e.messageId, e.orderingKey, e.type, json, receivedAtMs(e.receivedAt, now), now, now).lastInsertRowid)
     // Seen before but outside the window: the entry now points at the new event.
     if (seen) s.dedupeRenew.run(id, now, e.source, e.messageId)

@@ -1,0 +1,293 @@
+/**
+ * The SQLite engine hosted in a worker thread. better-sqlite3 is synchronous: on the main
+ * thread every group commit (and its fsync) would stop the event loop, so no request is read
+ * while a commit runs. Here the engine runs in worker-entry.ts and this class forwards each
+ * verb as a message (structured clone: Dates and Maps survive). The worker is the only writer;
+ * `enqueue` resolves only after the worker's transaction has committed, as in process.
+ */
+import path from 'node:path'
+import { Worker } from 'node:worker_threads'
+import type { ResolvedStoreOptions } from '../options'
+import type {
+  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery,
+  NewEvent, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
+} from '../types'
+import type { HostedVerb } from './worker-entry'
+
+/** What the worker is started with. */
+export interface WorkerSetup {
+  file: string
+  dedupeWindowMs: number
+  retentionMs: number
+  /** The caller injected a clock: each request carries its reading (`WorkerRequest.now`). */
+  customClock: boolean
+}
+
+export interface WorkerRequest {
+  id: number
+  /** `enqueueMany`: several `enqueue` calls in one message (args[0]: one event list per call); answers one settlement per call. */
+  verb: HostedVerb | 'enqueueMany'
+  args: unknown[]
+  /** The caller's clock at the call, when it has a custom one. */
+  now?: number
+}
+
+export interface WorkerReply {
+  id: number
+  ok: boolean
+  value?: unknown
+  error?: { name: string; message: string; code?: string }
+  /** The engine's enqueue transaction count after this request. */
+  enqueueTransactions: number
+}
+
+interface Pending {
+  resolve(value: unknown): void
+  reject(error: unknown): void
+}
+
+/** One call's outcome inside an `enqueueMany` answer. */
+export interface Settlement {
+  ok: boolean
+  value?: EnqueueResult[]
+  error?: NonNullable<WorkerReply['error']>
+}
+
+type WireEvent = Omit<NewEvent, 'event'> & { eventJson: string }
+
+const ERRORS: Record<string, new (message: string) => Error> = { RangeError, TypeError, SyntaxError }
+
+function reviveError(error: NonNullable<WorkerReply['error']>): Error {
+  const Ctor = ERRORS[error.name] ?? Error
+  const revived = new Ctor(error.message)
+  if (revived.name !== error.name) revived.name = error.name
+  if (error.code !== undefined) (revived as Error & { code?: string }).code = error.code
+  return revived
+}
+
+/** The compiled worker-entry.js, or from TypeScript sources through tsx (vitest, tsx). */
+function workerEntry(): { filename: string; eval: boolean } {
+  if (!__filename.endsWith('.ts')) return { filename: path.join(__dirname, 'worker-entry.js'), eval: false }
+  const tsx = require.resolve('tsx/cjs')
+  return { filename: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(path.join(__dirname, 'worker-entry.ts'))})`, eval: true }
+}
+
+export class WorkerSqliteStore implements Store {
+  readonly engine = 'sqlite'
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 1
+  private transactions = 0
+  private failure: Error | null = null
+  private closing: Promise<void> | null = null
+  private readonly exited: Promise<void>
+  /** `enqueue` calls made in this turn of the event loop, sent together as one message. */
+  private enqueues: { calls: WireEvent[][]; waiters: Pending[] } | null = null
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly clock: (() => number) | null
+  ) {
+    worker.on('message', (reply: WorkerReply) => this.settle(reply))
+    worker.on('error', (error) => this.fail(error))
+    this.exited = new Promise((resolve) => worker.once('exit', (code) => {
+      this.fail(new Error(`store worker exited (code ${code})`))
+      resolve()
+    }))
+    worker.unref()
+  }
+
+  /** Starts the worker and waits until it has opened (and migrated) the database. */
+  static async open(file: string, options: ResolvedStoreOptions, customClock: boolean): Promise<WorkerSqliteStore> {
+    const entry = workerEntry()
+    const setup: WorkerSetup = { file, dedupeWindowMs: options.dedupeWindowMs, retentionMs: options.retentionMs, customClock }
+    const worker = new Worker(entry.filename, { eval: entry.eval, workerData: setup })
+    const store = new WorkerSqliteStore(worker, customClock ? options.now : null)
+    try {
+      await store.request(0)
+    } catch (error) {
+      await worker.terminate()
+      throw error
+    }
+    return store
+  }
+
+  get enqueueTransactions(): number {
+    return this.transactions
+  }
+
+  /** Id 0 is the worker's "opened" message; other ids are requests sent here. */
+  private request<T>(id: number, verb?: WorkerRequest['verb'], args: unknown[] = []): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure)
+    const promise = new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
+    })
+    if (this.pending.size === 1) this.worker.ref()
+    if (verb) {
+      const message: WorkerRequest = { id, verb, args }
+      if (this.clock) message.now = this.clock()
+      try {
+        this.worker.postMessage(message)
+      } catch (error) {
+        // Arguments that cannot be cloned (functions, class instances with private state).
+        this.pending.delete(id)
+        if (this.pending.size === 0) this.worker.unref()
+        return Promise.reject(error)
+      }
+    }
+    return promise
+  }
+
+  private call<T>(verb: WorkerRequest['verb'], ...args: unknown[]): Promise<T> {
+    if (this.closing && verb !== 'close') return Promise.reject(new Error('store is closed'))
+    return this.request<T>(this.nextId++, verb, args)
+  }
+
+  private settle(reply: WorkerReply): void {
+    this.transactions = reply.enqueueTransactions
+    const waiting = this.pending.get(reply.id)
+    if (!waiting) return
+    this.pending.delete(reply.id)
+    // While closing, the worker stays referenced until it has exited (answers may arrive after close's).
+    if (this.pending.size === 0 && !this.closing) this.worker.unref()
+    if (reply.ok) waiting.resolve(reply.value)
+    else waiting.reject(reviveError(reply.error ?? { name: 'Error', message: 'store worker failed' }))
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= this.closing ? new Error('store is closed') : error
+    for (const waiting of this.pending.values()) waiting.reject(this.failure)
+    this.pending.clear()
+  }
+
+  enqueue(events: NewEvent[]): Promise<EnqueueResult[]> {
+    if (events.length === 0) return this.closing ? Promise.reject(new Error('store is closed')) : Promise.resolve([])
+    // Serialised here: a string crosses to the worker as a copy, where a cloned object tree
+    // costs more to deserialise there than JSON.stringify costs here.
+    let wire: WireEvent[]
+    try {
+      wire = events.map((e) => ({ source: e.source, messageId: e.messageId, orderingKey: e.orderingKey, type: e.type, receivedAt: e.receivedAt, eventJson: JSON.stringify(e.event) }))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (this.closing || this.failure) return Promise.reject(this.failure ?? new Error('store is closed'))
+    // Calls made in the same turn (requests read together) travel as one message; in the worker
+    // each still runs as its own call (own savepoint) in the same group transaction.
+    return new Promise<EnqueueResult[]>((resolve, reject) => {
+      if (!this.enqueues) {
+        this.enqueues = { calls: [], waiters: [] }
+        setImmediate(() => this.sendEnqueues())
+      }
+      this.enqueues.calls.push(wire)
+      this.enqueues.waiters.push({ resolve: resolve as (value: unknown) => void, reject })
+    })
+  }
+
+  private sendEnqueues(): void {
+    const batch = this.enqueues
+    if (!batch) return
+    this.enqueues = null
+    this.call<Settlement[]>('enqueueMany', batch.calls).then(
+      (settlements) =>
+        settlements.forEach((r, i) => {
+          if (r.ok) batch.waiters[i].resolve(r.value)
+          else batch.waiters[i].reject(reviveError(r.error ?? { name: 'Error', message: 'store worker failed' }))
+        }),
+      (error: unknown) => batch.waiters.forEach((w) => w.reject(error))
+    )
+  }
+
+  lease(options: LeaseOptions): Promise<LeasedEvent[]> {
+    const { excludeKeys, ...rest } = options
+    return this.call('lease', excludeKeys === undefined ? rest : { ...rest, excludeKeys: [...excludeKeys] })
+  }
+
+  extendLease(ids: string[], leaseMs: number): Promise<void> {
+    return this.call('extendLease', ids, leaseMs)
+  }
+
+  complete(items: CompleteItem[]): Promise<void> {
+    return this.call('complete', items)
+  }
+
+  skip(items: SkipItem[]): Promise<void> {
+    return this.call('skip', items)
+  }
+
+  retryLater(items: RetryItem[]): Promise<void> {
+    return this.call('retryLater', items)
+  }
+
+  deadLetter(items: DeadLetterItem[]): Promise<void> {
+    return this.call('deadLetter', items)
+  }
+
+  replay(filter: ReplayFilter): Promise<number> {
+    return this.call('replay', filter)
+  }
+
+  counts(): Promise<Counts> {
+    return this.call('counts')
+  }
+
+  get(id: string): Promise<StoredEvent | null> {
+    return this.call('get', id)
+  }
+
+  list(query: ListQuery): Promise<StoredEvent[]> {
+    return this.call('list', query)
+  }
+
+  stats(query: StatsQuery): Promise<StatsBucket[]> {
+    return this.call('stats', query)
+  }
+
+  reasons(): Promise<ReasonCount[]> {
+    return this.call('reasons')
+  }
+
+  latencyPercentile(p: number, since: Date): Promise<number | null> {
+    return this.call('latencyPercentile', p, since)
+  }
+
+  linkIdentities(links: IdentityLink[]): Promise<void> {
+    return this.call('linkIdentities', links)
+  }
+
+  accountsFor(userKeys: string[]): Promise<Map<string, string>> {
+    return this.call('accountsFor', userKeys)
+  }
+
+  getMeta(key: string): Promise<string | null> {
+    return this.call('getMeta', key)
+  }
+
+  setMeta(key: string, value: string): Promise<void> {
+    return this.call('setMeta', key, value)
+  }
+
+  prune(now?: Date): Promise<number> {
+    return this.call('prune', now)
+  }
+
+  /** Lets every submitted call finish (the worker closes after the writes before it), then ends the worker. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing
+    this.sendEnqueues()
+    if (this.failure) {
+      this.closing = this.worker.terminate().then(() => undefined)
+      return this.closing
+    }
+    const closed = this.call<void>('close')
+    this.closing = closed.then(
+      () => {
+        // Keeps the process alive until the worker has ended.
+        this.worker.ref()
+        return this.exited
+      },
+      async () => {
+        await this.worker.terminate()
+      }
+    )
+    return this.closing
+  }
+}

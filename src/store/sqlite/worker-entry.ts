@@ -1,0 +1,75 @@
+/**
+ * Worker thread that hosts the SQLite engine (see proxy.ts). Every verb the main thread calls
+ * arrives as a message and runs on this thread's one connection, so commits (and their fsync)
+ * never block the main thread's event loop. Messages that arrive while a commit runs are
+ * handled together afterwards and share the next group transaction.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import type { NewEvent, Store } from '../types'
+import { SqliteStore } from './index'
+import type { Settlement, WorkerReply, WorkerRequest, WorkerSetup } from './proxy'
+
+const port = parentPort
+if (!port) throw new Error('worker-entry must run in a worker thread')
+const setup = workerData as WorkerSetup
+
+/** The caller's clock: when the main thread has a custom one, each request carries its reading. */
+let clock = Date.now()
+const now = setup.customClock ? () => clock : Date.now
+
+function serialiseError(error: unknown): NonNullable<WorkerReply['error']> {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return { name: error.name, message: error.message, code: typeof code === 'string' ? code : undefined }
+  }
+  return { name: 'Error', message: String(error) }
+}
+
+let store!: SqliteStore
+try {
+  store = new SqliteStore(setup.file, { dedupeWindowMs: setup.dedupeWindowMs, retentionMs: setup.retentionMs, now, poolSize: 1 })
+  port.postMessage({ id: 0, ok: true, value: null, enqueueTransactions: 0 } satisfies WorkerReply)
+} catch (error) {
+  port.postMessage({ id: 0, ok: false, error: serialiseError(error), enqueueTransactions: 0 } satisfies WorkerReply)
+  port.close()
+}
+
+const reply = (message: Omit<WorkerReply, 'enqueueTransactions'>) =>
+  port.postMessage({ ...message, enqueueTransactions: store.enqueueTransactions } as WorkerReply)
+
+/** Each call on its own (own savepoint, own failure), all in the same group transaction. */
+function enqueueMany(calls: NewEvent[][]): Promise<Settlement[]> {
+  return Promise.all(
+    calls.map((events) =>
+      store.enqueue(events).then(
+        (value): Settlement => ({ ok: true, value }),
+        (error: unknown): Settlement => ({ ok: false, error: serialiseError(error) })
+      )
+    )
+  )
+}
+
+port.on('message', (request: WorkerRequest) => {
+  if (request.now !== undefined) clock = request.now
+  let pending: Promise<unknown>
+  if (request.verb === 'enqueueMany') {
+    pending = enqueueMany(request.args[0] as NewEvent[][])
+  } else {
+    try {
+      const verb = store[request.verb] as (...args: unknown[]) => Promise<unknown>
+      pending = Promise.resolve(verb.apply(store, request.args))
+    } catch (error) {
+      pending = Promise.reject(error)
+    }
+  }
+  pending.then(
+    (value) => {
+      reply({ id: request.id, ok: true, value })
+      // After the answers to earlier calls, which settle in microtasks still queued.
+      if (request.verb === 'close') setImmediate(() => port.close())
+    },
+    (error: unknown) => reply({ id: request.id, ok: false, error: serialiseError(error) })
+  )
+})
+
+export type HostedVerb = Exclude<keyof Store, 'engine' | 'enqueueTransactions'>
