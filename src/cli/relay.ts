@@ -26,6 +26,10 @@ export interface Relay {
   close(): Promise<void>
 }
 
+/** How often finished events past their retention are deleted. */
+const PRUNE_INTERVAL_MS = 60 * 60_000
+const PRUNE_FIRST_DELAY_MS = 60_000
+
 export interface RelayDeps {
   logger?: pino.Logger
 }
@@ -109,6 +113,18 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     ops.attachDelivery(delivery)
     wakeDelivery = () => delivery.wake()
     cleanups.push(() => delivery.stop())
+
+    // retention: finished events past store.retentionMs and dedupe entries past the window go
+    // away hourly (and once shortly after start), off the request path.
+    const prune = () => {
+      store.prune().catch((err: Error) => logger.warn({ err: err.message }, 'store: prune failed'))
+    }
+    const firstPrune = setTimeout(prune, PRUNE_FIRST_DELAY_MS).unref()
+    const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS).unref()
+    cleanups.push(async () => {
+      clearTimeout(firstPrune)
+      clearInterval(pruneTimer)
+    })
 
     // listen (if this fails, e.g. the port is taken, the unstarted server is closed with the rest)
     cleanups.push(() => app.close())
