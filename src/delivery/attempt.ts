@@ -1,12 +1,18 @@
 /**
  * One delivery attempt of one event: run each matching subscription's action through
- * actions-core (`Destination.onEvent` with that one subscription), in configured order.
+ * actions-core, in configured order.
+ *
+ * The relay has matched the subscriptions itself (FQL parsed once, at start) and validated the CSB
+ * settings when they were set, so it runs the action directly (`RelayDestination.runAction`)
+ * rather than through `onEvent`, which would validate the settings and parse and match the FQL
+ * again on every event. What `onEvent` adds for a non-OAuth destination like CSB is kept: schema
+ * validation errors get status 400.
  *
  * Outcome rule for several matching subscriptions: they run one after another; the first
  * failure ends the attempt and decides its outcome (retry or dead letter). Subscriptions that
  * already succeeded are remembered in the samples and are not sent again on the retry.
  */
-import type { Destination } from '@segment/actions-core'
+import { Destination } from '@segment/actions-core'
 import { DryRunStop, withCapture, type Exchange } from './capture'
 import type { ActiveSubscription } from './subscriptions'
 import type { CsbSettings } from './types'
@@ -25,20 +31,35 @@ export interface AttemptResult {
   failed: SubscriptionResult | null
 }
 
-/** actions-core's subscription list for one subscription, built once per subscription (read-only to actions-core). */
-const asActions = new WeakMap<ActiveSubscription, unknown[]>()
-function actionsSubscriptions(sub: ActiveSubscription): unknown[] {
-  let list = asActions.get(sub)
-  if (!list) asActions.set(sub, (list = [toActionsSubscription(sub)]))
-  return list
-}
+/** What `onEvent` passes for a destination without OAuth settings (see actions-core's getAuthData). */
+const NO_AUTH = Object.freeze({ accessToken: undefined, refreshToken: undefined, refreshTokenUrl: undefined })
+const NO_METADATA = Object.freeze({ actionConfigId: undefined, destinationConfigId: undefined, actionId: undefined, sourceId: undefined })
+/** Error names `onEvent` marks as a 400 (the event does not fit the action's fields). */
+const VALIDATION_ERRORS = new Set(['AggregateAjvError', 'ValidationError'])
 
-export function toActionsSubscription(sub: ActiveSubscription) {
-  return { name: sub.name, subscribe: sub.subscribe, partnerAction: sub.partnerAction, mapping: sub.mapping as never }
+/** A Destination that can run one action for one event (actions-core's `executeAction`, protected). */
+export class RelayDestination<Settings = any> extends Destination<Settings> {
+  async runAction(partnerAction: string, event: Record<string, unknown>, mapping: Record<string, unknown>, settings: Settings): Promise<unknown> {
+    try {
+      return await this.executeAction(partnerAction, {
+        event: event as never,
+        mapping: mapping as never,
+        settings,
+        auth: NO_AUTH as never,
+        features: {},
+        statsContext: {} as never,
+        subscriptionMetadata: NO_METADATA
+      })
+    } catch (error) {
+      const e = error as { name?: string; status?: number } | null
+      if (e && typeof e === 'object' && VALIDATION_ERRORS.has(e.name ?? '')) e.status = 400
+      throw error
+    }
+  }
 }
 
 export async function runSubscriptions(
-  destination: Destination<any>,
+  destination: RelayDestination,
   event: Record<string, unknown>,
   settings: CsbSettings,
   subscriptions: ActiveSubscription[],
@@ -49,9 +70,8 @@ export async function runSubscriptions(
     const result: SubscriptionResult = { subscription: sub.name, action: sub.partnerAction, exchanges: [] }
     results.push(result)
     try {
-      // One settings object per run: the CSB settings, this subscription, and where to put the exchanges.
-      const runSettings = withCapture(settings, { exchanges: result.exchanges, dryRun }, actionsSubscriptions(sub))
-      await destination.onEvent(event as never, runSettings as never)
+      // The CSB settings with where to put this run's exchanges.
+      await destination.runAction(sub.partnerAction, event, sub.mapping, withCapture(settings, { exchanges: result.exchanges, dryRun }))
     } catch (error) {
       if (!(dryRun && (error instanceof DryRunStop || result.exchanges.length > 0))) {
         result.error = error

@@ -39,12 +39,12 @@ export class DryRunStop extends Error {
   override name = 'DryRunStop'
 }
 
-/** The settings key under which the caller passes the event's CaptureContext (an enumerable symbol, so actions-core's settings copies keep it and JSON ignores it). */
+/** The settings key under which the caller passes the event's CaptureContext (a symbol: JSON and schema validation ignore it). */
 export const CAPTURE = Symbol('csb-capture')
 
-/** Settings for one run of the destination: the CSB settings, actions-core's `subscriptions`, the capture context. */
-export function withCapture<S extends object>(settings: S, context: CaptureContext, subscriptions: unknown[]): S & { [CAPTURE]: CaptureContext } {
-  return { ...settings, subscriptions, [CAPTURE]: context }
+/** Settings for one run of the destination: the CSB settings and the capture context. */
+export function withCapture<S extends object>(settings: S, context: CaptureContext): S & { [CAPTURE]: CaptureContext } {
+  return { ...settings, [CAPTURE]: context }
 }
 
 /** The request-option key that carries the context from the request client to its hooks (a function: option merging copies objects but not functions). */

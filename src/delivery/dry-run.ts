@@ -4,14 +4,13 @@
  * nothing is learned), subscription matching, the mapping and the exact CSB request.
  */
 import type { SegmentEvent } from '../store/types'
-import { runSubscriptions } from './attempt'
+import { runSubscriptions, type RelayDestination } from './attempt'
 import type { CapturedRequest, CapturedResponse } from './capture'
 import { describeFailure, scrub } from './classify'
 import { enrich, type IdentityStore } from './identity'
 import { matching, type ActiveSubscription } from './subscriptions'
 import type { CsbSettings } from './types'
 import type { RouteFn } from './pipeline'
-import type { Destination } from '@segment/actions-core'
 
 export interface DryRunMatch {
   subscription: string
@@ -43,7 +42,7 @@ const PLACEHOLDER: CsbSettings = { apiKey: 'not-configured', baseUrl: 'https://t
 export async function dryRun(
   input: Record<string, unknown>,
   options: {
-    runtime: { destination: Destination<any>; subscriptions: ActiveSubscription[]; route: RouteFn }
+    runtime: { destination: RelayDestination; subscriptions: ActiveSubscription[]; route: RouteFn }
     store: IdentityStore
     csb: CsbSettings | undefined
     send: boolean

@@ -7,8 +7,7 @@
  */
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
-import type { Destination } from '@segment/actions-core'
-import { runSubscriptions, type AttemptResult } from './attempt'
+import { runSubscriptions, type AttemptResult, type RelayDestination } from './attempt'
 import type { ActiveSubscription, DefinitionLike } from './subscriptions'
 import type { CsbSettings, SubscriptionConfig } from './types'
 
@@ -25,7 +24,7 @@ export interface Executor {
   close(): Promise<void>
 }
 
-export function inThreadExecutor(destination: Destination<any>, subscriptions: ActiveSubscription[]): Executor {
+export function inThreadExecutor(destination: RelayDestination, subscriptions: ActiveSubscription[]): Executor {
   const byName = new Map(subscriptions.map((s) => [s.name, s]))
   return {
     threads: 0,

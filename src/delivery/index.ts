@@ -9,10 +9,10 @@
  *   await delivery.stop()
  */
 import { randomBytes } from 'node:crypto'
-import { Destination } from '@segment/actions-core'
 import csbDestination, { baseUrlProblem, INTEGRATION_NAMES } from '../destination'
 import type { ReplayFilter, SegmentEvent, Store } from '../store/types'
 import { instrumentDefinition } from './capture'
+import { RelayDestination } from './attempt'
 import { createRouter } from './routing'
 import type { DeliveryObserver } from './observer'
 import { Pipeline, type PipelineStats, type RouteFn } from './pipeline'
@@ -66,7 +66,7 @@ export interface Delivery {
 
 /** Everything delivery needs that is compiled once from the configuration. */
 export interface DeliveryRuntime {
-  destination: Destination<any>
+  destination: RelayDestination
   subscriptions: ActiveSubscription[]
   /** The subscriptions as configured (or the presets), for worker threads. */
   configured: SubscriptionConfig[]
@@ -82,7 +82,7 @@ export function prepareDelivery(config: DeliveryConfig, definition: typeof csbDe
   const subscriptions = compileSubscriptions(configured, definition)
   const router = createRouter(config.filters, { integrationNames: INTEGRATION_NAMES })
   const instrumented = instrumentDefinition(definition, { timeoutMs: () => config.delivery.requestTimeoutMs })
-  return { destination: new Destination(instrumented), subscriptions, configured, route: (event: SegmentEvent) => router.route(event) }
+  return { destination: new RelayDestination(instrumented), subscriptions, configured, route: (event: SegmentEvent) => router.route(event) }
 }
 
 /** Checks CSB settings against the destination's settings schema; throws a message naming the problem. */

@@ -3,15 +3,14 @@
  * subscriptions as the main thread and runs attempts it is sent, returning plain results.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { Destination } from '@segment/actions-core'
 import csbDestination from '../destination'
-import { runSubscriptions } from './attempt'
+import { RelayDestination, runSubscriptions } from './attempt'
 import { instrumentDefinition } from './capture'
 import { plainError, type AttemptTask, type WorkerSetup } from './executor'
 import { compileSubscriptions } from './subscriptions'
 
 const setup = workerData as WorkerSetup
-const destination = new Destination(instrumentDefinition(csbDestination, { timeoutMs: () => setup.requestTimeoutMs }))
+const destination = new RelayDestination(instrumentDefinition(csbDestination, { timeoutMs: () => setup.requestTimeoutMs }))
 const byName = new Map(compileSubscriptions(setup.subscriptions, csbDestination).map((s) => [s.name, s]))
 
 parentPort?.on('message', async ({ id, task }: { id: number; task: AttemptTask }) => {
