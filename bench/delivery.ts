@@ -3,7 +3,7 @@
  * its baseline measured in the same run:
  *
  *   npm run bench:delivery            (builds first)
- *   npx tsx bench/delivery.ts [--latency MS] [--concurrency N] [--events N] [--rate N] [--seconds S]
+ *   npx tsx bench/delivery.ts [--latency MS] [--concurrency N] [--events N] [--rate N] [--seconds S] [--threads N] [--only NAME]
  *
  * Scenarios (add one by appending to SCENARIOS; each gets a fresh SQLite file store):
  * - throughput: N events preloaded, delivered with a fixed concurrency; delivered events/s beside
@@ -123,13 +123,18 @@ function config(sandbox: SandboxProcess, delivery: Partial<DeliveryConfig['deliv
 }
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
-function procCpuSeconds(pid: number | undefined): number {
+function procCpuSeconds(pid: number | undefined, file = `/proc/${pid}/stat`): number {
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    const fields = fs.readFileSync(file, 'utf8').split(') ')[1].split(' ')
     return (Number(fields[11]) + Number(fields[12])) / 100
   } catch {
     return NaN
   }
+}
+
+/** CPU seconds this process's main thread has used (Linux; NaN elsewhere): without store or delivery worker threads. */
+function mainThreadCpuSeconds(): number {
+  return procCpuSeconds(process.pid, `/proc/${process.pid}/task/${process.pid}/stat`)
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -148,6 +153,7 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}): 
       let done!: () => void
       const finished = new Promise<void>((resolve) => (done = resolve))
       const cpu = process.cpuUsage()
+      const mainCpu0 = mainThreadCpuSeconds()
       const sandboxCpu0 = procCpuSeconds(ctx.sandbox.child.pid)
       const started = performance.now()
       const delivery = startDelivery({
@@ -165,6 +171,7 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}): 
       const seconds = (performance.now() - started) / 1000
       const used = process.cpuUsage(cpu)
       const cpuMsPerEvent = (used.user + used.system) / 1000 / EVENTS
+      const mainCpuMsPerEvent = ((mainThreadCpuSeconds() - mainCpu0) * 1000) / EVENTS
       const sandboxShare = (procCpuSeconds(ctx.sandbox.child.pid) - sandboxCpu0) / seconds
       await delivery.stop()
       await store.close()
@@ -177,6 +184,8 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}): 
         [`bound ${CONCURRENCY}/${ctx.roundTripMs.toFixed(1)}ms`]: Math.round(bound),
         'ratio (target >= 0.80)': (perSecond / bound).toFixed(2),
         'relay CPU ms/event': cpuMsPerEvent.toFixed(2),
+        // The delivery pipeline and destination (unless --threads); the rest is the store's and other threads'.
+        '  of which main thread': mainCpuMsPerEvent.toFixed(2),
         'CPU-bound ceiling/s (1 core)': Math.round(1000 / cpuMsPerEvent),
         // Below 1 while delivered/s is below the bound: the relay waited for a CPU (other processes).
         'relay CPU share of wall': ((used.user + used.system) / 1e6 / seconds).toFixed(2),
