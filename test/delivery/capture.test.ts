@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { Headers as NodeFetchHeaders } from '@segment/actions-core'
 import { redactHeaders } from '../../src/delivery/capture'
 import { completedSubscriptions, samplesOf } from '../../src/delivery/samples'
 
@@ -15,6 +16,13 @@ describe('redactHeaders', () => {
     })
     expect(redactHeaders([['Proxy-Authorization', 'x']])).toEqual({ 'proxy-authorization': '[redacted]' })
     expect(redactHeaders(undefined)).toEqual({})
+  })
+
+  it('reads node-fetch Headers (what actions-core sends with) through raw(), joining repeated values', () => {
+    const headers = new NodeFetchHeaders({ Authorization: 'Bearer secret', 'Content-Type': 'application/json' })
+    headers.append('X-Multi', 'a')
+    headers.append('X-Multi', 'b')
+    expect(redactHeaders(headers)).toEqual({ authorization: '[redacted]', 'content-type': 'application/json', 'x-multi': 'a, b' })
   })
 })
 
