@@ -5,7 +5,8 @@
  *   npm run bench:delivery            (builds first)
  *   npx tsx bench/delivery.ts [--latency MS] [--concurrency N] [--events N] [--rate N] [--seconds S] [--threads N] [--only NAME]
  *
- * Scenarios (add one by appending to SCENARIOS; each gets a fresh SQLite file store):
+ * Scenarios (add one by appending to SCENARIOS; each gets a fresh SQLite file store), after an
+ * unprinted warm-up of 3,000 events:
  * - throughput: N events preloaded, delivered with a fixed concurrency; delivered events/s beside
  *   the bound concurrency / latency, where latency is the sandbox's round trip measured just before.
  * - steady: events stored at a steady rate (delivery woken after each store, as the relay's ingest
@@ -36,7 +37,7 @@ const { values: args } = parseArgs({
 })
 const LATENCY_MS = Number(args.latency)
 const CONCURRENCY = Number(args.concurrency)
-const EVENTS = Number(args.events)
+const EVENTS_DEFAULT = Number(args.events)
 const RATE = Number(args.rate)
 const SECONDS = Number(args.seconds)
 const THREADS = Number(args.threads)
@@ -143,12 +144,12 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Delivered events/s with a fixed concurrency, beside the bound concurrency / round trip. */
-function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}): Scenario {
+function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}, events: number = EVENTS_DEFAULT): Scenario {
   return {
     name,
     async run(ctx) {
       const store = await ctx.openStore()
-      for (let i = 0; i < EVENTS; i += 2000) await store.enqueue(trackEvents(Math.min(2000, EVENTS - i), EVENTS))
+      for (let i = 0; i < events; i += 2000) await store.enqueue(trackEvents(Math.min(2000, events - i), events))
       let delivered = 0
       let done!: () => void
       const finished = new Promise<void>((resolve) => (done = resolve))
@@ -163,22 +164,22 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}): 
         threads: THREADS,
         observer: {
           outcome: (r: OutcomeReport) => {
-            if (r.outcome === 'delivered' && ++delivered === EVENTS) done()
+            if (r.outcome === 'delivered' && ++delivered === events) done()
           }
         }
       })
       await finished
       const seconds = (performance.now() - started) / 1000
       const used = process.cpuUsage(cpu)
-      const cpuMsPerEvent = (used.user + used.system) / 1000 / EVENTS
-      const mainCpuMsPerEvent = ((mainThreadCpuSeconds() - mainCpu0) * 1000) / EVENTS
+      const cpuMsPerEvent = (used.user + used.system) / 1000 / events
+      const mainCpuMsPerEvent = ((mainThreadCpuSeconds() - mainCpu0) * 1000) / events
       const sandboxShare = (procCpuSeconds(ctx.sandbox.child.pid) - sandboxCpu0) / seconds
       await delivery.stop()
       await store.close()
-      const perSecond = EVENTS / seconds
+      const perSecond = events / seconds
       const bound = CONCURRENCY / (ctx.roundTripMs / 1000)
       return {
-        events: EVENTS,
+        events: events,
         seconds: seconds.toFixed(2),
         'delivered/s': Math.round(perSecond),
         [`bound ${CONCURRENCY}/${ctx.roundTripMs.toFixed(1)}ms`]: Math.round(bound),
@@ -319,6 +320,9 @@ async function main() {
     console.log(`sandbox: ${sandbox.url} (own process), latency ${LATENCY_MS} ms; measured round trip ${roundTripMs.toFixed(1)} ms`)
     console.log(`store: SQLite file (WAL, synchronous=FULL) in ${dir}; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; delivery worker threads: ${THREADS}\n`)
     const ctx: Context = { sandbox, roundTripMs, openStore: () => openStore(path.join(dir, `bench-${++n}.db`)) }
+    // Warm-up (not printed): a relay that has run a while has its code compiled; the first
+    // scenario should not pay for that alone.
+    await throughputScenario('warm-up', {}, Math.min(3000, EVENTS_DEFAULT)).run(ctx)
     for (const scenario of SCENARIOS.filter((s) => s.name.includes(args.only ?? ''))) {
       const result = await scenario.run(ctx)
       console.log(`== ${scenario.name}`)
