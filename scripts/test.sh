@@ -29,6 +29,10 @@ if [ -z "${built:-}" ]; then
   npm run --silent build || exit 1
 fi
 
+# Type errors anywhere (tests and benches included) fail the run before any test starts.
+echo "== typecheck"
+npm run --silent typecheck || exit 1
+
 # 4. A throwaway PostgreSQL for this run.
 # shellcheck source=scripts/pg-throwaway.sh
 source scripts/pg-throwaway.sh
