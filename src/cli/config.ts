@@ -5,6 +5,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { deliveryDefaults, type DeliverySettings, type SubscriptionConfig } from '../delivery/types'
+
+// Delivery owns its settings' shape and defaults; the CLI only loads them.
+export type { DeliverySettings, SubscriptionConfig }
 
 export interface SourceConfig {
   /** Recorded with each event; shown in the dashboard instead of the write key. */
@@ -21,14 +25,6 @@ export interface CsbSettings {
   prefixCustomTraits?: boolean
 }
 
-/** A Segment-style subscription: FQL `subscribe`, the action's slug and its field mapping. */
-export interface SubscriptionConfig {
-  name?: string
-  subscribe: string
-  partnerAction: string
-  mapping: Record<string, unknown>
-}
-
 export interface IngestSettings {
   /** Largest accepted event, in bytes of JSON. Segment: 32 KB. */
   maxEventBytes: number
@@ -40,30 +36,6 @@ export interface IngestSettings {
   maxBacklog: number
   /** Retry-After (seconds) sent with a backpressure 429. */
   backpressureRetryAfterSeconds: number
-}
-
-export interface DeliverySettings {
-  /** Highest number of requests to CSB in flight at once. */
-  maxConcurrency: number
-  /** Concurrency the adaptive limiter starts at. */
-  initialConcurrency: number
-  /** Lowest concurrency the adaptive limiter falls to. */
-  minConcurrency: number
-  /** Adapt concurrency to 429s and 5xx (additive increase, multiplicative decrease). */
-  adaptive: boolean
-  /** Optional fixed ceiling on requests per second to CSB (0 = none). */
-  maxRatePerSecond: number
-  /** Exponential backoff with full jitter: base and cap, in ms. */
-  backoffBaseMs: number
-  backoffCapMs: number
-  /** How long retryable failures are retried before dead-lettering, in ms. */
-  retryWindowMs: number
-  /** Timeout of one request to CSB, in ms. */
-  requestTimeoutMs: number
-  /** Lease length; a crashed worker's events are picked up again after it. */
-  leaseMs: number
-  /** How often idle workers poll the store, in ms. */
-  pollIntervalMs: number
 }
 
 export interface StoreSettings {
@@ -106,19 +78,7 @@ export const defaults = {
     maxBacklog: 1_000_000,
     backpressureRetryAfterSeconds: 10
   } satisfies IngestSettings,
-  delivery: {
-    maxConcurrency: 64,
-    initialConcurrency: 16,
-    minConcurrency: 1,
-    adaptive: true,
-    maxRatePerSecond: 0,
-    backoffBaseMs: 1000,
-    backoffCapMs: 5 * 60_000,
-    retryWindowMs: 24 * HOUR,
-    requestTimeoutMs: 10_000,
-    leaseMs: 60_000,
-    pollIntervalMs: 50
-  } satisfies DeliverySettings,
+  delivery: deliveryDefaults,
   store: {
     dedupeWindowMs: 24 * HOUR,
     retentionMs: 7 * 24 * HOUR

@@ -22,16 +22,26 @@ export interface SubscriptionConfig {
 }
 
 export interface DeliverySettings {
+  /** Highest number of requests to CSB in flight at once. */
   maxConcurrency: number
+  /** Concurrency the adaptive limiter starts at. */
   initialConcurrency: number
+  /** Lowest concurrency the adaptive limiter falls to. */
   minConcurrency: number
+  /** Adapt concurrency to 429s and 5xx (additive increase, multiplicative decrease). */
   adaptive: boolean
+  /** Optional fixed ceiling on requests per second to CSB (0 = none). */
   maxRatePerSecond: number
+  /** Exponential backoff with full jitter: base and cap, in ms. */
   backoffBaseMs: number
   backoffCapMs: number
+  /** How long retryable failures are retried before dead-lettering, in ms. */
   retryWindowMs: number
+  /** Timeout of one request to CSB, in ms. */
   requestTimeoutMs: number
+  /** Lease length; a crashed worker's events are picked up again after it. */
   leaseMs: number
+  /** How often idle workers poll the store, in ms. */
   pollIntervalMs: number
 }
 
@@ -43,7 +53,7 @@ export interface DeliveryConfig {
   delivery: DeliverySettings
 }
 
-/** The same defaults as src/cli/config.ts, for callers (tests, bench) that build a config by hand. */
+/** Delivery's defaults: the one place they are set (the CLI's config loader uses them too). */
 export const deliveryDefaults: DeliverySettings = {
   maxConcurrency: 64,
   initialConcurrency: 16,
