@@ -3,7 +3,7 @@
  * its baseline measured in the same run:
  *
  *   npm run bench:delivery            (builds first)
- *   npx tsx bench/delivery.ts [--latency MS] [--concurrency N] [--events N] [--rate N] [--seconds S] [--threads N] [--only NAME]
+ *   npx tsx bench/delivery.ts [--latency MS] [--concurrency N] [--events N] [--rate N] [--seconds S] [--threads N] [--only NAME] [--cpu-prof DIR]
  *
  * Scenarios (add one by appending to SCENARIOS; each gets a fresh SQLite file store), after an
  * unprinted warm-up of 3,000 events:
@@ -16,6 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
+import { Session } from 'node:inspector'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -31,6 +32,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     // Run only the scenarios whose name contains this text (e.g. --only throughput).
     only: { type: 'string', default: '' },
+    // Write a CPU profile of the main thread while each throughput scenario delivers (not while it preloads) into this directory.
+    'cpu-prof': { type: 'string', default: '' },
     // Worker threads running the destination (the relay's CSB_RELAY_DELIVERY_THREADS; default 0).
     threads: { type: 'string', default: process.env.CSB_RELAY_DELIVERY_THREADS || '0' }
   }
@@ -41,6 +44,26 @@ const EVENTS_DEFAULT = Number(args.events)
 const RATE = Number(args.rate)
 const SECONDS = Number(args.seconds)
 const THREADS = Number(args.threads)
+
+/** Starts the main thread's CPU profiler when --cpu-prof DIR is given; the returned function stops it and writes DIR/NAME.cpuprofile. */
+async function startCpuProfile(name: string): Promise<() => Promise<void>> {
+  const dir = args['cpu-prof']
+  if (!dir) return async () => {}
+  const session = new Session()
+  session.connect()
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))))
+  await post('Profiler.enable')
+  await post('Profiler.start')
+  return async () => {
+    const { profile } = await post('Profiler.stop')
+    session.disconnect()
+    fs.mkdirSync(dir, { recursive: true })
+    const file = path.join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`)
+    fs.writeFileSync(file, JSON.stringify(profile))
+    console.log(`  (CPU profile of the main thread: ${file})`)
+  }
+}
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} }
 
@@ -153,6 +176,7 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}, e
       let delivered = 0
       let done!: () => void
       const finished = new Promise<void>((resolve) => (done = resolve))
+      const stopProfile = name === 'warm-up' ? async () => {} : await startCpuProfile(name)
       const cpu = process.cpuUsage()
       const mainCpu0 = mainThreadCpuSeconds()
       const sandboxCpu0 = procCpuSeconds(ctx.sandbox.child.pid)
@@ -174,6 +198,7 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}, e
       const cpuMsPerEvent = (used.user + used.system) / 1000 / events
       const mainCpuMsPerEvent = ((mainThreadCpuSeconds() - mainCpu0) * 1000) / events
       const sandboxShare = (procCpuSeconds(ctx.sandbox.child.pid) - sandboxCpu0) / seconds
+      await stopProfile()
       await delivery.stop()
       await store.close()
       const perSecond = events / seconds

@@ -102,7 +102,24 @@ export class LinkCache {
   }
 }
 
-/** Learns from the event (when `learn`), then fills its account when missing. Returns the event to deliver. */
+/** Fills the event's account when it lacks one, from the identity map. */
+export async function fillAccount(event: SegmentEvent, store: Pick<IdentityStore, 'accountsFor'>): Promise<{ event: SegmentEvent; filledAccount: string | null }> {
+  if (!needsAccount(event)) return { event, filledAccount: null }
+  const keys = userKeysOf(event)
+  if (keys.length === 0) return { event, filledAccount: null }
+  const accounts = await store.accountsFor(keys)
+  for (const key of keys) {
+    const accountId = accounts.get(key)
+    if (accountId) return { event: withAccount(event, accountId), filledAccount: accountId }
+  }
+  return { event, filledAccount: null }
+}
+
+/**
+ * Learns from the event (when `learn`), then fills its account when missing. Returns the event to
+ * deliver. (An event that teaches a link names its account, so it never needs one filled: the
+ * two are independent, and the pipeline writes the links alongside the attempt instead.)
+ */
 export async function enrich(
   event: SegmentEvent,
   store: IdentityStore,
@@ -121,13 +138,5 @@ export async function enrich(
       }
     }
   }
-  if (!needsAccount(event)) return { event, filledAccount: null }
-  const keys = userKeysOf(event)
-  if (keys.length === 0) return { event, filledAccount: null }
-  const accounts = await store.accountsFor(keys)
-  for (const key of keys) {
-    const accountId = accounts.get(key)
-    if (accountId) return { event: withAccount(event, accountId), filledAccount: accountId }
-  }
-  return { event, filledAccount: null }
+  return fillAccount(event, store)
 }

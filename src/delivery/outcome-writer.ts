@@ -1,15 +1,20 @@
 /**
- * Group-commits outcomes: every `complete` / `skip` / `retryLater` / `deadLetter` issued while a
- * write is in progress goes into the next batch, one store call per verb. Each caller's promise
- * resolves once its own item is committed.
+ * Group-commits outcomes: every `complete` / `skip` / `retryLater` / `deadLetter` issued within
+ * BATCH_WINDOW_MS of the first one waiting goes into one batch, one store call per verb. Each
+ * caller's promise resolves once its own item is committed.
+ *
+ * Identity links (`learn`) ride in the same batches: one `linkIdentities` call per batch, not one
+ * per event, issued before the outcome calls of its batch. The pipeline awaits an event's links
+ * before it queues that event's outcome, so a link is committed before the outcome of the event
+ * that taught it (the key's next event, leased after that outcome, finds it).
  */
-import type { CompleteItem, DeadLetterItem, RetryItem, SkipItem, Store } from '../store/types'
+import type { CompleteItem, DeadLetterItem, IdentityLink, RetryItem, SkipItem, Store } from '../store/types'
 import type { DeliveryObserver } from './observer'
 
-/** How long the first outcome of a batch waits for others to join it. */
+/** How long the first outcome of a batch waits for others to join it (ms). */
 export const BATCH_WINDOW_MS = 2
 
-type Verb = 'complete' | 'skip' | 'retryLater' | 'deadLetter'
+type Verb = 'linkIdentities' | 'complete' | 'skip' | 'retryLater' | 'deadLetter'
 interface Pending<T> {
   item: T
   resolve: () => void
@@ -17,11 +22,28 @@ interface Pending<T> {
 }
 
 export class OutcomeWriter {
-  private queues: { complete: Pending<CompleteItem>[]; skip: Pending<SkipItem>[]; retryLater: Pending<RetryItem>[]; deadLetter: Pending<DeadLetterItem>[] } =
-    { complete: [], skip: [], retryLater: [], deadLetter: [] }
-  private flushing: Promise<void> | null = null
+  private queues = OutcomeWriter.empty()
+  private timer: NodeJS.Timeout | null = null
+  /** Batches sent and not yet answered. */
+  private readonly writing = new Set<Promise<void>>()
 
   constructor(private readonly store: Store, private readonly observer: DeliveryObserver) {}
+
+  private static empty(): {
+    linkIdentities: Pending<IdentityLink[]>[]
+    complete: Pending<CompleteItem>[]
+    skip: Pending<SkipItem>[]
+    retryLater: Pending<RetryItem>[]
+    deadLetter: Pending<DeadLetterItem>[]
+  } {
+    // Key order is write order: links first.
+    return { linkIdentities: [], complete: [], skip: [], retryLater: [], deadLetter: [] }
+  }
+
+  /** Writes identity links in the next batch; resolves once they are committed. */
+  learn(links: IdentityLink[]): Promise<void> {
+    return this.push('linkIdentities', links)
+  }
 
   complete(item: CompleteItem): Promise<void> {
     return this.push('complete', item)
@@ -38,34 +60,40 @@ export class OutcomeWriter {
 
   /** Resolves when nothing is queued or being written. */
   async drain(): Promise<void> {
-    while (this.flushing) await this.flushing
+    while (this.timer || this.writing.size > 0) {
+      if (this.timer) await new Promise((resolve) => setTimeout(resolve, BATCH_WINDOW_MS))
+      else await Promise.all(this.writing)
+    }
   }
 
   private push<T>(verb: Verb, item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       ;(this.queues[verb] as Pending<T>[]).push({ item, resolve, reject })
-      if (!this.flushing) this.flushing = this.flush()
+      if (!this.timer) this.timer = setTimeout(() => this.flush(), BATCH_WINDOW_MS)
     })
   }
 
-  private async flush(): Promise<void> {
-    // Let the outcomes finishing in the next moment join the batch: each store transaction is an
-    // fsync that stalls the event loop, so fewer, larger ones deliver more per second.
-    await new Promise((resolve) => setTimeout(resolve, BATCH_WINDOW_MS))
-    while (true) {
-      const batch = this.queues
-      this.queues = { complete: [], skip: [], retryLater: [], deadLetter: [] }
-      const verbs = (Object.keys(batch) as Verb[]).filter((v) => batch[v].length > 0)
-      if (verbs.length === 0) break
-      await Promise.all(verbs.map((verb) => this.write(verb, batch[verb] as Pending<unknown>[])))
-    }
-    this.flushing = null
+  /**
+   * Sends what gathered in the window, without waiting for earlier batches to be committed: an
+   * outcome that had to wait for the batch before it to come back would hold its delivery slot
+   * for two store round trips. (The SQLite engine's worker puts batches that arrive while it
+   * commits into one transaction anyway; PostgreSQL runs them on separate connections.)
+   */
+  private flush(): void {
+    this.timer = null
+    const batch = this.queues
+    this.queues = OutcomeWriter.empty()
+    const verbs = (Object.keys(batch) as Verb[]).filter((v) => batch[v].length > 0)
+    const written = Promise.all(verbs.map((verb) => this.write(verb, batch[verb] as Pending<unknown>[]))).then(() => undefined)
+    this.writing.add(written)
+    void written.finally(() => this.writing.delete(written))
   }
 
   private async write(verb: Verb, pending: Pending<unknown>[]): Promise<void> {
     const started = process.hrtime.bigint()
     try {
-      await (this.store[verb] as (items: unknown[]) => Promise<void>).call(this.store, pending.map((p) => p.item))
+      const items = verb === 'linkIdentities' ? pending.flatMap((p) => p.item as IdentityLink[]) : pending.map((p) => p.item)
+      await (this.store[verb] as (items: unknown[]) => Promise<void>).call(this.store, items)
       for (const p of pending) p.resolve()
     } catch (err) {
       for (const p of pending) p.reject(err)

@@ -1,8 +1,8 @@
 /**
  * The worker loop. One loop per relay instance keeps a small buffer of leased events (each the
  * head of its ordering key: per-key order is the store's property) and starts them as the
- * limiter allows. Each event: route → enrich → match subscriptions → run the destination →
- * classify → write the outcome. Outcome writes are group-committed by `OutcomeWriter`; an
+ * limiter allows. Each event: route → learn identity links and fill the account → match
+ * subscriptions → run the destination → classify → write the outcome. Outcome writes are group-committed by `OutcomeWriter`; an
  * event's limiter slot is held until its outcome is committed, so at most `maxConcurrency`
  * events are ever "sent but not yet recorded" (the bound on duplicates after a crash).
  *
@@ -16,7 +16,7 @@ import type { AttemptResult } from './attempt'
 import type { Executor } from './executor'
 import { describeFailure, decide, scrub } from './classify'
 import { parseRetryAfter } from './backoff'
-import { enrich, LinkCache } from './identity'
+import { fillAccount, linksFrom, LinkCache } from './identity'
 import { AdaptiveLimiter, TokenBucket, type Ticket } from './limiter'
 import { OutcomeWriter } from './outcome-writer'
 import { matching, type ActiveSubscription } from './subscriptions'
@@ -286,23 +286,43 @@ export class Pipeline {
       if (!routed.deliver) return this.skip(leased, routed.reason)
       event = routed.event
     }
-    // Learned on every attempt (idempotent; the link cache skips unchanged links), so a lease given
-    // back unattempted cannot lose what the event teaches.
-    event = (await enrich(event, this.options.store, true, this.links)).event
+    // Learned on every attempt (idempotent; the link cache skips unchanged links). The links go
+    // out in the outcome writer's next batch while the attempt runs, and are awaited before this
+    // event's outcome is queued (`settled`), so the key's next event finds them. An event that
+    // teaches a link names its account, so filling (below) never waits for its own links.
+    const links = this.links.fresh(linksFrom(event))
+    const learned = links.length > 0 ? this.writer.learn(links) : null
+    learned?.catch(() => this.links.forget(links))
+    const settled = learned ? () => learned : () => undefined
+    try {
+      event = (await fillAccount(event, this.options.store)).event
+    } catch (err) {
+      await settled()
+      throw err
+    }
 
     let matched: ActiveSubscription[]
     try {
       matched = matching(this.options.subscriptions, event)
     } catch (err) {
+      await settled()
       return this.deadLetterNow(leased, attempts, `subscription matching failed: ${(err as Error).message}`)
     }
     if (matched.length === 0) {
       const what = event.type === 'track' && typeof event.event === 'string' ? `track "${event.event}"` : event.type
+      await settled()
       return this.skip(leased, `no subscription matches ${what}`)
     }
     const done = completedSubscriptions(leased.samples)
     const toRun = matched.filter((s) => !done.includes(s.name))
-    const attempt: AttemptResult = await this.options.executor.run({ event, settings: csb, subscriptions: toRun.map((sub) => sub.name) })
+    let attempt: AttemptResult
+    try {
+      attempt = await this.options.executor.run({ event, settings: csb, subscriptions: toRun.map((sub) => sub.name) })
+    } finally {
+      // The links are committed before the outcome is queued; a failure to write them leaves the
+      // event leased (our own failure: it comes back after its lease and teaches them again).
+      await settled()
+    }
     const succeeded = [...done, ...attempt.results.filter((r) => !r.error).map((r) => r.subscription)]
     const samples = samplesOf(attempt, succeeded)
     const last = attempt.results[attempt.results.length - 1]
