@@ -20,8 +20,22 @@ import { Session } from 'node:inspector'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { startDelivery, deliveryDefaults, type DeliveryConfig, type OutcomeReport } from '../src/delivery'
-import { openStore, type NewEvent, type Store } from '../src/store'
+import type * as DeliveryModule from '../src/delivery'
+import type { DeliveryConfig, OutcomeReport } from '../src/delivery'
+import type * as RoutingModule from '../src/delivery/routing'
+import type * as StoreModule from '../src/store'
+import type { NewEvent, Store } from '../src/store'
+
+// The built relay (dist/, as `csb-relay` runs it; `npm run bench:delivery` builds first), not the
+// TypeScript sources through tsx, whose transform adds work of its own (e.g. a `__name` call for
+// each closure created) and runs the store's worker thread through tsx too.
+const DIST = path.resolve(__dirname, '../dist')
+if (!fs.existsSync(path.join(DIST, 'delivery/index.js'))) {
+  console.error('bench/delivery: dist/ is missing; run `npx tsc -p tsconfig.build.json` (or `npm run bench:delivery`) first')
+  process.exit(1)
+}
+const { startDelivery, deliveryDefaults } = require(path.join(DIST, 'delivery')) as typeof DeliveryModule
+const { openStore } = require(path.join(DIST, 'store')) as typeof StoreModule
 
 const { values: args } = parseArgs({
   options: {
@@ -315,7 +329,7 @@ SCENARIOS.push({
       runs[which].push(await throughputScenario(which, which === 'three' ? { filters: ROUTING_FILTERS } : {}).run(ctx))
     }
     const mean = (which: 'none' | 'three', key: string) => runs[which].reduce((sum, r) => sum + Number(r[key]), 0) / runs[which].length
-    const { createRouter } = await import('../src/delivery/routing')
+    const { createRouter } = require(path.join(DIST, 'delivery/routing')) as typeof RoutingModule
     const router = createRouter(ROUTING_FILTERS)
     const events = trackEvents(1000, 100).map((e) => ({ ...e.event, properties: { ...(e.event.properties as object), email: 'a@example.test' } }))
     for (const e of events) router.route(e) // warm up
@@ -343,6 +357,8 @@ async function main() {
     await measureRoundTrip(sandbox, 10) // warm up
     const roundTripMs = await measureRoundTrip(sandbox)
     console.log(`sandbox: ${sandbox.url} (own process), latency ${LATENCY_MS} ms; measured round trip ${roundTripMs.toFixed(1)} ms`)
+    const built = fs.statSync(path.join(DIST, 'delivery/pipeline.js')).mtime.toISOString()
+    console.log(`code: ${DIST} (built ${built})`)
     console.log(`store: SQLite file (WAL, synchronous=FULL) in ${dir}; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; delivery worker threads: ${THREADS}\n`)
     const ctx: Context = { sandbox, roundTripMs, openStore: () => openStore(path.join(dir, `bench-${++n}.db`)) }
     // Warm-up (not printed): a relay that has run a while has its code compiled; the first

@@ -13,7 +13,7 @@
  * already succeeded are remembered in the samples and are not sent again on the retry.
  */
 import { Destination } from '@segment/actions-core'
-import { DryRunStop, withCapture, type Exchange } from './capture'
+import { DryRunStop, finishExchanges, withCapture, type Exchange } from './capture'
 import type { ActiveSubscription } from './subscriptions'
 import type { CsbSettings } from './types'
 
@@ -78,6 +78,7 @@ export async function runSubscriptions(
         return { results, failed: result }
       }
     } finally {
+      finishExchanges(result.exchanges)
       // actions-core keeps every response on the Destination instance; a long-running relay must not.
       ;(destination.responses as unknown[]).length = 0
     }

@@ -2,10 +2,12 @@
  * Sees the request the destination sends to CSB and CSB's response, without changing the
  * destination: the definition is wrapped so that
  * - each action's `perform` gets a request client that notes the URL, method and JSON body,
- * - `extendRequest` adds request-client hooks (`beforeRequest`: final headers, after auth;
- *   `afterResponse`: status, headers, body) and the configured request timeout.
+ * - `extendRequest` adds request-client hooks (`beforeRequest`: keeps the final headers, after
+ *   auth, for a request that gets no response; `afterResponse`: the request's headers, the
+ *   response's status, headers and body) and the configured request timeout.
+ * `finishExchanges` (runSubscriptions calls it when a run ends) makes every exchange plain data.
  * Exchanges are attributed to the event being delivered through its settings object: the caller
- * puts a CaptureContext under CAPTURE in the settings it passes to `onEvent` (see `withCapture`);
+ * puts a CaptureContext under CAPTURE in the settings it passes to the action (see `withCapture`);
  * actions-core hands those settings to `extendRequest` and `perform`, and the request options
  * carry it on to the hooks. (No AsyncLocalStorage: its promise hooks cost every promise.)
  * In a dry run the `beforeRequest` hook stops the request before anything is sent.
@@ -26,6 +28,12 @@ export interface CapturedResponse {
 export interface Exchange {
   request: CapturedRequest
   response?: CapturedResponse
+  /**
+   * The final headers as the request client was about to send them, kept as they are until
+   * `finishExchanges`: they matter only when no response arrives (the response brings the request's
+   * headers with it), so the usual exchange never converts them.
+   */
+  sent?: { headers: unknown; basicAuth: boolean }
 }
 
 export interface CaptureContext {
@@ -117,16 +125,31 @@ function wrapRequest(request: RequestFn, context: CaptureContext | undefined): R
 const beforeRequest = (options: Record<string, unknown>) => {
   const context = contextFromOptions(options)
   const exchange = lastExchange(context)
-  if (exchange) {
-    exchange.request.headers = { ...exchange.request.headers, ...redactHeaders(options.headers) }
-    if (options.username || options.password) exchange.request.headers.authorization = '[redacted]'
+  if (exchange) exchange.sent = { headers: options.headers, basicAuth: Boolean(options.username || options.password) }
+  if (context?.dryRun) {
+    if (exchange) finishExchange(exchange)
+    throw new DryRunStop('dry run: request not sent')
   }
-  if (context?.dryRun) throw new DryRunStop('dry run: request not sent')
+}
+
+/** Converts the headers of a request that got no response (see `Exchange.sent`). */
+function finishExchange(exchange: Exchange): void {
+  const sent = exchange.sent
+  if (!sent) return
+  exchange.sent = undefined
+  exchange.request.headers = { ...exchange.request.headers, ...redactHeaders(sent.headers) }
+  if (sent.basicAuth) exchange.request.headers.authorization = '[redacted]'
+}
+
+/** Completes the exchanges of one run (call when it has ended): plain objects, secrets redacted. */
+export function finishExchanges(exchanges: Exchange[]): void {
+  for (const exchange of exchanges) finishExchange(exchange)
 }
 
 const afterResponse = (request: { url: string; headers: unknown }, options: unknown, response: Record<string, any>) => {
   const exchange = lastExchange(contextFromOptions(options))
   if (exchange) {
+    exchange.sent = undefined
     exchange.request.url = request.url
     exchange.request.headers = { ...redactHeaders(request.headers), ...exchange.request.headers }
     exchange.response = {
