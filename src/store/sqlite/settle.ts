@@ -4,6 +4,19 @@ import { Tally } from '../tally'
 import type { CompleteItem, DeadLetterItem, RetryItem, SkipItem } from '../types'
 import { refreshKey, writeTally, type SqliteContext } from './context'
 
+const RELEASE_TO_HEAD = `UPDATE queue_keys SET head_id = ?, ready_at = ?, leased_event_id = NULL, leased_until = NULL,
+  lease_owner = NULL, lease_token = NULL WHERE ordering_key = ?`
+
+/**
+ * Releases the key's lease and moves its head to the next pending event (or removes the key when
+ * none is left): what the lease release followed by `refreshKey` does, in two statements, not four.
+ */
+function releaseToNextHead(ctx: SqliteContext, orderingKey: string): void {
+  const head = ctx.s.keyHead.get(orderingKey)
+  if (head) ctx.q(RELEASE_TO_HEAD).run(head.id, head.run_at, orderingKey)
+  else ctx.s.keyDelete.run(orderingKey)
+}
+
 /** Applies outcomes under the rules in settlement.ts. */
 function settle(ctx: SqliteContext, items: Settlement[]): void {
   const now = ctx.options.now()
@@ -30,8 +43,8 @@ function settle(ctx: SqliteContext, items: Settlement[]): void {
       samplesText(item.samples),
       id
     )
-    if (holdsLease) ctx.s.keyRelease.run(event.ordering_key)
-    touched.add(event.ordering_key)
+    if (holdsLease) releaseToNextHead(ctx, event.ordering_key)
+    else touched.add(event.ordering_key)
     if (item.status !== 'pending') {
       tally.total(Tally.unfinished(event.attempts), -1)
       tally.total(item.status, 1)
