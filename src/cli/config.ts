@@ -2,6 +2,7 @@
  * The relay's configuration: every setting a user might change, with its default, in one place.
  * Precedence: command-line flags over environment variables over the JSON config file over defaults.
  */
+import os from 'node:os'
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -36,6 +37,8 @@ export interface IngestSettings {
   maxBacklog: number
   /** Retry-After (seconds) sent with a backpressure 429. */
   backpressureRetryAfterSeconds: number
+  /** Threads that parse large requests off the request thread; 0: none. Default 1 with more than one CPU. */
+  parseThreads: number
 }
 
 export interface StoreSettings {
@@ -76,7 +79,8 @@ export const defaults = {
     maxRequestBytes: 500 * 1024,
     maxBatchEvents: 2500,
     maxBacklog: 1_000_000,
-    backpressureRetryAfterSeconds: 10
+    backpressureRetryAfterSeconds: 10,
+    parseThreads: os.availableParallelism() > 1 ? 1 : 0
   } satisfies IngestSettings,
   delivery: deliveryDefaults,
   store: {
@@ -231,12 +235,21 @@ export function loadConfig({ argv = [], env = process.env, cwd = process.cwd() }
     csb: parseCsb(file.csb, env),
     subscriptions: file.subscriptions as SubscriptionConfig[] | undefined,
     filters: file.filters as unknown[] | undefined,
-    ingest: mergeNumbers(defaults.ingest, file.ingest, 'ingest'),
+    ingest: ingestSettings(file.ingest),
     delivery: mergeNumbers(defaults.delivery, file.delivery, 'delivery'),
     store: mergeNumbers(defaults.store, file.store, 'store'),
     logLevel: String(env.LOG_LEVEL ?? file.logLevel ?? defaults.logLevel),
     configFile
   }
+}
+
+function ingestSettings(fromFile: unknown): IngestSettings {
+  const ingest = mergeNumbers(defaults.ingest, fromFile, 'ingest')
+  const threads = ingest.parseThreads
+  if (!Number.isInteger(threads) || threads < 0 || threads > 16) {
+    throw new ConfigError(`"ingest.parseThreads" must be an integer from 0 (parse on the request thread) to 16, got ${threads}`)
+  }
+  return ingest
 }
 
 /** The configuration with secrets replaced, for the dashboard, logs and `/api/config`. */

@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { AddressInfo } from 'node:net'
 import type pino from 'pino'
 import { startDelivery } from '../delivery'
-import { ensureWriteKey, ingestPlugin, type IngestObserver, type WriteKeySetup } from '../ingest'
+import { INGEST_EXPANDER, ensureWriteKey, ingestPlugin, type IngestObserver, type WriteKeySetup } from '../ingest'
 import { Destination } from '@segment/actions-core'
 import csbDestination from '../destination'
 import { createLogger, createOps, healthPlugin, opsPlugin } from '../ops'
@@ -42,7 +42,7 @@ function urlOf(address: AddressInfo): string {
 
 export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Promise<Relay> {
   // store
-  const store = await openStore(config.db, config.store)
+  const store = await openStore(config.db, { ...config.store, expander: INGEST_EXPANDER })
   const cleanups: Array<() => Promise<void>> = [() => store.close()]
   const undo = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
@@ -95,6 +95,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       store,
       sources: writeKeys.sources,
       limits: config.ingest,
+      parseThreads: config.ingest.parseThreads,
       observer: ingestObserver
     })
 

@@ -67,14 +67,14 @@ export function writeKeyInBody(body: unknown): string | undefined {
   return undefined
 }
 
-export function eventsOfRequest(
-  route: Route,
-  body: unknown,
-  bodyBytes: number,
-  source: string,
-  limits: EventLimits,
-  receivedAt: Date
-): NewEvent[] {
+/** The events of a request that passed every check, with their resolved types and the batch envelope. */
+interface Checked {
+  items: Array<{ raw: Record<string, unknown>; type: EventType }>
+  envelope: Envelope
+}
+
+/** Every check of `eventsOfRequest`, without normalising: throws the same IngestError. */
+function check(route: Route, body: unknown, bodyBytes: number, limits: EventLimits): Checked {
   if (!isPlainObject(body)) throw new IngestError(400, 'body must be a JSON object')
 
   if (route !== 'batch') {
@@ -86,8 +86,7 @@ export function eventsOfRequest(
     }
     const problem = eventProblem(body, route)
     if (problem) throw new IngestError(400, problem)
-    const event = normaliseEvent(body, route, requestFacts({}, receivedAt))
-    return [{ source, messageId: event.messageId, orderingKey: orderingKeyOf(event), type: route, event, receivedAt }]
+    return { items: [{ raw: body, type: route }], envelope: {} }
   }
 
   const batch = body.batch
@@ -107,12 +106,11 @@ export function eventsOfRequest(
     envelopeProblems.push({ message: `batch-level "sentAt" is not a valid date: ${JSON.stringify(body.sentAt).slice(0, 60)}`, tooLarge: false })
   }
   if (envelopeProblems.length > 0) fail(envelopeProblems)
-  const facts = requestFacts(envelope, receivedAt)
 
   // When the whole body fits in one event's limit, every event does: skip measuring each.
   const measure = bodyBytes > limits.maxEventBytes
   const problems: Problem[] = []
-  const events: NewEvent[] = []
+  const items: Checked['items'] = []
   for (let i = 0; i < batch.length; i++) {
     const item: unknown = batch[i]
     if (!isPlainObject(item)) {
@@ -136,10 +134,29 @@ export function eventsOfRequest(
         continue
       }
     }
-    if (problems.length > 0) continue
-    const event = normaliseEvent(item, type, facts)
-    events.push({ source, messageId: event.messageId, orderingKey: orderingKeyOf(event), type, event, receivedAt })
+    if (problems.length === 0) items.push({ raw: item, type })
   }
   if (problems.length > 0) fail(problems)
-  return events
+  return { items, envelope }
+}
+
+/** How many events the request holds, after every check of `eventsOfRequest` (same errors). */
+export function checkRequest(route: Route, body: unknown, bodyBytes: number, limits: EventLimits): number {
+  return check(route, body, bodyBytes, limits).items.length
+}
+
+export function eventsOfRequest(
+  route: Route,
+  body: unknown,
+  bodyBytes: number,
+  source: string,
+  limits: EventLimits,
+  receivedAt: Date
+): NewEvent[] {
+  const { items, envelope } = check(route, body, bodyBytes, limits)
+  const facts = requestFacts(envelope, receivedAt)
+  return items.map(({ raw, type }) => {
+    const event = normaliseEvent(raw, type, facts)
+    return { source, messageId: event.messageId, orderingKey: orderingKeyOf(event), type, event, receivedAt }
+  })
 }

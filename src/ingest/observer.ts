@@ -7,6 +7,6 @@ export type IngestResult = 'accepted' | 'duplicate' | 'rejected' | 'throttled'
 export interface IngestObserver {
   /** `count` events of `type` ("identify", "track", ..., or "unknown" when rejected unparsed) had `result`. */
   ingested?(type: string, result: IngestResult, count: number): void
-  /** Seconds one store operation took ("enqueue", "counts", ...). */
+  /** Seconds one store operation took ("admit", "counts", ...). */
   storeLatency?(operation: string, seconds: number): void
 }

@@ -3,17 +3,24 @@
  * CORS headers and error answers apply to its routes only).
  *
  * One request: read the body (limits, gzip) → write key (Basic header, else body) → parse
- * JSON once → backpressure → validate and normalise → one `store.enqueue` call, which
- * resolves after commit → 200. Every refusal is a 4xx whose body names the problem.
+ * JSON once → backpressure → validate and normalise → one `store.admit` call, which resolves
+ * after commit → 200. Every refusal is a 4xx whose body names the problem. Dedupe happens as
+ * the store moves admitted events into its queue; the observer hears of accepted and duplicate
+ * events then (`store.onQueued`). A large body with the write key in its header is parsed,
+ * validated and normalised on a parse thread instead (parse-thread.ts), with the same answers.
  */
+import os from 'node:os'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { backlogOf, type EnqueueResult, type NewEvent, type Store } from '../store/types'
+import type { OpaqueBatch } from '../store/serialised'
+import { backlogOf, type NewEvent, type QueuedSummary, type Store } from '../store/types'
 import { WRITE_KEY_HELP, WriteKeys, writeKeyFromAuthorization, type IngestSource } from './auth'
 import { BacklogGate } from './backlog-gate'
 import { readBody } from './body'
 import { browserSettings } from './browser-settings'
 import { IngestError } from './errors'
 import { ROUTES, eventsOfRequest, routeOf, writeKeyInBody, type Route } from './events'
+import { parseJson } from './json'
+import { ParseThreads } from './parse-thread'
 import type { IngestObserver, IngestResult } from './observer'
 
 export interface IngestLimits {
@@ -32,45 +39,44 @@ export interface IngestOptions {
   observer?: IngestObserver
   /** How long a backlog count from the store is reused (ms). Default 1000. */
   backlogRefreshMs?: number
+  /**
+   * Threads that parse large requests (see parse-thread.ts). Default 1 on a machine with more
+   * than one CPU, else 0 (every request parsed on the request thread).
+   */
+  parseThreads?: number
+  /** Bodies from this size (bytes, after gunzip) go to a parse thread. Default 16 KiB. */
+  parseThreadMinBytes?: number
 }
+
+/** Below this, a body costs less to parse here than to hand to a parse thread and back. */
+const PARSE_THREAD_MIN_BYTES = 16 * 1024
 
 const SUCCESS = '{"success":true}'
 const JSON_TYPE = 'application/json; charset=utf-8'
 const CORS_DEFAULT_HEADERS = 'Content-Type, Authorization, X-Retry-Count'
-/** A UTF-8 byte order mark some HTTP clients put before JSON text. */
-const BOM = 0xfeff
-
 function errorBody(message: string): string {
   return JSON.stringify({ success: false, error: message })
 }
 
-function parseJson(raw: Buffer): unknown {
-  let text = raw.toString('utf8')
-  if (text.charCodeAt(0) === BOM) text = text.slice(1)
-  if (text.trim() === '') throw new IngestError(400, 'empty body: send a JSON event')
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    throw new IngestError(400, `invalid JSON: ${(err as Error).message.slice(0, 200)}`)
-  }
-}
-
 /** Reports accepted and duplicate events per type: one call per (type, result), not per event. */
-function report(observer: IngestObserver, events: NewEvent[], results: EnqueueResult[]): void {
-  const counts = new Map<string, number>()
-  for (let i = 0; i < events.length; i++) {
-    const key = `${events[i]!.type}\u0000${results[i]!.duplicate ? 'duplicate' : 'accepted'}`
-    counts.set(key, (counts.get(key) ?? 0) + 1)
-  }
-  for (const [key, count] of counts) {
-    const [type, result] = key.split('\u0000') as [string, IngestResult]
-    observer.ingested?.(type, result, count)
+function report(observer: IngestObserver, summary: QueuedSummary): void {
+  for (const { type, queued, duplicates } of summary) {
+    if (queued > 0) observer.ingested?.(type, 'accepted', queued)
+    if (duplicates > 0) observer.ingested?.(type, 'duplicate', duplicates)
   }
 }
 
 export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: FastifyInstance, options) => {
   const { store, limits, observer } = options
   const keys = new WriteKeys(options.sources)
+  const threadCount = options.parseThreads ?? (os.availableParallelism() > 1 ? 1 : 0)
+  const parseThreads = threadCount > 0 ? new ParseThreads(threadCount, limits) : null
+  const parseThreadMinBytes = options.parseThreadMinBytes ?? PARSE_THREAD_MIN_BYTES
+  if (parseThreads) app.addHook('onClose', () => parseThreads.close())
+  if (observer?.ingested) {
+    const unsubscribe = store.onQueued((summary) => report(observer, summary))
+    app.addHook('onClose', async () => unsubscribe())
+  }
   const gate = new BacklogGate(
     async () => {
       const started = performance.now()
@@ -125,6 +131,29 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     return reply.code(status).type(JSON_TYPE).send(errorBody(err.message))
   })
 
+  async function refuseOverBacklog(): Promise<void> {
+    if (await gate.isOver()) {
+      throw new IngestError(
+        429,
+        `backlog is over ${limits.maxBacklog} unfinished events; retry after ${limits.backpressureRetryAfterSeconds} s`,
+        limits.backpressureRetryAfterSeconds
+      )
+    }
+  }
+
+  async function admit(request: FastifyRequest, events: NewEvent[] | OpaqueBatch, count: number): Promise<void> {
+    if (count === 0) return
+    const started = performance.now()
+    try {
+      await store.admit(events)
+    } catch (err) {
+      request.log.error({ err }, 'store.admit failed')
+      throw new IngestError(503, 'events could not be stored; retry later', 5)
+    }
+    observer?.storeLatency?.('admit', (performance.now() - started) / 1000)
+    gate.accepted(count)
+  }
+
   async function ingest(route: Route, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const receivedAt = new Date()
     const raw = request.body as Buffer | undefined
@@ -134,37 +163,22 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     let source = headerKey === undefined ? undefined : keys.sourceOf(headerKey)
     if (headerKey !== undefined && source === undefined) throw new IngestError(401, `write key not recognised: ${WRITE_KEY_HELP}`)
 
-    const body = parseJson(raw)
-    if (source === undefined) {
-      const bodyKey = writeKeyInBody(body)
-      if (bodyKey === undefined) throw new IngestError(401, `write key missing: ${WRITE_KEY_HELP}`)
-      source = keys.sourceOf(bodyKey)
-      if (source === undefined) throw new IngestError(401, `write key not recognised: ${WRITE_KEY_HELP}`)
-    }
-
-    if (await gate.isOver()) {
-      throw new IngestError(
-        429,
-        `backlog is over ${limits.maxBacklog} unfinished events; retry after ${limits.backpressureRetryAfterSeconds} s`,
-        limits.backpressureRetryAfterSeconds
-      )
-    }
-
-    const events = eventsOfRequest(route, body, raw.length, source, limits, receivedAt)
-    if (events.length > 0) {
-      const started = performance.now()
-      let results
-      try {
-        results = await store.enqueue(events)
-      } catch (err) {
-        request.log.error({ err }, 'store.enqueue failed')
-        throw new IngestError(503, 'events could not be stored; retry later', 5)
+    // A large body whose key came in the header goes to a parse thread whole; any other is parsed here.
+    if (source !== undefined && parseThreads && raw.length >= parseThreadMinBytes) {
+      await refuseOverBacklog()
+      const batch = await parseThreads.parse(route, raw, source, receivedAt)
+      await admit(request, batch, batch.n)
+    } else {
+      const body = parseJson(raw)
+      if (source === undefined) {
+        const bodyKey = writeKeyInBody(body)
+        if (bodyKey === undefined) throw new IngestError(401, `write key missing: ${WRITE_KEY_HELP}`)
+        source = keys.sourceOf(bodyKey)
+        if (source === undefined) throw new IngestError(401, `write key not recognised: ${WRITE_KEY_HELP}`)
       }
-      observer?.storeLatency?.('enqueue', (performance.now() - started) / 1000)
-      let fresh = 0
-      for (const result of results) if (!result.duplicate) fresh++
-      if (observer?.ingested) report(observer, events, results)
-      gate.accepted(fresh)
+      await refuseOverBacklog()
+      const events = eventsOfRequest(route, body, raw.length, source, limits, receivedAt)
+      await admit(request, events, events.length)
     }
     return reply.code(200).type(JSON_TYPE).send(SUCCESS)
   }

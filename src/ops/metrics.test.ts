@@ -6,7 +6,7 @@ import type { Counts } from '../store/types'
 import { createMetrics, metricsPlugin } from './metrics'
 
 function counts(over: Partial<Counts> = {}): Counts {
-  return { pending: 0, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null, ...over }
+  return { admitted: 0, pending: 0, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null, ...over }
 }
 
 describe('metrics', () => {
@@ -44,14 +44,14 @@ describe('metrics', () => {
     metrics.ingestObserver.ingested!('track', 'accepted', 3)
     metrics.ingestObserver.ingested!('identify', 'duplicate', 1)
     metrics.ingestObserver.ingested!('Weird', 'rejected', 1)
-    metrics.ingestObserver.storeLatency!('enqueue', 0.002)
+    metrics.ingestObserver.storeLatency!('admit', 0.002)
     const delivery = metrics.deliveryObserver
     delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '1', messageId: 'a', attempts: 1, endToEndMs: 40 })
     delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '2', messageId: 'b', attempts: 2, endToEndMs: 7000 })
     delivery.outcome!({ outcome: 'retrying', action: 'trackFeature', status: 429, reason: 'HTTP 429', eventId: '3', messageId: 'c', attempts: 1 })
     delivery.outcome!({ outcome: 'dead', action: 'identifyUser', status: 400, reason: 'HTTP 400', eventId: '4', messageId: 'd', attempts: 1 })
     delivery.concurrency!(12)
-    current = counts({ pending: 5, retrying: 2, inFlight: 1, dead: 1, oldestPendingAt: new Date(Date.now() - 90_000) })
+    current = counts({ admitted: 3, pending: 2, retrying: 2, inFlight: 1, dead: 1, oldestPendingAt: new Date(Date.now() - 90_000) })
 
     const after = await scrape()
     expect(valueOf(after, 'csb_relay_ingested_events_total', { type: 'track', result: 'accepted' })).toBe(3)
@@ -67,11 +67,12 @@ describe('metrics', () => {
     expect(valueOf(after, 'csb_relay_delivery_concurrency')).toBe(12)
     expect(valueOf(after, 'csb_relay_backlog_depth')).toBe(8)
     expect(valueOf(after, 'csb_relay_backlog_events', { state: 'retrying' })).toBe(2)
+    expect(valueOf(after, 'csb_relay_backlog_events', { state: 'admitted' })).toBe(3)
     expect(valueOf(after, 'csb_relay_dead_letters')).toBe(1)
     const age = valueOf(after, 'csb_relay_oldest_waiting_event_age_seconds')
     expect(age).toBeGreaterThanOrEqual(90)
     expect(age).toBeLessThan(3600)
-    expect(valueOf(after, 'csb_relay_store_operation_seconds_count', { operation: 'enqueue' })).toBe(1)
+    expect(valueOf(after, 'csb_relay_store_operation_seconds_count', { operation: 'admit' })).toBe(1)
     expect(valueOf(after, 'csb_relay_store_operation_seconds_count', { operation: 'counts' })).toBeGreaterThanOrEqual(1)
     await app.close()
   })

@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client'
 import type { FastifyPluginAsync } from 'fastify'
 import type { DeliveryObserver, OutcomeReport } from '../delivery/observer'
-import type { Counts } from '../store/types'
+import { backlogOf, type Counts } from '../store/types'
 
 export const METRIC_PREFIX = 'csb_relay_'
 
@@ -95,11 +95,12 @@ export function createMetrics({ registry, counts, processMetrics = true }: Metri
 
   new Gauge({
     name: `${METRIC_PREFIX}backlog_events`,
-    help: 'Unfinished events: waiting for a first attempt, waiting for a retry, or in flight.',
+    help: 'Unfinished events: admitted (committed, not yet in the queue), waiting for a first attempt, waiting for a retry, or in flight.',
     labelNames: ['state'] as const,
     registers,
     async collect() {
       const c = await readCounts()
+      this.set({ state: 'admitted' }, c.admitted)
       this.set({ state: 'pending' }, c.pending)
       this.set({ state: 'retrying' }, c.retrying)
       this.set({ state: 'in_flight' }, c.inFlight)
@@ -111,7 +112,7 @@ export function createMetrics({ registry, counts, processMetrics = true }: Metri
     registers,
     async collect() {
       const c = await readCounts()
-      this.set(c.pending + c.retrying + c.inFlight)
+      this.set(backlogOf(c))
     }
   })
   new Gauge({

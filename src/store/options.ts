@@ -1,3 +1,4 @@
+import { loadExpander, type Expand } from './serialised'
 import type { StoreOptions } from './types'
 
 const HOUR = 3_600_000
@@ -14,6 +15,8 @@ export interface ResolvedStoreOptions {
   now: () => number
   schema?: string
   poolSize: number
+  /** The expander's module path (for a worker thread to load) and its function. */
+  expander?: { path: string; expand: Expand }
 }
 
 export function resolveOptions(options: Partial<StoreOptions> = {}): ResolvedStoreOptions {
@@ -27,6 +30,7 @@ export function resolveOptions(options: Partial<StoreOptions> = {}): ResolvedSto
     retentionMs,
     now: options.now ?? Date.now,
     schema: options.schema,
-    poolSize: options.poolSize ?? 10
+    poolSize: options.poolSize ?? 10,
+    expander: options.expander === undefined ? undefined : { path: options.expander, expand: loadExpander(options.expander) }
   }
 }

@@ -9,6 +9,8 @@
  * leased or waiting for a retry.
  */
 
+import type { OpaqueBatch, SerialisedEvents } from './serialised'
+
 /** Segment event JSON after ingest normalisation (messageId, receivedAt, timestamp set). */
 export type SegmentEvent = Record<string, unknown> & {
   type: string
@@ -143,6 +145,11 @@ export interface ReplayFilter {
 }
 
 export interface Counts {
+  /**
+   * Taken by `admit` and durable, not yet moved into the queue (SQLite's inbox; always 0 on
+   * PostgreSQL, whose `admit` queues at once). Counted in the backlog.
+   */
+  admitted: number
   /** Waiting for a first attempt. */
   pending: number
   /** Waiting for a retry (attempts > 0, not finished). */
@@ -156,10 +163,13 @@ export interface Counts {
   oldestPendingAt: Date | null
 }
 
-/** Unfinished events (pending + retrying + in flight): what backpressure compares to its bound. */
+/** Unfinished events (admitted + pending + retrying + in flight): what backpressure compares to its bound. */
 export function backlogOf(counts: Counts): number {
-  return counts.pending + counts.retrying + counts.inFlight
+  return counts.admitted + counts.pending + counts.retrying + counts.inFlight
 }
+
+/** What one move into the queue did, per event type: events queued, and duplicates dropped. */
+export type QueuedSummary = Array<{ type: string; queued: number; duplicates: number }>
 
 export type Outcome = 'delivered' | 'retrying' | 'dead' | 'skipped' | 'ingested'
 
@@ -211,6 +221,19 @@ export interface Store {
    * Results are in the order of `events`.
    */
   enqueue(events: NewEvent[]): Promise<EnqueueResult[]>
+
+  /**
+   * Takes events for the queue and resolves once they are committed (durable), without waiting
+   * to learn their ids or which are duplicates: the ingest path. They enter the queue in the
+   * order admitted, behind everything admitted or enqueued before, with `enqueue`'s dedupe.
+   * SQLite commits them to an inbox (one row per call) and moves them into the queue in the
+   * background; PostgreSQL queues them at once. `onQueued` listeners hear of each move.
+   * The events may come already serialised (`serialiseEvents`, serialised.ts), e.g. by another
+   * thread, or as an `OpaqueBatch` that the store's `expander` turns into events when it moves it.
+   */
+  admit(events: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void>
+  /** Calls `listener` after each commit that moved admitted events into the queue. Returns the unsubscribe. */
+  onQueued(listener: (summary: QueuedSummary) => void): () => void
 
   /**
    * Leases up to `limit` deliverable events, each the head of its ordering key. Leasing counts
@@ -265,6 +288,12 @@ export interface StoreOptions {
   schema?: string
   /** PostgreSQL only: connections in the pool. Default 10. */
   poolSize?: number
+  /**
+   * Module (a path for `require`) exporting `expand(text: string): NewEvent[]`, which turns an
+   * admitted `OpaqueBatch` into its events. Loaded in whichever thread runs the engine. Without
+   * it, `admit` refuses opaque batches.
+   */
+  expander?: string
   /** SQLite only: run the engine on the calling thread instead of a worker thread (default for files: worker; `:memory:` is always in process). */
   sqliteInProcess?: boolean
 }

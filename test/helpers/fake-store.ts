@@ -1,13 +1,17 @@
 /**
- * A tiny in-memory Store for unit tests of code that only enqueues, counts and keeps meta.
- * Dedupe on (source, messageId) like the real engines; the other verbs throw.
+ * A tiny in-memory Store for unit tests of code that only enqueues (or admits), counts and keeps
+ * meta. Dedupe on (source, messageId) like the real engines; `admit` queues at once, as the
+ * PostgreSQL engine does (opaque batches expanded by ingest's expander); the other verbs throw.
  */
+import { QueuedListeners, summariseQueued } from '../../src/store/queued'
+import { expand } from '../../src/ingest/opaque'
+import { deserialiseEvents, isOpaqueBatch, isSerialisedEvents, type OpaqueBatch, type SerialisedEvents } from '../../src/store/serialised'
 import type { Counts, EnqueueResult, NewEvent, Store, StoredEvent } from '../../src/store/types'
 
 export interface FakeStore extends Store {
   events: StoredEvent[]
   meta: Map<string, string>
-  /** Calls to enqueue, with their sizes. */
+  /** Calls to enqueue and admit, with their sizes. */
   enqueueCalls: number[]
   /** Backlog reported by counts() (pending); default: the events stored. */
   backlog?: number
@@ -20,6 +24,7 @@ export interface FakeStore extends Store {
 
 export function fakeStore(): FakeStore {
   const notInFake = (name: string) => () => Promise.reject(new Error(`fake store: ${name} is not implemented`))
+  const queued = new QueuedListeners()
   const store: FakeStore = {
     engine: 'fake',
     events: [],
@@ -41,10 +46,16 @@ export function fakeStore(): FakeStore {
         return { id, duplicate: false }
       })
     },
+    async admit(batch: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void> {
+      const events = isSerialisedEvents(batch) ? deserialiseEvents(batch) : isOpaqueBatch(batch) ? expand(batch.text) : batch
+      const results = await store.enqueue(events)
+      queued.emit(summariseQueued(events.map((e) => e.type), results))
+    },
+    onQueued: (listener) => queued.add(listener),
     async counts(): Promise<Counts> {
       store.countsCalls++
       const pending = store.backlog ?? store.events.length
-      return { pending, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null }
+      return { admitted: 0, pending, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null }
     },
     async get(id) { return store.events.find((e) => e.id === id) ?? null },
     async list() { return [...store.events].reverse() },

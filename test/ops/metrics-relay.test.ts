@@ -92,7 +92,7 @@ describe('GET /metrics on a running relay', () => {
     expect(valueOf(after, 'csb_relay_delivery_retries_total', { action: 'trackFeature' })).toBe(1)
     expect(valueOf(after, 'csb_relay_end_to_end_latency_seconds_count')).toBe(valueOf(after, 'csb_relay_delivery_outcomes_total', { outcome: 'delivered' }))
     expect(valueOf(after, 'csb_relay_end_to_end_latency_seconds_bucket', { le: '+Inf' })).toBe(valueOf(after, 'csb_relay_end_to_end_latency_seconds_count'))
-    expect(valueOf(after, 'csb_relay_store_operation_seconds_count', { operation: 'enqueue' })).toBeGreaterThan(or0(() => valueOf(before, 'csb_relay_store_operation_seconds_count', { operation: 'enqueue' })))
+    expect(valueOf(after, 'csb_relay_store_operation_seconds_count', { operation: 'admit' })).toBeGreaterThan(or0(() => valueOf(before, 'csb_relay_store_operation_seconds_count', { operation: 'admit' })))
     expect(valueOf(after, 'csb_relay_dead_letters')).toBe(1)
     expect(valueOf(after, 'csb_relay_delivery_outcomes_total', { action: 'trackFeature', status: '200', outcome: 'delivered' })).toBe(2)
     expect(valueOf(after, 'csb_relay_backlog_events')).toBe(0)

@@ -5,8 +5,10 @@ import { parseId } from '../rows'
 import { fromComplete, fromDeadLetter, fromRetry, fromSkip } from '../settlement'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery,
-  NewEvent, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
+  NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
+import { QueuedListeners, summariseQueued } from '../queued'
+import { deserialiseEvents, isOpaqueBatch, isSerialisedEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
 import { enqueueEvents } from './enqueue'
 import { extendLeases, leaseEvents } from './lease'
 import { accountsFor, getMeta, linkIdentities, pruneChunk, setMeta } from './misc'
@@ -147,6 +149,24 @@ export class PostgresStore implements Store {
   enqueue(events: NewEvent[]): Promise<EnqueueResult[]> {
     if (this.closed) return Promise.reject(new Error('store is closed'))
     return this.group.submit(events)
+  }
+
+  private readonly queued = new QueuedListeners()
+
+  /** Queues at once (group-committed like `enqueue`): several instances share this database, so there is no local inbox. */
+  async admit(batch: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void> {
+    const events = isSerialisedEvents(batch) ? deserialiseEvents(batch) : isOpaqueBatch(batch) ? this.expand(batch) : batch
+    const results = await this.enqueue(events)
+    this.queued.emit(summariseQueued(events.map((e) => e.type), results))
+  }
+
+  onQueued(listener: (summary: QueuedSummary) => void): () => void {
+    return this.queued.add(listener)
+  }
+
+  private expand(batch: OpaqueBatch): NewEvent[] {
+    if (!this.options.expander) throw new Error('the store has no expander for opaque batches (StoreOptions.expander)')
+    return this.options.expander.expand(batch.text)
   }
 
   lease(options: LeaseOptions): Promise<LeasedEvent[]> {

@@ -17,6 +17,7 @@ export async function countEvents(pool: Queryable, options: ResolvedStoreOptions
   const inFlight = value.get('in_flight') ?? 0
   const oldest = value.get('oldest')
   return {
+    admitted: 0,
     pending: n('new'),
     retrying: Math.max(0, n('retrying') - inFlight),
     inFlight,

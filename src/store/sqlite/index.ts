@@ -5,11 +5,14 @@ import type { ResolvedStoreOptions } from '../options'
 import { parseId } from '../rows'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery,
-  NewEvent, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
+  NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { Tally } from '../tally'
 import { createContext, writeTallyNow, type SqliteContext } from './context'
 import { enqueueEvents } from './enqueue'
+import { countInbox, drainInbox, eventsOfInput, insertInboxRows, type DrainResult, type InboxInput } from './inbox'
+import { isOpaqueBatch, isSerialisedEvents, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
+import { QueuedListeners, summariseQueued } from '../queued'
 import { extendLeases, leaseEvents } from './lease'
 import { accountsFor, getMeta, linkIdentities, setMeta } from './identity'
 import { pruneChunk } from './prune'
@@ -17,14 +20,51 @@ import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } 
 import { replayEvents } from './replay'
 import { migrate } from './schema'
 import { completeEvents, deadLetterEvents, retryEvents, skipEvents } from './settle'
-import { WriteQueue } from './write-queue'
+import { WriteQueue, type WriteOptions } from './write-queue'
 
-/** The embedded engine: one better-sqlite3 connection, WAL, synchronous=FULL. */
+/** Events one background move takes from the inbox at most (whole rows: a 2,500-event row moves alone). */
+const DRAIN_SLICE_EVENTS = 5_000
+/** A background move stops taking rows after this long (ms), so it holds up commits of new requests briefly. */
+const DRAIN_SLICE_MS = 4
+/** An admit of at most this many events (per group) goes straight into the queue when the inbox is empty. */
+const DIRECT_MAX_EVENTS = 200
+/** More admitted events than this waiting, with admits still arriving, is a burst. */
+const BURST_EVENTS = 5_000
+/** An admit within this long (ms) means admits are still arriving. */
+const BUSY_MS = 50
+/** During a burst, the pause after a slice is this many times the slice's duration (a tenth of the time moving). */
+const BURST_PAUSE_FACTOR = 9
+/** An inbox row older than this (ms) ends the yielding: under sustained load the move runs flat out. */
+const MAX_YIELD_LAG_MS = 5_000
+/** After a failed move, the next try waits this long (ms). */
+const DRAIN_RETRY_MS = 1_000
+
+/**
+ * The embedded engine: one better-sqlite3 connection, WAL, synchronous=FULL.
+ *
+ * `admit` commits a request's events as one inbox row; a background move (drainSlice) takes
+ * them into the queue in short slices. It runs flat out while the inbox is small, so at steady
+ * rates events reach the queue within milliseconds. During a burst (more than BURST_EVENTS
+ * waiting and requests still arriving) it yields, moving a tenth of the time, so the burst is
+ * accepted at the speed of the commit; once the oldest row has waited MAX_YIELD_LAG_MS it runs
+ * flat out again, so under sustained load accepting and moving share the CPU. Every
+ * verb that reads events or enqueues first moves the whole inbox, so readers and `enqueue` see
+ * admitted events in order.
+ */
 export class SqliteStore implements Store {
   readonly engine = 'sqlite'
   private readonly ctx: SqliteContext
   private readonly writes: WriteQueue
+  private readonly queued = new QueuedListeners()
   private closed = false
+  private closing = false
+  /** Committed inbox rows and events not yet moved (hints kept in memory: this connection commits them). */
+  private inboxRows = 0
+  private inboxEvents = 0
+  private drainScheduled = false
+  private lastAdmitAt = Number.NEGATIVE_INFINITY
+  private lastSliceMs = 1
+  private nextAdmittedAt: number | null = null
 
   constructor(readonly file: string, options: ResolvedStoreOptions) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
@@ -51,6 +91,11 @@ export class SqliteStore implements Store {
         if (tally) writeTallyNow(ctx, tally)
       }
     })
+    const inbox = countInbox(this.ctx)
+    this.inboxRows = inbox.rows
+    this.inboxEvents = inbox.events
+    this.nextAdmittedAt = inbox.oldestAt
+    this.scheduleDrain()
   }
 
   get enqueueTransactions(): number {
@@ -61,9 +106,9 @@ export class SqliteStore implements Store {
    * Runs `fn` in the next group transaction (IMMEDIATE: takes the write lock up front, so two
    * connections never deadlock upgrading a read lock). Resolves after that transaction commits.
    */
-  private write<T>(fn: () => T, isEnqueue = false): Promise<T> {
+  private write<T>(fn: () => T, options?: WriteOptions): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'))
-    return this.writes.submit(fn, isEnqueue)
+    return this.writes.submit(fn, options)
   }
 
   private read<T>(fn: () => T): T {
@@ -73,7 +118,102 @@ export class SqliteStore implements Store {
 
   async enqueue(events: NewEvent[]): Promise<EnqueueResult[]> {
     if (events.length === 0) return []
-    return this.write(() => enqueueEvents(this.ctx, events), true)
+    // Admitted events first, so ids (and per-key order) follow the order of the calls.
+    const { drained, results } = await this.write(
+      () => ({ drained: this.inboxRows > 0 ? drainInbox(this.ctx, Infinity) : null, results: enqueueEvents(this.ctx, events) }),
+      { enqueue: true }
+    )
+    if (drained) this.afterDrain(drained)
+    return results
+  }
+
+  async admit(events: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void> {
+    const row = isSerialisedEvents(events) || isOpaqueBatch(events) ? events : serialiseEvents(events)
+    if (row.n === 0) return
+    await this.admitRows([row])
+  }
+
+  /**
+   * Commits each call's events: straight into the queue when the inbox is empty and the group is
+   * small (the commit then costs little more than the inbox row would), else as one inbox row
+   * per call, moved into the queue in the background. The worker-thread host sends them
+   * serialised, several calls at a time.
+   */
+  async admitRows(rows: InboxInput[]): Promise<void> {
+    if (rows.length === 0) return
+    let events = 0
+    for (const row of rows) events += row.n
+    const queued = await this.write(() => {
+      if (this.inboxRows <= 0 && events <= DIRECT_MAX_EVENTS) {
+        const expanded = rows.flatMap((row) => eventsOfInput(this.ctx, row))
+        const results = enqueueEvents(this.ctx, expanded)
+        return summariseQueued(expanded.map((e) => e.type), results)
+      }
+      insertInboxRows(this.ctx, rows)
+      // Counted here, inside the transaction, so a direct enqueue later in the same group sees them.
+      this.inboxRows += rows.length
+      this.inboxEvents += events
+      return null
+    })
+    if (queued) {
+      this.queued.emit(queued)
+      return
+    }
+    this.lastAdmitAt = performance.now()
+    this.nextAdmittedAt ??= this.ctx.options.now()
+    this.scheduleDrain()
+  }
+
+  onQueued(listener: (summary: QueuedSummary) => void): () => void {
+    return this.queued.add(listener)
+  }
+
+  private afterDrain(result: DrainResult): void {
+    this.inboxRows -= result.rows
+    this.inboxEvents -= result.moved
+    // Nothing left: the hints are exact again (a rolled-back admit may have counted rows never committed).
+    if (result.nextAdmittedAt === null) this.inboxRows = this.inboxEvents = 0
+    this.nextAdmittedAt = result.nextAdmittedAt
+    this.queued.emit(result.summary)
+  }
+
+  private scheduleDrain(delayMs?: number): void {
+    if (this.drainScheduled || this.closing || this.inboxRows <= 0) return
+    this.drainScheduled = true
+    const run = () => void this.drainSlice()
+    const lagging = this.nextAdmittedAt !== null && this.ctx.options.now() - this.nextAdmittedAt > MAX_YIELD_LAG_MS
+    const burst = this.inboxEvents > BURST_EVENTS && performance.now() - this.lastAdmitAt < BUSY_MS
+    // Not unref'd: an unref'd immediate does not keep the loop from blocking in poll until the
+    // next timer or I/O. The chain ends when the inbox is empty or the store closes.
+    if (delayMs === undefined && (lagging || !burst)) setImmediate(run)
+    else setTimeout(run, delayMs ?? Math.max(1, Math.ceil(this.lastSliceMs * BURST_PAUSE_FACTOR))).unref()
+  }
+
+  /** One background move of up to DRAIN_SLICE_EVENTS events, then the next is scheduled. */
+  private async drainSlice(): Promise<void> {
+    let retryIn: number | undefined
+    try {
+      let started = 0
+      const result = await this.write(() => {
+        started = performance.now()
+        return drainInbox(this.ctx, DRAIN_SLICE_EVENTS, started + DRAIN_SLICE_MS)
+      }, { durable: false })
+      // From the move's start to after its commit: what the slice took from other work.
+      this.lastSliceMs = performance.now() - started
+      this.afterDrain(result)
+    } catch {
+      // Closed, or the database failed: the rows stay in the inbox and the move tries again.
+      retryIn = DRAIN_RETRY_MS
+    } finally {
+      this.drainScheduled = false
+    }
+    this.scheduleDrain(retryIn)
+  }
+
+  /** Moves the whole inbox now (readers call this first, to see every admitted event). */
+  private async flushInbox(): Promise<void> {
+    if (this.inboxRows <= 0 || this.closed) return
+    this.afterDrain(await this.write(() => drainInbox(this.ctx, Infinity), { durable: false }))
   }
 
   async lease(options: LeaseOptions): Promise<LeasedEvent[]> {
@@ -110,22 +250,27 @@ export class SqliteStore implements Store {
   }
 
   async get(id: string): Promise<StoredEvent | null> {
+    await this.flushInbox()
     return this.read(() => getEvent(this.ctx, id))
   }
 
   async list(query: ListQuery): Promise<StoredEvent[]> {
+    await this.flushInbox()
     return this.read(() => listEvents(this.ctx, query))
   }
 
   async stats(query: StatsQuery): Promise<StatsBucket[]> {
+    await this.flushInbox()
     return this.read(() => stats(this.ctx, query))
   }
 
   async reasons(): Promise<ReasonCount[]> {
+    await this.flushInbox()
     return this.read(() => reasons(this.ctx))
   }
 
   async latencyPercentile(p: number, since: Date): Promise<number | null> {
+    await this.flushInbox()
     return this.read(() => latencyPercentile(this.ctx, p, since))
   }
 
@@ -158,6 +303,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return
+    this.closing = true
     await this.writes.drain()
     this.closed = true
     this.ctx.db.close()

@@ -5,13 +5,15 @@
  * verb as a message (structured clone: Dates and Maps survive). The worker is the only writer;
  * `enqueue` resolves only after the worker's transaction has committed, as in process.
  */
-import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { ResolvedStoreOptions } from '../options'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery,
-  NewEvent, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
+  NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
+import { QueuedListeners } from '../queued'
+import { threadEntry } from '../thread-entry'
+import { isOpaqueBatch, isSerialisedEvents, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
 import type { HostedVerb } from './worker-entry'
 
 /** What the worker is started with. */
@@ -21,12 +23,17 @@ export interface WorkerSetup {
   retentionMs: number
   /** The caller injected a clock: each request carries its reading (`WorkerRequest.now`). */
   customClock: boolean
+  /** StoreOptions.expander: the module path the worker loads. */
+  expander?: string
 }
 
 export interface WorkerRequest {
   id: number
-  /** `enqueueMany`: several `enqueue` calls in one message (args[0]: one event list per call); answers one settlement per call. */
-  verb: HostedVerb | 'enqueueMany'
+  /**
+   * `enqueueMany`: several `enqueue` calls in one message (args[0]: one event list per call);
+   * answers one settlement per call. `admitRows`: several `admit` calls' inbox rows (args[0]).
+   */
+  verb: HostedVerb | 'enqueueMany' | 'admitRows'
   args: unknown[]
   /** The caller's clock at the call, when it has a custom one. */
   now?: number
@@ -39,6 +46,11 @@ export interface WorkerReply {
   error?: { name: string; message: string; code?: string }
   /** The engine's enqueue transaction count after this request. */
   enqueueTransactions: number
+}
+
+/** Sent by the worker unasked, after each move of admitted events into the queue. */
+export interface WorkerQueuedNotice {
+  queued: QueuedSummary
 }
 
 interface Pending {
@@ -65,13 +77,6 @@ function reviveError(error: NonNullable<WorkerReply['error']>): Error {
   return revived
 }
 
-/** The compiled worker-entry.js, or from TypeScript sources through tsx (vitest, tsx). */
-function workerEntry(): { filename: string; eval: boolean } {
-  if (!__filename.endsWith('.ts')) return { filename: path.join(__dirname, 'worker-entry.js'), eval: false }
-  const tsx = require.resolve('tsx/cjs')
-  return { filename: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(path.join(__dirname, 'worker-entry.ts'))})`, eval: true }
-}
-
 export class WorkerSqliteStore implements Store {
   readonly engine = 'sqlite'
   private readonly pending = new Map<number, Pending>()
@@ -82,12 +87,18 @@ export class WorkerSqliteStore implements Store {
   private readonly exited: Promise<void>
   /** `enqueue` calls made in this turn of the event loop, sent together as one message. */
   private enqueues: { calls: WireEvent[][]; waiters: Pending[] } | null = null
+  /** `admit` calls made in this turn, sent together as one message. */
+  private admits: { rows: Array<SerialisedEvents | OpaqueBatch>; waiters: Pending[] } | null = null
+  private readonly queued = new QueuedListeners()
 
   private constructor(
     private readonly worker: Worker,
     private readonly clock: (() => number) | null
   ) {
-    worker.on('message', (reply: WorkerReply) => this.settle(reply))
+    worker.on('message', (message: WorkerReply | WorkerQueuedNotice) => {
+      if ('queued' in message) this.queued.emit(message.queued)
+      else this.settle(message)
+    })
     worker.on('error', (error) => this.fail(error))
     this.exited = new Promise((resolve) => worker.once('exit', (code) => {
       this.fail(new Error(`store worker exited (code ${code})`))
@@ -98,8 +109,8 @@ export class WorkerSqliteStore implements Store {
 
   /** Starts the worker and waits until it has opened (and migrated) the database. */
   static async open(file: string, options: ResolvedStoreOptions, customClock: boolean): Promise<WorkerSqliteStore> {
-    const entry = workerEntry()
-    const setup: WorkerSetup = { file, dedupeWindowMs: options.dedupeWindowMs, retentionMs: options.retentionMs, customClock }
+    const entry = threadEntry(__filename, __dirname, 'worker-entry')
+    const setup: WorkerSetup = { file, dedupeWindowMs: options.dedupeWindowMs, retentionMs: options.retentionMs, customClock, expander: options.expander?.path }
     const worker = new Worker(entry.filename, { eval: entry.eval, workerData: setup })
     const store = new WorkerSqliteStore(worker, customClock ? options.now : null)
     try {
@@ -196,6 +207,40 @@ export class WorkerSqliteStore implements Store {
     )
   }
 
+  admit(events: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void> {
+    if (this.closing || this.failure) return Promise.reject(this.failure ?? new Error('store is closed'))
+    // Serialised here (unless it comes serialised), one row per call: the worker only inserts it.
+    let row: SerialisedEvents | OpaqueBatch
+    try {
+      row = isSerialisedEvents(events) || isOpaqueBatch(events) ? events : serialiseEvents(events)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (row.n === 0) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      if (!this.admits) {
+        this.admits = { rows: [], waiters: [] }
+        setImmediate(() => this.sendAdmits())
+      }
+      this.admits.rows.push(row)
+      this.admits.waiters.push({ resolve: resolve as (value: unknown) => void, reject })
+    })
+  }
+
+  private sendAdmits(): void {
+    const batch = this.admits
+    if (!batch) return
+    this.admits = null
+    this.call<void>('admitRows', batch.rows).then(
+      () => batch.waiters.forEach((w) => w.resolve(undefined)),
+      (error: unknown) => batch.waiters.forEach((w) => w.reject(error))
+    )
+  }
+
+  onQueued(listener: (summary: QueuedSummary) => void): () => void {
+    return this.queued.add(listener)
+  }
+
   lease(options: LeaseOptions): Promise<LeasedEvent[]> {
     const { excludeKeys, ...rest } = options
     return this.call('lease', excludeKeys === undefined ? rest : { ...rest, excludeKeys: [...excludeKeys] })
@@ -273,6 +318,7 @@ export class WorkerSqliteStore implements Store {
   close(): Promise<void> {
     if (this.closing) return this.closing
     this.sendEnqueues()
+    this.sendAdmits()
     if (this.failure) {
       this.closing = this.worker.terminate().then(() => undefined)
       return this.closing

@@ -1,3 +1,4 @@
+import { countInbox } from './inbox'
 import { bucketWidthMs, cleanText, EVENT_COLUMNS, MINUTE_MS, parseId, percentileFraction, toStoredEvent, type EventRow, type TotalBucket } from '../rows'
 import type { Counts, ListQuery, Outcome, ReasonCount, StatsBucket, StatsQuery, StoredEvent } from '../types'
 import type { SqliteContext } from './context'
@@ -14,7 +15,10 @@ export function countEvents(ctx: SqliteContext): Counts {
     .q<{ received_at: number }>(`SELECT received_at FROM events WHERE id = (SELECT min(head_id) FROM queue_keys)`)
     .get()
   const n = (bucket: TotalBucket) => totals.get(bucket) ?? 0
+  const inbox = countInbox(ctx)
+  const oldestAt = Math.min(oldest?.received_at ?? Infinity, inbox.oldestAt ?? Infinity)
   return {
+    admitted: inbox.events,
     pending: n('new'),
     // Leasing counts as an attempt, so every leased event sits in the retrying bucket.
     retrying: Math.max(0, n('retrying') - inFlight),
@@ -22,7 +26,7 @@ export function countEvents(ctx: SqliteContext): Counts {
     delivered: n('delivered'),
     dead: n('dead'),
     skipped: n('skipped'),
-    oldestPendingAt: oldest ? new Date(oldest.received_at) : null
+    oldestPendingAt: oldestAt === Infinity ? null : new Date(oldestAt)
   }
 }
 

@@ -75,6 +75,20 @@ const migrations: string[] = [
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
   ) WITHOUT ROWID;
+  `,
+  // 2: the inbox that `admit` commits to (see inbox.ts).
+  `
+  CREATE TABLE inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    admitted_at INTEGER NOT NULL,
+    -- 'events': meta + events as serialised.ts writes them; 'opaque': events holds an OpaqueBatch's text.
+    kind TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    meta TEXT NOT NULL,
+    events TEXT NOT NULL
+  );
+  -- Covers counts() (count, sum(n), min(admitted_at)) without reading the rows' text.
+  CREATE INDEX inbox_counts ON inbox (admitted_at, n);
   `
 ]
 

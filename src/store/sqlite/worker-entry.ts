@@ -7,7 +7,9 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { NewEvent, Store } from '../types'
 import { SqliteStore } from './index'
-import type { Settlement, WorkerReply, WorkerRequest, WorkerSetup } from './proxy'
+import { loadExpander } from '../serialised'
+import type { InboxInput } from './inbox'
+import type { Settlement, WorkerQueuedNotice, WorkerReply, WorkerRequest, WorkerSetup } from './proxy'
 
 const port = parentPort
 if (!port) throw new Error('worker-entry must run in a worker thread')
@@ -27,12 +29,15 @@ function serialiseError(error: unknown): NonNullable<WorkerReply['error']> {
 
 let store!: SqliteStore
 try {
-  store = new SqliteStore(setup.file, { dedupeWindowMs: setup.dedupeWindowMs, retentionMs: setup.retentionMs, now, poolSize: 1 })
+  const expander = setup.expander === undefined ? undefined : { path: setup.expander, expand: loadExpander(setup.expander) }
+  store = new SqliteStore(setup.file, { dedupeWindowMs: setup.dedupeWindowMs, retentionMs: setup.retentionMs, now, poolSize: 1, expander })
   port.postMessage({ id: 0, ok: true, value: null, enqueueTransactions: 0 } satisfies WorkerReply)
 } catch (error) {
   port.postMessage({ id: 0, ok: false, error: serialiseError(error), enqueueTransactions: 0 } satisfies WorkerReply)
   port.close()
 }
+
+store?.onQueued((queued) => port.postMessage({ queued } satisfies WorkerQueuedNotice))
 
 const reply = (message: Omit<WorkerReply, 'enqueueTransactions'>) =>
   port.postMessage({ ...message, enqueueTransactions: store.enqueueTransactions } as WorkerReply)
@@ -54,6 +59,8 @@ port.on('message', (request: WorkerRequest) => {
   let pending: Promise<unknown>
   if (request.verb === 'enqueueMany') {
     pending = enqueueMany(request.args[0] as NewEvent[][])
+  } else if (request.verb === 'admitRows') {
+    pending = store.admitRows(request.args[0] as InboxInput[])
   } else {
     try {
       const verb = store[request.verb] as (...args: unknown[]) => Promise<unknown>
@@ -72,4 +79,4 @@ port.on('message', (request: WorkerRequest) => {
   )
 })
 
-export type HostedVerb = Exclude<keyof Store, 'engine' | 'enqueueTransactions'>
+export type HostedVerb = Exclude<keyof Store, 'engine' | 'enqueueTransactions' | 'admit' | 'onQueued'>

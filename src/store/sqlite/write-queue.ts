@@ -5,6 +5,19 @@ interface Op {
   resolve(value: unknown): void
   reject(error: unknown): void
   enqueue: boolean
+  durable: boolean
+}
+
+export interface WriteOptions {
+  /** Counts the transaction in `enqueueTransactions`. */
+  enqueue?: boolean
+  /**
+   * False for a write that loses nothing if a power cut undoes it (moving admitted events from
+   * the inbox: the rows stay until the move is on disk). A transaction holding only such writes
+   * commits without waiting for fsync (synchronous=NORMAL); WAL still keeps it atomic and in
+   * order, and the next durable commit's fsync covers it.
+   */
+  durable?: boolean
 }
 
 /**
@@ -29,9 +42,9 @@ export class WriteQueue {
     this.inSavepoint = db.transaction((op: () => unknown) => op())
   }
 
-  submit<T>(run: () => T, enqueue = false): Promise<T> {
+  submit<T>(run: () => T, { enqueue = false, durable = true }: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject, enqueue })
+      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject, enqueue, durable })
       if (!this.scheduled) {
         this.scheduled = true
         setImmediate(() => this.flush())
@@ -48,6 +61,8 @@ export class WriteQueue {
     this.scheduled = false
     const ops = this.queue.splice(0)
     const outcomes: Array<{ ok: boolean; value: unknown }> = []
+    const relaxed = ops.every((op) => !op.durable)
+    if (relaxed) this.db.pragma('synchronous = NORMAL')
     try {
       this.db
         .transaction(() => {
@@ -66,6 +81,8 @@ export class WriteQueue {
       for (const op of ops) op.reject(error)
       this.finish()
       return
+    } finally {
+      if (relaxed) this.db.pragma('synchronous = FULL')
     }
     if (ops.some((op, i) => op.enqueue && outcomes[i].ok)) this.enqueueTransactions++
     ops.forEach((op, i) => (outcomes[i].ok ? op.resolve(outcomes[i].value) : op.reject(outcomes[i].value)))

@@ -3,6 +3,7 @@
  * postgres.test.ts). Time is injected: every store here reads the suite's clock.
  */
 import { describe } from 'vitest'
+import { admitTests } from './admit'
 import { enqueueTests } from './enqueue'
 import { createSuite, type StoreHarness } from './harness'
 import { instanceTests } from './instances'
@@ -16,6 +17,7 @@ export function storeConformance(harness: StoreHarness): void {
   describe(`store conformance (${harness.engine})`, () => {
     const suite = createSuite(harness)
     enqueueTests(suite)
+    admitTests(suite)
     leaseTests(suite)
     replayTests(suite)
     readTests(suite)

@@ -8,7 +8,7 @@ export function readTests(suite: Suite): void {
   describe('counts, list, stats, reasons, latency', () => {
     test('counts each state and the oldest unfinished event', async () => {
       const store = await open()
-      expect(await store.counts()).toEqual({ pending: 0, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null })
+      expect(await store.counts()).toEqual({ admitted: 0, pending: 0, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null })
       const made = await enqueueAll(store, ['a', 'b', 'c', 'd', 'e', 'f'].map((k, i) => newEvent(k, { receivedAt: new Date(T0 + i) })))
       const leased = await lease(store, 5)
       const byId = new Map(leased.map((e) => [e.id, e]))
@@ -18,7 +18,7 @@ export function readTests(suite: Suite): void {
       await store.skip([{ ...settle(2), reason: 'filtered' }])
       await store.retryLater([{ ...settle(3), runAt: clock.date(HOUR), error: 'HTTP 500' }])
       expect(await store.counts()).toEqual({
-        pending: 1, retrying: 1, inFlight: 1, delivered: 1, dead: 1, skipped: 1, oldestPendingAt: new Date(T0 + 3)
+        admitted: 0, pending: 1, retrying: 1, inFlight: 1, delivered: 1, dead: 1, skipped: 1, oldestPendingAt: new Date(T0 + 3)
       })
     })
 

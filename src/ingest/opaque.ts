@@ -1,0 +1,35 @@
+/**
+ * A checked request kept as received, for the store to expand when it moves it into its queue
+ * (the store's `expander`: this module). The parse thread checks a large request and hands the
+ * store its text, so normalising and serialising each event happens off the answer's path. The
+ * expansion is `eventsOfRequest` itself: the events are the ones the request thread would make.
+ */
+import type { OpaqueBatch } from '../store/serialised'
+import type { NewEvent } from '../store/types'
+import { ROUTES, eventsOfRequest, type Route } from './events'
+import { parseJson } from './json'
+
+type Header = [route: Route, source: string, receivedAtMs: number]
+
+/** Already checked against the limits in force when it was accepted; not checked again. */
+const NO_LIMITS = { maxEventBytes: Infinity, maxBatchEvents: Infinity }
+
+/** `bodyText`: the body as text, byte order mark removed. `n`: its events, as checkRequest counted them. */
+export function opaqueRequest(route: Route, source: string, receivedAt: Date, bodyText: string, n: number): OpaqueBatch {
+  const header: Header = [route, source, receivedAt.getTime()]
+  // JSON.stringify writes no raw newline, so the first "\n" ends the header.
+  return { opaque: true, n, text: `${JSON.stringify(header)}\n${bodyText}` }
+}
+
+/** The store's expander (StoreOptions.expander): the events of an opaque request. */
+export function expand(text: string): NewEvent[] {
+  const newline = text.indexOf('\n')
+  if (newline < 0) throw new Error('opaque request has no header line')
+  const header = JSON.parse(text.slice(0, newline)) as Header
+  if (!Array.isArray(header) || typeof header[0] !== 'string' || !Object.values(ROUTES).includes(header[0]) || typeof header[1] !== 'string' || !Number.isFinite(header[2])) {
+    throw new Error('opaque request header is not [route, source, receivedAtMs]')
+  }
+  const [route, source, receivedAtMs] = header
+  const body = parseJson(text.slice(newline + 1))
+  return eventsOfRequest(route, body, 0, source, NO_LIMITS, new Date(receivedAtMs))
+}

@@ -1,0 +1,110 @@
+/**
+ * Parse threads: large requests are parsed and checked off the event loop, so the thread that
+ * reads requests keeps reading while another core does the per-event work. The thread answers
+ * the request as an opaque batch for `store.admit` (opaque.ts: the store normalises its events
+ * when it moves them into the queue), or the refusal: status and message, exactly as on the
+ * request thread. A thread that dies fails only its own requests (503, retry) and is replaced.
+ */
+import { Worker } from 'node:worker_threads'
+import type { OpaqueBatch } from '../store/serialised'
+import { threadEntry } from '../store/thread-entry'
+import { IngestError } from './errors'
+import type { EventLimits, Route } from './events'
+
+export interface ParseRequest {
+  id: number
+  route: Route
+  /** The body, after gunzip (copied to the thread). */
+  raw: Uint8Array
+  source: string
+  receivedAtMs: number
+}
+
+export type ParseReply =
+  | { id: number; ok: true; batch: OpaqueBatch }
+  | { id: number; ok: false; status: IngestError['statusCode'] | 500; message: string }
+
+interface Pending {
+  resolve(batch: OpaqueBatch): void
+  reject(error: unknown): void
+}
+
+const THREAD_DIED = 'the parse thread stopped; retry later'
+
+class ParseThread {
+  private worker: Worker
+  private readonly pending = new Map<number, Pending>()
+  private closing = false
+
+  constructor(private readonly limits: EventLimits) {
+    this.worker = this.spawn()
+  }
+
+  get load(): number {
+    return this.pending.size
+  }
+
+  private spawn(): Worker {
+    const entry = threadEntry(__filename, __dirname, 'parse-thread-entry')
+    const worker = new Worker(entry.filename, { eval: entry.eval, workerData: this.limits })
+    worker.on('message', (reply: ParseReply) => this.settle(reply))
+    worker.on('error', () => this.fail())
+    worker.on('exit', () => {
+      this.fail()
+      if (!this.closing && this.worker === worker) this.worker = this.spawn()
+    })
+    worker.unref()
+    return worker
+  }
+
+  private settle(reply: ParseReply): void {
+    const waiting = this.pending.get(reply.id)
+    if (!waiting) return
+    this.pending.delete(reply.id)
+    if (this.pending.size === 0) this.worker.unref()
+    if (reply.ok) waiting.resolve(reply.batch)
+    else if (reply.status === 500) waiting.reject(new Error(reply.message))
+    else waiting.reject(new IngestError(reply.status, reply.message))
+  }
+
+  /** Fails every request in flight on this thread: the sender retries (503). */
+  private fail(): void {
+    for (const waiting of this.pending.values()) waiting.reject(new IngestError(503, THREAD_DIED, 1))
+    this.pending.clear()
+  }
+
+  parse(request: ParseRequest): Promise<OpaqueBatch> {
+    return new Promise((resolve, reject) => {
+      this.pending.set(request.id, { resolve, reject })
+      if (this.pending.size === 1) this.worker.ref()
+      this.worker.postMessage(request)
+    })
+  }
+
+  async close(): Promise<void> {
+    this.closing = true
+    await this.worker.terminate()
+  }
+}
+
+export class ParseThreads {
+  private readonly threads: ParseThread[]
+  private nextId = 1
+
+  constructor(count: number, limits: EventLimits) {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`parse threads must be a positive integer, got ${count}`)
+    this.threads = Array.from({ length: count }, () => new ParseThread({ maxEventBytes: limits.maxEventBytes, maxBatchEvents: limits.maxBatchEvents }))
+  }
+
+  /** The request as an opaque batch for `store.admit`; rejects with the IngestError the request thread would throw. */
+  parse(route: Route, raw: Uint8Array, source: string, receivedAt: Date): Promise<OpaqueBatch> {
+    // The least busy thread (with one thread, that one).
+    let thread = this.threads[0]!
+    for (const t of this.threads) if (t.load < thread.load) thread = t
+    return thread.parse({ id: this.nextId++, route, raw, source, receivedAtMs: receivedAt.getTime() })
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.close()))
+  }
+}

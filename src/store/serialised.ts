@@ -1,0 +1,89 @@
+import type { NewEvent } from './types'
+
+/**
+ * Events serialised for `admit`: a few strings, which cross threads as one copy each and which
+ * the SQLite engine stores as they are (one inbox row per call). Built by `serialiseEvents`,
+ * possibly on another thread than the store's (ingest's parse thread).
+ */
+export interface SerialisedEvents {
+  /** Events held. */
+  n: number
+  /** JSON: one `[source, messageId, orderingKey, type, receivedAtMs]` per event. */
+  meta: string
+  /**
+   * Each event's JSON text, joined by "\n". JSON.stringify without indentation never writes a
+   * raw newline (newlines inside strings are escaped), so splitting on "\n" gives them back.
+   */
+  events: string
+}
+
+/**
+ * Events admitted in a form only the store's `expander` (StoreOptions) understands: typically a
+ * request body as received, checked but not yet normalised. Cheapest to admit; the store
+ * expands it when it moves it into the queue.
+ */
+export interface OpaqueBatch {
+  opaque: true
+  /** Events it holds (for counts and backpressure). */
+  n: number
+  text: string
+}
+
+export type Expand = (text: string) => NewEvent[]
+
+export function isOpaqueBatch(value: unknown): value is OpaqueBatch {
+  const v = value as OpaqueBatch
+  return typeof v === 'object' && v !== null && v.opaque === true && typeof v.n === 'number' && typeof v.text === 'string'
+}
+
+/** The `expand` function of the module at `path` (StoreOptions.expander). */
+export function loadExpander(path: string): Expand {
+  // TypeScript sources (tests, tsx) load through tsx, as the worker threads' entries do.
+  if (path.endsWith('.ts')) require('tsx/cjs')
+  const expand = (require(path) as { expand?: unknown }).expand
+  if (typeof expand !== 'function') throw new TypeError(`store expander ${path} does not export an expand(text) function`)
+  return expand as Expand
+}
+
+export type SerialisedMeta = [source: string, messageId: string, orderingKey: string, type: string, receivedAtMs: number]
+
+/** A NewEvent whose event is still JSON text. */
+export type NewEventText = Omit<NewEvent, 'event'> & { eventJson: string }
+
+export function isSerialisedEvents(value: unknown): value is SerialisedEvents {
+  const v = value as SerialisedEvents
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof v.n === 'number' && typeof v.meta === 'string' && typeof v.events === 'string'
+}
+
+export function serialiseEvents(events: readonly NewEvent[]): SerialisedEvents {
+  const meta: SerialisedMeta[] = new Array(events.length)
+  const texts: string[] = new Array(events.length)
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!
+    meta[i] = [e.source, e.messageId, e.orderingKey, e.type, e.receivedAt.getTime()]
+    const text = JSON.stringify(e.event)
+    if (typeof text !== 'string') throw new TypeError(`event ${i} cannot be serialised as JSON`)
+    texts[i] = text
+  }
+  return { n: events.length, meta: JSON.stringify(meta), events: texts.join('\n') }
+}
+
+/** The events back, their JSON left as text. Throws when the strings do not hold what `n` says. */
+export function eventTextsOf(serialised: SerialisedEvents): NewEventText[] {
+  const meta = JSON.parse(serialised.meta) as SerialisedMeta[]
+  const texts = serialised.n === 0 ? [] : serialised.events.split('\n')
+  if (!Array.isArray(meta) || meta.length !== serialised.n || texts.length !== serialised.n) {
+    throw new Error(`serialised events hold ${Array.isArray(meta) ? meta.length : '?'} ids and ${texts.length} events where n is ${serialised.n}`)
+  }
+  return meta.map((m, i) => {
+    const ok = Array.isArray(m) && m.length === 5 && m.slice(0, 4).every((v) => typeof v === 'string') && Number.isFinite(m[4])
+    if (!ok) throw new Error(`serialised entry ${i} is not [source, messageId, orderingKey, type, receivedAtMs]`)
+    const [source, messageId, orderingKey, type, receivedAtMs] = m
+    return { source, messageId, orderingKey, type, receivedAt: new Date(receivedAtMs), eventJson: texts[i]! }
+  })
+}
+
+/** The events back as NewEvents (for engines that take objects). */
+export function deserialiseEvents(serialised: SerialisedEvents): NewEvent[] {
+  return eventTextsOf(serialised).map(({ eventJson, ...rest }) => ({ ...rest, event: JSON.parse(eventJson) as NewEvent['event'] }))
+}

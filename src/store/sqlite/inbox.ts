@@ -1,0 +1,135 @@
+/**
+ * The inbox: where `admit` commits events, one row per call, and from where they move into the
+ * queue (events, dedupe, queue_keys) in the order admitted. Writing one row per request keeps
+ * the commit the ingest path waits for small; the per-event work (dedupe lookup, event row, key
+ * row) happens in the move, off that path. A row that cannot be moved (it should never happen:
+ * ingest validated every event) becomes one dead letter holding the row's text, so nothing is
+ * lost and the inbox never stalls.
+ */
+import { summariseQueued } from '../queued'
+import { Tally } from '../tally'
+import type { EnqueueResult, NewEvent, QueuedSummary } from '../types'
+import { writeTally, type SqliteContext } from './context'
+import { enqueueEvents } from './enqueue'
+import { eventTextsOf, isOpaqueBatch, type OpaqueBatch, type SerialisedEvents } from '../serialised'
+
+/** What one admit call leaves in the inbox. */
+export type InboxInput = SerialisedEvents | OpaqueBatch
+
+interface InboxRecord {
+  id: number
+  admitted_at: number
+  kind: 'events' | 'opaque'
+  n: number
+  meta: string
+  events: string
+}
+
+export function insertInboxRows(ctx: SqliteContext, rows: readonly InboxInput[]): void {
+  const now = ctx.options.now()
+  const insert = ctx.q('INSERT INTO inbox (admitted_at, kind, n, meta, events) VALUES (?, ?, ?, ?, ?)')
+  for (const row of rows) {
+    if (isOpaqueBatch(row)) insert.run(now, 'opaque', row.n, '', row.text)
+    else insert.run(now, 'events', row.n, row.meta, row.events)
+  }
+}
+
+/**
+ * The events of an admit call, ready for enqueueEvents: opaque text expanded by the store's
+ * expander, serialised events split (their JSON stays text). Throws when that cannot be done.
+ */
+export function eventsOfInput(ctx: SqliteContext, input: InboxInput): Array<NewEvent & { eventJson?: string }> {
+  if (!isOpaqueBatch(input)) return eventTextsOf(input).map((e) => ({ ...e, event: undefined as never }))
+  const expander = ctx.options.expander
+  if (!expander) throw new Error('the store has no expander for opaque batches (StoreOptions.expander)')
+  return expander.expand(input.text)
+}
+
+export interface InboxCount {
+  rows: number
+  events: number
+  /** When the oldest row was admitted (ms), or null when the inbox is empty. */
+  oldestAt: number | null
+}
+
+export function countInbox(ctx: SqliteContext): InboxCount {
+  const row = ctx.q<{ rows: number; events: number | null; oldest: number | null }>(
+    'SELECT count(*) AS rows, sum(n) AS events, min(admitted_at) AS oldest FROM inbox'
+  ).get()!
+  return { rows: row.rows, events: row.events ?? 0, oldestAt: row.oldest }
+}
+
+function eventsOfRow(ctx: SqliteContext, row: InboxRecord): Array<NewEvent & { eventJson?: string }> {
+  return eventsOfInput(ctx, row.kind === 'opaque' ? { opaque: true, n: row.n, text: row.events } : row)
+}
+
+/** Keeps a row that could not be moved as one dead letter with the reason and the row's text. */
+function deadLetterRow(ctx: SqliteContext, row: InboxRecord, error: unknown): void {
+  const now = ctx.options.now()
+  const reason = `inbox row ${row.id} could not be queued: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500)
+  ctx.q(
+    `INSERT INTO events (source, message_id, ordering_key, type, event, received_at, status, attempts, run_at,
+       last_error, finished_at, updated_at)
+     VALUES ('inbox', ?, ?, 'unknown', ?, ?, 'dead', 0, ?, ?, ?, ?)`
+  ).run(`inbox-${row.id}`, `inbox-${row.id}`, JSON.stringify({ inboxRow: row.id, kind: row.kind, meta: row.meta, events: row.events }), now, now, reason, now, now)
+  const tally = new Tally()
+  tally.total('dead', 1)
+  tally.outcome(now, 'dead', 1)
+  writeTally(ctx, tally)
+}
+
+export interface DrainResult {
+  summary: QueuedSummary
+  /** Rows moved. */
+  rows: number
+  /** Events moved (queued or found duplicate). */
+  moved: number
+  /** When the oldest row left was admitted (ms), or null when none is left. */
+  nextAdmittedAt: number | null
+}
+
+/**
+ * Moves rows, oldest first, until at least `maxEvents` events have moved or `deadline`
+ * (performance.now() ms) has passed (a row is never split), or the inbox is empty. Runs inside
+ * the caller's transaction.
+ */
+export function drainInbox(ctx: SqliteContext, maxEvents: number, deadline = Infinity): DrainResult {
+  // Pages of rows (the connection cannot write while a SELECT is open), growing 1, 2, 4, ... 64:
+  // a slice that stops after a few large rows reads few rows it does not use.
+  const select = ctx.q<InboxRecord>('SELECT id, admitted_at, kind, n, meta, events FROM inbox WHERE id > ? ORDER BY id LIMIT ?')
+  let pageSize = 1
+  const remove = ctx.q('DELETE FROM inbox WHERE id <= ?')
+  const types: string[] = []
+  const results: EnqueueResult[] = []
+  let moved = 0
+  let rows = 0
+  let lastId = 0
+  let nextAdmittedAt: number | null = null
+  for (;;) {
+    const page = select.all(lastId, pageSize)
+    pageSize = Math.min(64, pageSize * 2)
+    if (page.length === 0) break
+    for (const row of page) {
+      if (moved >= maxEvents || (moved > 0 && performance.now() >= deadline)) {
+        nextAdmittedAt = row.admitted_at
+        break
+      }
+      let events: Array<NewEvent & { eventJson?: string }> | undefined
+      try {
+        events = eventsOfRow(ctx, row)
+      } catch (error) {
+        deadLetterRow(ctx, row, error)
+      }
+      if (events) {
+        for (const result of enqueueEvents(ctx, events)) results.push(result)
+        for (const e of events) types.push(e.type)
+      }
+      moved += row.n
+      rows++
+      lastId = row.id
+    }
+    if (nextAdmittedAt !== null) break
+  }
+  if (rows > 0) remove.run(lastId)
+  return { summary: summariseQueued(types, results), rows, moved, nextAdmittedAt }
+}
