@@ -21,7 +21,15 @@ export interface IngestApp {
 }
 
 export async function ingestApp(
-  options: { limits?: Partial<IngestLimits>; observer?: IngestObserver; store?: FakeStore; backlogRefreshMs?: number } = {}
+  options: {
+    limits?: Partial<IngestLimits>
+    observer?: IngestObserver
+    store?: FakeStore
+    backlogRefreshMs?: number
+    /** Default 0: every request parsed on the request thread, unless a test asks for parse threads. */
+    parseThreads?: number
+    parseThreadMinBytes?: number
+  } = {}
 ): Promise<IngestApp> {
   const store = options.store ?? fakeStore()
   const app = Fastify()
@@ -30,7 +38,9 @@ export async function ingestApp(
     sources: [{ name: SOURCE, writeKey: WRITE_KEY }],
     limits: { ...testLimits, ...options.limits },
     observer: options.observer,
-    backlogRefreshMs: options.backlogRefreshMs ?? 0
+    backlogRefreshMs: options.backlogRefreshMs ?? 0,
+    parseThreads: options.parseThreads ?? 0,
+    parseThreadMinBytes: options.parseThreadMinBytes
   })
   await app.ready()
   return { app, store }

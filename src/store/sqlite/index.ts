@@ -36,6 +36,9 @@ const BUSY_MS = 50
 const BURST_PAUSE_FACTOR = 9
 /** An inbox row older than this (ms) ends the yielding: under sustained load the move runs flat out. */
 const MAX_YIELD_LAG_MS = 5_000
+/** How often (ms) the WAL is copied back into the database after commits; during a burst, CHECKPOINT_BURST_EVERY_MS. */
+const CHECKPOINT_EVERY_MS = 250
+const CHECKPOINT_BURST_EVERY_MS = 5_000
 /** After a failed move, the next try waits this long (ms). */
 const DRAIN_RETRY_MS = 1_000
 
@@ -65,6 +68,7 @@ export class SqliteStore implements Store {
   private lastAdmitAt = Number.NEGATIVE_INFINITY
   private lastSliceMs = 1
   private nextAdmittedAt: number | null = null
+  private lastCheckpointAt = performance.now()
 
   constructor(readonly file: string, options: ResolvedStoreOptions) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
@@ -74,6 +78,10 @@ export class SqliteStore implements Store {
       // FULL: the WAL is synced at every commit, so an acknowledged event survives power loss.
       db.pragma('synchronous = FULL')
       db.pragma('busy_timeout = 10000')
+      // Checkpoints are the store's to run (checkpointIfDue), not every commit's chance.
+      db.pragma('wal_autocheckpoint = 0')
+      // After a checkpoint, a WAL that grew during a burst is cut back to this size.
+      db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`)
       migrate(db)
     } catch (error) {
       db.close()
@@ -89,7 +97,8 @@ export class SqliteStore implements Store {
         const tally = ctx.groupTally
         ctx.groupTally = null
         if (tally) writeTallyNow(ctx, tally)
-      }
+      },
+      committed: () => this.checkpointIfDue()
     })
     const inbox = countInbox(this.ctx)
     this.inboxRows = inbox.rows
@@ -166,6 +175,24 @@ export class SqliteStore implements Store {
 
   onQueued(listener: (summary: QueuedSummary) => void): () => void {
     return this.queued.add(listener)
+  }
+
+  /**
+   * Copies the WAL back into the database every CHECKPOINT_EVERY_MS, and during a burst only
+   * every CHECKPOINT_BURST_EVERY_MS, so the commits that answer requests go first. (SQLite's own
+   * automatic checkpoint would run inside whichever commit crossed its threshold.)
+   */
+  private checkpointIfDue(): void {
+    if (this.file === ':memory:') return
+    const now = performance.now()
+    const burst = this.inboxEvents > BURST_EVENTS && now - this.lastAdmitAt < BUSY_MS
+    if (now - this.lastCheckpointAt < (burst ? CHECKPOINT_BURST_EVERY_MS : CHECKPOINT_EVERY_MS)) return
+    this.lastCheckpointAt = now
+    try {
+      this.ctx.db.pragma('wal_checkpoint(PASSIVE)')
+    } catch {
+      // Busy (another connection) or failing: a later commit tries again.
+    }
   }
 
   private afterDrain(result: DrainResult): void {

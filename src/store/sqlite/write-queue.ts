@@ -37,7 +37,7 @@ export class WriteQueue {
   constructor(
     private readonly db: Database.Database,
     /** Called inside the group transaction before the operations, and after them (before COMMIT). */
-    private readonly hooks: { begin(): void; end(): void }
+    private readonly hooks: { begin(): void; end(): void; committed?(): void }
   ) {
     this.inSavepoint = db.transaction((op: () => unknown) => op())
   }
@@ -85,6 +85,7 @@ export class WriteQueue {
       if (relaxed) this.db.pragma('synchronous = FULL')
     }
     if (ops.some((op, i) => op.enqueue && outcomes[i].ok)) this.enqueueTransactions++
+    this.hooks.committed?.()
     ops.forEach((op, i) => (outcomes[i].ok ? op.resolve(outcomes[i].value) : op.reject(outcomes[i].value)))
     this.finish()
   }
