@@ -160,6 +160,9 @@ const afterResponse = (request: { url: string; headers: unknown }, options: unkn
   }
 }
 
+const BEFORE_REQUEST: readonly AnyFn[] = Object.freeze([beforeRequest])
+const AFTER_RESPONSE: readonly AnyFn[] = Object.freeze([afterResponse])
+
 export interface InstrumentOptions {
   /** The request timeout, read on every request (settings may change at runtime). */
   timeoutMs: () => number
@@ -181,16 +184,18 @@ export function instrumentDefinition<D extends { actions: Record<string, any>; e
   return {
     ...definition,
     actions,
+    // Runs once per action run (actions-core builds a request client each time): built by
+    // assignment, with the hook lists shared when the destination has none of its own (actions-core
+    // merges option lists into new arrays, never into these).
     extendRequest: (data: { settings?: unknown }) => {
       const base = (extendRequest?.(data) ?? {}) as Record<string, unknown>
       const context = contextOf(data?.settings)
-      return {
-        ...base,
-        timeout: options.timeoutMs(),
-        ...(context ? { [OPTION]: () => context } : {}),
-        beforeRequest: [...((base.beforeRequest as AnyFn[]) ?? []), beforeRequest],
-        afterResponse: [...((base.afterResponse as AnyFn[]) ?? []), afterResponse]
-      }
+      const out: Record<string, unknown> = { ...base }
+      out.timeout = options.timeoutMs()
+      if (context) out[OPTION] = () => context
+      out.beforeRequest = base.beforeRequest ? [...(base.beforeRequest as AnyFn[]), beforeRequest] : BEFORE_REQUEST
+      out.afterResponse = base.afterResponse ? [...(base.afterResponse as AnyFn[]), afterResponse] : AFTER_RESPONSE
+      return out
     }
   } as D
 }
