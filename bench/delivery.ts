@@ -2,13 +2,15 @@
  * Delivery benchmark against the sandbox running as its own process (`csb-relay sandbox`), with
  * its baseline measured in the same run:
  *
- *   npm run bench:delivery            (builds first)
+ *   npm run bench:delivery            (builds first; the bench runs the built dist/)
  *   npx tsx bench/delivery.ts [--latency MS] [--concurrency N] [--events N] [--rate N] [--seconds S] [--threads N] [--only NAME] [--cpu-prof DIR]
  *
  * Scenarios (add one by appending to SCENARIOS; each gets a fresh SQLite file store), after an
  * unprinted warm-up of 3,000 events:
  * - throughput: N events preloaded, delivered with a fixed concurrency; delivered events/s beside
  *   the bound concurrency / latency, where latency is the sandbox's round trip measured just before.
+ * - request client alone: actions-core's request client sending the same requests at the same
+ *   concurrency, no relay around it: the ceiling of the HTTP path on this machine in this run.
  * - steady: events stored at a steady rate (delivery woken after each store, as the relay's ingest
  *   does); end-to-end latency (receivedAt → outcome recorded) p50/p95/p99, and whether the relay kept
  *   up (if not, the figure measures a queue, and the verdict line says so).
@@ -305,9 +307,55 @@ function steadyScenario(name: string, extra: Partial<DeliveryConfig> = {}, rate:
   }
 }
 
+/**
+ * actions-core's request client alone, as the destination uses it (one client built per request,
+ * the same headers, JSON body and timeout), at the same concurrency against the same sandbox: no
+ * store, mapping, validation or capture. What the HTTP path alone reaches on this machine in this
+ * run, the relay's ceiling; the throughput scenario's delivered/s read beside it.
+ */
+function requestClientScenario(requests = 10_000): Scenario {
+  return {
+    name: `request client alone (actions-core, concurrency ${CONCURRENCY}, no relay)`,
+    async run(ctx) {
+      const { createRequestClient } = require('@segment/actions-core') as typeof import('@segment/actions-core')
+      const headers = { Authorization: `Bearer ${ctx.sandbox.apiKey}`, 'Content-Type': 'application/json', Accept: 'application/json' }
+      const url = `${ctx.sandbox.url}/api/v1_1/feature`
+      let failed = 0
+      const one = async (i: number) => {
+        const request = createRequestClient({ headers }, { timeout: deliveryDefaults.requestTimeoutMs })
+        const json = { account_id: `acc-${i % 97}`, user_id: `user-${i}`, product_id: 'Default Product', module_id: 'Default Module', feature_id: 'Report Exported', total: 1, type: 'feature', timestamp: new Date().toISOString() }
+        const res = await request(url, { method: 'POST', json, throwHttpErrors: false })
+        if (res.status !== 200) failed++
+      }
+      const runAll = async (n: number) => {
+        let next = 0
+        await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+          while (next < n) await one(next++)
+        }))
+      }
+      await runAll(1000) // warm-up
+      const cpu = process.cpuUsage()
+      const started = performance.now()
+      await runAll(requests)
+      const seconds = (performance.now() - started) / 1000
+      const used = process.cpuUsage(cpu)
+      const bound = CONCURRENCY / (ctx.roundTripMs / 1000)
+      return {
+        requests,
+        'requests/s': Math.round(requests / seconds),
+        'ratio to the bound': (requests / seconds / bound).toFixed(2),
+        'CPU ms/request': ((used.user + used.system) / 1000 / requests).toFixed(2),
+        'time per request ms (Little)': ((CONCURRENCY / (requests / seconds)) * 1000).toFixed(1),
+        'answers other than 200': failed
+      }
+    }
+  }
+}
+
 /** Append scenarios here (e.g. the same run with routing filters) to compare in one run. */
 const SCENARIOS: Scenario[] = [
   throughputScenario('throughput, no filters'),
+  requestClientScenario(),
   steadyScenario(`steady ${RATE}/s, no filters`),
   // The same at a fifth of the rate: the pipeline's own latency when CPU is not the limit.
   steadyScenario(`steady ${Math.round(RATE / 5)}/s, no filters`, {}, Math.round(RATE / 5))
