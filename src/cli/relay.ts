@@ -10,7 +10,7 @@ import { startDelivery } from '../delivery'
 import { INGEST_EXPANDER, ensureWriteKey, ingestPlugin, type IngestObserver, type WriteKeySetup } from '../ingest'
 import { Destination } from '@segment/actions-core'
 import csbDestination from '../destination'
-import { createLogger, createOps, healthPlugin, opsPlugin } from '../ops'
+import { createLogger, createOps, healthPlugin, lazyChildLogger, opsPlugin } from '../ops'
 import { backlogOf, openStore, type Store } from '../store'
 import type { RelayConfig } from './config'
 
@@ -65,6 +65,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       loggerInstance: logger as FastifyBaseLogger,
       // A line per request costs more than ingesting the event; refusals are logged at debug.
       logController: new LogController({ disableRequestLogging: true }),
+      // request.log is made when first used (it is, on errors), not for every request.
+      childLoggerFactory: lazyChildLogger as never,
       // While closing, requests on kept-alive connections get 503 + Connection: close; SDKs retry.
       return503OnClosing: true
     })

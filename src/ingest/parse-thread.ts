@@ -14,7 +14,7 @@ import type { EventLimits, Route } from './events'
 export interface ParseRequest {
   id: number
   route: Route
-  /** The body, after gunzip (copied to the thread). */
+  /** The body, after gunzip (moved to the thread when it owns its buffer, else copied; unusable here afterwards). */
   raw: Uint8Array
   source: string
   receivedAtMs: number
@@ -77,7 +77,10 @@ class ParseThread {
     return new Promise((resolve, reject) => {
       this.pending.set(request.id, { resolve, reject })
       if (this.pending.size === 1) this.worker.ref()
-      this.worker.postMessage(request)
+      // A body that owns its whole buffer moves to the thread instead of being copied.
+      const raw = request.raw
+      const owns = raw.byteOffset === 0 && raw.buffer.byteLength === raw.byteLength && raw.buffer instanceof ArrayBuffer
+      this.worker.postMessage(request, owns ? [raw.buffer as ArrayBuffer] : [])
     })
   }
 

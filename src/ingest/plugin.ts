@@ -48,6 +48,9 @@ export interface IngestOptions {
   parseThreadMinBytes?: number
 }
 
+/** Distinct valid Authorization headers remembered (one per source and encoding, in practice). */
+const MAX_RECOGNISED = 256
+
 /** Below this, a body costs less to parse here than to hand to a parse thread and back. */
 const PARSE_THREAD_MIN_BYTES = 16 * 1024
 
@@ -69,6 +72,10 @@ function report(observer: IngestObserver, summary: QueuedSummary): void {
 export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: FastifyInstance, options) => {
   const { store, limits, observer } = options
   const keys = new WriteKeys(options.sources)
+  // Authorization headers already found to carry a valid key, with their source: SDKs send the
+  // same header on every request. Only valid keys are kept, so a lookup tells an attacker nothing
+  // the answer would not (a miss goes through the constant-time comparison).
+  const recognised = new Map<string, string>()
   const threadCount = options.parseThreads ?? (os.availableParallelism() > 1 ? 1 : 0)
   const parseThreads = threadCount > 0 ? new ParseThreads(threadCount, limits) : null
   const parseThreadMinBytes = options.parseThreadMinBytes ?? PARSE_THREAD_MIN_BYTES
@@ -159,9 +166,14 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     const raw = request.body as Buffer | undefined
     if (!raw || raw.length === 0) throw new IngestError(400, 'empty body: send a JSON event')
 
-    const headerKey = writeKeyFromAuthorization(request.headers.authorization)
-    let source = headerKey === undefined ? undefined : keys.sourceOf(headerKey)
-    if (headerKey !== undefined && source === undefined) throw new IngestError(401, `write key not recognised: ${WRITE_KEY_HELP}`)
+    const authorization = request.headers.authorization
+    let source = authorization === undefined ? undefined : recognised.get(authorization)
+    if (source === undefined) {
+      const headerKey = writeKeyFromAuthorization(authorization)
+      source = headerKey === undefined ? undefined : keys.sourceOf(headerKey)
+      if (headerKey !== undefined && source === undefined) throw new IngestError(401, `write key not recognised: ${WRITE_KEY_HELP}`)
+      if (source !== undefined && recognised.size < MAX_RECOGNISED) recognised.set(authorization!, source)
+    }
 
     // A large body whose key came in the header goes to a parse thread whole; any other is parsed here.
     if (source !== undefined && parseThreads && raw.length >= parseThreadMinBytes) {

@@ -9,7 +9,7 @@ import { dashboardPlugin } from './dashboard'
 import { metricsPlugin } from './metrics'
 
 export { createMetrics, metricsPlugin, METRIC_PREFIX, type RelayMetrics, type MetricsOptions } from './metrics'
-export { createLogger, REDACT_PATHS, type LoggerOptions } from './logger'
+export { createLogger, lazyChildLogger, REDACT_PATHS, type LoggerOptions } from './logger'
 export { adminPlugin, parseReplayFilter, type AdminOptions, type CsbCheck, type EventTester } from './admin'
 export { dashboardPlugin } from './dashboard'
 export { healthPlugin, CSB_NOT_CONFIGURED, type HealthOptions, type Readiness } from './health'

@@ -35,3 +35,36 @@ export function createLogger({ level = 'info', secrets = [], destination }: Logg
   }
   return destination ? pino(options, destination) : pino(options)
 }
+
+type LogMethod = (...args: unknown[]) => void
+interface ChildCapable {
+  level: string
+  child(bindings: Record<string, unknown>, options?: Record<string, unknown>): unknown
+}
+
+/**
+ * fastify's `childLoggerFactory`: a request's logger that becomes a real pino child (with the
+ * request id) only when something logs through it. Building a pino child costs more than
+ * ingesting a small event, and with request logging off most requests never log.
+ */
+export function lazyChildLogger<L extends ChildCapable>(this: unknown, logger: L, bindings: Record<string, unknown>, options: Record<string, unknown>): L {
+  let made: (L & Record<string, LogMethod>) | undefined
+  const target = () => (made ??= logger.child(bindings, options) as L & Record<string, LogMethod>)
+  const forward = (name: string): LogMethod => (...args) => target()[name]!(...args)
+  return {
+    get level() {
+      return target().level
+    },
+    set level(value: string) {
+      target().level = value
+    },
+    fatal: forward('fatal'),
+    error: forward('error'),
+    warn: forward('warn'),
+    info: forward('info'),
+    debug: forward('debug'),
+    trace: forward('trace'),
+    silent: forward('silent'),
+    child: (b: Record<string, unknown>, o?: Record<string, unknown>) => target().child(b, o)
+  } as unknown as L
+}

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { openStore, parseStoreUrl } from '../index'
 import { resolveOptions } from '../options'
 import { SqliteStore } from '../sqlite'
@@ -43,19 +43,34 @@ describe('SQLite engine', () => {
     expect(fs.existsSync(file)).toBe(true)
   })
 
-  it('uses WAL with synchronous=FULL', async () => {
+  it('uses WAL, and syncs the WAL itself: every durable write settles after an fdatasync that followed its commit', async () => {
     const file = path.join(dir, 'pragmas.db')
     const store = await openStore(file)
     const db = new Database(file)
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
     await store.close()
     db.close()
-    // synchronous is per connection: check through the engine's own connection settings.
-    // The engine itself (not whatever openStore wraps it in), to read its connection's setting.
-    const probe = new SqliteStore(file, resolveOptions())
-    const conn = (probe as unknown as { ctx: { db: Database.Database } }).ctx.db
-    expect(conn.pragma('synchronous', { simple: true })).toBe(2)
-    await probe.close()
+    // The engine itself (not whatever openStore wraps it in), to read its connection's setting
+    // and to watch its syncs.
+    const syncs: number[] = []
+    const original = fs.fdatasync
+    const spy = vi.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (e: NodeJS.ErrnoException | null) => void) => {
+      syncs.push(fd)
+      original(fd, done)
+    }) as never)
+    try {
+      const probe = new SqliteStore(file, resolveOptions())
+      const conn = (probe as unknown as { ctx: { db: Database.Database } }).ctx.db
+      expect(conn.pragma('synchronous', { simple: true })).toBe(1)
+      const before = syncs.length
+      await probe.enqueue([{ source: 's', messageId: 'synced', orderingKey: 'k', type: 'track', event: { type: 'track', messageId: 'synced' }, receivedAt: new Date() }])
+      expect(syncs.length).toBeGreaterThan(before)
+      await probe.admit([{ source: 's', messageId: 'synced-2', orderingKey: 'k', type: 'track', event: { type: 'track', messageId: 'synced-2' }, receivedAt: new Date() }])
+      expect(syncs.length).toBeGreaterThan(before + 1)
+      await probe.close()
+    } finally {
+      spy.mockRestore()
+    }
   })
 
   it('reopening an existing database keeps its events (migrations are idempotent)', async () => {

@@ -20,6 +20,7 @@ import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } 
 import { replayEvents } from './replay'
 import { migrate } from './schema'
 import { completeEvents, deadLetterEvents, retryEvents, skipEvents } from './settle'
+import { WalSync } from './wal-sync'
 import { WriteQueue, type WriteOptions } from './write-queue'
 
 /** Events one background move takes from the inbox at most (whole rows: a 2,500-event row moves alone). */
@@ -32,8 +33,6 @@ const DIRECT_MAX_EVENTS = 200
 const BURST_EVENTS = 5_000
 /** An admit within this long (ms) means admits are still arriving. */
 const BUSY_MS = 50
-/** During a burst, the pause after a slice is this many times the slice's duration (a tenth of the time moving). */
-const BURST_PAUSE_FACTOR = 9
 /** An inbox row older than this (ms) ends the yielding: under sustained load the move runs flat out. */
 const MAX_YIELD_LAG_MS = 5_000
 /** How often (ms) the WAL is copied back into the database after commits; during a burst, CHECKPOINT_BURST_EVERY_MS. */
@@ -43,12 +42,14 @@ const CHECKPOINT_BURST_EVERY_MS = 5_000
 const DRAIN_RETRY_MS = 1_000
 
 /**
- * The embedded engine: one better-sqlite3 connection, WAL, synchronous=FULL.
+ * The embedded engine: one better-sqlite3 connection in WAL mode; a write settles once its group
+ * commit is on disk (synchronous=NORMAL plus an fdatasync of the WAL per group, wal-sync.ts).
  *
- * `admit` commits a request's events as one inbox row; a background move (drainSlice) takes
- * them into the queue in short slices. It runs flat out while the inbox is small, so at steady
+ * `admit` queues a small call inside its commit; a larger one (or any while rows wait) is
+ * committed as one inbox row, and a background move (drainSlice) takes rows into the queue in
+ * short slices. It runs flat out while the inbox is small, so at steady
  * rates events reach the queue within milliseconds. During a burst (more than BURST_EVENTS
- * waiting and requests still arriving) it yields, moving a tenth of the time, so the burst is
+ * waiting and requests still arriving) it waits, checking every BUSY_MS, so the burst is
  * accepted at the speed of the commit; once the oldest row has waited MAX_YIELD_LAG_MS it runs
  * flat out again, so under sustained load accepting and moving share the CPU. Every
  * verb that reads events or enqueues first moves the whole inbox, so readers and `enqueue` see
@@ -59,6 +60,7 @@ export class SqliteStore implements Store {
   private readonly ctx: SqliteContext
   private readonly writes: WriteQueue
   private readonly queued = new QueuedListeners()
+  private readonly walSync: WalSync
   private closed = false
   private closing = false
   /** Committed inbox rows and events not yet moved (hints kept in memory: this connection commits them). */
@@ -66,7 +68,6 @@ export class SqliteStore implements Store {
   private inboxEvents = 0
   private drainScheduled = false
   private lastAdmitAt = Number.NEGATIVE_INFINITY
-  private lastSliceMs = 1
   private nextAdmittedAt: number | null = null
   private lastCheckpointAt = performance.now()
 
@@ -75,8 +76,9 @@ export class SqliteStore implements Store {
     const db = new Database(file)
     try {
       if (file !== ':memory:') db.pragma('journal_mode = WAL')
-      // FULL: the WAL is synced at every commit, so an acknowledged event survives power loss.
-      db.pragma('synchronous = FULL')
+      // NORMAL: commits write the WAL without syncing it; WalSync syncs it after each group
+      // commit, off this thread, before any durable write settles (what FULL would do inline).
+      db.pragma('synchronous = NORMAL')
       db.pragma('busy_timeout = 10000')
       // Checkpoints are the store's to run (checkpointIfDue), not every commit's chance.
       db.pragma('wal_autocheckpoint = 0')
@@ -87,6 +89,7 @@ export class SqliteStore implements Store {
       db.close()
       throw error
     }
+    this.walSync = new WalSync(file === ':memory:' ? null : `${path.resolve(file)}-wal`)
     this.ctx = createContext(db, options)
     const ctx = this.ctx
     this.writes = new WriteQueue(db, {
@@ -99,7 +102,7 @@ export class SqliteStore implements Store {
         if (tally) writeTallyNow(ctx, tally)
       },
       committed: () => this.checkpointIfDue()
-    })
+    }, this.walSync)
     const inbox = countInbox(this.ctx)
     this.inboxRows = inbox.rows
     this.inboxEvents = inbox.events
@@ -185,7 +188,7 @@ export class SqliteStore implements Store {
   private checkpointIfDue(): void {
     if (this.file === ':memory:') return
     const now = performance.now()
-    const burst = this.inboxEvents > BURST_EVENTS && now - this.lastAdmitAt < BUSY_MS
+    const burst = this.inBurst(now)
     if (now - this.lastCheckpointAt < (burst ? CHECKPOINT_BURST_EVERY_MS : CHECKPOINT_EVERY_MS)) return
     this.lastCheckpointAt = now
     try {
@@ -204,29 +207,38 @@ export class SqliteStore implements Store {
     this.queued.emit(result.summary)
   }
 
+  /** More than BURST_EVENTS admitted and waiting, and admits still arriving. */
+  private inBurst(now = performance.now()): boolean {
+    return this.inboxEvents > BURST_EVENTS && now - this.lastAdmitAt < BUSY_MS
+  }
+
+  /** The oldest inbox row has waited longer than MAX_YIELD_LAG_MS. */
+  private lagging(): boolean {
+    return this.nextAdmittedAt !== null && this.ctx.options.now() - this.nextAdmittedAt > MAX_YIELD_LAG_MS
+  }
+
   private scheduleDrain(delayMs?: number): void {
     if (this.drainScheduled || this.closing || this.inboxRows <= 0) return
     this.drainScheduled = true
     const run = () => void this.drainSlice()
-    const lagging = this.nextAdmittedAt !== null && this.ctx.options.now() - this.nextAdmittedAt > MAX_YIELD_LAG_MS
-    const burst = this.inboxEvents > BURST_EVENTS && performance.now() - this.lastAdmitAt < BUSY_MS
+    const wait = delayMs ?? (this.inBurst() && !this.lagging() ? BUSY_MS : undefined)
     // Not unref'd: an unref'd immediate does not keep the loop from blocking in poll until the
     // next timer or I/O. The chain ends when the inbox is empty or the store closes.
-    if (delayMs === undefined && (lagging || !burst)) setImmediate(run)
-    else setTimeout(run, delayMs ?? Math.max(1, Math.ceil(this.lastSliceMs * BURST_PAUSE_FACTOR))).unref()
+    if (wait === undefined) setImmediate(run)
+    else setTimeout(run, wait).unref()
   }
 
   /** One background move of up to DRAIN_SLICE_EVENTS events, then the next is scheduled. */
   private async drainSlice(): Promise<void> {
+    if (this.inBurst() && !this.lagging()) {
+      // Still a burst: look again later.
+      this.drainScheduled = false
+      this.scheduleDrain()
+      return
+    }
     let retryIn: number | undefined
     try {
-      let started = 0
-      const result = await this.write(() => {
-        started = performance.now()
-        return drainInbox(this.ctx, DRAIN_SLICE_EVENTS, started + DRAIN_SLICE_MS)
-      }, { durable: false })
-      // From the move's start to after its commit: what the slice took from other work.
-      this.lastSliceMs = performance.now() - started
+      const result = await this.write(() => drainInbox(this.ctx, DRAIN_SLICE_EVENTS, performance.now() + DRAIN_SLICE_MS), { durable: false })
       this.afterDrain(result)
     } catch {
       // Closed, or the database failed: the rows stay in the inbox and the move tries again.
@@ -332,6 +344,7 @@ export class SqliteStore implements Store {
     if (this.closed) return
     this.closing = true
     await this.writes.drain()
+    await this.walSync.close()
     this.closed = true
     this.ctx.db.close()
   }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import type { WalSync } from './wal-sync'
 
 interface Op {
   run: () => unknown
@@ -13,22 +14,24 @@ export interface WriteOptions {
   enqueue?: boolean
   /**
    * False for a write that loses nothing if a power cut undoes it (moving admitted events from
-   * the inbox: the rows stay until the move is on disk). A transaction holding only such writes
-   * commits without waiting for fsync (synchronous=NORMAL); WAL still keeps it atomic and in
-   * order, and the next durable commit's fsync covers it.
+   * the inbox: the rows stay until the move is on disk): it settles at its commit, without
+   * waiting for the WAL sync. WAL keeps it atomic and in order, and the next sync covers it.
    */
   durable?: boolean
 }
 
 /**
  * Group commit for every write verb: operations submitted in the same tick share one
- * IMMEDIATE transaction (one fsync), each inside its own savepoint so a failing operation
- * rolls back alone. Every promise settles only after the shared transaction has committed.
+ * IMMEDIATE transaction, each inside its own savepoint so a failing operation rolls back
+ * alone. Every promise settles only after the shared transaction has committed and, for
+ * durable operations, after the WAL sync that followed it (wal-sync.ts) has finished.
  */
 export class WriteQueue {
   private queue: Op[] = []
   private scheduled = false
   private idle: Array<() => void> = []
+  /** Committed groups whose durable operations wait for their WAL sync. */
+  private syncing = 0
   /** Committed transactions that held at least one enqueue. */
   enqueueTransactions = 0
 
@@ -37,7 +40,8 @@ export class WriteQueue {
   constructor(
     private readonly db: Database.Database,
     /** Called inside the group transaction before the operations, and after them (before COMMIT). */
-    private readonly hooks: { begin(): void; end(): void; committed?(): void }
+    private readonly hooks: { begin(): void; end(): void; committed?(): void },
+    private readonly sync: WalSync
   ) {
     this.inSavepoint = db.transaction((op: () => unknown) => op())
   }
@@ -52,8 +56,9 @@ export class WriteQueue {
     })
   }
 
+  /** Resolves once every submitted operation has settled (syncs included). */
   drain(): Promise<void> {
-    if (!this.scheduled) return Promise.resolve()
+    if (!this.scheduled && this.syncing === 0) return Promise.resolve()
     return new Promise((resolve) => this.idle.push(resolve))
   }
 
@@ -61,8 +66,6 @@ export class WriteQueue {
     this.scheduled = false
     const ops = this.queue.splice(0)
     const outcomes: Array<{ ok: boolean; value: unknown }> = []
-    const relaxed = ops.every((op) => !op.durable)
-    if (relaxed) this.db.pragma('synchronous = NORMAL')
     try {
       this.db
         .transaction(() => {
@@ -81,16 +84,29 @@ export class WriteQueue {
       for (const op of ops) op.reject(error)
       this.finish()
       return
-    } finally {
-      if (relaxed) this.db.pragma('synchronous = FULL')
     }
     if (ops.some((op, i) => op.enqueue && outcomes[i].ok)) this.enqueueTransactions++
     this.hooks.committed?.()
-    ops.forEach((op, i) => (outcomes[i].ok ? op.resolve(outcomes[i].value) : op.reject(outcomes[i].value)))
+    const durable: number[] = []
+    ops.forEach((op, i) => {
+      if (!outcomes[i].ok) op.reject(outcomes[i].value)
+      else if (op.durable) durable.push(i)
+      else op.resolve(outcomes[i].value)
+    })
+    if (durable.length > 0) {
+      this.syncing++
+      this.sync.afterCommit().then(
+        () => durable.forEach((i) => ops[i].resolve(outcomes[i].value)),
+        (error: unknown) => durable.forEach((i) => ops[i].reject(error))
+      ).finally(() => {
+        this.syncing--
+        this.finish()
+      })
+    }
     this.finish()
   }
 
   private finish(): void {
-    if (!this.scheduled) for (const done of this.idle.splice(0)) done()
+    if (!this.scheduled && this.syncing === 0) for (const done of this.idle.splice(0)) done()
   }
 }
