@@ -407,7 +407,7 @@ async function main() {
     console.log(`sandbox: ${sandbox.url} (own process), latency ${LATENCY_MS} ms; measured round trip ${roundTripMs.toFixed(1)} ms`)
     const built = fs.statSync(path.join(DIST, 'delivery/pipeline.js')).mtime.toISOString()
     console.log(`code: ${DIST} (built ${built})`)
-    console.log(`store: SQLite file (WAL, synchronous=FULL) in ${dir}; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; delivery worker threads: ${THREADS}\n`)
+    console.log(`store: SQLite file (WAL; every group commit synced to disk before it is acknowledged) in ${dir}; node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; delivery worker threads: ${THREADS}\n`)
     const ctx: Context = { sandbox, roundTripMs, openStore: () => openStore(path.join(dir, `bench-${++n}.db`)) }
     // Warm-up (not printed): a relay that has run a while has its code compiled; the first
     // scenario should not pay for that alone.
