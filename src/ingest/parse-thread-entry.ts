@@ -1,21 +1,27 @@
-/** A parse thread (see parse-thread.ts): the request thread's parse and checks; the body goes on as an opaque batch. */
+/** A parse thread (see parse-thread.ts): the request thread's parse and checks, and the request ready for the store. */
 import { parentPort, workerData } from 'node:worker_threads'
 import { IngestError } from './errors'
-import { checkRequest, type EventLimits } from './events'
+import { serialiseEvents } from '../store/serialised'
+import { checkRequest, eventsOfRequest } from './events'
 import { bodyText, parseJson } from './json'
 import { opaqueRequest } from './opaque'
-import type { ParseReply, ParseRequest } from './parse-thread'
+import type { ParseReply, ParseRequest, ParseSetup } from './parse-thread'
 
 const port = parentPort
 if (!port) throw new Error('parse-thread-entry must run in a worker thread')
-const limits = workerData as EventLimits
+const { limits, output } = workerData as ParseSetup
 
 port.on('message', (request: ParseRequest) => {
   let reply: ParseReply
   try {
     const text = bodyText(request.raw)
-    const n = checkRequest(request.route, parseJson(text), request.raw.byteLength, limits)
-    reply = { id: request.id, ok: true, batch: opaqueRequest(request.route, request.source, new Date(request.receivedAtMs), text, n) }
+    const body = parseJson(text)
+    const receivedAt = new Date(request.receivedAtMs)
+    const batch =
+      output === 'opaque'
+        ? opaqueRequest(request.route, request.source, receivedAt, text, checkRequest(request.route, body, request.raw.byteLength, limits))
+        : serialiseEvents(eventsOfRequest(request.route, body, request.raw.byteLength, request.source, limits, receivedAt))
+    reply = { id: request.id, ok: true, batch }
   } catch (error) {
     reply =
       error instanceof IngestError

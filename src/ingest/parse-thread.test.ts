@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
+import { fakeStore } from '../../test/helpers/fake-store'
 import { basic, ingestApp } from '../../test/helpers/ingest-app'
+import { isOpaqueBatch } from '../store/serialised'
 import { IngestError } from './errors'
 import { expand } from './opaque'
 import { ParseThreads } from './parse-thread'
@@ -10,9 +12,15 @@ afterEach(async () => {
   for (const app of apps.splice(0)) await app.close()
 })
 
-/** The same plugin twice: every body parsed on a parse thread, and every body on the request thread. */
-async function pair() {
-  const threaded = await ingestApp({ parseThreads: 1, parseThreadMinBytes: 0 })
+/**
+ * The same plugin twice: every body parsed on a parse thread, and every body on the request
+ * thread. `opaque`: the threaded app's store keeps opaque batches (as SQLite does), so the thread
+ * hands over the body; else it hands over serialised events (as for PostgreSQL).
+ */
+async function pair(opaque: boolean) {
+  const store = fakeStore()
+  Object.assign(store, { keepsOpaqueBatches: opaque })
+  const threaded = await ingestApp({ parseThreads: 1, parseThreadMinBytes: 0, store })
   const inline = await ingestApp({ parseThreads: 0 })
   apps.push(threaded.app, inline.app)
   return { threaded, inline }
@@ -28,9 +36,12 @@ function comparable(event: Record<string, unknown>) {
   return rest
 }
 
-describe('parse threads', () => {
+describe.each([
+  ['an opaque batch (SQLite)', true],
+  ['serialised events (PostgreSQL)', false]
+])('parse threads handing over %s', (_, opaque) => {
   it('store a batch exactly as the request thread does: normalisation, envelope merge, ids, source, ordering keys', async () => {
-    const { threaded, inline } = await pair()
+    const { threaded, inline } = await pair(opaque)
     const body = {
       sentAt: '2026-01-01T12:00:05.000Z',
       context: { library: { name: 'analytics-node' }, ip: '203.0.113.9' },
@@ -54,7 +65,7 @@ describe('parse threads', () => {
   })
 
   it('refuse bad requests with the same status and message as the request thread', async () => {
-    const { threaded, inline } = await pair()
+    const { threaded, inline } = await pair(opaque)
     const oversize = { type: 'track', userId: 'u', event: 'Big', properties: { blob: 'x'.repeat(40 * 1024) } }
     const bodies = [
       '{"batch": [',
@@ -72,19 +83,22 @@ describe('parse threads', () => {
     }
     expect(threaded.store.events).toHaveLength(0)
   })
+})
 
+describe('parse threads', () => {
   it('a thread that dies fails its requests with 503 (retry) and is replaced', async () => {
     const threads = new ParseThreads(1, { maxEventBytes: 32 * 1024, maxBatchEvents: 2500 })
     try {
       const body = Buffer.from(JSON.stringify({ batch: [{ type: 'track', userId: 'u', event: 'E' }] }))
-      const pending = threads.parse('batch', body, 'src', new Date())
+      const pending = threads.parse('batch', Buffer.from(body), 'src', new Date())
       // The thread's worker, terminated as a crash would end it.
       await (threads as unknown as { threads: Array<{ worker: { terminate(): Promise<number> } }> }).threads[0]!.worker.terminate()
       const error = await pending.then(() => null, (e: unknown) => e)
       expect(error).toBeInstanceOf(IngestError)
       expect(error).toMatchObject({ statusCode: 503, message: expect.stringMatching(/retry later/) })
-      const batch = await threads.parse('batch', body, 'src', new Date())
+      const batch = await threads.parse('batch', Buffer.from(body), 'src', new Date())
       expect(batch).toMatchObject({ opaque: true, n: 1 })
+      if (!isOpaqueBatch(batch)) throw new Error('expected an opaque batch')
       expect(expand(batch.text)).toMatchObject([{ source: 'src', type: 'track', orderingKey: 'u', event: { event: 'E', userId: 'u' } }])
     } finally {
       await threads.close()

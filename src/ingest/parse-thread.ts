@@ -1,12 +1,12 @@
 /**
  * Parse threads: large requests are parsed and checked off the event loop, so the thread that
  * reads requests keeps reading while another core does the per-event work. The thread answers
- * the request as an opaque batch for `store.admit` (opaque.ts: the store normalises its events
- * when it moves them into the queue), or the refusal: status and message, exactly as on the
- * request thread. A thread that dies fails only its own requests (503, retry) and is replaced.
+ * the request ready for `store.admit` (ParseOutput: as an opaque batch the store normalises when
+ * it moves it into its queue, opaque.ts, or as serialised events), or the refusal: status and
+ * message, exactly as on the request thread. A thread that dies fails only its own requests (503, retry) and is replaced.
  */
 import { Worker } from 'node:worker_threads'
-import type { OpaqueBatch } from '../store/serialised'
+import type { OpaqueBatch, SerialisedEvents } from '../store/serialised'
 import { threadEntry } from '../store/thread-entry'
 import { IngestError } from './errors'
 import type { EventLimits, Route } from './events'
@@ -20,12 +20,24 @@ export interface ParseRequest {
   receivedAtMs: number
 }
 
+/**
+ * What a thread hands back for the store: the request itself as an opaque batch, for a store that
+ * expands it later off the request path (`store.keepsOpaqueBatches`), or its events normalised
+ * and serialised, for a store that would otherwise expand it on the request thread.
+ */
+export type ParseOutput = 'opaque' | 'serialised'
+
+export interface ParseSetup {
+  limits: EventLimits
+  output: ParseOutput
+}
+
 export type ParseReply =
-  | { id: number; ok: true; batch: OpaqueBatch }
+  | { id: number; ok: true; batch: OpaqueBatch | SerialisedEvents }
   | { id: number; ok: false; status: IngestError['statusCode'] | 500; message: string }
 
 interface Pending {
-  resolve(batch: OpaqueBatch): void
+  resolve(batch: OpaqueBatch | SerialisedEvents): void
   reject(error: unknown): void
 }
 
@@ -36,7 +48,7 @@ class ParseThread {
   private readonly pending = new Map<number, Pending>()
   private closing = false
 
-  constructor(private readonly limits: EventLimits) {
+  constructor(private readonly setup: ParseSetup) {
     this.worker = this.spawn()
   }
 
@@ -46,7 +58,7 @@ class ParseThread {
 
   private spawn(): Worker {
     const entry = threadEntry(__filename, __dirname, 'parse-thread-entry')
-    const worker = new Worker(entry.filename, { eval: entry.eval, workerData: this.limits })
+    const worker = new Worker(entry.filename, { eval: entry.eval, workerData: this.setup })
     worker.on('message', (reply: ParseReply) => this.settle(reply))
     worker.on('error', () => this.fail())
     worker.on('exit', () => {
@@ -73,7 +85,7 @@ class ParseThread {
     this.pending.clear()
   }
 
-  parse(request: ParseRequest): Promise<OpaqueBatch> {
+  parse(request: ParseRequest): Promise<OpaqueBatch | SerialisedEvents> {
     return new Promise((resolve, reject) => {
       this.pending.set(request.id, { resolve, reject })
       if (this.pending.size === 1) this.worker.ref()
@@ -94,13 +106,14 @@ export class ParseThreads {
   private readonly threads: ParseThread[]
   private nextId = 1
 
-  constructor(count: number, limits: EventLimits) {
+  constructor(count: number, limits: EventLimits, output: ParseOutput = 'opaque') {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`parse threads must be a positive integer, got ${count}`)
-    this.threads = Array.from({ length: count }, () => new ParseThread({ maxEventBytes: limits.maxEventBytes, maxBatchEvents: limits.maxBatchEvents }))
+    const setup: ParseSetup = { limits: { maxEventBytes: limits.maxEventBytes, maxBatchEvents: limits.maxBatchEvents }, output }
+    this.threads = Array.from({ length: count }, () => new ParseThread(setup))
   }
 
-  /** The request as an opaque batch for `store.admit`; rejects with the IngestError the request thread would throw. */
-  parse(route: Route, raw: Uint8Array, source: string, receivedAt: Date): Promise<OpaqueBatch> {
+  /** The request ready for `store.admit` (see ParseOutput); rejects with the IngestError the request thread would throw. */
+  parse(route: Route, raw: Uint8Array, source: string, receivedAt: Date): Promise<OpaqueBatch | SerialisedEvents> {
     // The least busy thread (with one thread, that one).
     let thread = this.threads[0]!
     for (const t of this.threads) if (t.load < thread.load) thread = t

@@ -11,7 +11,7 @@
  */
 import os from 'node:os'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import type { OpaqueBatch } from '../store/serialised'
+import type { OpaqueBatch, SerialisedEvents } from '../store/serialised'
 import { backlogOf, type NewEvent, type QueuedSummary, type Store } from '../store/types'
 import { WRITE_KEY_HELP, WriteKeys, writeKeyFromAuthorization, type IngestSource } from './auth'
 import { BacklogGate } from './backlog-gate'
@@ -77,7 +77,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
   // the answer would not (a miss goes through the constant-time comparison).
   const recognised = new Map<string, string>()
   const threadCount = options.parseThreads ?? (os.availableParallelism() > 1 ? 1 : 0)
-  const parseThreads = threadCount > 0 ? new ParseThreads(threadCount, limits) : null
+  const parseThreads = threadCount > 0 ? new ParseThreads(threadCount, limits, store.keepsOpaqueBatches ? 'opaque' : 'serialised') : null
   const parseThreadMinBytes = options.parseThreadMinBytes ?? PARSE_THREAD_MIN_BYTES
   if (parseThreads) app.addHook('onClose', () => parseThreads.close())
   if (observer?.ingested) {
@@ -148,7 +148,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     }
   }
 
-  async function admit(request: FastifyRequest, events: NewEvent[] | OpaqueBatch, count: number): Promise<void> {
+  async function admit(request: FastifyRequest, events: NewEvent[] | OpaqueBatch | SerialisedEvents, count: number): Promise<void> {
     if (count === 0) return
     const started = performance.now()
     try {

@@ -232,6 +232,12 @@ export interface Store {
    * thread, or as an `OpaqueBatch` that the store's `expander` turns into events when it moves it.
    */
   admit(events: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void>
+  /**
+   * True when `admit` keeps an opaque batch as it came and expands it later, off the caller's
+   * path (SQLite); false when it expands it at once on the calling thread (PostgreSQL), where a
+   * caller that can prepare events on another thread should admit them serialised instead.
+   */
+  readonly keepsOpaqueBatches: boolean
   /** Calls `listener` after each commit that moved admitted events into the queue. Returns the unsubscribe. */
   onQueued(listener: (summary: QueuedSummary) => void): () => void
 

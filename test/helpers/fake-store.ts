@@ -46,6 +46,7 @@ export function fakeStore(): FakeStore {
         return { id, duplicate: false }
       })
     },
+    keepsOpaqueBatches: false,
     async admit(batch: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void> {
       const events = isSerialisedEvents(batch) ? deserialiseEvents(batch) : isOpaqueBatch(batch) ? expand(batch.text) : batch
       const results = await store.enqueue(events)

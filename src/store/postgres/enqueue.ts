@@ -63,7 +63,8 @@ export async function enqueueEvents(db: Queryable, options: ResolvedStoreOptions
     }
     return first
   })
-  const json = unique.map((e) => JSON.stringify(e.event))
+  // Events admitted serialised carry their JSON as text already.
+  const json = unique.map((e) => (e as NewEvent & { eventJson?: string }).eventJson ?? JSON.stringify(e.event))
   const { rows } = await db.query<{ ord: number; id: number; fresh: boolean }>(ENQUEUE_SQL, [
     unique.map((e) => e.source), unique.map((e) => e.messageId), unique.map((e) => e.orderingKey), unique.map((e) => e.type),
     json, unique.map((e) => receivedAtMs(e.receivedAt, now)), now, now - options.dedupeWindowMs, randomShard(),

@@ -8,7 +8,7 @@ import type {
   NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { QueuedListeners, summariseQueued } from '../queued'
-import { deserialiseEvents, isOpaqueBatch, isSerialisedEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
+import { eventTextsOf, isOpaqueBatch, isSerialisedEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
 import { enqueueEvents } from './enqueue'
 import { extendLeases, leaseEvents } from './lease'
 import { accountsFor, getMeta, linkIdentities, pruneChunk, setMeta } from './misc'
@@ -152,10 +152,14 @@ export class PostgresStore implements Store {
   }
 
   private readonly queued = new QueuedListeners()
+  readonly keepsOpaqueBatches = false
 
   /** Queues at once (group-committed like `enqueue`): several instances share this database, so there is no local inbox. */
   async admit(batch: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void> {
-    const events = isSerialisedEvents(batch) ? deserialiseEvents(batch) : isOpaqueBatch(batch) ? this.expand(batch) : batch
+    // Serialised events keep their JSON as text: the insert takes it as it is (eventJson).
+    const events = isSerialisedEvents(batch)
+      ? eventTextsOf(batch).map((e) => ({ ...e, event: undefined as never }))
+      : isOpaqueBatch(batch) ? this.expand(batch) : batch
     const results = await this.enqueue(events)
     this.queued.emit(summariseQueued(events.map((e) => e.type), results))
   }

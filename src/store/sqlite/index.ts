@@ -57,6 +57,7 @@ const DRAIN_RETRY_MS = 1_000
  */
 export class SqliteStore implements Store {
   readonly engine = 'sqlite'
+  readonly keepsOpaqueBatches = true
   private readonly ctx: SqliteContext
   private readonly writes: WriteQueue
   private readonly queued = new QueuedListeners()

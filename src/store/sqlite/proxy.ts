@@ -79,6 +79,7 @@ function reviveError(error: NonNullable<WorkerReply['error']>): Error {
 
 export class WorkerSqliteStore implements Store {
   readonly engine = 'sqlite'
+  readonly keepsOpaqueBatches = true
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
   private transactions = 0
