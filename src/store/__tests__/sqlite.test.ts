@@ -15,6 +15,31 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 storeConformance({ engine: 'sqlite', freshUrl: async () => path.join(dir, `store-${++n}.db`) })
 
+/**
+ * Runs a child writer (a file next to this one) on `file`, collects the lines it prints (one
+ * per acknowledged write) and SIGKILLs it once it has printed `count`; returns the lines.
+ */
+async function ackedBeforeKill(writer: string, file: string, count: number): Promise<string[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, writer), file], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const acked: string[] = []
+  let buffer = ''
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString()
+      const lines = buffer.split('\n')
+      buffer = lines.pop()!
+      acked.push(...lines.filter(Boolean))
+      if (acked.length >= count && !child.killed) {
+        child.kill('SIGKILL')
+        resolve()
+      }
+    })
+    child.on('exit', () => resolve())
+  })
+  await new Promise((r) => child.once('exit', r).exitCode !== null && r(null))
+  return acked
+}
+
 describe('SQLite engine', () => {
   it('accepts a path, sqlite:PATH, :memory: and sqlite::memory:', async () => {
     for (const url of [path.join(dir, 'plain.db'), `sqlite:${path.join(dir, 'prefixed.db')}`, ':memory:', 'sqlite::memory:']) {
@@ -90,23 +115,7 @@ describe('SQLite engine', () => {
 
   it('every enqueue acknowledged before a SIGKILL is in the store after restart', async () => {
     const file = path.join(dir, 'crash.db')
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'crash-writer.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] })
-    const acked: string[] = []
-    let buffer = ''
-    await new Promise<void>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString()
-        const lines = buffer.split('\n')
-        buffer = lines.pop()!
-        acked.push(...lines.filter(Boolean))
-        if (acked.length >= 300 && !child.killed) {
-          child.kill('SIGKILL')
-          resolve()
-        }
-      })
-      child.on('exit', () => resolve())
-    })
-    await new Promise((r) => child.once('exit', r).exitCode !== null && r(null))
+    const acked = await ackedBeforeKill('crash-writer.ts', file, 300)
     expect(acked.length).toBeGreaterThanOrEqual(300)
     const store = await openStore(file)
     for (const line of acked) {
@@ -118,23 +127,7 @@ describe('SQLite engine', () => {
 
   it('every admit acknowledged before a SIGKILL is in the store after restart, inbox included', async () => {
     const file = path.join(dir, 'crash-admit.db')
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'crash-admitter.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] })
-    const acked: number[] = []
-    let buffer = ''
-    await new Promise<void>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString()
-        const lines = buffer.split('\n')
-        buffer = lines.pop()!
-        acked.push(...lines.filter(Boolean).map(Number))
-        if (acked.length >= 40 && !child.killed) {
-          child.kill('SIGKILL')
-          resolve()
-        }
-      })
-      child.on('exit', () => resolve())
-    })
-    await new Promise((r) => child.once('exit', r).exitCode !== null && r(null))
+    const acked = (await ackedBeforeKill('crash-admitter.ts', file, 40)).map(Number)
     expect(acked.length).toBeGreaterThanOrEqual(40)
     const raw = new Database(file)
     const waiting = raw.prepare('SELECT count(*) AS n FROM inbox').get() as { n: number }

@@ -77,6 +77,42 @@ function reviveError(error: NonNullable<WorkerReply['error']>): Error {
   return revived
 }
 
+/**
+ * Calls made in one turn of the event loop, sent to the worker as one message. `post` answers
+ * one settlement per call, or nothing when every call succeeds alike.
+ */
+class TurnBatch<Item, Result> {
+  private items: Item[] = []
+  private waiters: Pending[] = []
+
+  constructor(private readonly post: (items: Item[]) => Promise<Settlement[] | void>) {}
+
+  add(item: Item): Promise<Result> {
+    return new Promise<Result>((resolve, reject) => {
+      if (this.items.length === 0) setImmediate(() => this.send())
+      this.items.push(item)
+      this.waiters.push({ resolve: resolve as (value: unknown) => void, reject })
+    })
+  }
+
+  send(): void {
+    if (this.items.length === 0) return
+    const items = this.items
+    const waiters = this.waiters
+    this.items = []
+    this.waiters = []
+    this.post(items).then(
+      (settlements) =>
+        waiters.forEach((w, i) => {
+          const r = settlements?.[i]
+          if (!r || r.ok) w.resolve(r?.value)
+          else w.reject(reviveError(r.error ?? { name: 'Error', message: 'store worker failed' }))
+        }),
+      (error: unknown) => waiters.forEach((w) => w.reject(error))
+    )
+  }
+}
+
 export class WorkerSqliteStore implements Store {
   readonly engine = 'sqlite'
   readonly keepsOpaqueBatches = true
@@ -86,10 +122,9 @@ export class WorkerSqliteStore implements Store {
   private failure: Error | null = null
   private closing: Promise<void> | null = null
   private readonly exited: Promise<void>
-  /** `enqueue` calls made in this turn of the event loop, sent together as one message. */
-  private enqueues: { calls: WireEvent[][]; waiters: Pending[] } | null = null
-  /** `admit` calls made in this turn, sent together as one message. */
-  private admits: { rows: Array<SerialisedEvents | OpaqueBatch>; waiters: Pending[] } | null = null
+  /** `enqueue` and `admit` calls made in one turn of the event loop (requests read together) travel as one message each. */
+  private readonly enqueues = new TurnBatch<WireEvent[], EnqueueResult[]>((calls) => this.call<Settlement[]>('enqueueMany', calls))
+  private readonly admits = new TurnBatch<SerialisedEvents | OpaqueBatch, void>((rows) => this.call<void>('admitRows', rows))
   private readonly queued = new QueuedListeners()
 
   private constructor(
@@ -182,30 +217,8 @@ export class WorkerSqliteStore implements Store {
       return Promise.reject(error)
     }
     if (this.closing || this.failure) return Promise.reject(this.failure ?? new Error('store is closed'))
-    // Calls made in the same turn (requests read together) travel as one message; in the worker
-    // each still runs as its own call (own savepoint) in the same group transaction.
-    return new Promise<EnqueueResult[]>((resolve, reject) => {
-      if (!this.enqueues) {
-        this.enqueues = { calls: [], waiters: [] }
-        setImmediate(() => this.sendEnqueues())
-      }
-      this.enqueues.calls.push(wire)
-      this.enqueues.waiters.push({ resolve: resolve as (value: unknown) => void, reject })
-    })
-  }
-
-  private sendEnqueues(): void {
-    const batch = this.enqueues
-    if (!batch) return
-    this.enqueues = null
-    this.call<Settlement[]>('enqueueMany', batch.calls).then(
-      (settlements) =>
-        settlements.forEach((r, i) => {
-          if (r.ok) batch.waiters[i].resolve(r.value)
-          else batch.waiters[i].reject(reviveError(r.error ?? { name: 'Error', message: 'store worker failed' }))
-        }),
-      (error: unknown) => batch.waiters.forEach((w) => w.reject(error))
-    )
+    // In the worker each call still runs as its own call (own savepoint) in the same group transaction.
+    return this.enqueues.add(wire)
   }
 
   admit(events: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void> {
@@ -218,24 +231,7 @@ export class WorkerSqliteStore implements Store {
       return Promise.reject(error)
     }
     if (row.n === 0) return Promise.resolve()
-    return new Promise<void>((resolve, reject) => {
-      if (!this.admits) {
-        this.admits = { rows: [], waiters: [] }
-        setImmediate(() => this.sendAdmits())
-      }
-      this.admits.rows.push(row)
-      this.admits.waiters.push({ resolve: resolve as (value: unknown) => void, reject })
-    })
-  }
-
-  private sendAdmits(): void {
-    const batch = this.admits
-    if (!batch) return
-    this.admits = null
-    this.call<void>('admitRows', batch.rows).then(
-      () => batch.waiters.forEach((w) => w.resolve(undefined)),
-      (error: unknown) => batch.waiters.forEach((w) => w.reject(error))
-    )
+    return this.admits.add(row)
   }
 
   onQueued(listener: (summary: QueuedSummary) => void): () => void {
@@ -318,8 +314,8 @@ export class WorkerSqliteStore implements Store {
   /** Lets every submitted call finish (the worker closes after the writes before it), then ends the worker. */
   close(): Promise<void> {
     if (this.closing) return this.closing
-    this.sendEnqueues()
-    this.sendAdmits()
+    this.enqueues.send()
+    this.admits.send()
     if (this.failure) {
       this.closing = this.worker.terminate().then(() => undefined)
       return this.closing
