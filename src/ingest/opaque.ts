@@ -14,22 +14,18 @@ type Header = [route: Route, source: string, receivedAtMs: number]
 /** Already checked against the limits in force when it was accepted; not checked again. */
 const NO_LIMITS = { maxEventBytes: Infinity, maxBatchEvents: Infinity }
 
-/** `bodyText`: the body as text, byte order mark removed. `n`: its events, as checkRequest counted them. */
-export function opaqueRequest(route: Route, source: string, receivedAt: Date, bodyText: string, n: number): OpaqueBatch {
+/** `body`: the request body as received (after gunzip). `n`: its events, as checkRequest counted them. */
+export function opaqueRequest(route: Route, source: string, receivedAt: Date, body: Uint8Array, n: number): OpaqueBatch {
   const header: Header = [route, source, receivedAt.getTime()]
-  // JSON.stringify writes no raw newline, so the first "\n" ends the header.
-  return { opaque: true, n, text: `${JSON.stringify(header)}\n${bodyText}` }
+  return { opaque: true, n, head: JSON.stringify(header), body }
 }
 
 /** The store's expander (StoreOptions.expander): the events of an opaque request. */
-export function expand(text: string): NewEvent[] {
-  const newline = text.indexOf('\n')
-  if (newline < 0) throw new Error('opaque request has no header line')
-  const header = JSON.parse(text.slice(0, newline)) as Header
+export function expand(head: string, body: Uint8Array): NewEvent[] {
+  const header = JSON.parse(head) as Header
   if (!Array.isArray(header) || typeof header[0] !== 'string' || !Object.values(ROUTES).includes(header[0]) || typeof header[1] !== 'string' || !Number.isFinite(header[2])) {
     throw new Error('opaque request header is not [route, source, receivedAtMs]')
   }
   const [route, source, receivedAtMs] = header
-  const body = parseJson(text.slice(newline + 1))
-  return eventsOfRequest(route, body, 0, source, NO_LIMITS, new Date(receivedAtMs))
+  return eventsOfRequest(route, parseJson(body), 0, source, NO_LIMITS, new Date(receivedAtMs))
 }

@@ -1,7 +1,7 @@
 /** A parse thread (see parse-thread.ts): the request thread's parse and checks, and the request ready for the store. */
 import { parentPort, workerData } from 'node:worker_threads'
 import { IngestError } from './errors'
-import { serialiseEvents } from '../store/serialised'
+import { ownsBuffer, serialiseEvents } from '../store/serialised'
 import { checkRequest, eventsOfRequest } from './events'
 import { bodyText, parseJson } from './json'
 import { opaqueRequest } from './opaque'
@@ -19,7 +19,7 @@ port.on('message', (request: ParseRequest) => {
     const receivedAt = new Date(request.receivedAtMs)
     const batch =
       output === 'opaque'
-        ? opaqueRequest(request.route, request.source, receivedAt, text, checkRequest(request.route, body, request.raw.byteLength, limits))
+        ? opaqueRequest(request.route, request.source, receivedAt, request.raw, checkRequest(request.route, body, request.raw.byteLength, limits))
         : serialiseEvents(eventsOfRequest(request.route, body, request.raw.byteLength, request.source, limits, receivedAt))
     reply = { id: request.id, ok: true, batch }
   } catch (error) {
@@ -28,5 +28,6 @@ port.on('message', (request: ParseRequest) => {
         ? { id: request.id, ok: false, status: error.statusCode, message: error.message }
         : { id: request.id, ok: false, status: 500, message: error instanceof Error ? error.message : String(error) }
   }
-  port.postMessage(reply)
+  // An opaque batch's body goes back without a copy: its buffer moves to the request thread.
+  port.postMessage(reply, reply.ok && 'body' in reply.batch && ownsBuffer(reply.batch.body) ? [reply.batch.body.buffer as ArrayBuffer] : [])
 })

@@ -99,7 +99,7 @@ describe('parse threads', () => {
       const batch = await threads.parse('batch', Buffer.from(body), 'src', new Date())
       expect(batch).toMatchObject({ opaque: true, n: 1 })
       if (!isOpaqueBatch(batch)) throw new Error('expected an opaque batch')
-      expect(expand(batch.text)).toMatchObject([{ source: 'src', type: 'track', orderingKey: 'u', event: { event: 'E', userId: 'u' } }])
+      expect(expand(batch.head, batch.body)).toMatchObject([{ source: 'src', type: 'track', orderingKey: 'u', event: { event: 'E', userId: 'u' } }])
     } finally {
       await threads.close()
     }

@@ -6,7 +6,7 @@
  * message, exactly as on the request thread. A thread that dies fails only its own requests (503, retry) and is replaced.
  */
 import { Worker } from 'node:worker_threads'
-import type { OpaqueBatch, SerialisedEvents } from '../store/serialised'
+import { ownsBuffer, type OpaqueBatch, type SerialisedEvents } from '../store/serialised'
 import { threadEntry } from '../store/thread-entry'
 import { IngestError } from './errors'
 import type { EventLimits, Route } from './events'
@@ -90,9 +90,7 @@ class ParseThread {
       this.pending.set(request.id, { resolve, reject })
       if (this.pending.size === 1) this.worker.ref()
       // A body that owns its whole buffer moves to the thread instead of being copied.
-      const raw = request.raw
-      const owns = raw.byteOffset === 0 && raw.buffer.byteLength === raw.byteLength && raw.buffer instanceof ArrayBuffer
-      this.worker.postMessage(request, owns ? [raw.buffer as ArrayBuffer] : [])
+      this.worker.postMessage(request, ownsBuffer(request.raw) ? [request.raw.buffer as ArrayBuffer] : [])
     })
   }
 

@@ -19,21 +19,31 @@ export interface SerialisedEvents {
 
 /**
  * Events admitted in a form only the store's `expander` (StoreOptions) understands: typically a
- * request body as received, checked but not yet normalised. Cheapest to admit; the store
- * expands it when it moves it into the queue.
+ * request body as received, checked but not yet normalised, and a short header about the
+ * request. Cheapest to admit: the bytes move between threads without a copy (transfer their
+ * buffer) and are stored as they are; the store expands them when it moves them into the queue.
  */
 export interface OpaqueBatch {
   opaque: true
   /** Events it holds (for counts and backpressure). */
   n: number
-  text: string
+  head: string
+  body: Uint8Array
 }
 
-export type Expand = (text: string) => NewEvent[]
+export type Expand = (head: string, body: Uint8Array) => NewEvent[]
 
 export function isOpaqueBatch(value: unknown): value is OpaqueBatch {
   const v = value as OpaqueBatch
-  return typeof v === 'object' && v !== null && v.opaque === true && typeof v.n === 'number' && typeof v.text === 'string'
+  return typeof v === 'object' && v !== null && v.opaque === true && typeof v.n === 'number' && typeof v.head === 'string' && v.body instanceof Uint8Array
+}
+
+/**
+ * True when the view spans all of its (non-shared) buffer, so that buffer can be transferred to
+ * another thread. A small Buffer shares Node's pool: transferring that would empty its neighbours.
+ */
+export function ownsBuffer(view: Uint8Array): boolean {
+  return view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength
 }
 
 /** The `expand` function of the module at `path` (StoreOptions.expander). */
@@ -41,7 +51,7 @@ export function loadExpander(path: string): Expand {
   // TypeScript sources (tests, tsx) load through tsx, as the worker threads' entries do.
   if (path.endsWith('.ts')) require('tsx/cjs')
   const expand = (require(path) as { expand?: unknown }).expand
-  if (typeof expand !== 'function') throw new TypeError(`store expander ${path} does not export an expand(text) function`)
+  if (typeof expand !== 'function') throw new TypeError(`store expander ${path} does not export an expand(head, body) function`)
   return expand as Expand
 }
 

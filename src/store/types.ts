@@ -295,7 +295,7 @@ export interface StoreOptions {
   /** PostgreSQL only: connections in the pool. Default 10. */
   poolSize?: number
   /**
-   * Module (a path for `require`) exporting `expand(text: string): NewEvent[]`, which turns an
+   * Module (a path for `require`) exporting `expand(head: string, body: Uint8Array): NewEvent[]`, which turns an
    * admitted `OpaqueBatch` into its events. Loaded in whichever thread runs the engine. Without
    * it, `admit` refuses opaque batches.
    */

@@ -48,7 +48,7 @@ export function fakeStore(): FakeStore {
     },
     keepsOpaqueBatches: false,
     async admit(batch: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void> {
-      const events = isSerialisedEvents(batch) ? deserialiseEvents(batch) : isOpaqueBatch(batch) ? expand(batch.text) : batch
+      const events = isSerialisedEvents(batch) ? deserialiseEvents(batch) : isOpaqueBatch(batch) ? expand(batch.head, batch.body) : batch
       const results = await store.enqueue(events)
       queued.emit(summariseQueued(events.map((e) => e.type), results))
     },

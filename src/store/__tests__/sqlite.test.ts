@@ -169,7 +169,7 @@ describe('SQLite engine', () => {
     const raw = new Database(file)
     const insert = raw.prepare('INSERT INTO inbox (admitted_at, kind, n, meta, events) VALUES (?, ?, ?, ?, ?)')
     insert.run(Date.now(), 'events', 2, '[["s","c-1","k","track",1]]', '{"type":"track"}')
-    insert.run(Date.now(), 'opaque', 1, '', 'no expander for this')
+    insert.run(Date.now(), 'opaque', 1, 'head', Buffer.from('no expander for this'))
     insert.run(Date.now(), 'events', 1, '[["s","c-ok","k","track",1]]', '{"type":"track","messageId":"c-ok"}')
     raw.close()
     const store = new SqliteStore(file, resolveOptions())

@@ -170,7 +170,7 @@ export class PostgresStore implements Store {
 
   private expand(batch: OpaqueBatch): NewEvent[] {
     if (!this.options.expander) throw new Error('the store has no expander for opaque batches (StoreOptions.expander)')
-    return this.options.expander.expand(batch.text)
+    return this.options.expander.expand(batch.head, batch.body)
   }
 
   lease(options: LeaseOptions): Promise<LeasedEvent[]> {

@@ -22,14 +22,16 @@ interface InboxRecord {
   kind: 'events' | 'opaque'
   n: number
   meta: string
-  events: string
+  /** Serialised events' text, or an opaque batch's body (a BLOB). */
+  events: string | Buffer
 }
 
 export function insertInboxRows(ctx: SqliteContext, rows: readonly InboxInput[]): void {
   const now = ctx.options.now()
   const insert = ctx.q('INSERT INTO inbox (admitted_at, kind, n, meta, events) VALUES (?, ?, ?, ?, ?)')
   for (const row of rows) {
-    if (isOpaqueBatch(row)) insert.run(now, 'opaque', row.n, '', row.text)
+    // The body as a BLOB: stored as it came, no text conversion.
+    if (isOpaqueBatch(row)) insert.run(now, 'opaque', row.n, row.head, Buffer.from(row.body.buffer, row.body.byteOffset, row.body.byteLength))
     else insert.run(now, 'events', row.n, row.meta, row.events)
   }
 }
@@ -42,7 +44,7 @@ export function eventsOfInput(ctx: SqliteContext, input: InboxInput): Array<NewE
   if (!isOpaqueBatch(input)) return eventTextsOf(input).map((e) => ({ ...e, event: undefined as never }))
   const expander = ctx.options.expander
   if (!expander) throw new Error('the store has no expander for opaque batches (StoreOptions.expander)')
-  return expander.expand(input.text)
+  return expander.expand(input.head, input.body)
 }
 
 export interface InboxCount {
@@ -60,7 +62,8 @@ export function countInbox(ctx: SqliteContext): InboxCount {
 }
 
 function eventsOfRow(ctx: SqliteContext, row: InboxRecord): Array<NewEvent & { eventJson?: string }> {
-  return eventsOfInput(ctx, row.kind === 'opaque' ? { opaque: true, n: row.n, text: row.events } : row)
+  if (row.kind !== 'opaque') return eventsOfInput(ctx, row as InboxRecord & { events: string })
+  return eventsOfInput(ctx, { opaque: true, n: row.n, head: row.meta, body: row.events as Buffer })
 }
 
 /** Keeps a row that could not be moved as one dead letter with the reason and the row's text. */
@@ -71,7 +74,7 @@ function deadLetterRow(ctx: SqliteContext, row: InboxRecord, error: unknown): vo
     `INSERT INTO events (source, message_id, ordering_key, type, event, received_at, status, attempts, run_at,
        last_error, finished_at, updated_at)
      VALUES ('inbox', ?, ?, 'unknown', ?, ?, 'dead', 0, ?, ?, ?, ?)`
-  ).run(`inbox-${row.id}`, `inbox-${row.id}`, JSON.stringify({ inboxRow: row.id, kind: row.kind, meta: row.meta, events: row.events }), now, now, reason, now, now)
+  ).run(`inbox-${row.id}`, `inbox-${row.id}`, JSON.stringify({ inboxRow: row.id, kind: row.kind, meta: row.meta, events: typeof row.events === 'string' ? row.events : row.events.toString('utf8') }), now, now, reason, now, now)
   const tally = new Tally()
   tally.total('dead', 1)
   tally.outcome(now, 'dead', 1)

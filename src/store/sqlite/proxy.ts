@@ -13,7 +13,7 @@ import type {
 } from '../types'
 import { QueuedListeners } from '../queued'
 import { threadEntry } from '../thread-entry'
-import { isOpaqueBatch, isSerialisedEvents, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
+import { isOpaqueBatch, isSerialisedEvents, ownsBuffer, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
 import type { HostedVerb } from './worker-entry'
 
 /** What the worker is started with. */
@@ -124,7 +124,13 @@ export class WorkerSqliteStore implements Store {
   private readonly exited: Promise<void>
   /** `enqueue` and `admit` calls made in one turn of the event loop (requests read together) travel as one message each. */
   private readonly enqueues = new TurnBatch<WireEvent[], EnqueueResult[]>((calls) => this.call<Settlement[]>('enqueueMany', calls))
-  private readonly admits = new TurnBatch<SerialisedEvents | OpaqueBatch, void>((rows) => this.call<void>('admitRows', rows))
+  private readonly admits = new TurnBatch<SerialisedEvents | OpaqueBatch, void>((rows) => {
+    if (this.closing) return Promise.reject(new Error('store is closed'))
+    // An opaque body that owns its whole buffer moves to the worker without a copy (the caller
+    // handed it over); one that shares a buffer (Node's pool for small Buffers) is copied.
+    const transfer = rows.flatMap((row) => (isOpaqueBatch(row) && ownsBuffer(row.body) ? [row.body.buffer as ArrayBuffer] : []))
+    return this.request<void>(this.nextId++, 'admitRows', [rows], [...new Set(transfer)])
+  })
   private readonly queued = new QueuedListeners()
 
   private constructor(
@@ -163,7 +169,7 @@ export class WorkerSqliteStore implements Store {
   }
 
   /** Id 0 is the worker's "opened" message; other ids are requests sent here. */
-  private request<T>(id: number, verb?: WorkerRequest['verb'], args: unknown[] = []): Promise<T> {
+  private request<T>(id: number, verb?: WorkerRequest['verb'], args: unknown[] = [], transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.failure) return Promise.reject(this.failure)
     const promise = new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
@@ -173,7 +179,7 @@ export class WorkerSqliteStore implements Store {
       const message: WorkerRequest = { id, verb, args }
       if (this.clock) message.now = this.clock()
       try {
-        this.worker.postMessage(message)
+        this.worker.postMessage(message, transfer)
       } catch (error) {
         // Arguments that cannot be cloned (functions, class instances with private state).
         this.pending.delete(id)

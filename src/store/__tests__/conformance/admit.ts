@@ -60,8 +60,8 @@ export function admitTests(suite: Suite): void {
 
     test('expands opaque batches with the expander it was opened with; without one, refuses them', async () => {
       const store = await open(undefined, { expander: EXPANDER })
-      const text = JSON.stringify(Array.from({ length: LARGE }, (_, i) => [`k${i % 4}`, `op-${i}`]))
-      await store.admit({ opaque: true, n: LARGE, text })
+      const body = Buffer.from(JSON.stringify(Array.from({ length: LARGE }, (_, i) => [`k${i % 4}`, `op-${i}`])))
+      await store.admit({ opaque: true, n: LARGE, head: 'opaque', body })
       const ids = await messageIds(store)
       expect(ids).toHaveLength(LARGE)
       expect(ids[0]).toBe('op-0')
@@ -69,7 +69,7 @@ export function admitTests(suite: Suite): void {
       expect((await store.list({ limit: 1 }))[0]).toMatchObject({ source: 'opaque', type: 'track', event: { event: 'Expanded' } })
 
       const plain = await open()
-      await expect(plain.admit({ opaque: true, n: 1, text: '[["k","m"]]' })).rejects.toThrow(/expander/)
+      await expect(plain.admit({ opaque: true, n: 1, head: 'opaque', body: Buffer.from('[["k","m"]]') })).rejects.toThrow(/expander/)
     })
 
     test('counts admitted events as backlog until they are queued, and an empty admit does nothing', async () => {
