@@ -13,24 +13,28 @@ function walFile(): string {
 }
 
 describe('WalSync', () => {
-  it('settles a commit only with a sync that started after it, and one sync serves every commit before it', async () => {
+  it('settles a commit only with a sync that started after it; two run at once, and one sync serves every commit before it', async () => {
     const calls: Array<(error: NodeJS.ErrnoException | null) => void> = []
     vi.spyOn(fs, 'fdatasync').mockImplementation(((_fd: number, done: (error: NodeJS.ErrnoException | null) => void) => calls.push(done)) as never)
     const sync = new WalSync(walFile())
     const settled: string[] = []
     const a = sync.afterCommit().then(() => settled.push('a'))
-    // b commits while a's sync is running: that sync may have started before b's frames were written.
+    // b commits while a's sync runs, which may have started before b's frames were written: b gets its own.
     const b = sync.afterCommit().then(() => settled.push('b'))
+    expect(calls).toHaveLength(2)
+    // Two are running: c and d wait for the next, together.
     const c = sync.afterCommit().then(() => settled.push('c'))
-    expect(calls).toHaveLength(1)
-    calls[0]!(null)
-    await a
-    expect(settled).toEqual(['a'])
-    // b and c share the next sync.
+    const d = sync.afterCommit().then(() => settled.push('d'))
     expect(calls).toHaveLength(2)
     calls[1]!(null)
-    await Promise.all([b, c])
-    expect(settled).toEqual(['a', 'b', 'c'])
+    await b
+    expect(settled).toEqual(['b'])
+    expect(calls).toHaveLength(3)
+    calls[0]!(null)
+    await a
+    calls[2]!(null)
+    await Promise.all([c, d])
+    expect(settled).toEqual(['b', 'a', 'c', 'd'])
     const closed = sync.close()
     await closed
   })

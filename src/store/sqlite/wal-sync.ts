@@ -1,5 +1,11 @@
 import fs from 'node:fs'
 
+/**
+ * Syncs allowed at once. A commit made while one sync runs need not wait for it to finish before
+ * its own starts (that would cost it up to two sync times); more than two in flight gains nothing.
+ */
+const MAX_IN_FLIGHT = 2
+
 interface Waiter {
   resolve(): void
   reject(error: unknown): void
@@ -11,12 +17,13 @@ interface Waiter {
  * started after that commit has finished. That is what `synchronous=FULL` does at every
  * commit, but the sync runs on libuv's thread pool: the engine's thread writes the next group
  * while the disk flushes the previous one, and one sync covers every commit made before it
- * started. A power loss can undo only commits whose `afterCommit` had not resolved, and WAL
+ * started (up to MAX_IN_FLIGHT run at once). A power loss can undo only commits whose `afterCommit` had not resolved, and WAL
  * recovery drops them whole.
  */
 export class WalSync {
   private fd: number | null = null
-  private running = false
+  /** Syncs under way (at most MAX_IN_FLIGHT). */
+  private running = 0
   private waiting: Waiter[] = []
   private idle: Array<() => void> = []
 
@@ -28,7 +35,7 @@ export class WalSync {
     if (this.walPath === null) return Promise.resolve()
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject })
-      if (!this.running) this.start()
+      if (this.running < MAX_IN_FLIGHT) this.start()
     })
   }
 
@@ -44,22 +51,22 @@ export class WalSync {
       this.finish()
       return
     }
-    this.running = true
+    this.running++
     fs.fdatasync(fd, (error) => {
-      this.running = false
+      this.running--
       for (const w of batch) error ? w.reject(error) : w.resolve()
-      if (this.waiting.length > 0) this.start()
+      if (this.waiting.length > 0 && this.running < MAX_IN_FLIGHT) this.start()
       else this.finish()
     })
   }
 
   private finish(): void {
-    if (!this.running && this.waiting.length === 0) for (const done of this.idle.splice(0)) done()
+    if (this.running === 0 && this.waiting.length === 0) for (const done of this.idle.splice(0)) done()
   }
 
   /** Waits for the syncs asked for, then closes the file. */
   async close(): Promise<void> {
-    if (this.running || this.waiting.length > 0) await new Promise<void>((resolve) => this.idle.push(resolve))
+    if (this.running > 0 || this.waiting.length > 0) await new Promise<void>((resolve) => this.idle.push(resolve))
     if (this.fd !== null) fs.closeSync(this.fd)
     this.fd = null
   }

@@ -51,9 +51,7 @@ export class WriteQueue {
       this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject, enqueue, durable })
       if (!this.scheduled) {
         this.scheduled = true
-        // While a WAL sync runs, the next group gathers (it would wait for the next sync anyway):
-        // fewer, larger commits for the same latency.
-        if (this.syncing === 0) setImmediate(() => this.flush())
+        setImmediate(() => this.flush())
       }
     })
   }
@@ -102,7 +100,6 @@ export class WriteQueue {
         (error: unknown) => durable.forEach((i) => ops[i].reject(error))
       ).finally(() => {
         this.syncing--
-        if (this.syncing === 0 && this.scheduled) setImmediate(() => this.flush())
         this.finish()
       })
     }
