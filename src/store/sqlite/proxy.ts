@@ -84,31 +84,51 @@ function reviveError(error: NonNullable<WorkerReply['error']>): Error {
 class TurnBatch<Item, Result> {
   private items: Item[] = []
   private waiters: Pending[] = []
+  private inFlight = 0
 
-  constructor(private readonly post: (items: Item[]) => Promise<Settlement[] | void>) {}
+  constructor(
+    private readonly post: (items: Item[]) => Promise<Settlement[] | void>,
+    /**
+     * Messages unanswered at once; calls made meanwhile wait and go together in the next, so
+     * under load each message carries many calls (each one costs both threads about as much as
+     * a small call's own work).
+     */
+    private readonly maxInFlight = Infinity
+  ) {}
 
   add(item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
-      if (this.items.length === 0) setImmediate(() => this.send())
+      if (this.items.length === 0 && this.inFlight < this.maxInFlight) setImmediate(() => this.send())
       this.items.push(item)
       this.waiters.push({ resolve: resolve as (value: unknown) => void, reject })
     })
   }
 
-  send(): void {
-    if (this.items.length === 0) return
+  /** Sends the calls waiting, unless maxInFlight messages are unanswered (`force`: send anyway). */
+  send(force = false): void {
+    if (this.items.length === 0 || (!force && this.inFlight >= this.maxInFlight)) return
     const items = this.items
     const waiters = this.waiters
     this.items = []
     this.waiters = []
+    this.inFlight++
+    const answered = () => {
+      this.inFlight--
+      this.send()
+    }
     this.post(items).then(
-      (settlements) =>
-        waiters.forEach((w, i) => {
-          const r = settlements?.[i]
+      (settlements) => {
+        answered()
+        waiters.forEach((w, k) => {
+          const r = settlements?.[k]
           if (!r || r.ok) w.resolve(r?.value)
           else w.reject(reviveError(r.error ?? { name: 'Error', message: 'store worker failed' }))
-        }),
-      (error: unknown) => waiters.forEach((w) => w.reject(error))
+        })
+      },
+      (error: unknown) => {
+        answered()
+        waiters.forEach((w) => w.reject(error))
+      }
     )
   }
 }
@@ -130,7 +150,7 @@ export class WorkerSqliteStore implements Store {
     // handed it over); one that shares a buffer (Node's pool for small Buffers) is copied.
     const transfer = rows.flatMap((row) => (isOpaqueBatch(row) && ownsBuffer(row.body) ? [row.body.buffer as ArrayBuffer] : []))
     return this.request<void>(this.nextId++, 'admitRows', [rows], [...new Set(transfer)])
-  })
+  }, 2)
   private readonly queued = new QueuedListeners()
 
   private constructor(
@@ -320,8 +340,8 @@ export class WorkerSqliteStore implements Store {
   /** Lets every submitted call finish (the worker closes after the writes before it), then ends the worker. */
   close(): Promise<void> {
     if (this.closing) return this.closing
-    this.enqueues.send()
-    this.admits.send()
+    this.enqueues.send(true)
+    this.admits.send(true)
     if (this.failure) {
       this.closing = this.worker.terminate().then(() => undefined)
       return this.closing
