@@ -142,7 +142,11 @@ export class WorkerSqliteStore implements Store {
   private failure: Error | null = null
   private closing: Promise<void> | null = null
   private readonly exited: Promise<void>
-  /** `enqueue` and `admit` calls made in one turn of the event loop (requests read together) travel as one message each. */
+  /**
+   * `enqueue` and `admit` calls made in one turn of the event loop (requests read together) travel
+   * as one message each; at most four admit messages are unanswered at once (as many WAL syncs
+   * run at once).
+   */
   private readonly enqueues = new TurnBatch<WireEvent[], EnqueueResult[]>((calls) => this.call<Settlement[]>('enqueueMany', calls))
   private readonly admits = new TurnBatch<SerialisedEvents | OpaqueBatch, void>((rows) => {
     if (this.closing) return Promise.reject(new Error('store is closed'))
@@ -150,7 +154,7 @@ export class WorkerSqliteStore implements Store {
     // handed it over); one that shares a buffer (Node's pool for small Buffers) is copied.
     const transfer = rows.flatMap((row) => (isOpaqueBatch(row) && ownsBuffer(row.body) ? [row.body.buffer as ArrayBuffer] : []))
     return this.request<void>(this.nextId++, 'admitRows', [rows], [...new Set(transfer)])
-  }, 2)
+  }, 4)
   private readonly queued = new QueuedListeners()
 
   private constructor(

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { WalSync } from './wal-sync'
+import { MAX_IN_FLIGHT, WalSync } from './wal-sync'
 
 afterEach(() => vi.restoreAllMocks())
 
@@ -13,30 +13,29 @@ function walFile(): string {
 }
 
 describe('WalSync', () => {
-  it('settles a commit only with a sync that started after it; two run at once, and one sync serves every commit before it', async () => {
+  it('settles a commit only with a sync that started after it; MAX_IN_FLIGHT run at once, and one sync serves every commit before it', async () => {
     const calls: Array<(error: NodeJS.ErrnoException | null) => void> = []
     vi.spyOn(fs, 'fdatasync').mockImplementation(((_fd: number, done: (error: NodeJS.ErrnoException | null) => void) => calls.push(done)) as never)
     const sync = new WalSync(walFile())
-    const settled: string[] = []
-    const a = sync.afterCommit().then(() => settled.push('a'))
-    // b commits while a's sync runs, which may have started before b's frames were written: b gets its own.
-    const b = sync.afterCommit().then(() => settled.push('b'))
-    expect(calls).toHaveLength(2)
-    // Two are running: c and d wait for the next, together.
-    const c = sync.afterCommit().then(() => settled.push('c'))
-    const d = sync.afterCommit().then(() => settled.push('d'))
-    expect(calls).toHaveLength(2)
+    const settled: number[] = []
+    // Each commit made while syncs run (which may have started before its frames were written)
+    // gets a sync of its own, up to MAX_IN_FLIGHT.
+    const first = Array.from({ length: MAX_IN_FLIGHT }, (_, i) => sync.afterCommit().then(() => settled.push(i)))
+    expect(calls).toHaveLength(MAX_IN_FLIGHT)
+    // Then the next commits wait for the next sync, together.
+    const later = [sync.afterCommit().then(() => settled.push(100)), sync.afterCommit().then(() => settled.push(101))]
+    expect(calls).toHaveLength(MAX_IN_FLIGHT)
     calls[1]!(null)
-    await b
-    expect(settled).toEqual(['b'])
-    expect(calls).toHaveLength(3)
-    calls[0]!(null)
-    await a
-    calls[2]!(null)
-    await Promise.all([c, d])
-    expect(settled).toEqual(['b', 'a', 'c', 'd'])
-    const closed = sync.close()
-    await closed
+    await first[1]
+    expect(settled).toEqual([1])
+    expect(calls).toHaveLength(MAX_IN_FLIGHT + 1)
+    for (let i = 0; i < MAX_IN_FLIGHT; i++) if (i !== 1) calls[i]!(null)
+    await Promise.all(first)
+    expect(settled).not.toContain(100)
+    calls[MAX_IN_FLIGHT]!(null)
+    await Promise.all(later)
+    expect(settled.slice(-2)).toEqual([100, 101])
+    await sync.close()
   })
 
   it('fails the commits a failed sync was for, and keeps working after', async () => {
