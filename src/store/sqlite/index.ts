@@ -27,6 +27,8 @@ import { WriteQueue, type WriteOptions } from './write-queue'
 const DRAIN_SLICE_EVENTS = 5_000
 /** A background move stops taking rows after this long (ms), so it holds up commits of new requests briefly. */
 const DRAIN_SLICE_MS = 4
+/** ... and after this long when no admit has arrived for BUSY_MS: fewer, larger commits while catching up. */
+const DRAIN_QUIET_SLICE_MS = 25
 /** An admit of at most this many events (per group) goes straight into the queue when the inbox is empty. */
 const DIRECT_MAX_EVENTS = 200
 /** More admitted events than this waiting, with admits still arriving, is a burst. */
@@ -36,7 +38,7 @@ const BUSY_MS = 50
 /** An inbox row older than this (ms) ends the yielding: under sustained load the move runs flat out. */
 const MAX_YIELD_LAG_MS = 5_000
 /** How often (ms) the WAL is copied back into the database after commits; during a burst, CHECKPOINT_BURST_EVERY_MS. */
-const CHECKPOINT_EVERY_MS = 250
+const CHECKPOINT_EVERY_MS = 1_000
 const CHECKPOINT_BURST_EVERY_MS = 5_000
 /** After a failed move, the next try waits this long (ms). */
 const DRAIN_RETRY_MS = 1_000
@@ -239,7 +241,9 @@ export class SqliteStore implements Store {
     }
     let retryIn: number | undefined
     try {
-      const result = await this.write(() => drainInbox(this.ctx, DRAIN_SLICE_EVENTS, performance.now() + DRAIN_SLICE_MS), { durable: false })
+      const quiet = performance.now() - this.lastAdmitAt >= BUSY_MS
+      const sliceMs = quiet ? DRAIN_QUIET_SLICE_MS : DRAIN_SLICE_MS
+      const result = await this.write(() => drainInbox(this.ctx, quiet ? Infinity : DRAIN_SLICE_EVENTS, performance.now() + sliceMs), { durable: false })
       this.afterDrain(result)
     } catch {
       // Closed, or the database failed: the rows stay in the inbox and the move tries again.
