@@ -4,6 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openStore } from '../store'
 import type { NewEvent, Store } from '../store/types'
 import { opsPlugin, type OpsOptions } from './index'
+import { buildOverview } from './overview'
+import { parsePeriod, type Period } from './period'
 
 const API_KEY = 'csb_SECRET_apikey_0123456789'
 const WRITE_KEY = 'wk_SECRET_write_98765'
@@ -57,6 +59,16 @@ describe('admin API', () => {
     await store.skip([{ id: ids[2], reason: 'integrations.CustomerSuccessBox is false' }])
     return ids
   }
+
+  it('counts events admitted but not yet moved into the queue (an ingest burst) in the backlog', async () => {
+    await build()
+    await store.admit(Array.from({ length: 300 }, (_, i) => newEvent(100 + i)))
+    // Right after the commit, before the store's background move had a turn.
+    const o = await buildOverview(store, parsePeriod('1h') as Period)
+    expect(o.backlog).toMatchObject({ admitted: 300, pending: 0, total: 300 })
+    const later = (await app.inject('/api/overview?period=1h')).json()
+    expect(later.backlog).toMatchObject({ admitted: 0, pending: 300, total: 300 })
+  })
 
   it('summarises a period: counts, rates, a zero-filled series, p95 and errors with a fix', async () => {
     await build()

@@ -21,7 +21,8 @@ export interface Overview {
   to: string
   bucketSeconds: number
   engine: string
-  backlog: { total: number; pending: number; retrying: number; inFlight: number; oldestWaitingSeconds: number | null }
+  /** `admitted`: committed by ingest, not yet moved into the queue (SQLite's inbox during a burst). */
+  backlog: { total: number; admitted: number; pending: number; retrying: number; inFlight: number; oldestWaitingSeconds: number | null }
   stored: { delivered: number; dead: number; skipped: number }
   totals: OutcomeTotals
   /** Events per minute over the period. */
@@ -78,6 +79,7 @@ export async function buildOverview(store: Store, period: Period, now = new Date
     engine: store.engine,
     backlog: {
       total: backlogOf(counts),
+      admitted: counts.admitted,
       pending: counts.pending,
       retrying: counts.retrying,
       inFlight: counts.inFlight,

@@ -31,7 +31,9 @@ export function formatStatus(url: string, o: Overview): string {
   const lines: string[] = []
   lines.push(`csb-relay at ${url} (${o.engine} store), last ${o.period}`)
   const oldest = o.backlog.oldestWaitingSeconds === null ? 'nothing waiting' : `oldest waiting ${duration(o.backlog.oldestWaitingSeconds * 1000)}`
-  lines.push(`Backlog:   ${n(o.backlog.total)} (pending ${n(o.backlog.pending)}, retrying ${n(o.backlog.retrying)}, in flight ${n(o.backlog.inFlight)}); ${oldest}`)
+  // Admitted events (not yet queued) are named only when there are some: during an ingest burst.
+  const admitted = o.backlog.admitted ? `admitted ${n(o.backlog.admitted)}, ` : ''
+  lines.push(`Backlog:   ${n(o.backlog.total)} (${admitted}pending ${n(o.backlog.pending)}, retrying ${n(o.backlog.retrying)}, in flight ${n(o.backlog.inFlight)}); ${oldest}`)
   const t = o.totals
   const r = o.perMinute
   lines.push(`Received:  ${n(t.ingested)} (${r.ingested}/min)`)
