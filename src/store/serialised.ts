@@ -8,7 +8,7 @@ import type { NewEvent } from './types'
 export interface SerialisedEvents {
   /** Events held. */
   n: number
-  /** JSON: one `[source, messageId, orderingKey, type, receivedAtMs]` per event. */
+  /** JSON: one `[source, messageId, orderingKey, type, receivedAtMs]` per event (null for an invalid receivedAt). */
   meta: string
   /**
    * Each event's JSON text, joined by "\n". JSON.stringify without indentation never writes a
@@ -55,7 +55,7 @@ export function loadExpander(path: string): Expand {
   return expand as Expand
 }
 
-export type SerialisedMeta = [source: string, messageId: string, orderingKey: string, type: string, receivedAtMs: number]
+export type SerialisedMeta = [source: string, messageId: string, orderingKey: string, type: string, receivedAtMs: number | null]
 
 /** A NewEvent whose event is still JSON text. */
 export type NewEventText = Omit<NewEvent, 'event'> & { eventJson: string }
@@ -70,7 +70,9 @@ export function serialiseEvents(events: readonly NewEvent[]): SerialisedEvents {
   const texts: string[] = new Array(events.length)
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!
-    meta[i] = [e.source, e.messageId, e.orderingKey, e.type, e.receivedAt.getTime()]
+    const receivedAtMs = e.receivedAt.getTime()
+    // An invalid Date (NaN) would become null in JSON anyway; it stays invalid on the way back.
+    meta[i] = [e.source, e.messageId, e.orderingKey, e.type, Number.isNaN(receivedAtMs) ? null : receivedAtMs]
     const text = JSON.stringify(e.event)
     if (typeof text !== 'string') throw new TypeError(`event ${i} cannot be serialised as JSON`)
     texts[i] = text
@@ -86,10 +88,10 @@ export function eventTextsOf(serialised: SerialisedEvents): NewEventText[] {
     throw new Error(`serialised events hold ${Array.isArray(meta) ? meta.length : '?'} ids and ${texts.length} events where n is ${serialised.n}`)
   }
   return meta.map((m, i) => {
-    const ok = Array.isArray(m) && m.length === 5 && m.slice(0, 4).every((v) => typeof v === 'string') && Number.isFinite(m[4])
+    const ok = Array.isArray(m) && m.length === 5 && m.slice(0, 4).every((v) => typeof v === 'string') && (m[4] === null || Number.isFinite(m[4]))
     if (!ok) throw new Error(`serialised entry ${i} is not [source, messageId, orderingKey, type, receivedAtMs]`)
     const [source, messageId, orderingKey, type, receivedAtMs] = m
-    return { source, messageId, orderingKey, type, receivedAt: new Date(receivedAtMs), eventJson: texts[i]! }
+    return { source, messageId, orderingKey, type, receivedAt: new Date(receivedAtMs ?? NaN), eventJson: texts[i]! }
   })
 }
 

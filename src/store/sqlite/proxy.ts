@@ -30,7 +30,7 @@ export interface WorkerSetup {
 export interface WorkerRequest {
   id: number
   /**
-   * `enqueueMany`: several `enqueue` calls in one message (args[0]: one event list per call);
+   * `enqueueMany`: several `enqueue` calls in one message (args[0]: each call's events, serialised);
    * answers one settlement per call. `admitRows`: several `admit` calls' inbox rows (args[0]).
    */
   verb: HostedVerb | 'enqueueMany' | 'admitRows'
@@ -65,7 +65,6 @@ export interface Settlement {
   error?: NonNullable<WorkerReply['error']>
 }
 
-type WireEvent = Omit<NewEvent, 'event'> & { eventJson: string }
 
 const ERRORS: Record<string, new (message: string) => Error> = { RangeError, TypeError, SyntaxError }
 
@@ -147,7 +146,7 @@ export class WorkerSqliteStore implements Store {
    * as one message each; at most four admit messages are unanswered at once (as many WAL syncs
    * run at once).
    */
-  private readonly enqueues = new TurnBatch<WireEvent[], EnqueueResult[]>((calls) => this.call<Settlement[]>('enqueueMany', calls))
+  private readonly enqueues = new TurnBatch<SerialisedEvents, EnqueueResult[]>((calls) => this.call<Settlement[]>('enqueueMany', calls))
   private readonly admits = new TurnBatch<SerialisedEvents | OpaqueBatch, void>((rows) => {
     if (this.closing) return Promise.reject(new Error('store is closed'))
     // An opaque body that owns its whole buffer moves to the worker without a copy (the caller
@@ -238,11 +237,11 @@ export class WorkerSqliteStore implements Store {
 
   enqueue(events: NewEvent[]): Promise<EnqueueResult[]> {
     if (events.length === 0) return this.closing ? Promise.reject(new Error('store is closed')) : Promise.resolve([])
-    // Serialised here: a string crosses to the worker as a copy, where a cloned object tree
-    // costs more to deserialise there than JSON.stringify costs here.
-    let wire: WireEvent[]
+    // Serialised here, as admit's are: strings cross to the worker as a copy, where a cloned
+    // object tree costs more to deserialise there than JSON.stringify costs here.
+    let wire: SerialisedEvents
     try {
-      wire = events.map((e) => ({ source: e.source, messageId: e.messageId, orderingKey: e.orderingKey, type: e.type, receivedAt: e.receivedAt, eventJson: JSON.stringify(e.event) }))
+      wire = serialiseEvents(events)
     } catch (error) {
       return Promise.reject(error)
     }

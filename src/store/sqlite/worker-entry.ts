@@ -5,9 +5,9 @@
  * handled together afterwards and share the next group transaction.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import type { NewEvent, Store } from '../types'
+import type { Store } from '../types'
 import { SqliteStore } from './index'
-import { loadExpander } from '../serialised'
+import { eventTextsOf, loadExpander, type SerialisedEvents } from '../serialised'
 import type { InboxInput } from './inbox'
 import type { Settlement, WorkerQueuedNotice, WorkerReply, WorkerRequest, WorkerSetup } from './proxy'
 
@@ -43,13 +43,16 @@ const reply = (message: Omit<WorkerReply, 'enqueueTransactions'>) =>
   port.postMessage({ ...message, enqueueTransactions: store.enqueueTransactions } as WorkerReply)
 
 /** Each call on its own (own savepoint, own failure), all in the same group transaction. */
-function enqueueMany(calls: NewEvent[][]): Promise<Settlement[]> {
+function enqueueMany(calls: SerialisedEvents[]): Promise<Settlement[]> {
   return Promise.all(
-    calls.map((events) =>
-      store.enqueue(events).then(
-        (value): Settlement => ({ ok: true, value }),
-        (error: unknown): Settlement => ({ ok: false, error: serialiseError(error) })
-      )
+    calls.map((call) =>
+      // enqueueEvents takes each event's JSON as it came (eventJson) and never reads `event`.
+      Promise.resolve()
+        .then(() => store.enqueue(eventTextsOf(call).map((e) => ({ ...e, event: undefined as never }))))
+        .then(
+          (value): Settlement => ({ ok: true, value }),
+          (error: unknown): Settlement => ({ ok: false, error: serialiseError(error) })
+        )
     )
   )
 }
@@ -58,7 +61,7 @@ port.on('message', (request: WorkerRequest) => {
   if (request.now !== undefined) clock = request.now
   let pending: Promise<unknown>
   if (request.verb === 'enqueueMany') {
-    pending = enqueueMany(request.args[0] as NewEvent[][])
+    pending = enqueueMany(request.args[0] as SerialisedEvents[])
   } else if (request.verb === 'admitRows') {
     pending = store.admitRows(request.args[0] as InboxInput[])
   } else {
