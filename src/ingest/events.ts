@@ -73,8 +73,12 @@ interface Checked {
   envelope: Envelope
 }
 
-/** Every check of `eventsOfRequest`, without normalising: throws the same IngestError. */
-function check(route: Route, body: unknown, bodyBytes: number, limits: EventLimits): Checked {
+/**
+ * Every check of `eventsOfRequest`, without normalising: throws the same IngestError.
+ * `recheck` false: the body passed these checks when it was accepted (an opaque batch moved into
+ * the queue), so only the shape needed to pick its events is looked at again.
+ */
+function check(route: Route, body: unknown, bodyBytes: number, limits: EventLimits, recheck = true): Checked {
   if (!isPlainObject(body)) throw new IngestError(400, 'body must be a JSON object')
 
   if (route !== 'batch') {
@@ -84,7 +88,7 @@ function check(route: Route, body: unknown, bodyBytes: number, limits: EventLimi
     if (bodyBytes > limits.maxEventBytes) {
       throw new IngestError(413, `event is ${bodyBytes} bytes; the limit is ${limits.maxEventBytes}`)
     }
-    const problem = eventProblem(body, route)
+    const problem = recheck ? eventProblem(body, route) : undefined
     if (problem) throw new IngestError(400, problem)
     return { items: [{ raw: body, type: route }], envelope: {} }
   }
@@ -98,11 +102,11 @@ function check(route: Route, body: unknown, bodyBytes: number, limits: EventLimi
   const envelopeProblems: Problem[] = []
   for (const field of ['context', 'integrations'] as const) {
     const value = body[field]
-    if (value === undefined || value === null) continue
+    if (!recheck || value === undefined || value === null) continue
     const problem = isPlainObject(value) ? structuralProblem(value) : 'must be an object'
     if (problem) envelopeProblems.push({ message: `batch-level "${field}": ${problem}`, tooLarge: false })
   }
-  if (body.sentAt !== undefined && body.sentAt !== null && !isValidDate(body.sentAt)) {
+  if (recheck && body.sentAt !== undefined && body.sentAt !== null && !isValidDate(body.sentAt)) {
     envelopeProblems.push({ message: `batch-level "sentAt" is not a valid date: ${JSON.stringify(body.sentAt).slice(0, 60)}`, tooLarge: false })
   }
   if (envelopeProblems.length > 0) fail(envelopeProblems)
@@ -122,7 +126,7 @@ function check(route: Route, body: unknown, bodyBytes: number, limits: EventLimi
       problems.push({ message: `batch[${i}]: ${typeProblem(type)}`, tooLarge: false })
       continue
     }
-    const problem = eventProblem(item, type)
+    const problem = recheck ? eventProblem(item, type) : undefined
     if (problem) {
       problems.push({ message: `batch[${i}]: ${problem}`, tooLarge: false })
       continue
@@ -151,9 +155,11 @@ export function eventsOfRequest(
   bodyBytes: number,
   source: string,
   limits: EventLimits,
-  receivedAt: Date
+  receivedAt: Date,
+  /** False for a body that passed the checks when it was accepted (see `check`). */
+  recheck = true
 ): NewEvent[] {
-  const { items, envelope } = check(route, body, bodyBytes, limits)
+  const { items, envelope } = check(route, body, bodyBytes, limits, recheck)
   const facts = requestFacts(envelope, receivedAt)
   return items.map(({ raw, type }) => {
     const event = normaliseEvent(raw, type, facts)

@@ -11,7 +11,7 @@ import { parseJson } from './json'
 
 type Header = [route: Route, source: string, receivedAtMs: number]
 
-/** Already checked against the limits in force when it was accepted; not checked again. */
+/** Checked (against the limits in force then) when it was accepted; not checked again. */
 const NO_LIMITS = { maxEventBytes: Infinity, maxBatchEvents: Infinity }
 
 /** `body`: the request body as received (after gunzip). `n`: its events, as checkRequest counted them. */
@@ -27,5 +27,5 @@ export function expand(head: string, body: Uint8Array): NewEvent[] {
     throw new Error('opaque request header is not [route, source, receivedAtMs]')
   }
   const [route, source, receivedAtMs] = header
-  return eventsOfRequest(route, parseJson(body), 0, source, NO_LIMITS, new Date(receivedAtMs))
+  return eventsOfRequest(route, parseJson(body), 0, source, NO_LIMITS, new Date(receivedAtMs), false)
 }
