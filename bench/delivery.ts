@@ -177,6 +177,17 @@ function mainThreadCpuSeconds(): number {
   return procCpuSeconds(process.pid, `/proc/${process.pid}/task/${process.pid}/stat`)
 }
 
+/** CPU seconds per thread of this process other than the main thread (Linux; empty elsewhere), by thread id. */
+function otherThreadsCpuSeconds(): Map<string, number> {
+  const out = new Map<string, number>()
+  try {
+    for (const tid of fs.readdirSync(`/proc/${process.pid}/task`)) {
+      if (tid !== String(process.pid)) out.set(tid, procCpuSeconds(undefined, `/proc/${process.pid}/task/${tid}/stat`))
+    }
+  } catch {}
+  return out
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
@@ -190,11 +201,14 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}, e
       const store = await ctx.openStore()
       for (let i = 0; i < events; i += 2000) await store.enqueue(trackEvents(Math.min(2000, events - i), events))
       let delivered = 0
+      // Store calls' round trips as the pipeline sees them (call to answer, main-thread waits included), by verb.
+      const storeMs = new Map<string, number[]>()
       let done!: () => void
       const finished = new Promise<void>((resolve) => (done = resolve))
       const stopProfile = name === 'warm-up' ? async () => {} : await startCpuProfile(name)
       const cpu = process.cpuUsage()
       const mainCpu0 = mainThreadCpuSeconds()
+      const threads0 = otherThreadsCpuSeconds()
       const sandboxCpu0 = procCpuSeconds(ctx.sandbox.child.pid)
       const started = performance.now()
       const delivery = startDelivery({
@@ -205,6 +219,11 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}, e
         observer: {
           outcome: (r: OutcomeReport) => {
             if (r.outcome === 'delivered' && ++delivered === events) done()
+          },
+          storeLatency: (operation: string, seconds: number) => {
+            const list = storeMs.get(operation) ?? []
+            list.push(seconds * 1000)
+            storeMs.set(operation, list)
           }
         }
       })
@@ -213,6 +232,10 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}, e
       const used = process.cpuUsage(cpu)
       const cpuMsPerEvent = (used.user + used.system) / 1000 / events
       const mainCpuMsPerEvent = ((mainThreadCpuSeconds() - mainCpu0) * 1000) / events
+      // The busiest other threads (the store's worker thread is usually the first; then V8's GC helpers and libuv's pool).
+      const busiest = [...otherThreadsCpuSeconds()]
+        .map(([tid, sec]) => ((sec - (threads0.get(tid) ?? 0)) * 1000) / events)
+        .sort((a, b) => b - a)
       const sandboxShare = (procCpuSeconds(ctx.sandbox.child.pid) - sandboxCpu0) / seconds
       await stopProfile()
       await delivery.stop()
@@ -228,11 +251,19 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}, e
         'relay CPU ms/event': cpuMsPerEvent.toFixed(2),
         // The delivery pipeline and destination (unless --threads); the rest is the store's and other threads'.
         '  of which main thread': mainCpuMsPerEvent.toFixed(2),
+        '  other threads, busiest first': `${busiest.slice(0, 3).map((ms) => ms.toFixed(2)).join(', ')} (+${busiest.slice(3).reduce((a, b) => a + b, 0).toFixed(2)} in ${Math.max(0, busiest.length - 3)} more)`,
         'CPU-bound ceiling/s (1 core)': Math.round(1000 / cpuMsPerEvent),
         // Below 1 while delivered/s is below the bound: the relay waited for a CPU (other processes).
         'relay CPU share of wall': ((used.user + used.system) / 1e6 / seconds).toFixed(2),
         'sandbox CPU share of wall': sandboxShare.toFixed(2),
-        'time per request ms (Little)': ((CONCURRENCY / perSecond) * 1000).toFixed(1)
+        'time per request ms (Little)': ((CONCURRENCY / perSecond) * 1000).toFixed(1),
+        // Part of that time: an event's slot is held until its outcome is committed (complete).
+        'store calls: n, p50/p90 ms': [...storeMs]
+          .map(([verb, ms]) => {
+            ms.sort((a, b) => a - b)
+            return `${verb} ${ms.length}, ${percentile(ms, 50).toFixed(1)}/${percentile(ms, 90).toFixed(1)}`
+          })
+          .join('; ')
       }
     }
   }
