@@ -46,11 +46,17 @@ export interface WorkerReply {
   error?: { name: string; message: string; code?: string }
   /** The engine's enqueue transaction count after this request. */
   enqueueTransactions: number
+  /** What moves into the queue reported since the last message (see WorkerQueuedNotice), before this answer. */
+  queued?: QueuedSummary[]
 }
 
-/** Sent by the worker unasked, after each move of admitted events into the queue. */
+/**
+ * What moves of events into the queue reported (`onQueued`), in order. They ride on the next
+ * answer (a small admit's own report does), or come alone at the end of the worker's turn: one
+ * message, not one per move.
+ */
 export interface WorkerQueuedNotice {
-  queued: QueuedSummary
+  queued: QueuedSummary[]
 }
 
 interface Pending {
@@ -161,8 +167,9 @@ export class WorkerSqliteStore implements Store {
     private readonly clock: (() => number) | null
   ) {
     worker.on('message', (message: WorkerReply | WorkerQueuedNotice) => {
-      if ('queued' in message) this.queued.emit(message.queued)
-      else this.settle(message)
+      // Reports first: they came before the answer they ride on.
+      if (message.queued) for (const summary of message.queued) this.queued.emit(summary)
+      if ('id' in message) this.settle(message)
     })
     worker.on('error', (error) => this.fail(error))
     this.exited = new Promise((resolve) => worker.once('exit', (code) => {

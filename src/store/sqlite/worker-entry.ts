@@ -5,7 +5,7 @@
  * handled together afterwards and share the next group transaction.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import type { Store } from '../types'
+import type { QueuedSummary, Store } from '../types'
 import { SqliteStore } from './index'
 import { eventTextsOf, loadExpander, type SerialisedEvents } from '../serialised'
 import type { InboxInput } from './inbox'
@@ -37,10 +37,26 @@ try {
   port.close()
 }
 
-store?.onQueued((queued) => port.postMessage({ queued } satisfies WorkerQueuedNotice))
+/** Reports of moves into the queue not yet sent: they ride on the next answer, or go together at the end of this turn. */
+const reports: QueuedSummary[] = []
+let reportsScheduled = false
+const sendReports = () => {
+  reportsScheduled = false
+  if (reports.length > 0) port.postMessage({ queued: reports.splice(0) } satisfies WorkerQueuedNotice)
+}
+store?.onQueued((queued) => {
+  reports.push(queued)
+  if (!reportsScheduled) {
+    reportsScheduled = true
+    setImmediate(sendReports)
+  }
+})
 
-const reply = (message: Omit<WorkerReply, 'enqueueTransactions'>) =>
-  port.postMessage({ ...message, enqueueTransactions: store.enqueueTransactions } as WorkerReply)
+const reply = (message: Omit<WorkerReply, 'enqueueTransactions'>) => {
+  const out = { ...message, enqueueTransactions: store.enqueueTransactions } as WorkerReply
+  if (reports.length > 0) out.queued = reports.splice(0)
+  port.postMessage(out)
+}
 
 /** Each call on its own (own savepoint, own failure), all in the same group transaction. */
 function enqueueMany(calls: SerialisedEvents[]): Promise<Settlement[]> {
