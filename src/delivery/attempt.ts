@@ -13,7 +13,7 @@
  * already succeeded are remembered in the samples and are not sent again on the retry.
  */
 import { Destination } from '@segment/actions-core'
-import { DryRunStop, finishExchanges, withCapture, type Exchange } from './capture'
+import { DryRunStop, finishExchanges, settingsSource, withCapture, type Exchange } from './capture'
 import type { ActiveSubscription } from './subscriptions'
 import type { CsbSettings } from './types'
 
@@ -37,8 +37,52 @@ const NO_METADATA = Object.freeze({ actionConfigId: undefined, destinationConfig
 /** Error names `onEvent` marks as a 400 (the event does not fit the action's fields). */
 const VALIDATION_ERRORS = new Set(['AggregateAjvError', 'ValidationError'])
 
+/** What actions-core's Action builds a request client with, per run (`Action.createRequestClient`). */
+type ClientFactory = (this: unknown, data: { settings?: unknown; signal?: unknown }) => unknown
+
+interface SharedClient {
+  /** The `extendRequest` result it was built from, as JSON (headers, timeout). */
+  options: string
+  beforeRequest: unknown
+  afterResponse: unknown
+  client: unknown
+}
+
+/**
+ * Makes an action reuse its request client across runs with the same settings. actions-core builds
+ * one per run (`createRequestClient(extendRequest(data), { afterResponse, statsContext, signal })`:
+ * three rounds of option and header merging before the first request); the client it returns is
+ * a function that makes a new request (options merged, hooks run) on each call, so sharing it
+ * changes nothing a request sees. Runs share it only when their settings come from the same
+ * object (`withCapture`), they pass no abort signal, and `extendRequest` gives the same options
+ * (compared as JSON, hook lists by identity); otherwise actions-core builds one as before.
+ */
+function shareRequestClients(action: { createRequestClient?: ClientFactory; extendRequest?: (data: unknown) => unknown }): void {
+  const build = action.createRequestClient
+  if (typeof build !== 'function') return
+  const shared = new WeakMap<object, SharedClient>()
+  action.createRequestClient = function (this: unknown, data) {
+    const source = settingsSource(data?.settings)
+    if (!source || data?.signal !== undefined) return build.call(this, data)
+    const extended = (action.extendRequest?.(data) ?? {}) as Record<string, unknown>
+    const options = JSON.stringify(extended)
+    const known = shared.get(source)
+    if (known && known.options === options && known.beforeRequest === extended.beforeRequest && known.afterResponse === extended.afterResponse) {
+      return known.client
+    }
+    const client = build.call(this, data)
+    shared.set(source, { options, beforeRequest: extended.beforeRequest, afterResponse: extended.afterResponse, client })
+    return client
+  }
+}
+
 /** A Destination that can run one action for one event (actions-core's `executeAction`, protected). */
 export class RelayDestination<Settings = any> extends Destination<Settings> {
+  constructor(definition: ConstructorParameters<typeof Destination<Settings>>[0]) {
+    super(definition)
+    for (const action of Object.values(this.actions)) shareRequestClients(action as never)
+  }
+
   async runAction(partnerAction: string, event: Record<string, unknown>, mapping: Record<string, unknown>, settings: Settings): Promise<unknown> {
     try {
       return await this.executeAction(partnerAction, {

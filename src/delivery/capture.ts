@@ -50,9 +50,23 @@ export class DryRunStop extends Error {
 /** The settings key under which the caller passes the event's CaptureContext (a symbol: JSON and schema validation ignore it). */
 export const CAPTURE = Symbol('csb-capture')
 
+/** The settings key under which a run's settings name the object they were copied from (see `settingsSource`). */
+const SOURCE = Symbol('csb-settings-source')
+
 /** Settings for one run of the destination: the CSB settings and the capture context. */
 export function withCapture<S extends object>(settings: S, context: CaptureContext): S & { [CAPTURE]: CaptureContext } {
-  return { ...settings, [CAPTURE]: context }
+  return { ...settings, [CAPTURE]: context, [SOURCE]: settings }
+}
+
+/**
+ * The settings object a run's settings were copied from (`withCapture`), or undefined for settings
+ * not made by it. Runs of the same source have the same `extendRequest` result apart from the
+ * capture context, which travels with each request (see `wrapRequest`), so they can share one
+ * request client (attempt.ts).
+ */
+export function settingsSource(settings: unknown): object | undefined {
+  const source = (settings as { [SOURCE]?: object } | undefined)?.[SOURCE]
+  return source && typeof source === 'object' ? source : undefined
 }
 
 /** The request-option key that carries the context from the request client to its hooks (a function: option merging copies objects but not functions). */
@@ -107,8 +121,13 @@ function lastExchange(context: CaptureContext | undefined): Exchange | undefined
   return context?.exchanges[context.exchanges.length - 1]
 }
 
+/**
+ * The action's request client, noting each request; the capture context rides in each request's
+ * options (under OPTION, as a function: option merging copies it as it is) to the hooks.
+ */
 function wrapRequest(request: RequestFn, context: CaptureContext | undefined): RequestFn {
   if (!context) return request
+  const carry = () => context
   return (url, options = {}) => {
     context.exchanges.push({
       request: {
@@ -118,7 +137,7 @@ function wrapRequest(request: RequestFn, context: CaptureContext | undefined): R
         body: options.json !== undefined ? options.json : parseBody(options.body)
       }
     })
-    return request(url, options)
+    return request(url, { ...options, [OPTION]: carry })
   }
 }
 
@@ -184,15 +203,14 @@ export function instrumentDefinition<D extends { actions: Record<string, any>; e
   return {
     ...definition,
     actions,
-    // Runs once per action run (actions-core builds a request client each time): built by
-    // assignment, with the hook lists shared when the destination has none of its own (actions-core
-    // merges option lists into new arrays, never into these).
+    // Runs once per action run: built by assignment, with the hook lists shared when the destination
+    // has none of its own (actions-core merges option lists into new arrays, never into these). It
+    // carries nothing of the run itself (the capture context goes with each request), so runs with
+    // the same settings get equal options and may share a request client (attempt.ts).
     extendRequest: (data: { settings?: unknown }) => {
       const base = (extendRequest?.(data) ?? {}) as Record<string, unknown>
-      const context = contextOf(data?.settings)
       const out: Record<string, unknown> = { ...base }
       out.timeout = options.timeoutMs()
-      if (context) out[OPTION] = () => context
       out.beforeRequest = base.beforeRequest ? [...(base.beforeRequest as AnyFn[]), beforeRequest] : BEFORE_REQUEST
       out.afterResponse = base.afterResponse ? [...(base.afterResponse as AnyFn[]), afterResponse] : AFTER_RESPONSE
       return out
