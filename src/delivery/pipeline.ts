@@ -2,9 +2,12 @@
  * The worker loop. One loop per relay instance keeps a small buffer of leased events (each the
  * head of its ordering key: per-key order is the store's property) and starts them as the
  * limiter allows. Each event: route → learn identity links and fill the account → match
- * subscriptions → run the destination → classify → write the outcome. Outcome writes are group-committed by `OutcomeWriter`; an
- * event's limiter slot is held until its outcome is committed, so at most `maxConcurrency`
- * events are ever "sent but not yet recorded" (the bound on duplicates after a crash).
+ * subscriptions → run the destination → classify → write the outcome. Outcome writes are
+ * group-committed by `OutcomeWriter`. An event's limiter slot (a request to CSB in flight) is
+ * freed when CSB answers; its ordering key stays held until the outcome is committed, so the
+ * key's next event never starts before it is recorded. At most twice the concurrency limit of
+ * events are "sent but not yet recorded" at once (the bound on duplicates after a crash): the
+ * loop starts no event while that many are running or settling.
  *
  * The loop sleeps when there is nothing to do and wakes on: a freed slot, a committed outcome
  * (the key's next event may now be leased), `wake()` (new events, replay, new settings), the
@@ -17,7 +20,7 @@ import type { Executor } from './executor'
 import { describeFailure, decide, scrub } from './classify'
 import { parseRetryAfter } from './backoff'
 import { fillAccount, linksFrom, LinkCache } from './identity'
-import { AdaptiveLimiter, TokenBucket, type Ticket } from './limiter'
+import { AdaptiveLimiter, TokenBucket, type Signal, type Ticket } from './limiter'
 import { OutcomeWriter } from './outcome-writer'
 import { matching, type ActiveSubscription } from './subscriptions'
 import { samplesOf, completedSubscriptions } from './samples'
@@ -25,6 +28,18 @@ import type { CsbSettings, DeliveryLogger, DeliverySettings } from './types'
 
 /** Leases prompted by finishing events or by wake() (new events, replays) are at most this often (ms). */
 const LEASE_COALESCE_MS = 5
+/**
+ * Events started and not yet recorded, per concurrency slot: a slot is freed when CSB answers,
+ * and the outcome's commit follows a few ms later, so a little more than 1 is enough to keep
+ * every slot busy. Times `maxConcurrency`, it bounds the duplicates after a crash.
+ */
+export const UNRECORDED_PER_SLOT = 2
+/**
+ * Slots freed by CSB's answers start their next events together, at most this long after the
+ * first (ms). Answers arrive one by one; starting each next request at once, one by one, cost
+ * measurably more CPU per event (more wake-ups of this process and of CSB's) than it saved.
+ */
+const DISPATCH_COALESCE_MS = 2
 
 export type RouteFn = (event: SegmentEvent) => { deliver: true; event: SegmentEvent } | { deliver: false; reason: string }
 
@@ -103,6 +118,16 @@ export class Pipeline {
     this.kick()
   }
 
+  private kickTimer: NodeJS.Timeout | null = null
+  /** Runs the loop within DISPATCH_COALESCE_MS (a slot freed by an answer), unless something runs it sooner. */
+  private kickSoon(): void {
+    if (this.kickTimer) return
+    this.kickTimer = setTimeout(() => {
+      this.kickTimer = null
+      this.kick()
+    }, DISPATCH_COALESCE_MS)
+  }
+
   /** Runs the loop now (a slot freed); leases soon, coalescing the leases of many finishing events into one. */
   private kick(): void {
     this.nextLeaseAt = Math.min(this.nextLeaseAt, this.lastLeaseAt + LEASE_COALESCE_MS)
@@ -148,9 +173,10 @@ export class Pipeline {
           waitMs = 60_000
         } else {
           await this.extendLeasesWhenDue()
-          // Keep up to 2 × limit leased; refill in batches once the buffer falls to half the limit.
-          const target = this.limiter.limit * 2
-          const low = Math.max(1, Math.floor(this.limiter.limit / 2))
+          // Keep up to 1.5 × limit leased; refill once the buffer falls to the limit (leases of about
+          // half the limit: each holds the store's thread, and commits queued behind it, for less time).
+          const target = this.limiter.limit + Math.floor(this.limiter.limit / 2)
+          const low = this.limiter.limit
           if (this.buffer.length <= low && Date.now() >= this.nextLeaseAt) {
             this.lastLeaseAt = Date.now()
             this.leasing = true
@@ -197,6 +223,8 @@ export class Pipeline {
         const wait = this.bucket.take()
         if (wait > 0) return wait
       }
+      // Sent but not yet recorded: at most 2 × limit (requests in flight plus outcomes being committed).
+      if (this.running.size >= this.limiter.limit * UNRECORDED_PER_SLOT) return this.options.settings.pollIntervalMs * 10
       const ticket = this.limiter.tryAcquire()
       if (!ticket) return this.options.settings.pollIntervalMs * 10 // woken when a slot frees
       const event = this.buffer.shift() as LeasedEvent
@@ -237,16 +265,24 @@ export class Pipeline {
   }
 
   private async process(leased: LeasedEvent, ticket: Ticket): Promise<void> {
-    let signal: 'ok' | 'congestion' | 'neutral' = 'neutral'
+    let released = false
+    // Frees the slot once (when CSB answers, or when the event ends without a request).
+    const release = (signal: Signal) => {
+      if (released) return
+      released = true
+      this.limiter.release(ticket, signal)
+      this.kickSoon()
+    }
     try {
-      signal = await this.deliver(leased, ticket)
+      await this.deliver(leased, ticket, release)
     } catch (err) {
       // Our own failure (store unreachable...), not the event's: leave it leased; it comes back after the lease.
       this.options.logger.error({ err: String(err), eventId: leased.id }, 'delivery: could not process event; it will be retried after its lease')
     } finally {
       this.running.delete(leased.id)
       this.held.delete(leased.orderingKey)
-      this.limiter.release(ticket, signal)
+      if (!released) release('neutral')
+      // The key is free: its next event may be leased.
       this.kick()
     }
   }
@@ -262,16 +298,20 @@ export class Pipeline {
     })
   }
 
-  /** Runs one event to an outcome and records it; returns the limiter signal. */
-  private async deliver(leased: LeasedEvent, ticket: Ticket): Promise<'ok' | 'congestion' | 'neutral'> {
+  /**
+   * Runs one event to an outcome and records it. `release` frees its limiter slot with the
+   * signal as soon as CSB's answer is classified, before the outcome is committed.
+   */
+  private async deliver(leased: LeasedEvent, ticket: Ticket, release: (signal: Signal) => void): Promise<void> {
     const csb = this.csb
     // The store counts an attempt when it leases the event, so `attempts` already includes this one.
     const attempts = Math.max(1, leased.attempts)
     const base = { id: leased.id, leaseId: leased.leaseId }
     if (!csb) {
       // Settings were removed while it waited in the buffer: give it back.
+      release('neutral')
       await this.options.store.extendLease([leased.id], 0)
-      return 'neutral'
+      return
     }
 
     let event: SegmentEvent = leased.event
@@ -281,9 +321,9 @@ export class Pipeline {
         routed = this.options.route(event)
       } catch (err) {
         // A poison event must not come back forever: routing is pure, so it would fail again.
-        return this.deadLetterNow(leased, attempts, `routing failed: ${(err as Error).message}`)
+        return this.deadLetterNow(leased, release, attempts, `routing failed: ${(err as Error).message}`)
       }
-      if (!routed.deliver) return this.skip(leased, routed.reason)
+      if (!routed.deliver) return this.skip(leased, release, routed.reason)
       event = routed.event
     }
     // Learned on every attempt (idempotent; the link cache skips unchanged links). The links go
@@ -306,12 +346,12 @@ export class Pipeline {
       matched = matching(this.options.subscriptions, event)
     } catch (err) {
       await settled()
-      return this.deadLetterNow(leased, attempts, `subscription matching failed: ${(err as Error).message}`)
+      return this.deadLetterNow(leased, release, attempts, `subscription matching failed: ${(err as Error).message}`)
     }
     if (matched.length === 0) {
       const what = event.type === 'track' && typeof event.event === 'string' ? `track "${event.event}"` : event.type
       await settled()
-      return this.skip(leased, `no subscription matches ${what}`)
+      return this.skip(leased, release, `no subscription matches ${what}`)
     }
     const done = completedSubscriptions(leased.samples)
     const toRun = matched.filter((s) => !done.includes(s.name))
@@ -330,9 +370,10 @@ export class Pipeline {
     const action = attempt.failed?.action ?? (attempt.results.map((r) => r.action).join(',') || null)
 
     if (!attempt.failed) {
+      release('ok')
       await this.writer.complete({ ...base, action, status: lastResponse?.status ?? null, samples })
       this.report('delivered', leased, { action, status: lastResponse?.status ?? null, attempts })
-      return 'ok'
+      return
     }
 
     const failedResponse = attempt.failed.exchanges[attempt.failed.exchanges.length - 1]?.response
@@ -350,6 +391,7 @@ export class Pipeline {
     if (facts.status === 429 && facts.retryAfterMs) {
       this.limiter.pauseUntil(now.getTime() + Math.min(facts.retryAfterMs, this.options.settings.backoffCapMs), ticket)
     }
+    release(facts.congestion ? 'congestion' : 'neutral')
     const logFields = { eventId: leased.id, messageId: leased.messageId, action, status: facts.status, attempts, reason }
     if (decision.kind === 'retry') {
       await this.writer.retryLater({ ...base, runAt: decision.runAt, error: reason, action, status: facts.status, samples })
@@ -360,19 +402,20 @@ export class Pipeline {
       this.report('dead', leased, { action, status: facts.status, reason: decision.reason, attempts })
       this.options.logger.error({ ...logFields, reason: decision.reason }, 'delivery failed; dead-lettered')
     }
-    return facts.congestion ? 'congestion' : 'neutral'
   }
 
-  private async deadLetterNow(leased: LeasedEvent, attempts: number, reason: string): Promise<'neutral'> {
+  /** Dead-letters an event that never reached CSB (its slot is freed first). */
+  private async deadLetterNow(leased: LeasedEvent, release: (signal: Signal) => void, attempts: number, reason: string): Promise<void> {
+    release('neutral')
     await this.writer.deadLetter({ id: leased.id, leaseId: leased.leaseId, reason, action: null, status: null })
     this.report('dead', leased, { action: null, status: null, reason, attempts })
     this.options.logger.error({ eventId: leased.id, messageId: leased.messageId, attempts, reason }, 'delivery failed; dead-lettered')
-    return 'neutral'
   }
 
-  private async skip(leased: LeasedEvent, reason: string): Promise<'neutral'> {
+  /** Records an event no subscription takes (its slot is freed first: no request is made). */
+  private async skip(leased: LeasedEvent, release: (signal: Signal) => void, reason: string): Promise<void> {
+    release('neutral')
     await this.writer.skip({ id: leased.id, leaseId: leased.leaseId, reason })
     this.report('skipped', leased, { action: null, status: null, reason, attempts: leased.attempts })
-    return 'neutral'
   }
 }
