@@ -17,6 +17,11 @@ export interface OutcomeReport {
   attempts: number
   /** receivedAt to now, in ms (delivered only). */
   endToEndMs?: number
+  /**
+   * Feature requests in this delivery whose timestamp falls on another UTC day than the day
+   * they were sent (delivered only, when any): CSB does not aggregate them into that day (late.ts).
+   */
+  lateFeatures?: number
 }
 
 export interface DeliveryObserver {

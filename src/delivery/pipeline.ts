@@ -20,6 +20,7 @@ import type { Executor } from './executor'
 import { describeFailure, decide, scrub } from './classify'
 import { parseRetryAfter } from './backoff'
 import { fillAccount, linksFrom, LinkCache } from './identity'
+import { lateFeatureRequests } from './late'
 import { AdaptiveLimiter, TokenBucket, type Signal, type Ticket } from './limiter'
 import { OutcomeWriter } from './outcome-writer'
 import { matching, type ActiveSubscription } from './subscriptions'
@@ -64,6 +65,8 @@ export interface PipelineStats {
   buffered: number
   paused: boolean
   counts: Record<DeliveryOutcome, number>
+  /** Feature events delivered since start whose timestamp is on another UTC day than the day they were sent. */
+  lateFeatures: number
 }
 
 export class Pipeline {
@@ -86,6 +89,8 @@ export class Pipeline {
   private lastLeaseExtend = Date.now()
   private readonly links = new LinkCache()
   private readonly counts: Record<DeliveryOutcome, number> = { delivered: 0, retrying: 0, dead: 0, skipped: 0 }
+  /** Feature events delivered on another UTC day than their timestamp's (late.ts). */
+  private lateFeatures = 0
 
   constructor(private readonly options: PipelineOptions) {
     const s = options.settings
@@ -143,7 +148,8 @@ export class Pipeline {
       inFlight: this.running.size,
       buffered: this.buffer.length,
       paused: this.limiter.pausedFor() > 0,
-      counts: { ...this.counts }
+      counts: { ...this.counts },
+      lateFeatures: this.lateFeatures
     }
   }
 
@@ -287,8 +293,13 @@ export class Pipeline {
     }
   }
 
-  private report(outcome: DeliveryOutcome, leased: LeasedEvent, fields: { action: string | null; status: number | null; reason?: string; attempts: number }) {
+  private report(
+    outcome: DeliveryOutcome,
+    leased: LeasedEvent,
+    fields: { action: string | null; status: number | null; reason?: string; attempts: number; lateFeatures?: number }
+  ) {
     this.counts[outcome]++
+    if (fields.lateFeatures) this.lateFeatures += fields.lateFeatures
     this.options.observer.outcome?.({
       outcome,
       eventId: leased.id,
@@ -355,6 +366,8 @@ export class Pipeline {
     }
     const done = completedSubscriptions(leased.samples)
     const toRun = matched.filter((s) => !done.includes(s.name))
+    // The UTC day CSB receives the request on, for the late-feature count (late.ts).
+    const sentAt = new Date()
     let attempt: AttemptResult
     try {
       attempt = await this.options.executor.run({ event, settings: csb, subscriptions: toRun.map((sub) => sub.name) })
@@ -372,7 +385,8 @@ export class Pipeline {
     if (!attempt.failed) {
       release('ok')
       await this.writer.complete({ ...base, action, status: lastResponse?.status ?? null, samples })
-      this.report('delivered', leased, { action, status: lastResponse?.status ?? null, attempts })
+      const lateFeatures = lateFeatureRequests(attempt.results.flatMap((r) => r.exchanges), sentAt)
+      this.report('delivered', leased, { action, status: lastResponse?.status ?? null, attempts, ...(lateFeatures > 0 ? { lateFeatures } : {}) })
       return
     }
 

@@ -34,6 +34,7 @@ describe('metrics', () => {
       csb_relay_dead_letters: 'gauge',
       csb_relay_end_to_end_latency_seconds: 'histogram',
       csb_relay_delivery_concurrency: 'gauge',
+      csb_relay_late_feature_events_total: 'counter',
       csb_relay_store_operation_seconds: 'histogram',
       csb_relay_process_cpu_seconds_total: 'counter'
     }
@@ -47,7 +48,7 @@ describe('metrics', () => {
     metrics.ingestObserver.storeLatency!('admit', 0.002)
     const delivery = metrics.deliveryObserver
     delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '1', messageId: 'a', attempts: 1, endToEndMs: 40 })
-    delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '2', messageId: 'b', attempts: 2, endToEndMs: 7000 })
+    delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '2', messageId: 'b', attempts: 2, endToEndMs: 7000, lateFeatures: 1 })
     delivery.outcome!({ outcome: 'retrying', action: 'trackFeature', status: 429, reason: 'HTTP 429', eventId: '3', messageId: 'c', attempts: 1 })
     delivery.outcome!({ outcome: 'dead', action: 'identifyUser', status: 400, reason: 'HTTP 400', eventId: '4', messageId: 'd', attempts: 1 })
     delivery.concurrency!(12)
@@ -65,6 +66,8 @@ describe('metrics', () => {
     expect(valueOf(after, 'csb_relay_end_to_end_latency_seconds_bucket', { le: '10' })).toBe(2)
     expect(valueOf(after, 'csb_relay_end_to_end_latency_seconds_sum')).toBeCloseTo(7.04)
     expect(valueOf(after, 'csb_relay_delivery_concurrency')).toBe(12)
+    expect(valueOf(before, 'csb_relay_late_feature_events_total')).toBe(0)
+    expect(valueOf(after, 'csb_relay_late_feature_events_total')).toBe(1)
     expect(valueOf(after, 'csb_relay_backlog_depth')).toBe(8)
     expect(valueOf(after, 'csb_relay_backlog_events', { state: 'retrying' })).toBe(2)
     expect(valueOf(after, 'csb_relay_backlog_events', { state: 'admitted' })).toBe(3)

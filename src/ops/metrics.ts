@@ -66,6 +66,11 @@ export function createMetrics({ registry, counts, processMetrics = true }: Metri
     buckets: LATENCY_BUCKETS,
     registers
   })
+  const lateFeatures = new Counter({
+    name: `${METRIC_PREFIX}late_feature_events_total`,
+    help: 'Feature events delivered on another UTC day than their timestamp (sent as is; CSB does not aggregate them into that day).',
+    registers
+  })
   const concurrency = new Gauge({
     name: `${METRIC_PREFIX}delivery_concurrency`,
     help: 'Requests to CSB currently allowed in flight (the adaptive limit).',
@@ -148,6 +153,7 @@ export function createMetrics({ registry, counts, processMetrics = true }: Metri
       outcomes.inc({ action, status: report.status == null ? 'none' : String(report.status), outcome: report.outcome })
       if (report.outcome === 'retrying') retries.inc({ action })
       if (report.outcome === 'delivered' && typeof report.endToEndMs === 'number') endToEnd.observe(report.endToEndMs / 1000)
+      if (report.lateFeatures) lateFeatures.inc(report.lateFeatures)
     },
     concurrency(current) {
       concurrency.set(current)

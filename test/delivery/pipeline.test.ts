@@ -272,6 +272,29 @@ describe('delivery pipeline', () => {
   })
 })
 
+describe('delivery pipeline: late feature events', () => {
+  it('sends a feature event\'s own timestamp and counts it when it falls on another UTC day than the send', async () => {
+    rig = await startRig()
+    const r = rig
+    const yesterday = new Date(Date.now() - 26 * 3600_000).toISOString()
+    const ids = await enqueue(r.store, [
+      segmentEvent({ type: 'track', userId: 'u1', event: 'Old Report', timestamp: yesterday, properties: { account_id: 'acc' } }),
+      segmentEvent({ type: 'track', userId: 'u2', event: 'New Report', properties: { account_id: 'acc' } }),
+      segmentEvent({ type: 'identify', userId: 'u3', timestamp: yesterday, traits: { account_id: 'acc' } })
+    ])
+    await waitFor('all delivered', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'delivered'))
+    const features = accepted(r.sandbox, '/api/v1_1/feature').map((q) => q.body as { feature_id: string; timestamp: string })
+    // Never rewritten: CSB gets the event's own time, and the relay counts it instead.
+    expect(features.find((f) => f.feature_id === 'Old Report')?.timestamp).toBe(yesterday)
+    const byId = new Map(r.outcomes.map((o) => [o.eventId, o]))
+    expect(byId.get(ids[0])).toMatchObject({ outcome: 'delivered', lateFeatures: 1 })
+    expect(byId.get(ids[1])?.lateFeatures).toBeUndefined()
+    // Only feature events are aggregated per day: a late identify is not counted.
+    expect(byId.get(ids[2])?.lateFeatures).toBeUndefined()
+    expect(r.delivery.stats().lateFeatures).toBe(1)
+  })
+})
+
 describe('delivery pipeline: poison events', () => {
   it('dead-letters an event whose routing throws instead of retrying it forever', async () => {
     const { openStore } = await import('../../src/store')
