@@ -2,8 +2,10 @@
  * Delivery end to end inside one process: real SQLite store, real sandbox over HTTP, the real
  * destination through actions-core.
  */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { accepted, enqueue, segmentEvent, startRig, waitFor, type Rig } from './helpers'
+import { accepted, enqueue, fastDelivery, segmentEvent, startRig, waitFor, type Rig } from './helpers'
 
 let rig: Rig | undefined
 afterEach(async () => {
@@ -269,6 +271,42 @@ describe('delivery pipeline', () => {
     const warn = r.logger.lines.find((l) => l.level === 'warn' && l.obj.eventId === ids[0])
     expect(warn?.obj).toMatchObject({ status: 503, attempts: 1 })
     expect(String(warn?.obj.reason)).toMatch(/HTTP 503/)
+  })
+})
+
+describe('delivery pipeline: concurrency', () => {
+  it('never has more requests to CSB in flight than the concurrency limit, and uses all of it', async () => {
+    // A CSB that answers after 20 ms and counts requests in flight.
+    let inFlight = 0
+    let most = 0
+    let served = 0
+    const csb = http.createServer((req, res) => {
+      inFlight++
+      most = Math.max(most, inFlight)
+      req.resume()
+      req.on('end', () =>
+        setTimeout(() => {
+          inFlight--
+          served++
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}')
+        }, 20)
+      )
+    })
+    await new Promise<void>((resolve) => csb.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = csb.address() as AddressInfo
+      rig = await startRig({
+        csb: { apiKey: 'concurrency-test-key', baseUrl: `http://127.0.0.1:${port}` },
+        delivery: { ...fastDelivery, adaptive: false, maxConcurrency: 4, initialConcurrency: 4 }
+      })
+      const r = rig
+      const ids = await enqueue(r.store, Array.from({ length: 60 }, (_, i) => segmentEvent({ type: 'track', userId: `u${i}`, event: 'E', properties: { account_id: 'acc' } })))
+      await waitFor('all delivered', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'delivered'))
+      expect(served).toBe(60)
+      expect(most).toBe(4)
+    } finally {
+      await new Promise((resolve) => csb.close(resolve))
+    }
   })
 })
 
