@@ -9,22 +9,28 @@ import type { Exchange } from './capture'
 
 const FEATURE_PATH = '/api/v1_1/feature'
 
-/** The UTC day of an ISO 8601 timestamp, or null when it does not parse. */
-function utcDay(timestamp: unknown): string | null {
-  if (typeof timestamp !== 'string') return null
-  const ms = Date.parse(timestamp)
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString().slice(0, 10)
+const DAY_MS = 86_400_000
+
+/** Days since the epoch, in UTC, of a time in milliseconds. */
+function utcDay(ms: number): number {
+  return Math.floor(ms / DAY_MS)
 }
 
-/** Feature requests among `exchanges` whose body's timestamp is on another UTC day than `sentAt`. */
-export function lateFeatureRequests(exchanges: readonly Exchange[], sentAt: Date): number {
-  const today = sentAt.toISOString().slice(0, 10)
+/**
+ * Feature requests among the exchanges of a delivery's subscription runs whose body's timestamp
+ * is on another UTC day than `sentAt`. Called for every delivered event: it reads the exchanges
+ * in place and parses a timestamp only for a feature request.
+ */
+export function lateFeatureRequests(runs: ReadonlyArray<{ exchanges: readonly Exchange[] }>, sentAt: Date): number {
   let late = 0
-  for (const { request } of exchanges) {
-    // The destination builds each URL as the base URL plus the endpoint's path (no query).
-    if (typeof request.url !== 'string' || !request.url.endsWith(FEATURE_PATH)) continue
-    const day = utcDay((request.body as { timestamp?: unknown } | null)?.timestamp)
-    if (day !== null && day !== today) late++
+  for (const run of runs) {
+    for (const { request } of run.exchanges) {
+      // The destination builds each URL as the base URL plus the endpoint's path (no query).
+      if (typeof request.url !== 'string' || !request.url.endsWith(FEATURE_PATH)) continue
+      const timestamp = (request.body as { timestamp?: unknown } | null)?.timestamp
+      const ms = typeof timestamp === 'string' ? Date.parse(timestamp) : NaN
+      if (!Number.isNaN(ms) && utcDay(ms) !== utcDay(sentAt.getTime())) late++
+    }
   }
   return late
 }

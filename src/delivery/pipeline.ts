@@ -65,8 +65,6 @@ export interface PipelineStats {
   buffered: number
   paused: boolean
   counts: Record<DeliveryOutcome, number>
-  /** Feature events delivered since start whose timestamp is on another UTC day than the day they were sent. */
-  lateFeatures: number
 }
 
 export class Pipeline {
@@ -89,8 +87,6 @@ export class Pipeline {
   private lastLeaseExtend = Date.now()
   private readonly links = new LinkCache()
   private readonly counts: Record<DeliveryOutcome, number> = { delivered: 0, retrying: 0, dead: 0, skipped: 0 }
-  /** Feature events delivered on another UTC day than their timestamp's (late.ts). */
-  private lateFeatures = 0
 
   constructor(private readonly options: PipelineOptions) {
     const s = options.settings
@@ -148,8 +144,7 @@ export class Pipeline {
       inFlight: this.running.size,
       buffered: this.buffer.length,
       paused: this.limiter.pausedFor() > 0,
-      counts: { ...this.counts },
-      lateFeatures: this.lateFeatures
+      counts: { ...this.counts }
     }
   }
 
@@ -299,7 +294,6 @@ export class Pipeline {
     fields: { action: string | null; status: number | null; reason?: string; attempts: number; lateFeatures?: number }
   ) {
     this.counts[outcome]++
-    if (fields.lateFeatures) this.lateFeatures += fields.lateFeatures
     this.options.observer.outcome?.({
       outcome,
       eventId: leased.id,
@@ -385,7 +379,7 @@ export class Pipeline {
     if (!attempt.failed) {
       release('ok')
       await this.writer.complete({ ...base, action, status: lastResponse?.status ?? null, samples })
-      const lateFeatures = lateFeatureRequests(attempt.results.flatMap((r) => r.exchanges), sentAt)
+      const lateFeatures = lateFeatureRequests(attempt.results, sentAt)
       this.report('delivered', leased, { action, status: lastResponse?.status ?? null, attempts, ...(lateFeatures > 0 ? { lateFeatures } : {}) })
       return
     }
