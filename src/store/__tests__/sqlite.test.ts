@@ -183,4 +183,23 @@ describe('SQLite engine', () => {
     expect(await store.counts()).toMatchObject({ admitted: 0, pending: 1, dead: 2 })
     await store.close()
   })
+
+  it('an opaque inbox row in the earlier text form (header, newline, body) is still queued', async () => {
+    const file = path.join(dir, 'old-opaque.db')
+    const expand = (head: string, body: Uint8Array) => {
+      const { source, key } = JSON.parse(head) as { source: string; key: string }
+      const event = JSON.parse(Buffer.from(body).toString('utf8')) as { type: string; messageId: string }
+      return [{ source, messageId: event.messageId, orderingKey: key, type: event.type, event: event as never, receivedAt: new Date() }]
+    }
+    const first = new SqliteStore(file, resolveOptions())
+    await first.close()
+    const raw = new Database(file)
+    raw.prepare('INSERT INTO inbox (admitted_at, kind, n, meta, events) VALUES (?, ?, ?, ?, ?)')
+      .run(Date.now(), 'opaque', 1, '', '{"source":"s","key":"k"}\n{"type":"track","messageId":"old-1","event":"E"}')
+    raw.close()
+    const store = new SqliteStore(file, { ...resolveOptions(), expander: { path: 'test', expand } })
+    expect((await store.list({ status: 'pending' })).map((e) => e.messageId)).toEqual(['old-1'])
+    expect(await store.counts()).toMatchObject({ admitted: 0, pending: 1, dead: 0 })
+    await store.close()
+  })
 })

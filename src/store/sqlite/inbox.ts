@@ -63,6 +63,12 @@ export function countInbox(ctx: SqliteContext): InboxCount {
 
 function eventsOfRow(ctx: SqliteContext, row: InboxRecord): Array<NewEvent & { eventJson?: string }> {
   if (row.kind !== 'opaque') return eventsOfInput(ctx, row as InboxRecord & { events: string })
+  if (row.meta === '' && typeof row.events === 'string') {
+    // Written by an earlier build of this engine (29 November 2026, before opaque bodies were
+    // BLOBs): the header and the body in one text, separated by the first newline.
+    const cut = row.events.indexOf('\n')
+    return eventsOfInput(ctx, { opaque: true, n: row.n, head: row.events.slice(0, cut), body: Buffer.from(row.events.slice(cut + 1)) })
+  }
   return eventsOfInput(ctx, { opaque: true, n: row.n, head: row.meta, body: row.events as Buffer })
 }
 
