@@ -5,9 +5,8 @@
  * delivered after midnight (an outage, a replay, an import) shows up instead of silently missing
  * from CSB's daily figures.
  */
+import { CSB_PATHS } from '../destination/common/constants'
 import type { Exchange } from './capture'
-
-const FEATURE_PATH = '/api/v1_1/feature'
 
 const DAY_MS = 86_400_000
 
@@ -18,18 +17,19 @@ function utcDay(ms: number): number {
 
 /**
  * Feature requests among the exchanges of a delivery's subscription runs whose body's timestamp
- * is on another UTC day than `sentAt`. Called for every delivered event: it reads the exchanges
+ * is on another UTC day than `sentAtMs`. Called for every delivered event: it reads the exchanges
  * in place and parses a timestamp only for a feature request.
  */
-export function lateFeatureRequests(runs: ReadonlyArray<{ exchanges: readonly Exchange[] }>, sentAt: Date): number {
+export function lateFeatureRequests(runs: ReadonlyArray<{ exchanges: readonly Exchange[] }>, sentAtMs: number): number {
+  const sentDay = utcDay(sentAtMs)
   let late = 0
   for (const run of runs) {
     for (const { request } of run.exchanges) {
       // The destination builds each URL as the base URL plus the endpoint's path (no query).
-      if (typeof request.url !== 'string' || !request.url.endsWith(FEATURE_PATH)) continue
+      if (typeof request.url !== 'string' || !request.url.endsWith(CSB_PATHS.feature)) continue
       const timestamp = (request.body as { timestamp?: unknown } | null)?.timestamp
       const ms = typeof timestamp === 'string' ? Date.parse(timestamp) : NaN
-      if (!Number.isNaN(ms) && utcDay(ms) !== utcDay(sentAt.getTime())) late++
+      if (!Number.isNaN(ms) && utcDay(ms) !== sentDay) late++
     }
   }
   return late

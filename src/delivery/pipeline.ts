@@ -131,6 +131,10 @@ export class Pipeline {
 
   /** Runs the loop now (a slot freed); leases soon, coalescing the leases of many finishing events into one. */
   private kick(): void {
+    if (this.kickTimer) {
+      clearTimeout(this.kickTimer)
+      this.kickTimer = null
+    }
     this.nextLeaseAt = Math.min(this.nextLeaseAt, this.lastLeaseAt + LEASE_COALESCE_MS)
     const wake = this.wakeUp
     this.wakeUp = null
@@ -361,7 +365,7 @@ export class Pipeline {
     const done = completedSubscriptions(leased.samples)
     const toRun = matched.filter((s) => !done.includes(s.name))
     // The UTC day CSB receives the request on, for the late-feature count (late.ts).
-    const sentAt = new Date()
+    const sentAt = Date.now()
     let attempt: AttemptResult
     try {
       attempt = await this.options.executor.run({ event, settings: csb, subscriptions: toRun.map((sub) => sub.name) })

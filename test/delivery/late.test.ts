@@ -7,7 +7,7 @@ const exchange = (path: string, body: unknown): Exchange => ({
 })
 
 describe('lateFeatureRequests', () => {
-  const sentAt = new Date('2026-11-29T00:10:00Z')
+  const sentAt = Date.parse('2026-11-29T00:10:00Z')
 
   it('counts feature requests whose timestamp is on another UTC day than the send', () => {
     expect(lateFeatureRequests([{ exchanges: [exchange('/api/v1_1/feature', { timestamp: '2026-11-28T23:59:59Z' })] }], sentAt)).toBe(1)

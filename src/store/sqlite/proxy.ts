@@ -14,6 +14,7 @@ import type {
 import { QueuedListeners } from '../queued'
 import { threadEntry } from '../thread-entry'
 import { isOpaqueBatch, isSerialisedEvents, ownsBuffer, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
+import { MAX_IN_FLIGHT } from './wal-sync'
 import type { HostedVerb } from './worker-entry'
 
 /** What the worker is started with. */
@@ -159,7 +160,7 @@ export class WorkerSqliteStore implements Store {
     // handed it over); one that shares a buffer (Node's pool for small Buffers) is copied.
     const transfer = rows.flatMap((row) => (isOpaqueBatch(row) && ownsBuffer(row.body) ? [row.body.buffer as ArrayBuffer] : []))
     return this.request<void>(this.nextId++, 'admitRows', [rows], [...new Set(transfer)])
-  }, 4)
+  }, MAX_IN_FLIGHT)
   private readonly queued = new QueuedListeners()
 
   private constructor(

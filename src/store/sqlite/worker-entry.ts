@@ -98,4 +98,4 @@ port.on('message', (request: WorkerRequest) => {
   )
 })
 
-export type HostedVerb = Exclude<keyof Store, 'engine' | 'enqueueTransactions' | 'admit' | 'onQueued'>
+export type HostedVerb = Exclude<keyof Store, 'engine' | 'enqueueTransactions' | 'keepsOpaqueBatches' | 'admit' | 'onQueued'>
