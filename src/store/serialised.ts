@@ -57,8 +57,11 @@ export function loadExpander(path: string): Expand {
 
 export type SerialisedMeta = [source: string, messageId: string, orderingKey: string, type: string, receivedAtMs: number | null]
 
-/** A NewEvent whose event is still JSON text. */
-export type NewEventText = Omit<NewEvent, 'event'> & { eventJson: string }
+/**
+ * A NewEvent whose event is still JSON text (`eventJson`; `event` is undefined): what the
+ * engines' enqueue takes as it is, inserting the text without parsing it.
+ */
+export type NewEventText = NewEvent & { eventJson: string }
 
 export function isSerialisedEvents(value: unknown): value is SerialisedEvents {
   const v = value as SerialisedEvents
@@ -88,10 +91,12 @@ export function eventTextsOf(serialised: SerialisedEvents): NewEventText[] {
     throw new Error(`serialised events hold ${Array.isArray(meta) ? meta.length : '?'} ids and ${texts.length} events where n is ${serialised.n}`)
   }
   return meta.map((m, i) => {
-    const ok = Array.isArray(m) && m.length === 5 && m.slice(0, 4).every((v) => typeof v === 'string') && (m[4] === null || Number.isFinite(m[4]))
+    const ok =
+      Array.isArray(m) && m.length === 5 && typeof m[0] === 'string' && typeof m[1] === 'string' && typeof m[2] === 'string' &&
+      typeof m[3] === 'string' && (m[4] === null || Number.isFinite(m[4]))
     if (!ok) throw new Error(`serialised entry ${i} is not [source, messageId, orderingKey, type, receivedAtMs]`)
     const [source, messageId, orderingKey, type, receivedAtMs] = m
-    return { source, messageId, orderingKey, type, receivedAt: new Date(receivedAtMs ?? NaN), eventJson: texts[i]! }
+    return { source, messageId, orderingKey, type, receivedAt: new Date(receivedAtMs ?? NaN), event: undefined as never, eventJson: texts[i]! }
   })
 }
 

@@ -158,7 +158,7 @@ export class PostgresStore implements Store {
   async admit(batch: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void> {
     // Serialised events keep their JSON as text: the insert takes it as it is (eventJson).
     const events = isSerialisedEvents(batch)
-      ? eventTextsOf(batch).map((e) => ({ ...e, event: undefined as never }))
+      ? eventTextsOf(batch)
       : isOpaqueBatch(batch) ? this.expand(batch) : batch
     const results = await this.enqueue(events)
     this.queued.emit(summariseQueued(events.map((e) => e.type), results))

@@ -41,7 +41,7 @@ export function insertInboxRows(ctx: SqliteContext, rows: readonly InboxInput[])
  * expander, serialised events split (their JSON stays text). Throws when that cannot be done.
  */
 export function eventsOfInput(ctx: SqliteContext, input: InboxInput): Array<NewEvent & { eventJson?: string }> {
-  if (!isOpaqueBatch(input)) return eventTextsOf(input).map((e) => ({ ...e, event: undefined as never }))
+  if (!isOpaqueBatch(input)) return eventTextsOf(input)
   const expander = ctx.options.expander
   if (!expander) throw new Error('the store has no expander for opaque batches (StoreOptions.expander)')
   return expander.expand(input.head, input.body)

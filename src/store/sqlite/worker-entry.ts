@@ -64,7 +64,7 @@ function enqueueMany(calls: SerialisedEvents[]): Promise<Settlement[]> {
     calls.map((call) =>
       // enqueueEvents takes each event's JSON as it came (eventJson) and never reads `event`.
       Promise.resolve()
-        .then(() => store.enqueue(eventTextsOf(call).map((e) => ({ ...e, event: undefined as never }))))
+        .then(() => store.enqueue(eventTextsOf(call)))
         .then(
           (value): Settlement => ({ ok: true, value }),
           (error: unknown): Settlement => ({ ok: false, error: serialiseError(error) })
