@@ -339,8 +339,9 @@ function steadyScenario(name: string, extra: Partial<DeliveryConfig> = {}, rate:
 }
 
 /**
- * actions-core's request client alone, as the destination uses it (one client built per request,
- * the same headers, JSON body and timeout), at the same concurrency against the same sandbox: no
+ * actions-core's request client alone (one client built per request, as actions-core does per run;
+ * the relay now shares one across runs, so this builds more than the relay's path does; the same
+ * headers, JSON body and timeout), at the same concurrency against the same sandbox: no
  * store, mapping, validation or capture. What the HTTP path alone reaches on this machine in this
  * run, the relay's ceiling; the throughput scenario's delivered/s read beside it.
  */

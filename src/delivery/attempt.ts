@@ -13,7 +13,7 @@
  * already succeeded are remembered in the samples and are not sent again on the retry.
  */
 import { Destination } from '@segment/actions-core'
-import { DryRunStop, finishExchanges, settingsSource, withCapture, type Exchange } from './capture'
+import { DryRunStop, finishExchanges, withCapture, type Exchange } from './capture'
 import type { ActiveSubscription } from './subscriptions'
 import type { CsbSettings } from './types'
 
@@ -49,29 +49,30 @@ interface SharedClient {
 }
 
 /**
- * Makes an action reuse its request client across runs with the same settings. actions-core builds
+ * Makes an action reuse its request client across runs with the same options. actions-core builds
  * one per run (`createRequestClient(extendRequest(data), { afterResponse, statsContext, signal })`:
  * three rounds of option and header merging before the first request); the client it returns is
  * a function that makes a new request (options merged, hooks run) on each call, so sharing it
- * changes nothing a request sees. Runs share it only when their settings come from the same
- * object (`withCapture`), they pass no abort signal, and `extendRequest` gives the same options
- * (compared as JSON, hook lists by identity); otherwise actions-core builds one as before.
+ * changes nothing a request sees. The client depends only on `extendRequest`'s result (the
+ * capture context goes with each request, capture.ts), so runs share it when that result is the
+ * same (compared as JSON, hook lists by identity) and they pass no abort signal; this holds in a
+ * worker thread too, where each task's settings arrive as a new object. Otherwise actions-core
+ * builds one as before, and it becomes the one shared.
  */
 function shareRequestClients(action: { createRequestClient?: ClientFactory; extendRequest?: (data: unknown) => unknown }): void {
   const build = action.createRequestClient
   if (typeof build !== 'function') return
-  const shared = new WeakMap<object, SharedClient>()
+  let shared: SharedClient | undefined
   action.createRequestClient = function (this: unknown, data) {
-    const source = settingsSource(data?.settings)
-    if (!source || data?.signal !== undefined) return build.call(this, data)
+    if (data?.signal !== undefined) return build.call(this, data)
     const extended = (action.extendRequest?.(data) ?? {}) as Record<string, unknown>
     const options = JSON.stringify(extended)
-    const known = shared.get(source)
+    const known = shared
     if (known && known.options === options && known.beforeRequest === extended.beforeRequest && known.afterResponse === extended.afterResponse) {
       return known.client
     }
     const client = build.call(this, data)
-    shared.set(source, { options, beforeRequest: extended.beforeRequest, afterResponse: extended.afterResponse, client })
+    shared = { options, beforeRequest: extended.beforeRequest, afterResponse: extended.afterResponse, client }
     return client
   }
 }

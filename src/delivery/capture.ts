@@ -50,23 +50,9 @@ export class DryRunStop extends Error {
 /** The settings key under which the caller passes the event's CaptureContext (a symbol: JSON and schema validation ignore it). */
 export const CAPTURE = Symbol('csb-capture')
 
-/** The settings key under which a run's settings name the object they were copied from (see `settingsSource`). */
-const SOURCE = Symbol('csb-settings-source')
-
 /** Settings for one run of the destination: the CSB settings and the capture context. */
 export function withCapture<S extends object>(settings: S, context: CaptureContext): S & { [CAPTURE]: CaptureContext } {
-  return { ...settings, [CAPTURE]: context, [SOURCE]: settings }
-}
-
-/**
- * The settings object a run's settings were copied from (`withCapture`), or undefined for settings
- * not made by it. Runs of the same source have the same `extendRequest` result apart from the
- * capture context, which travels with each request (see `wrapRequest`), so they can share one
- * request client (attempt.ts).
- */
-export function settingsSource(settings: unknown): object | undefined {
-  const source = (settings as { [SOURCE]?: object } | undefined)?.[SOURCE]
-  return source && typeof source === 'object' ? source : undefined
+  return { ...settings, [CAPTURE]: context }
 }
 
 /** The request-option key that carries the context from the request client to its hooks (a function: option merging copies objects but not functions). */
