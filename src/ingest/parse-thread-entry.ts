@@ -1,18 +1,17 @@
 /** A parse thread (see parse-thread.ts): the request thread's parse and checks, and the request ready for the store. */
 import { parentPort, workerData } from 'node:worker_threads'
 import { IngestError } from './errors'
-import { ownsBuffer, serialiseEvents } from '../store/serialised'
+import { serialiseEvents } from '../store/serialised'
 import { checkRequest, eventsOfRequest } from './events'
 import { bodyText, parseJson } from './json'
 import { opaqueRequest } from './opaque'
-import type { ParseReply, ParseRequest, ParseSetup } from './parse-thread'
+import { movableBuffers, type ParseAnswer, type ParseMessage, type ParseReply, type ParseRequest, type ParseSetup } from './parse-thread'
 
 const port = parentPort
 if (!port) throw new Error('parse-thread-entry must run in a worker thread')
 const { limits, output } = workerData as ParseSetup
 
-port.on('message', (request: ParseRequest) => {
-  let reply: ParseReply
+function answer(request: ParseRequest): ParseReply {
   try {
     const text = bodyText(request.raw)
     const body = parseJson(text)
@@ -21,13 +20,17 @@ port.on('message', (request: ParseRequest) => {
       output === 'opaque'
         ? opaqueRequest(request.route, request.source, receivedAt, request.raw, checkRequest(request.route, body, request.raw.byteLength, limits))
         : serialiseEvents(eventsOfRequest(request.route, body, request.raw.byteLength, request.source, limits, receivedAt))
-    reply = { id: request.id, ok: true, batch }
+    return { id: request.id, ok: true, batch }
   } catch (error) {
-    reply =
-      error instanceof IngestError
-        ? { id: request.id, ok: false, status: error.statusCode, message: error.message }
-        : { id: request.id, ok: false, status: 500, message: error instanceof Error ? error.message : String(error) }
+    return error instanceof IngestError
+      ? { id: request.id, ok: false, status: error.statusCode, message: error.message }
+      : { id: request.id, ok: false, status: 500, message: error instanceof Error ? error.message : String(error) }
   }
-  // An opaque batch's body goes back without a copy: its buffer moves to the request thread.
-  port.postMessage(reply, reply.ok && 'body' in reply.batch && ownsBuffer(reply.batch.body) ? [reply.batch.body.buffer as ArrayBuffer] : [])
+}
+
+port.on('message', (message: ParseMessage) => {
+  const replies: ParseAnswer = message.map(answer)
+  // Opaque batches' bodies go back without a copy: their buffers move to the request thread.
+  const bodies = replies.flatMap((reply) => (reply.ok && 'body' in reply.batch ? [reply.batch.body] : []))
+  port.postMessage(replies, movableBuffers(bodies))
 })
