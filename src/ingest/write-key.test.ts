@@ -15,6 +15,15 @@ describe('the generated write key', () => {
     expect(second.generated).toEqual({ writeKey: first.generated?.writeKey, createdNow: false })
   })
 
+  it('is one key for relays starting together on one empty store: one creates it, the others use it', async () => {
+    const store = fakeStore()
+    const setups = await Promise.all([ensureWriteKey(store, []), ensureWriteKey(store, []), ensureWriteKey(store, [])])
+    const keys = new Set(setups.map((s) => s.generated?.writeKey))
+    expect(keys.size).toBe(1)
+    expect(store.meta.get(GENERATED_WRITE_KEY_META)).toBe(setups[0].generated?.writeKey)
+    expect(setups.filter((s) => s.generated?.createdNow)).toHaveLength(1)
+  })
+
   it('is not used when write keys are configured', async () => {
     const store = fakeStore()
     const setup = await ensureWriteKey(store, [{ name: 'web', writeKey: 'k' }])

@@ -19,10 +19,20 @@ export function newWriteKey(): string {
   return `wk_${randomBytes(24).toString('base64url')}`
 }
 
-export async function ensureWriteKey(store: Pick<Store, 'getMeta' | 'setMeta'>, configured: readonly IngestSource[]): Promise<WriteKeySetup> {
+/**
+ * The configured sources, or the generated key's. Relays starting together on one empty database
+ * agree on one key: each offers a new key, the store keeps the first, and every relay uses the
+ * key kept (only the one whose key was kept reports it as created now).
+ */
+export async function ensureWriteKey(store: Pick<Store, 'getMeta' | 'setMetaIfAbsent'>, configured: readonly IngestSource[]): Promise<WriteKeySetup> {
   if (configured.length > 0) return { sources: [...configured] }
   const existing = await store.getMeta(GENERATED_WRITE_KEY_META)
-  const writeKey = existing ?? newWriteKey()
-  if (existing === null) await store.setMeta(GENERATED_WRITE_KEY_META, writeKey)
-  return { sources: [{ name: GENERATED_SOURCE_NAME, writeKey }], generated: { writeKey, createdNow: existing === null } }
+  let writeKey = existing
+  let createdNow = false
+  if (writeKey === null) {
+    const offered = newWriteKey()
+    writeKey = await store.setMetaIfAbsent(GENERATED_WRITE_KEY_META, offered)
+    createdNow = writeKey === offered
+  }
+  return { sources: [{ name: GENERATED_SOURCE_NAME, writeKey }], generated: { writeKey, createdNow } }
 }

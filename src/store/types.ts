@@ -273,6 +273,12 @@ export interface Store {
   /** Small key/value for relay state (generated write key, import checkpoints). */
   getMeta(key: string): Promise<string | null>
   setMeta(key: string, value: string): Promise<void>
+  /**
+   * Stores `value` under `key` unless a value is already stored there; resolves with the stored
+   * value, this one or the one already there. Instances starting together on one database
+   * agree on one value (the generated write key): exactly one call's value wins.
+   */
+  setMetaIfAbsent(key: string, value: string): Promise<string>
 
   /** Deletes finished events older than the retention and dedupe entries older than the window. */
   prune(now?: Date): Promise<number>

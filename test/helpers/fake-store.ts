@@ -62,6 +62,10 @@ export function fakeStore(): FakeStore {
     async list() { return [...store.events].reverse() },
     async getMeta(key) { return store.meta.get(key) ?? null },
     async setMeta(key, value) { store.meta.set(key, value) },
+    async setMetaIfAbsent(key, value) {
+      if (!store.meta.has(key)) store.meta.set(key, value)
+      return store.meta.get(key)!
+    },
     async close() {},
     lease: notInFake('lease'),
     extendLease: notInFake('extendLease'),

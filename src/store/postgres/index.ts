@@ -11,7 +11,7 @@ import { QueuedListeners, summariseQueued } from '../queued'
 import { eventTextsOf, isOpaqueBatch, isSerialisedEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
 import { enqueueEvents } from './enqueue'
 import { extendLeases, leaseEvents } from './lease'
-import { accountsFor, getMeta, linkIdentities, pruneChunk, setMeta } from './misc'
+import { accountsFor, getMeta, linkIdentities, pruneChunk, setMeta, setMetaIfAbsent } from './misc'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
 import { checkSchemaName, migrate, quoteIdent } from './schema'
@@ -240,6 +240,10 @@ export class PostgresStore implements Store {
 
   setMeta(key: string, value: string): Promise<void> {
     return setMeta(this.db, key, value)
+  }
+
+  setMetaIfAbsent(key: string, value: string): Promise<string> {
+    return setMetaIfAbsent(this.db, key, value)
   }
 
   /** In chunks, one transaction each, so no transaction holds many row locks for long. */

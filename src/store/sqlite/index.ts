@@ -14,7 +14,7 @@ import { countInbox, drainInbox, eventsOfInput, insertInboxRows, type DrainResul
 import { isOpaqueBatch, isSerialisedEvents, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
 import { QueuedListeners, summariseQueued } from '../queued'
 import { extendLeases, leaseEvents } from './lease'
-import { accountsFor, getMeta, linkIdentities, setMeta } from './identity'
+import { accountsFor, getMeta, linkIdentities, setMeta, setMetaIfAbsent } from './identity'
 import { pruneChunk } from './prune'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
@@ -332,6 +332,10 @@ export class SqliteStore implements Store {
 
   async setMeta(key: string, value: string): Promise<void> {
     await this.write(() => setMeta(this.ctx, key, value))
+  }
+
+  async setMetaIfAbsent(key: string, value: string): Promise<string> {
+    return this.write(() => setMetaIfAbsent(this.ctx, key, value))
   }
 
   /** In chunks, one transaction each, so ingest and delivery keep going while it runs. */

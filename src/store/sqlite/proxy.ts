@@ -344,6 +344,10 @@ export class WorkerSqliteStore implements Store {
     return this.call('setMeta', key, value)
   }
 
+  setMetaIfAbsent(key: string, value: string): Promise<string> {
+    return this.call('setMetaIfAbsent', key, value)
+  }
+
   prune(now?: Date): Promise<number> {
     return this.call('prune', now)
   }

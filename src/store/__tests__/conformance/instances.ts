@@ -38,6 +38,18 @@ export function instanceTests(suite: Suite): void {
       expect(await one.getMeta('k')).toBe('v')
     })
 
+    test('instances offering different values for one meta key at once agree on one of them', async () => {
+      const { store: one, url } = await openFresh()
+      const two = await open(url)
+      for (let round = 0; round < 5; round++) {
+        const key = `generated-${round}`
+        const [a, b] = await Promise.all([one.setMetaIfAbsent(key, 'from-one'), two.setMetaIfAbsent(key, 'from-two')])
+        expect(a).toBe(b)
+        expect(['from-one', 'from-two']).toContain(a)
+        expect(await two.getMeta(key)).toBe(a)
+      }
+    })
+
     test('an instance that dies holding leases: another takes its events after the lease expires', async () => {
       const { store: one, url } = await openFresh()
       const two = await open(url)

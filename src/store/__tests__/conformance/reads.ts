@@ -125,6 +125,16 @@ export function readTests(suite: Suite): void {
       await store.setMeta('writeKey', 'two')
       expect(await store.getMeta('writeKey')).toBe('two')
     })
+
+    test('meta set if absent: the first value stays, every call answers it', async () => {
+      const store = await open()
+      expect(await store.setMetaIfAbsent('generated', 'first')).toBe('first')
+      expect(await store.setMetaIfAbsent('generated', 'second')).toBe('first')
+      expect(await store.getMeta('generated')).toBe('first')
+      const together = await Promise.all(['a', 'b', 'c'].map((v) => store.setMetaIfAbsent('together', v)))
+      expect(new Set(together).size).toBe(1)
+      expect(await store.getMeta('together')).toBe(together[0])
+    })
   })
 
   describe('prune', () => {
