@@ -10,7 +10,10 @@ import { startDelivery } from '../delivery'
 import { INGEST_EXPANDER, ensureWriteKey, ingestPlugin, type IngestObserver, type WriteKeySetup } from '../ingest'
 import { Destination } from '@segment/actions-core'
 import csbDestination from '../destination'
-import { createLogger, createOps, healthPlugin, lazyChildLogger, opsPlugin } from '../ops'
+import {
+  CsbSettingsError, SecretSet, createLogger, createOps, healthPlugin, lazyChildLogger, loadStoredCsbSettings, opsPlugin, parseCsbSettings,
+  storeCsbSettings, type CsbSource, type CsbState
+} from '../ops'
 import { backlogOf, openStore, type Store } from '../store'
 import type { RelayConfig } from './config'
 
@@ -23,6 +26,8 @@ export interface Relay {
   /** The accepted sources; `generated` when the relay runs on a key it generated. */
   writeKeys: WriteKeySetup
   logger: pino.Logger
+  /** Whether CSB is configured now, and from where (settings may be given at runtime: PUT /api/csb). */
+  csbState(): CsbState
   close(): Promise<void>
 }
 
@@ -52,13 +57,20 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     // write keys: the configured ones, else the generated one kept in the store
     const writeKeys = await ensureWriteKey(store, config.sources)
 
+    // CSB settings: the configuration's, else those given earlier through PUT /api/csb (kept in the store)
+    let csb = config.csb
+    let csbSource: CsbSource | null = csb ? 'configuration' : null
+    if (!csb) {
+      csb = await loadStoredCsbSettings(store)
+      if (csb) csbSource = 'admin API'
+    }
+    const csbState = (): CsbState => ({ configured: csb !== undefined, source: csbSource, baseUrl: csb?.baseUrl ?? null, authScheme: csb ? (csb.authScheme ?? 'bearer') : null })
+
+    // secrets: every one the relay knows, scrubbed from logs and admin answers; a key given later joins them
+    const secrets = new SecretSet([csb?.apiKey, config.adminToken, ...writeKeys.sources.map((s) => s.writeKey)])
+
     // logger: one for the whole relay, scrubbing every secret it could meet
-    const logger =
-      deps.logger ??
-      createLogger({
-        level: config.logLevel,
-        secrets: [config.csb?.apiKey, config.adminToken, ...writeKeys.sources.map((s) => s.writeKey)]
-      })
+    const logger = deps.logger ?? createLogger({ level: config.logLevel, secrets })
 
     // http server
     const app = Fastify({
@@ -72,13 +84,42 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     })
 
     // ops: metrics registry, dashboard and admin plugins; sets the observer ingest reports to
+    let delivery: ReturnType<typeof startDelivery> | undefined
     const csbAuthentication = new Destination(csbDestination)
     const ops = createOps({
       store,
       config,
       logger,
-      secrets: writeKeys.sources.map((s) => s.writeKey),
-      checkCsb: (csb) => csbAuthentication.testAuthentication(csb as never)
+      secrets,
+      checkCsb: (settings) => csbAuthentication.testAuthentication(settings as never),
+      csb: () => csb,
+      csbControls: {
+        state: csbState,
+        set: async (body) => {
+          if (csbSource === 'configuration') {
+            throw new CsbSettingsError(409, 'CSB settings come from the environment or the config file here; change them there and restart')
+          }
+          const settings = parseCsbSettings(body)
+          if (!delivery) throw new CsbSettingsError(409, 'delivery is not running yet; retry in a moment')
+          secrets.add(settings.apiKey)
+          const previous = csb
+          try {
+            delivery.setCsbSettings(settings)
+          } catch (err) {
+            throw new CsbSettingsError(400, (err as Error).message)
+          }
+          try {
+            await storeCsbSettings(store, settings)
+          } catch (err) {
+            delivery.setCsbSettings(previous)
+            throw err
+          }
+          csb = settings
+          csbSource = 'admin API'
+          logger.info({ baseUrl: settings.baseUrl }, 'CSB settings given through the admin API: kept in the store; delivering')
+          return csbState()
+        }
+      }
     })
     // Accepted events wake delivery (set once delivery has started) instead of waiting for its poll.
     let wakeDelivery: () => void = () => {}
@@ -106,13 +147,13 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       readiness: async () => ({
         engine: store.engine,
         backlog: backlogOf(await store.counts()),
-        csbConfigured: config.csb !== undefined
+        csbConfigured: csb !== undefined
       })
     })
 
     // delivery: workers lease, deliver and record outcomes; stopped after the server has closed,
     // before the store closes (cleanups run in reverse). Bad subscriptions/filters throw here.
-    const delivery = startDelivery({ store, config, logger, observer: ops.deliveryObserver, instanceId: `${process.pid}` })
+    delivery = startDelivery({ store, config: { ...config, csb }, logger, observer: ops.deliveryObserver, instanceId: `${process.pid}` })
     ops.attachDelivery(delivery)
     wakeDelivery = () => delivery.wake()
     cleanups.push(() => delivery.stop())
@@ -144,6 +185,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       config,
       writeKeys,
       logger,
+      csbState,
       close: () => (closing ??= undo())
     }
   } catch (err) {

@@ -178,6 +178,26 @@ describe('admin API', () => {
     expect((await app.inject('/api/csb-check')).json()).toMatchObject({ configured: true, ok: false, message: expect.stringMatching(/connection refused/) })
   })
 
+  it('lets CSB settings change without a token only from this machine, and answers 503 when the relay cannot change them', async () => {
+    const given: unknown[] = []
+    const state = { configured: false, source: null, baseUrl: null, authScheme: null }
+    await build({ csb: { state: () => state, set: async (body) => (given.push(body), { ...state, configured: true }) } })
+    const body = { apiKey: API_KEY, baseUrl: 'https://acme.customersuccessbox.com' }
+    const remote = await app.inject({ method: 'PUT', url: '/api/csb', payload: body, remoteAddress: '203.0.113.9' })
+    expect(remote.statusCode).toBe(403)
+    expect(remote.json().error).toMatch(/only from this machine .*set CSB_RELAY_ADMIN_TOKEN/)
+    expect(given).toHaveLength(0)
+    const local = await app.inject({ method: 'PUT', url: '/api/csb', payload: body, remoteAddress: '127.0.0.1' })
+    expect(local.statusCode).toBe(200)
+    expect(given).toEqual([body])
+    expect((await app.inject({ url: '/api/csb', remoteAddress: '203.0.113.9' })).json()).toEqual(state)
+
+    await app.close()
+    await build()
+    expect((await app.inject({ method: 'PUT', url: '/api/csb', payload: body })).statusCode).toBe(503)
+    expect((await app.inject('/api/csb')).statusCode).toBe(503)
+  })
+
   describe('with an admin token', () => {
     beforeEach(async () => {
       await build({ adminToken: TOKEN })

@@ -8,7 +8,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { EventStatus, ReplayFilter, Store, StoredEvent } from '../store/types'
 import { suggestFix } from './fixes'
 import { parsePeriod } from './period'
-import { createScrubber, scrubValue } from './secrets'
+import { SecretSet, scrubValue } from './secrets'
+import { CsbSettingsError, type CsbState } from './csb-settings'
 import { buildOverview } from './overview'
 
 /** Result of asking CSB whether it accepts the configured key (destination's testAuthentication). */
@@ -30,21 +31,32 @@ export interface AdminOptions {
   /** The configuration in force, already redacted (`redactConfig`). */
   config: Record<string, unknown>
   adminToken?: string
-  /** Secret values to scrub from every answer (API key, write keys, admin token). */
-  secrets: Iterable<string | undefined | null>
+  /** Secret values to scrub from every answer (API key, write keys, admin token); a SecretSet may grow later. */
+  secrets: Iterable<string | undefined | null> | SecretSet
   /** Replays dead letters and wakes delivery; defaults to `store.replay`. */
   replay?: (filter: ReplayFilter) => Promise<number>
   testEvent?: EventTester
   checkCsb?: () => Promise<CsbCheck>
+  /** CSB settings at runtime (`GET`/`PUT /api/csb`); absent: those routes answer 503. */
+  csb?: CsbControls
+}
+
+export interface CsbControls {
+  state(): CsbState
+  /** Checks, keeps and applies the settings (the request body); throws CsbSettingsError (400/409) or the reason delivery refused them. */
+  set(body: unknown): Promise<CsbState>
 }
 
 const STATUSES = new Set(['pending', 'retrying', 'delivered', 'dead', 'skipped'])
 const MAX_LIST = 500
 const CSB_CHECK_TIMEOUT_MS = 15_000
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
 
 export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options) => {
   const { store } = options
-  const scrub = createScrubber([...options.secrets, options.adminToken])
+  const secrets = options.secrets instanceof SecretSet ? options.secrets : new SecretSet(options.secrets)
+  secrets.add(options.adminToken)
+  const scrub = secrets.scrub
   const expected = options.adminToken ? Buffer.from(`Bearer ${options.adminToken}`) : null
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -134,6 +146,26 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
   })
 
   app.get('/config', async () => ({ config: options.config, engine: store.engine }))
+
+  app.get('/csb', async (_request, reply) => {
+    if (!options.csb) return reply.code(503).send({ error: 'CSB settings cannot be read or changed in this relay' })
+    return options.csb.state()
+  })
+
+  app.put<{ Body: unknown }>('/csb', async (request, reply) => {
+    if (!options.csb) return reply.code(503).send({ error: 'CSB settings cannot be read or changed in this relay' })
+    // Whoever sets CSB's address decides where every event goes: without an admin token only this machine may.
+    if (!expected && !LOOPBACK.has(request.socket.remoteAddress ?? '')) {
+      return reply.code(403).send({ error: 'without an admin token, CSB settings can be changed only from this machine (127.0.0.1): set CSB_RELAY_ADMIN_TOKEN to change them remotely' })
+    }
+    try {
+      return await options.csb.set(request.body)
+    } catch (err) {
+      // Refusals name the field or the reason; anything else (the store failing) is a 500.
+      if (err instanceof CsbSettingsError) return reply.code(err.statusCode).send({ error: err.message })
+      throw err
+    }
+  })
 
   app.get('/csb-check', async () => {
     if (!options.checkCsb) return { configured: false, ok: false, message: 'CSB is not configured: set CSB_API_KEY and CSB_BASE_URL' }

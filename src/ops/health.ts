@@ -21,7 +21,7 @@ export interface HealthOptions {
 }
 
 export const CSB_NOT_CONFIGURED =
-  'CSB not configured: events are accepted and held until CSB_API_KEY and CSB_BASE_URL are set'
+  'CSB not configured: events are accepted and held until CSB_API_KEY and CSB_BASE_URL are set (or PUT /api/csb)'
 
 export const healthPlugin: FastifyPluginAsync<HealthOptions> = async (app, options) => {
   app.get('/healthz', async () => ({ ok: true }))

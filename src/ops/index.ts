@@ -13,7 +13,8 @@ export { createLogger, lazyChildLogger, REDACT_PATHS, type LoggerOptions } from 
 export { adminPlugin, parseReplayFilter, type AdminOptions, type CsbCheck, type EventTester } from './admin'
 export { dashboardPlugin } from './dashboard'
 export { healthPlugin, CSB_NOT_CONFIGURED, type HealthOptions, type Readiness } from './health'
-export { createScrubber, scrubValue, REDACTED } from './secrets'
+export { createScrubber, scrubValue, REDACTED, SecretSet } from './secrets'
+export { CSB_SETTINGS_META, CsbSettingsError, loadStoredCsbSettings, parseCsbSettings, storeCsbSettings, type CsbSource, type CsbState } from './csb-settings'
 export { suggestFix } from './fixes'
 export { buildOverview, type Overview } from './overview'
 

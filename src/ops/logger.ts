@@ -4,7 +4,7 @@
  * scrubbed of the secret values themselves just before it is written.
  */
 import pino, { type DestinationStream, type Logger } from 'pino'
-import { createScrubber, REDACTED } from './secrets'
+import { REDACTED, SecretSet } from './secrets'
 
 /** Fields that hold credentials wherever they appear (one or two levels deep). */
 export const REDACT_PATHS = [
@@ -19,14 +19,15 @@ export const REDACT_PATHS = [
 
 export interface LoggerOptions {
   level?: string
-  /** Secret values to scrub from every line (CSB API key, write keys, admin token). */
-  secrets?: Iterable<string | undefined | null>
+  /** Secret values to scrub from every line (CSB API key, write keys, admin token); a SecretSet may grow later. */
+  secrets?: Iterable<string | undefined | null> | SecretSet
   /** Where lines go; defaults to stdout. Tests pass a stream to read them back. */
   destination?: DestinationStream
 }
 
 export function createLogger({ level = 'info', secrets = [], destination }: LoggerOptions = {}): Logger {
-  const scrub = createScrubber(secrets)
+  const set = secrets instanceof SecretSet ? secrets : new SecretSet(secrets)
+  const scrub = set.scrub
   const options: pino.LoggerOptions = {
     level,
     base: { service: 'csb-relay' },

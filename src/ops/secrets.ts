@@ -32,6 +32,32 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
+/**
+ * Secrets that can grow while the relay runs (CSB settings given through the admin API): the
+ * logger and the admin API scrub with whatever the set holds at the time.
+ */
+export class SecretSet {
+  private readonly values = new Set<string>()
+  private scrubber: Scrubber = (text) => text
+
+  constructor(secrets: Iterable<string | undefined | null> = []) {
+    this.add(...secrets)
+  }
+
+  add(...secrets: Array<string | undefined | null>): void {
+    let added = false
+    for (const s of secrets) {
+      if (typeof s === 'string' && s.length >= MIN_SECRET_LENGTH && !this.values.has(s)) {
+        this.values.add(s)
+        added = true
+      }
+    }
+    if (added) this.scrubber = createScrubber(this.values)
+  }
+
+  readonly scrub: Scrubber = (text) => this.scrubber(text)
+}
+
 /** Replaces secrets in every string of a JSON-like value (returns a copy). */
 export function scrubValue<T>(value: T, scrub: Scrubber): T {
   if (typeof value === 'string') return scrub(value) as unknown as T

@@ -12,7 +12,8 @@ import type { RelayConfig } from '../cli/config'
 import { redactConfig } from '../cli/config'
 import type { DeliveryObserver } from '../delivery/observer'
 import type { ReplayFilter, Store } from '../store/types'
-import type { CsbCheck } from './admin'
+import type { CsbCheck, CsbControls } from './admin'
+import { SecretSet } from './secrets'
 import type { OpsOptions } from './index'
 import { createMetrics, type IngestMetricsObserver } from './metrics'
 
@@ -27,12 +28,16 @@ export interface CreateOpsOptions {
   config: RelayConfig
   /** CSB check failures are logged here. */
   logger?: Logger
-  /** Extra secrets to scrub besides the config's (e.g. a generated write key). */
-  secrets?: Iterable<string | undefined | null>
+  /** Extra secrets to scrub besides the config's (e.g. a generated write key); a SecretSet is shared, and grows with the config's. */
+  secrets?: Iterable<string | undefined | null> | SecretSet
   /** Asks CSB whether it accepts the settings (the destination's testAuthentication); rejects with the reason. */
   checkCsb?: (csb: NonNullable<RelayConfig['csb']>) => Promise<void>
   /** Created here when absent. */
   registry?: Registry
+  /** The CSB settings in force now (they may be set at runtime); defaults to the configuration's. */
+  csb?: () => RelayConfig['csb']
+  /** Runtime CSB settings for the admin API (`/api/csb`). */
+  csbControls?: CsbControls
 }
 
 export interface Ops {
@@ -48,11 +53,13 @@ export function createOps(options: CreateOpsOptions): Ops {
   const registry = options.registry ?? new Registry()
   const metrics = createMetrics({ registry, counts: () => store.counts() })
   let delivery: DeliveryControls | undefined
-  const secrets = [config.csb?.apiKey, config.adminToken, ...config.sources.map((s) => s.writeKey), ...(options.secrets ?? [])]
+  const secrets = options.secrets instanceof SecretSet ? options.secrets : new SecretSet(options.secrets ?? [])
+  secrets.add(config.csb?.apiKey, config.adminToken, ...config.sources.map((s) => s.writeKey))
+  const csbNow = options.csb ?? (() => config.csb)
 
   const checkCsb = async (): Promise<CsbCheck> => {
-    const csb = config.csb
-    if (!csb) return { configured: false, ok: false, message: 'CSB is not configured: set CSB_API_KEY and CSB_BASE_URL' }
+    const csb = csbNow()
+    if (!csb) return { configured: false, ok: false, message: 'CSB is not configured: set CSB_API_KEY and CSB_BASE_URL, or PUT /api/csb' }
     if (!options.checkCsb) return { configured: true, ok: false, message: 'no CSB check available in this relay' }
     try {
       await options.checkCsb(csb)
@@ -78,7 +85,8 @@ export function createOps(options: CreateOpsOptions): Ops {
         if (!delivery) throw new Error('delivery is not running')
         return delivery.test(event, { send })
       },
-      checkCsb
+      checkCsb,
+      csb: options.csbControls
     },
     attachDelivery(d) {
       delivery = d

@@ -110,7 +110,7 @@ describe('readiness', () => {
       engine: 'sqlite',
       backlog: 1,
       csbConfigured: false,
-      csb: 'CSB not configured: events are accepted and held until CSB_API_KEY and CSB_BASE_URL are set'
+      csb: 'CSB not configured: events are accepted and held until CSB_API_KEY and CSB_BASE_URL are set (or PUT /api/csb)'
     })
     expect(await (await fetch(`${relay.url}/healthz`)).json()).toEqual({ ok: true })
   })

@@ -53,11 +53,12 @@ function banner(relay: Relay): string {
   } else {
     lines.push(`Write keys: ${writeKeys.sources.length} source(s): ${writeKeys.sources.map((s) => s.name).join(', ')}`)
   }
+  const csb = relay.csbState()
   lines.push(
     '',
-    config.csb
-      ? `CSB: delivering to ${config.csb.baseUrl}`
-      : 'CSB not configured: events are accepted and held until CSB_API_KEY and CSB_BASE_URL are set.'
+    csb.configured
+      ? `CSB: delivering to ${csb.baseUrl}${csb.source === 'admin API' ? ' (settings given through PUT /api/csb, kept in the store)' : ''}`
+      : 'CSB not configured: events are accepted and held until CSB_API_KEY and CSB_BASE_URL are set (or PUT /api/csb).'
   )
   return lines.join('\n')
 }

@@ -1,0 +1,110 @@
+/**
+ * CSB settings given at runtime through the admin API: held events flow once they are set, the
+ * settings survive a restart, the key never comes back out, and bad or forbidden changes are
+ * refused with the reason.
+ */
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import type { Relay } from '../../src/cli/relay'
+import { startSandbox, type Sandbox } from '../../src/sandbox'
+import { post, startTestRelay } from '../helpers/relay'
+import { removeTempDirs, tempDir } from '../helpers/temp'
+import { waitFor } from '../helpers/wait'
+
+const API_KEY = 'csb_runtime_key_0123456789'
+const running: Array<{ close(): Promise<void> }> = []
+afterEach(async () => {
+  for (const r of running.splice(0).reverse()) await r.close()
+})
+afterAll(removeTempDirs)
+
+async function relayOn(db: string, env: Record<string, string> = {}): Promise<Relay> {
+  const relay = await startTestRelay({ db, env })
+  running.push(relay)
+  return relay
+}
+
+async function sandbox(): Promise<Sandbox> {
+  const s = await startSandbox({ port: 0, apiKey: API_KEY })
+  running.push(s)
+  return s
+}
+
+async function api(relay: Relay, method: string, pathname: string, body?: unknown, token?: string) {
+  const headers: Record<string, string> = {}
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (token) headers.authorization = `Bearer ${token}`
+  const res = await fetch(`${relay.url}/api${pathname}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  return { status: res.status, text, json: JSON.parse(text) as Record<string, unknown> }
+}
+
+const event = { userId: 'u-1', event: 'Report Built', properties: { account_id: 'acme' } }
+
+describe('PUT /api/csb', () => {
+  it('delivers the events held while CSB was not configured, keeps the settings across a restart, and never answers the key', async () => {
+    const csb = await sandbox()
+    const db = path.join(tempDir(), 'relay.db')
+    const relay = await relayOn(db)
+    expect((await api(relay, 'GET', '/csb')).json).toEqual({ configured: false, source: null, baseUrl: null, authScheme: null })
+    expect((await post(relay, '/v1/track', event)).status).toBe(200)
+    const ready = (await (await fetch(`${relay.url}/readyz`)).json()) as { csbConfigured: boolean; csb: string }
+    expect(ready.csbConfigured).toBe(false)
+    expect(ready.csb).toContain('PUT /api/csb')
+
+    const put = await api(relay, 'PUT', '/csb', { apiKey: API_KEY, baseUrl: csb.url })
+    expect(put.status).toBe(200)
+    expect(put.json).toEqual({ configured: true, source: 'admin API', baseUrl: csb.url, authScheme: 'bearer' })
+    expect(put.text).not.toContain(API_KEY)
+    await waitFor(async () => (await relay.store.counts()).delivered === 1, { what: 'the held event delivered' })
+    const sent = csb.requests().filter((r) => r.path === '/api/v1_1/feature')
+    expect(sent).toHaveLength(1)
+    expect(sent[0]!.headers.authorization).toBe(`Bearer ${API_KEY}`)
+    expect(((await (await fetch(`${relay.url}/readyz`)).json()) as { csbConfigured: boolean }).csbConfigured).toBe(true)
+    const config = await api(relay, 'GET', '/config')
+    expect(config.text).not.toContain(API_KEY)
+    await relay.close()
+
+    const again = await relayOn(db)
+    expect(again.csbState()).toEqual({ configured: true, source: 'admin API', baseUrl: csb.url, authScheme: 'bearer' })
+    expect((await post(again, '/v1/track', { ...event, event: 'Seat Added' })).status).toBe(200)
+    await waitFor(async () => (await again.store.counts()).delivered === 2, { what: 'the next event delivered after the restart' })
+  })
+
+  it('refuses bad settings with the field and the fix, and changes nothing', async () => {
+    const relay = await relayOn(path.join(tempDir(), 'relay.db'))
+    const cases: Array<[unknown, RegExp]> = [
+      [{ baseUrl: 'https://acme.customersuccessbox.com' }, /"apiKey" is required/],
+      [{ apiKey: API_KEY }, /"baseUrl" is required/],
+      [{ apiKey: API_KEY, baseUrl: 'http://csb.example.com' }, /baseUrl must use https:\/\//],
+      [{ apiKey: API_KEY, baseUrl: 'https://acme.customersuccessbox.com', authScheme: 'digest' }, /"authScheme" must be "bearer" or "basic"/],
+      [{ apiKey: API_KEY, baseUrl: 'https://acme.customersuccessbox.com', region: 'eu' }, /unknown field "region"; known: apiKey, baseUrl/],
+      [['not', 'an', 'object'], /body must be a JSON object/]
+    ]
+    for (const [body, message] of cases) {
+      const answer = await api(relay, 'PUT', '/csb', body)
+      expect(answer.status, JSON.stringify(body)).toBe(400)
+      expect(answer.json.error).toMatch(message)
+      expect(answer.text).not.toContain(API_KEY)
+    }
+    expect(relay.csbState().configured).toBe(false)
+    expect(await relay.store.getMeta('csb.settings')).toBeNull()
+  })
+
+  it('refuses to change settings that come from the environment or the config file (409)', async () => {
+    const csb = await sandbox()
+    const relay = await relayOn(path.join(tempDir(), 'relay.db'), { CSB_API_KEY: API_KEY, CSB_BASE_URL: csb.url })
+    expect((await api(relay, 'GET', '/csb')).json).toMatchObject({ configured: true, source: 'configuration', baseUrl: csb.url })
+    const answer = await api(relay, 'PUT', '/csb', { apiKey: 'csb_other_key_000000', baseUrl: 'https://acme.customersuccessbox.com' })
+    expect(answer.status).toBe(409)
+    expect(answer.json.error).toMatch(/come from the environment or the config file/)
+    expect(relay.csbState().baseUrl).toBe(csb.url)
+  })
+
+  it('with an admin token, needs it', async () => {
+    const csb = await sandbox()
+    const relay = await relayOn(path.join(tempDir(), 'relay.db'), { CSB_RELAY_ADMIN_TOKEN: 'admin-token-123456' })
+    expect((await api(relay, 'PUT', '/csb', { apiKey: API_KEY, baseUrl: csb.url })).status).toBe(401)
+    expect((await api(relay, 'PUT', '/csb', { apiKey: API_KEY, baseUrl: csb.url }, 'admin-token-123456')).status).toBe(200)
+  })
+})
