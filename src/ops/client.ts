@@ -19,7 +19,7 @@ export class ClientError extends Error {
   override name = 'ClientError'
 }
 
-export async function adminRequest<T>(target: RelayTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function adminRequest<T>(target: RelayTarget, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' }
   if (target.token) headers.authorization = `Bearer ${target.token}`
   if (body !== undefined) headers['content-type'] = 'application/json'

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { Relay } from '../../src/cli/relay'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
+import { runCli } from '../helpers/processes'
 import { post, startTestRelay } from '../helpers/relay'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
@@ -106,5 +107,37 @@ describe('PUT /api/csb', () => {
     const relay = await relayOn(path.join(tempDir(), 'relay.db'), { CSB_RELAY_ADMIN_TOKEN: 'admin-token-123456' })
     expect((await api(relay, 'PUT', '/csb', { apiKey: API_KEY, baseUrl: csb.url })).status).toBe(401)
     expect((await api(relay, 'PUT', '/csb', { apiKey: API_KEY, baseUrl: csb.url }, 'admin-token-123456')).status).toBe(200)
+  })
+})
+
+describe('csb-relay csb (the built CLI)', () => {
+  async function cli(args: string[], env: Record<string, string> = {}) {
+    const p = runCli(args, { env })
+    const { code } = await p.exited
+    return { code, stdout: p.stdout(), stderr: p.stderr() }
+  }
+
+  it('shows the settings, gives them to a running relay with the key from CSB_API_KEY, and says what is wrong', async () => {
+    const csb = await sandbox()
+    const relay = await relayOn(path.join(tempDir(), 'relay.db'))
+    expect((await post(relay, '/v1/track', event)).status).toBe(200)
+
+    const before = await cli(['csb', '--url', relay.url])
+    expect(before.code, before.stderr).toBe(0)
+    expect(before.stdout).toMatch(/^CSB is not configured: the relay holds the events it accepts/)
+
+    const noKey = await cli(['csb', 'set', '--base-url', csb.url, '--url', relay.url])
+    expect(noKey.code).toBe(2)
+    expect(noKey.stderr).toMatch(/set CSB_API_KEY in the environment/)
+    const badUrl = await cli(['csb', 'set', '--base-url', 'http://csb.example.com', '--url', relay.url], { CSB_API_KEY: API_KEY })
+    expect(badUrl.code).toBe(1)
+    expect(badUrl.stderr).toMatch(/the relay answered 400: .*baseUrl must use https:\/\//)
+
+    const set = await cli(['csb', 'set', '--base-url', csb.url, '--url', relay.url], { CSB_API_KEY: API_KEY })
+    expect(set.code, set.stderr).toBe(0)
+    expect(set.stdout).toContain(`CSB: ${csb.url} (bearer auth), settings from the admin API`)
+    expect(set.stdout + set.stderr).not.toContain(API_KEY)
+    await waitFor(async () => (await relay.store.counts()).delivered === 1, { what: 'the held event delivered' })
+    expect((await cli(['csb', '--url', relay.url])).stdout).toContain(`CSB: ${csb.url} (bearer auth), settings from the admin API`)
   })
 })
