@@ -1,13 +1,19 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { MAX_IN_FLIGHT, WalSync } from './wal-sync'
 
 afterEach(() => vi.restoreAllMocks())
+const dirs: string[] = []
+afterAll(() => {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
+})
 
 function walFile(): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wal-sync-')), 'db-wal')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-sync-'))
+  dirs.push(dir)
+  const file = path.join(dir, 'db-wal')
   fs.writeFileSync(file, 'frames')
   return file
 }
