@@ -35,13 +35,6 @@ const LEASE_COALESCE_MS = 5
  * every slot busy. Times `maxConcurrency`, it bounds the duplicates after a crash.
  */
 export const UNRECORDED_PER_SLOT = 2
-/**
- * Slots freed by CSB's answers start their next events together, at most this long after the
- * first (ms). Answers arrive one by one; starting each next request at once, one by one, cost
- * measurably more CPU per event (more wake-ups of this process and of CSB's) than it saved.
- */
-const DISPATCH_COALESCE_MS = 2
-
 export type RouteFn = (event: SegmentEvent) => { deliver: true; event: SegmentEvent } | { deliver: false; reason: string }
 
 export interface PipelineOptions {
@@ -83,6 +76,8 @@ export class Pipeline {
   private lastLeaseAt = 0
   /** A lease query is running; a wake meanwhile may concern events it did not see. */
   private leasing = false
+  /** The lease under way, if any (`stop()` waits for it). */
+  private leaseRun: Promise<void> | null = null
   private wokenWhileLeasing = false
   private lastLeaseExtend = Date.now()
   private readonly links = new LinkCache()
@@ -119,23 +114,35 @@ export class Pipeline {
     this.kick()
   }
 
-  private kickTimer: NodeJS.Timeout | null = null
-  /** Runs the loop within DISPATCH_COALESCE_MS (a slot freed by an answer), unless something runs it sooner. */
+  private kickImmediate: NodeJS.Immediate | null = null
+  /**
+   * Runs the loop at the end of this event-loop turn (a slot freed by an answer), unless something
+   * runs it sooner: slots freed by CSB's answers start their next events together, once the loop has
+   * read every answer that arrived in its turn (setImmediate: the turn's check phase). Starting
+   * each next request at once, one by one, cost measurably more CPU per event (more wake-ups of
+   * this process and of CSB's) than it saved; a 2 ms timer (until 29 November) kept each freed
+   * slot idle about a millisecond longer (docs/delivery.md, Benchmark).
+   */
   private kickSoon(): void {
-    if (this.kickTimer) return
-    this.kickTimer = setTimeout(() => {
-      this.kickTimer = null
+    if (this.kickImmediate) return
+    this.kickImmediate = setImmediate(() => {
+      this.kickImmediate = null
       this.kick()
-    }, DISPATCH_COALESCE_MS)
+    })
   }
 
   /** Runs the loop now (a slot freed); leases soon, coalescing the leases of many finishing events into one. */
   private kick(): void {
-    if (this.kickTimer) {
-      clearTimeout(this.kickTimer)
-      this.kickTimer = null
+    if (this.kickImmediate) {
+      clearImmediate(this.kickImmediate)
+      this.kickImmediate = null
     }
     this.nextLeaseAt = Math.min(this.nextLeaseAt, this.lastLeaseAt + LEASE_COALESCE_MS)
+    this.runLoop()
+  }
+
+  /** Runs the loop now if it sleeps, without changing when it may lease next. */
+  private runLoop(): void {
     const wake = this.wakeUp
     this.wakeUp = null
     wake?.()
@@ -152,11 +159,13 @@ export class Pipeline {
     }
   }
 
-  /** Stops leasing, lets running events finish and record their outcome; buffered leases just expire early. */
+  /** Stops leasing, lets running events finish and record their outcome; buffered events are given back. */
   async stop(): Promise<void> {
     this.stopping = true
     this.wake()
     await this.loopDone
+    // A lease that answers now still fills the buffer, whose events are given back below.
+    await this.leaseRun
     while (this.running.size > 0) await new Promise((resolve) => setTimeout(resolve, 10))
     await this.writer.drain()
     // Buffered events were never started: give them back at once rather than at lease expiry.
@@ -180,36 +189,12 @@ export class Pipeline {
           await this.extendLeasesWhenDue()
           // Keep up to 1.5 × limit leased; refill once the buffer falls to the limit (leases of about
           // half the limit: each holds the store's thread, and commits queued behind it, for less time).
-          const target = this.limiter.limit + Math.floor(this.limiter.limit / 2)
+          // The lease runs beside the loop: buffered events go on starting while it is under way.
           const low = this.limiter.limit
-          if (this.buffer.length <= low && Date.now() >= this.nextLeaseAt) {
-            this.lastLeaseAt = Date.now()
-            this.leasing = true
-            this.wokenWhileLeasing = false
-            let leased: LeasedEvent[]
-            try {
-              leased = await this.timed('lease', () =>
-                this.options.store.lease({
-                  limit: Math.max(1, target - this.buffer.length),
-                  leaseMs: s.leaseMs,
-                  owner: this.options.instanceId,
-                  excludeKeys: this.held
-                })
-              )
-            } finally {
-              this.leasing = false
-            }
-            for (const event of leased) {
-              this.held.add(event.orderingKey)
-              this.buffer.push(event)
-            }
-            // Nothing new: poll again later unless woken. Something: look again as soon as there is room.
-            // A wake during the query (new events it may not have seen) leases again soon.
-            this.nextLeaseAt =
-              leased.length > 0 ? 0 : this.wokenWhileLeasing ? this.lastLeaseAt + LEASE_COALESCE_MS : Date.now() + s.pollIntervalMs
-          }
+          if (this.buffer.length <= low && !this.leasing && Date.now() >= this.nextLeaseAt) this.startLease()
           waitMs = this.dispatch()
-          if (this.buffer.length <= low) waitMs = Math.min(waitMs, Math.max(0, this.nextLeaseAt - Date.now()))
+          // A running lease runs the loop when it ends.
+          if (this.buffer.length <= low && !this.leasing) waitMs = Math.min(waitMs, Math.max(0, this.nextLeaseAt - Date.now()))
         }
       } catch (err) {
         this.options.logger.error({ err: String(err) }, 'delivery: store error in the worker loop; retrying')
@@ -217,6 +202,48 @@ export class Pipeline {
       }
       if (!this.stopping && waitMs > 0) await this.sleep(waitMs)
     }
+  }
+
+  /**
+   * Leases up to 1.5 × limit buffered events without holding up the loop (a lease takes a store
+   * round trip, 5 to 20 ms under load, during which slots freed by answers would otherwise stay
+   * idle); when it answers, the events join the buffer and the loop runs. One lease at a time.
+   */
+  private startLease(): void {
+    const s = this.options.settings
+    const target = this.limiter.limit + Math.floor(this.limiter.limit / 2)
+    this.lastLeaseAt = Date.now()
+    this.leasing = true
+    this.wokenWhileLeasing = false
+    this.leaseRun = this.timed('lease', () =>
+      this.options.store.lease({
+        limit: Math.max(1, target - this.buffer.length),
+        leaseMs: s.leaseMs,
+        owner: this.options.instanceId,
+        excludeKeys: this.held
+      })
+    )
+      .then(
+        (leased) => {
+          for (const event of leased) {
+            this.held.add(event.orderingKey)
+            this.buffer.push(event)
+          }
+          // Nothing new: poll again later unless woken. Something: look again as soon as there is room.
+          // A wake during the query (new events it may not have seen) leases again soon.
+          this.nextLeaseAt =
+            leased.length > 0 ? 0 : this.wokenWhileLeasing ? this.lastLeaseAt + LEASE_COALESCE_MS : Date.now() + s.pollIntervalMs
+        },
+        (err) => {
+          this.options.logger.error({ err: String(err) }, 'delivery: store error while leasing; retrying')
+          this.nextLeaseAt = Date.now() + Math.max(s.pollIntervalMs, 1000)
+        }
+      )
+      .finally(() => {
+        this.leasing = false
+        this.leaseRun = null
+        this.runLoop()
+      })
   }
 
   /** Starts buffered events while the limiter and rate allow; returns how long to wait before trying again. */

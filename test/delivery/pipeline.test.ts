@@ -310,6 +310,55 @@ describe('delivery pipeline: concurrency', () => {
   })
 })
 
+describe('delivery pipeline: leasing', () => {
+  it('goes on starting buffered events while a lease is under way, and stop() gives back what that lease took', async () => {
+    const { openStore } = await import('../../src/store')
+    const { startSandbox } = await import('../../src/sandbox')
+    const { startDelivery } = await import('../../src/delivery')
+    const { silentLogger } = await import('./helpers')
+    const store = await openStore(':memory:')
+    const sandbox = await startSandbox({ port: 0 })
+    const ids = await enqueue(store, Array.from({ length: 12 }, (_, i) => segmentEvent({ type: 'track', userId: `l${i}`, event: 'E', properties: { account_id: 'acc' } })))
+    // Every lease after the first waits until the test lets it answer.
+    let leases = 0
+    let answer!: () => void
+    const gate = new Promise<void>((resolve) => (answer = resolve))
+    const original = store.lease.bind(store)
+    ;(store as { lease: typeof store.lease }).lease = async (options) => {
+      if (leases++ > 0) await gate
+      return original(options)
+    }
+    const delivered = () => sandbox.requests().filter((q) => q.status === 200).length
+    // Concurrency 4: the first lease buffers 6 events (1.5 × 4), 4 start, and the next lease is
+    // asked for while 2 wait in the buffer; they must not wait for it.
+    const delivery = startDelivery({
+      store,
+      config: { delivery: { ...fastDelivery, adaptive: false, maxConcurrency: 4, initialConcurrency: 4 }, csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url } },
+      logger: silentLogger()
+    })
+    try {
+      await waitFor('the 6 events of the first lease delivered while the second is under way', () => delivered() === 6 && leases === 2, 5000)
+      // stop() waits for the lease under way; the events it took are given back, not left leased.
+      const stopped = delivery.stop()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      answer()
+      await stopped
+      expect(delivered()).toBe(6)
+      const statuses = await Promise.all(ids.map(async (id) => (await store.get(id))?.status))
+      expect(statuses.filter((s) => s === 'delivered')).toHaveLength(6)
+      expect(statuses.filter((s) => s === 'pending')).toHaveLength(6)
+      // Given back at once: leasable now, long before the lease (5 s) would have run out.
+      const again = await original({ limit: 20, leaseMs: 1000, owner: 'other', excludeKeys: new Set() })
+      expect(again).toHaveLength(6)
+    } finally {
+      answer()
+      await delivery.stop()
+      await sandbox.close()
+      await store.close()
+    }
+  })
+})
+
 describe('delivery pipeline: late feature events', () => {
   it('sends a feature event\'s own timestamp and counts it when it falls on another UTC day than the send', async () => {
     rig = await startRig()
