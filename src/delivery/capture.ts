@@ -40,6 +40,8 @@ export interface CaptureContext {
   exchanges: Exchange[]
   /** Stop each request in `beforeRequest`, after it is recorded. */
   dryRun: boolean
+  /** The run's default headers say `Content-Type: application/json` (set by `extendRequest`). */
+  jsonByDefault?: boolean
 }
 
 /** Thrown inside the request client in a dry run; never escapes `runSubscriptions` as a failure in a dry run. */
@@ -103,6 +105,14 @@ function parseBody(body: unknown): unknown {
 type AnyFn = (...args: any[]) => any
 type RequestFn = (url: string, options?: Record<string, unknown>) => Promise<unknown>
 
+function hasContentType(headers: unknown): boolean {
+  return headers !== undefined && headers !== null && 'content-type' in redactHeaders(headers)
+}
+
+function isJsonContentType(headers: unknown): boolean {
+  return redactHeaders(headers)['content-type'] === 'application/json'
+}
+
 function lastExchange(context: CaptureContext | undefined): Exchange | undefined {
   return context?.exchanges[context.exchanges.length - 1]
 }
@@ -115,14 +125,20 @@ function wrapRequest(request: RequestFn, context: CaptureContext | undefined): R
   if (!context) return request
   const carry = () => context
   return (url, options = {}) => {
+    const json = options.json
     context.exchanges.push({
       request: {
         method: String(options.method ?? 'GET').toUpperCase(),
         url,
         headers: redactHeaders(options.headers),
-        body: options.json !== undefined ? options.json : parseBody(options.body)
+        body: json !== undefined ? json : parseBody(options.body)
       }
     })
+    if (json !== undefined && options.body === undefined && context.jsonByDefault && !hasContentType(options.headers)) {
+      // The same bytes as actions-core's client sends for `json` (JSON.stringify, content-type
+      // application/json, here from the defaults), without the second Request it builds to add them.
+      return request(url, { ...options, json: undefined, body: JSON.stringify(json), [OPTION]: carry })
+    }
     return request(url, { ...options, [OPTION]: carry })
   }
 }
@@ -195,6 +211,8 @@ export function instrumentDefinition<D extends { actions: Record<string, any>; e
     // the same settings get equal options and may share a request client (attempt.ts).
     extendRequest: (data: { settings?: unknown }) => {
       const base = (extendRequest?.(data) ?? {}) as Record<string, unknown>
+      const context = contextOf(data?.settings)
+      if (context) context.jsonByDefault = isJsonContentType(base.headers)
       const out: Record<string, unknown> = { ...base }
       out.timeout = options.timeoutMs()
       out.beforeRequest = base.beforeRequest ? [...(base.beforeRequest as AnyFn[]), beforeRequest] : BEFORE_REQUEST

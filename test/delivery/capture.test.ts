@@ -106,3 +106,83 @@ describe('request clients shared across runs (RelayDestination)', () => {
     }
   })
 })
+
+describe('JSON bodies (capture)', () => {
+  it('sends the same request as actions-core does for `json`, with or without a JSON content type among the defaults', async () => {
+    const http = await import('node:http')
+    const { default: csbDestination } = await import('../../src/destination')
+    const { RelayDestination, runSubscriptions } = await import('../../src/delivery/attempt')
+    const { instrumentDefinition } = await import('../../src/delivery/capture')
+    const { compileSubscriptions, defaultSubscriptions } = await import('../../src/delivery/subscriptions')
+    // What arrives on the wire: method, path, headers, the body's bytes.
+    const seen: Array<{ method?: string; url?: string; headers: Record<string, unknown>; body: string }> = []
+    const server = http.createServer((req, res) => {
+      let body = ''
+      req.setEncoding('utf8')
+      req.on('data', (chunk: string) => (body += chunk))
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, headers: req.headers, body })
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}')
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = server.address() as import('node:net').AddressInfo
+      const baseUrl = `http://127.0.0.1:${port}`
+      const settings = { apiKey: 'wire-key', baseUrl }
+      const event = { type: 'identify', userId: 'u1', traits: { account_id: 'acc-1', name: 'Zoë "Q"', plan: 'pro' }, messageId: 'm1' }
+      const [sub] = compileSubscriptions(defaultSubscriptions(csbDestination), csbDestination).filter((s) => s.partnerAction === 'identifyUser')
+      // The request options as actions-core's client holds them (a beforeRequest hook of the destination's own).
+      const options: Array<Record<string, unknown>> = []
+      const watched = {
+        ...csbDestination,
+        extendRequest: (data: never) => ({ ...csbDestination.extendRequest?.(data), beforeRequest: [(o: Record<string, unknown>) => void options.push(o)] })
+      } as typeof csbDestination
+      // actions-core on its own (the definition not instrumented): its client sends `json` itself.
+      await new RelayDestination(watched).runAction('identifyUser', event, sub.mapping, settings)
+      // Through the relay's capture (the destination's defaults carry Content-Type: application/json):
+      // the body arrives serialised, so the client builds one Request instead of two.
+      const run = await runSubscriptions(new RelayDestination(instrumentDefinition(watched, { timeoutMs: () => 2000 })), event, settings, [sub])
+      expect(typeof options[0].json).toBe('object')
+      expect(options[1].json).toBeUndefined()
+      expect(options[1].body).toBe(JSON.stringify(options[0].json))
+      expect(run.failed).toBeNull()
+      expect(seen).toHaveLength(2)
+      const [plain, relayed] = seen
+      expect(relayed.body).toBe(plain.body)
+      expect(relayed.method).toBe(plain.method)
+      expect(relayed.url).toBe(plain.url)
+      expect(relayed.headers).toEqual(plain.headers)
+      expect(relayed.headers['content-type']).toBe('application/json')
+      expect(run.results[0].exchanges[0].request.body).toEqual(JSON.parse(plain.body))
+
+      // A destination whose defaults name no content type: `json` goes to actions-core as it is.
+      const bare = {
+        name: 'Bare',
+        mode: 'cloud' as const,
+        authentication: { scheme: 'custom' as const, fields: {} },
+        extendRequest: () => ({ headers: { Accept: 'text/plain' } }),
+        actions: {
+          send: {
+            title: 'Send',
+            description: 'Sends a fixed body.',
+            fields: {},
+            perform: (request: (url: string, options: Record<string, unknown>) => Promise<unknown>) =>
+              request(`${baseUrl}/bare`, { method: 'POST', json: { a: 1, b: [true, null] } })
+          }
+        }
+      }
+      await new RelayDestination(bare as never).runAction('send', {}, {}, {})
+      await runSubscriptions(new RelayDestination(instrumentDefinition(bare as never, { timeoutMs: () => 2000 })), {}, {} as never, [
+        { name: 'send', subscribe: 'type = "x"', partnerAction: 'send', mapping: {} } as never
+      ])
+      const [bare1, bare2] = seen.slice(2)
+      expect(bare2.body).toBe('{"a":1,"b":[true,null]}')
+      expect(bare2.body).toBe(bare1.body)
+      expect(bare2.headers).toEqual(bare1.headers)
+      expect(bare2.headers['content-type']).toBe('application/json')
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
