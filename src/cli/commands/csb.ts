@@ -2,8 +2,8 @@
  * `csb-relay csb` and `csb-relay csb set --base-url URL`: whether a running relay has CSB
  * settings, and giving them to it without a restart, through its admin API (PUT /api/csb).
  */
-import { parseArgs } from 'node:util'
-import { adminRequest, ClientError, relayUrl } from '../../ops/client'
+import { adminRequest } from '../../ops/client'
+import { adminTarget, commandArgs, talkingToRelay } from '../args'
 
 const HELP = `Usage:
   csb-relay csb                         whether the relay has CSB settings, and from where
@@ -36,38 +36,23 @@ function describe(state: CsbState): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        'base-url': { type: 'string' },
-        'auth-scheme': { type: 'string' },
-        'product-id': { type: 'string' },
-        'module-id': { type: 'string' },
-        url: { type: 'string' },
-        token: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false }
-      },
-      strict: true,
-      allowPositionals: true
-    })
-  } catch (err) {
-    console.error(`csb-relay csb: ${(err as Error).message}\n\n${HELP}`)
-    return 2
-  }
+  const parsed = commandArgs('csb', argv, {
+    'base-url': { type: 'string' },
+    'auth-scheme': { type: 'string' },
+    'product-id': { type: 'string' },
+    'module-id': { type: 'string' },
+    url: { type: 'string' },
+    token: { type: 'string' }
+  }, HELP, true)
+  if (typeof parsed === 'number') return parsed
   const { values, positionals } = parsed
-  if (values.help) {
-    console.log(HELP)
-    return 0
-  }
   const [sub, ...extra] = positionals
   if (extra.length > 0 || (sub !== undefined && sub !== 'set')) {
     console.error(`csb-relay csb: unexpected "${sub !== 'set' ? sub : extra[0]}"\n\n${HELP}`)
     return 2
   }
-  const target = { url: relayUrl(values.url), token: values.token ?? (process.env.CSB_RELAY_ADMIN_TOKEN || undefined) }
-  try {
+  const target = adminTarget(values)
+  return talkingToRelay('csb', async () => {
     if (sub === undefined) {
       console.log(describe(await adminRequest<CsbState>(target, 'GET', '/csb')))
       return 0
@@ -88,11 +73,5 @@ export async function run(argv: string[]): Promise<number> {
     const state = await adminRequest<CsbState>(target, 'PUT', '/csb', body)
     console.log(`${describe(state)}. Kept in the relay's store; held events are being delivered.`)
     return 0
-  } catch (err) {
-    if (err instanceof ClientError) {
-      console.error(`csb-relay csb: ${err.message}`)
-      return 1
-    }
-    throw err
-  }
+  })
 }

@@ -2,8 +2,8 @@
  * `csb-relay dlq list` and `csb-relay dlq replay [--all | ID...] [--reason TEXT]`: dead letters
  * of a running relay, through its admin API.
  */
-import { parseArgs } from 'node:util'
-import { adminRequest, ClientError, relayUrl, table, type RelayTarget } from '../../ops/client'
+import { adminRequest, table, type RelayTarget } from '../../ops/client'
+import { adminTarget, commandArgs, talkingToRelay } from '../args'
 
 const HELP = `Usage:
   csb-relay dlq list   [--reason TEXT] [--limit N] [--json] [--url URL] [--token TOKEN]
@@ -64,34 +64,23 @@ async function list(target: RelayTarget, reason: string | undefined, limit: stri
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        url: { type: 'string' },
-        token: { type: 'string' },
-        reason: { type: 'string' },
-        all: { type: 'boolean', default: false },
-        limit: { type: 'string', default: '50' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
-      },
-      strict: true,
-      allowPositionals: true
-    })
-  } catch (err) {
-    console.error(`csb-relay dlq: ${(err as Error).message}\n\n${HELP}`)
-    return 2
-  }
+  const parsed = commandArgs('dlq', argv, {
+    url: { type: 'string' },
+    token: { type: 'string' },
+    reason: { type: 'string' },
+    all: { type: 'boolean', default: false },
+    limit: { type: 'string', default: '50' },
+    json: { type: 'boolean', default: false }
+  }, HELP, true)
+  if (typeof parsed === 'number') return parsed
   const { values, positionals } = parsed
   const [sub, ...ids] = positionals
-  if (values.help || !sub) {
-    ;(values.help ? console.log : console.error)(HELP)
-    return values.help ? 0 : 2
+  if (!sub) {
+    console.error(HELP)
+    return 2
   }
-  const target = { url: relayUrl(values.url), token: values.token ?? (process.env.CSB_RELAY_ADMIN_TOKEN || undefined) }
-  try {
+  const target = adminTarget(values)
+  return talkingToRelay('dlq', async () => {
     if (sub === 'list') {
       if (ids.length > 0) {
         console.error(`csb-relay dlq list: unexpected argument "${ids[0]}"\n\n${HELP}`)
@@ -121,11 +110,5 @@ export async function run(argv: string[]): Promise<number> {
     }
     console.error(`csb-relay dlq: unknown subcommand "${sub}"; use "list" or "replay"\n\n${HELP}`)
     return 2
-  } catch (err) {
-    if (err instanceof ClientError) {
-      console.error(`csb-relay dlq: ${err.message}`)
-      return 1
-    }
-    throw err
-  }
+  })
 }

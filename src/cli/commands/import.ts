@@ -2,7 +2,7 @@
  * `csb-relay import FILE`: imports a JSON-lines export of Segment events into a running relay,
  * with progress, resumable from a checkpoint, deduplicated by messageId.
  */
-import { parseArgs } from 'node:util'
+import { commandArgs } from '../args'
 import { relayUrl } from '../../ops/client'
 import { defaultCheckpointPath } from '../../ops/import/checkpoint'
 import { ImportError, runImport, type ImportProgress } from '../../ops/import/importer'
@@ -36,32 +36,17 @@ Exit status: 0 when every valid line was imported (bad lines are reported, not f
 1 when the import stopped (relay unreachable, write key refused): run it again to resume.`
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        'write-key': { type: 'string' },
-        url: { type: 'string' },
-        'batch-size': { type: 'string', default: '500' },
-        checkpoint: { type: 'string' },
-        restart: { type: 'boolean', default: false },
-        'progress-interval': { type: 'string', default: '5' },
-        quiet: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
-      },
-      strict: true,
-      allowPositionals: true
-    })
-  } catch (err) {
-    console.error(`csb-relay import: ${(err as Error).message}\n\n${HELP}`)
-    return 2
-  }
+  const parsed = commandArgs('import', argv, {
+    'write-key': { type: 'string' },
+    url: { type: 'string' },
+    'batch-size': { type: 'string', default: '500' },
+    checkpoint: { type: 'string' },
+    restart: { type: 'boolean', default: false },
+    'progress-interval': { type: 'string', default: '5' },
+    quiet: { type: 'boolean', default: false }
+  }, HELP, true)
+  if (typeof parsed === 'number') return parsed
   const { values, positionals } = parsed
-  if (values.help) {
-    console.log(HELP)
-    return 0
-  }
   if (positionals.length !== 1) {
     console.error(`csb-relay import: give exactly one FILE\n\n${HELP}`)
     return 2

@@ -3,7 +3,7 @@
  * (the same path an SDK uses), with a write key.
  */
 import { randomUUID } from 'node:crypto'
-import { parseArgs } from 'node:util'
+import { commandArgs } from '../args'
 import { relayUrl } from '../../ops/client'
 
 const HELP = `Usage: csb-relay send [--type track|identify|group|page|screen|alias] [options]
@@ -93,38 +93,24 @@ export function buildEvent(v: Record<string, string | boolean | undefined>): Rec
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values
-  try {
-    ;({ values } = parseArgs({
-      args: argv,
-      options: {
-        type: { type: 'string' },
-        'user-id': { type: 'string' },
-        'anonymous-id': { type: 'string' },
-        'account-id': { type: 'string' },
-        event: { type: 'string' },
-        name: { type: 'string' },
-        'group-id': { type: 'string' },
-        'previous-id': { type: 'string' },
-        properties: { type: 'string' },
-        traits: { type: 'string' },
-        'event-json': { type: 'string' },
-        'message-id': { type: 'string' },
-        'write-key': { type: 'string' },
-        url: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false }
-      },
-      strict: true,
-      allowPositionals: false
-    }))
-  } catch (err) {
-    console.error(`csb-relay send: ${(err as Error).message}\n\n${HELP}`)
-    return 2
-  }
-  if (values.help) {
-    console.log(HELP)
-    return 0
-  }
+  const parsed = commandArgs('send', argv, {
+    type: { type: 'string' },
+    'user-id': { type: 'string' },
+    'anonymous-id': { type: 'string' },
+    'account-id': { type: 'string' },
+    event: { type: 'string' },
+    name: { type: 'string' },
+    'group-id': { type: 'string' },
+    'previous-id': { type: 'string' },
+    properties: { type: 'string' },
+    traits: { type: 'string' },
+    'event-json': { type: 'string' },
+    'message-id': { type: 'string' },
+    'write-key': { type: 'string' },
+    url: { type: 'string' }
+  }, HELP)
+  if (typeof parsed === 'number') return parsed
+  const { values } = parsed
   const writeKey = values['write-key'] ?? (process.env.CSB_RELAY_WRITE_KEYS ?? '').split(',').map((k) => k.trim()).find(Boolean)
   if (!writeKey) {
     console.error('csb-relay send: no write key: pass --write-key or set CSB_RELAY_WRITE_KEYS')

@@ -1,8 +1,8 @@
 /**
  * `csb-relay status`: backlog, rates and recent errors of a running relay (its admin API).
  */
-import { parseArgs } from 'node:util'
-import { adminRequest, ClientError, relayUrl } from '../../ops/client'
+import { adminTarget, commandArgs, talkingToRelay } from '../args'
+import { adminRequest } from '../../ops/client'
 import type { Overview } from '../../ops/overview'
 
 const HELP = `Usage: csb-relay status [--url URL] [--token TOKEN] [--period 1h|24h|7d] [--json]
@@ -55,38 +55,18 @@ export function formatStatus(url: string, o: Overview): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values
-  try {
-    ;({ values } = parseArgs({
-      args: argv,
-      options: {
-        url: { type: 'string' },
-        token: { type: 'string' },
-        period: { type: 'string', default: '1h' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
-      },
-      strict: true,
-      allowPositionals: false
-    }))
-  } catch (err) {
-    console.error(`csb-relay status: ${(err as Error).message}\n\n${HELP}`)
-    return 2
-  }
-  if (values.help) {
-    console.log(HELP)
-    return 0
-  }
-  const target = { url: relayUrl(values.url), token: values.token ?? (process.env.CSB_RELAY_ADMIN_TOKEN || undefined) }
-  try {
+  const parsed = commandArgs('status', argv, {
+    url: { type: 'string' },
+    token: { type: 'string' },
+    period: { type: 'string', default: '1h' },
+    json: { type: 'boolean', default: false }
+  }, HELP)
+  if (typeof parsed === 'number') return parsed
+  const { values } = parsed
+  const target = adminTarget(values)
+  return talkingToRelay('status', async () => {
     const overview = await adminRequest<Overview>(target, 'GET', `/overview?period=${encodeURIComponent(values.period!)}`)
     console.log(values.json ? JSON.stringify(overview, null, 2) : formatStatus(target.url, overview))
     return 0
-  } catch (err) {
-    if (err instanceof ClientError) {
-      console.error(`csb-relay status: ${err.message}`)
-      return 1
-    }
-    throw err
-  }
+  })
 }
