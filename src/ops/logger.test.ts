@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { createLogger } from './logger'
+import { SecretSet } from './secrets'
 
 function capture() {
   const lines: string[] = []
@@ -39,5 +40,15 @@ describe('logger', () => {
     expect(text).not.toContain(WRITE_KEY)
     expect(text).toContain('/v1/projects/[redacted]/settings')
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['request failed with key [redacted]', 'boom'])
+  })
+
+  it('scrubs a secret added to its SecretSet after it was created', () => {
+    const { lines, stream } = capture()
+    const secrets = new SecretSet([WRITE_KEY])
+    const log = createLogger({ level: 'info', destination: stream, secrets })
+    secrets.add(API_KEY)
+    log.info({ note: `key ${API_KEY} via ${WRITE_KEY}` }, 'later')
+    expect(lines.join('\n')).not.toContain(API_KEY)
+    expect(JSON.parse(lines[0]!).note).toBe('key [redacted] via [redacted]')
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createScrubber, REDACTED, scrubValue } from './secrets'
+import { createScrubber, REDACTED, SecretSet, scrubValue } from './secrets'
 
 describe('secret scrubbing', () => {
   const key = 'csb-KEY+/abc=="quoted"'
@@ -24,5 +24,13 @@ describe('secret scrubbing', () => {
 
   it('is the identity when there are no secrets', () => {
     expect(createScrubber([])('anything')).toBe('anything')
+  })
+
+  it('a SecretSet scrubs secrets added after it was made (a CSB key given at runtime)', () => {
+    const set = new SecretSet(['wk_live_123456'])
+    const scrub = set.scrub
+    expect(scrub('key csb_runtime_999999')).toBe('key csb_runtime_999999')
+    set.add('csb_runtime_999999', undefined, 'tiny')
+    expect(scrub('key csb_runtime_999999 and wk_live_123456, tiny')).toBe(`key ${REDACTED} and ${REDACTED}, tiny`)
   })
 })
