@@ -162,6 +162,29 @@ describe('SQLite engine', () => {
     await store.close()
   })
 
+  it('checkpoints the WAL once the background move has emptied the inbox, not at the next burst', async () => {
+    const store = new SqliteStore(path.join(dir, 'checkpoint.db'), resolveOptions())
+    const internals = store as unknown as { ctx: { db: Database.Database }; lastCheckpointAt: number }
+    const db = internals.ctx.db
+    const pragma = db.pragma.bind(db)
+    const checkpoints: string[] = []
+    db.pragma = ((source: string, options?: Database.PragmaOptions) => {
+      if (source.startsWith('wal_checkpoint')) checkpoints.push(source)
+      return pragma(source, options)
+    }) as typeof db.pragma
+    // A checkpoint just ran: the time-based one is not due for another second.
+    internals.lastCheckpointAt = performance.now()
+    const events = Array.from({ length: 3000 }, (_, i) => ({
+      source: 's', messageId: `c-${i}`, orderingKey: `k${i % 7}`, type: 'track', event: { type: 'track', messageId: `c-${i}` }, receivedAt: new Date()
+    }))
+    await store.admit(events)
+    expect((await store.counts()).admitted).toBe(3000)
+    for (let i = 0; i < 200 && (await store.counts()).admitted > 0; i++) await new Promise((r) => setTimeout(r, 5))
+    expect(await store.counts()).toMatchObject({ admitted: 0, pending: 3000 })
+    expect(checkpoints).toEqual(['wal_checkpoint(PASSIVE)'])
+    await store.close()
+  })
+
   it('an inbox row that cannot be expanded becomes a dead letter with its reason and text; the rows after it are queued', async () => {
     const file = path.join(dir, 'corrupt.db')
     const first = new SqliteStore(file, resolveOptions())

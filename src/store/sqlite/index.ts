@@ -193,6 +193,11 @@ export class SqliteStore implements Store {
     const now = performance.now()
     const burst = this.inBurst(now)
     if (now - this.lastCheckpointAt < (burst ? CHECKPOINT_BURST_EVERY_MS : CHECKPOINT_EVERY_MS)) return
+    this.checkpoint(now)
+  }
+
+  private checkpoint(now = performance.now()): void {
+    if (this.file === ':memory:') return
     this.lastCheckpointAt = now
     try {
       this.ctx.db.pragma('wal_checkpoint(PASSIVE)')
@@ -245,6 +250,9 @@ export class SqliteStore implements Store {
       const sliceMs = quiet ? DRAIN_QUIET_SLICE_MS : DRAIN_SLICE_MS
       const result = await this.write(() => drainInbox(this.ctx, quiet ? Infinity : DRAIN_SLICE_EVENTS, performance.now() + sliceMs), { durable: false })
       this.afterDrain(result)
+      // The inbox is empty: copy what the move wrote back into the database now, while nothing
+      // waits, rather than in the first commits of the next burst.
+      if (result.nextAdmittedAt === null) this.checkpoint()
     } catch {
       // Closed, or the database failed: the rows stay in the inbox and the move tries again.
       retryIn = DRAIN_RETRY_MS
