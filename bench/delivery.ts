@@ -188,6 +188,18 @@ function otherThreadsCpuSeconds(): Map<string, number> {
   return out
 }
 
+/** CPU seconds the whole machine has been busy (all processes; /proc/stat, Linux), NaN elsewhere. */
+function machineBusySeconds(): number {
+  try {
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0)
+    return (total - fields[3] - fields[4]) / 100
+  } catch {
+    return NaN
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
@@ -210,6 +222,7 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}, e
       const mainCpu0 = mainThreadCpuSeconds()
       const threads0 = otherThreadsCpuSeconds()
       const sandboxCpu0 = procCpuSeconds(ctx.sandbox.child.pid)
+      const machine0 = machineBusySeconds()
       const started = performance.now()
       const delivery = startDelivery({
         store,
@@ -237,6 +250,7 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}, e
         .map(([tid, sec]) => ((sec - (threads0.get(tid) ?? 0)) * 1000) / events)
         .sort((a, b) => b - a)
       const sandboxShare = (procCpuSeconds(ctx.sandbox.child.pid) - sandboxCpu0) / seconds
+      const machineShare = (machineBusySeconds() - machine0) / seconds
       await stopProfile()
       await delivery.stop()
       await store.close()
@@ -256,6 +270,8 @@ function throughputScenario(name: string, extra: Partial<DeliveryConfig> = {}, e
         // Below 1 while delivered/s is below the bound: the relay waited for a CPU (other processes).
         'relay CPU share of wall': ((used.user + used.system) / 1e6 / seconds).toFixed(2),
         'sandbox CPU share of wall': sandboxShare.toFixed(2),
+        // The rest of the machine's busy CPU (other processes, the kernel's own work): what the run competed with.
+        'other processes CPU share': (machineShare - (used.user + used.system) / 1e6 / seconds - sandboxShare).toFixed(2),
         'time per request ms (Little)': ((CONCURRENCY / perSecond) * 1000).toFixed(1),
         // Part of that time: an event's slot is held until its outcome is committed (complete).
         'store calls: n, p50/p90 ms': [...storeMs]
