@@ -9,7 +9,9 @@ const HELP_OPTION = { help: { type: 'boolean', short: 'h', default: false } } as
  * The command's options and positionals, or its exit code when there is nothing more to do: 0
  * after printing the help (`--help`), 2 after printing a usage error followed by the help.
  */
-export function commandArgs<O extends Options>(command: string, argv: string[], options: O, help: string, allowPositionals = false) {
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O & typeof HELP_OPTION; strict: true; allowPositionals: boolean }>>
+
+export function commandArgs<O extends Options>(command: string, argv: string[], options: O, help: string, allowPositionals = false): Parsed<O> | number {
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: { ...options, ...HELP_OPTION }, strict: true, allowPositionals })

@@ -137,7 +137,7 @@ describe('JSON bodies (capture)', () => {
       const watched = {
         ...csbDestination,
         extendRequest: (data: never) => ({ ...csbDestination.extendRequest?.(data), beforeRequest: [(o: Record<string, unknown>) => void options.push(o)] })
-      } as typeof csbDestination
+      } as unknown as typeof csbDestination
       // actions-core on its own (the definition not instrumented): its client sends `json` itself.
       await new RelayDestination(watched).runAction('identifyUser', event, sub.mapping, settings)
       // Through the relay's capture (the destination's defaults carry Content-Type: application/json):
