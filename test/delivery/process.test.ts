@@ -5,12 +5,13 @@
 import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { Analytics } from '@segment/analytics-node'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { accepted, waitFor } from './helpers'
 import { UNRECORDED_PER_SLOT } from '../../src/delivery/pipeline'
 import { postBatch, startRelayProcess, tempDir, type RelayProcess } from './relay-process'
+import { removeTempDirs } from '../helpers/temp'
 
 const WRITE_KEY = 'process-test-write-key'
 const fastDelivery = { backoffBaseMs: 50, backoffCapMs: 500, pollIntervalMs: 10, leaseMs: 2000, requestTimeoutMs: 2000 }
@@ -23,6 +24,7 @@ afterEach(async () => {
   relay = undefined
   sandbox = undefined
 })
+afterAll(removeTempDirs)
 
 /** Track event names in the order the relay stored them (store id order), from the admin API. */
 async function receivedOrder(url: string): Promise<string[]> {

@@ -1,8 +1,8 @@
 /** Runs the built relay (`node bin/csb-relay.js start`) as a child process for process-level tests. */
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
+import { tempDir as sharedTempDir } from '../helpers/temp'
 
 const BIN = path.resolve(__dirname, '../../bin/csb-relay.js')
 
@@ -13,8 +13,9 @@ export interface RelayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
+/** A temporary directory removed by `removeTempDirs` (test/helpers/temp.ts; call it from afterAll). */
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  return sharedTempDir(prefix)
 }
 
 export async function startRelayProcess(options: { dir: string; env: Record<string, string>; config: Record<string, unknown> }): Promise<RelayProcess> {
