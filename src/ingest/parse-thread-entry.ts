@@ -1,11 +1,11 @@
 /** A parse thread (see parse-thread.ts): the request thread's parse and checks, and the request ready for the store. */
 import { parentPort, workerData } from 'node:worker_threads'
 import { IngestError } from './errors'
-import { serialiseEvents } from '../store/serialised'
+import { movableBuffers, serialiseEvents } from '../store/serialised'
 import { checkRequest, eventsOfRequest } from './events'
 import { bodyText, parseJson } from './json'
 import { opaqueRequest } from './opaque'
-import { movableBuffers, type ParseAnswer, type ParseMessage, type ParseReply, type ParseRequest, type ParseSetup } from './parse-thread'
+import type { ParseAnswer, ParseMessage, ParseReply, ParseRequest, ParseSetup } from './parse-thread'
 
 const port = parentPort
 if (!port) throw new Error('parse-thread-entry must run in a worker thread')

@@ -6,7 +6,7 @@
  * message, exactly as on the request thread. A thread that dies fails only its own requests (503, retry) and is replaced.
  */
 import { Worker } from 'node:worker_threads'
-import { ownsBuffer, type OpaqueBatch, type SerialisedEvents } from '../store/serialised'
+import { movableBuffers, type OpaqueBatch, type SerialisedEvents } from '../store/serialised'
 import { threadEntry } from '../store/thread-entry'
 import { IngestError } from './errors'
 import type { EventLimits, Route } from './events'
@@ -43,13 +43,6 @@ export type ParseReply =
  */
 export type ParseMessage = ParseRequest[]
 export type ParseAnswer = ParseReply[]
-
-/** The buffers a message can move instead of copying: each body that owns its whole buffer. */
-export function movableBuffers(bodies: Uint8Array[]): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>()
-  for (const body of bodies) if (ownsBuffer(body)) buffers.add(body.buffer as ArrayBuffer)
-  return [...buffers]
-}
 
 interface Pending {
   resolve(batch: OpaqueBatch | SerialisedEvents): void

@@ -46,6 +46,13 @@ export function ownsBuffer(view: Uint8Array): boolean {
   return view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength
 }
 
+/** The buffers a message can move to another thread instead of copying: each view's that owns its whole buffer, once. */
+export function movableBuffers(views: readonly Uint8Array[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>()
+  for (const view of views) if (ownsBuffer(view)) buffers.add(view.buffer as ArrayBuffer)
+  return [...buffers]
+}
+
 /** The `expand` function of the module at `path` (StoreOptions.expander). */
 export function loadExpander(path: string): Expand {
   // TypeScript sources (tests, tsx) load through tsx, as the worker threads' entries do.

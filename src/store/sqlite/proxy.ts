@@ -13,7 +13,7 @@ import type {
 } from '../types'
 import { QueuedListeners } from '../queued'
 import { threadEntry } from '../thread-entry'
-import { isOpaqueBatch, isSerialisedEvents, ownsBuffer, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
+import { isOpaqueBatch, isSerialisedEvents, movableBuffers, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
 import { MAX_IN_FLIGHT } from './wal-sync'
 import type { HostedVerb } from './worker-entry'
 
@@ -158,8 +158,8 @@ export class WorkerSqliteStore implements Store {
     if (this.closing) return Promise.reject(new Error('store is closed'))
     // An opaque body that owns its whole buffer moves to the worker without a copy (the caller
     // handed it over); one that shares a buffer (Node's pool for small Buffers) is copied.
-    const transfer = rows.flatMap((row) => (isOpaqueBatch(row) && ownsBuffer(row.body) ? [row.body.buffer as ArrayBuffer] : []))
-    return this.request<void>(this.nextId++, 'admitRows', [rows], [...new Set(transfer)])
+    const transfer = movableBuffers(rows.flatMap((row) => (isOpaqueBatch(row) ? [row.body] : [])))
+    return this.request<void>(this.nextId++, 'admitRows', [rows], transfer)
   }, MAX_IN_FLIGHT)
   private readonly queued = new QueuedListeners()
 
