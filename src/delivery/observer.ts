@@ -18,8 +18,9 @@ export interface OutcomeReport {
   /** receivedAt to now, in ms (delivered only). */
   endToEndMs?: number
   /**
-   * Feature requests in this delivery whose timestamp falls on another UTC day than the day
-   * they were sent (delivered only, when any): CSB does not aggregate them into that day (late.ts).
+   * Feature requests of this attempt that CSB accepted and whose timestamp falls on another UTC
+   * day than the day they were sent (when any; on any outcome, since a retry skips subscriptions
+   * that already succeeded): CSB does not aggregate them into that day (late.ts).
    */
   lateFeatures?: number
 }

@@ -74,10 +74,9 @@ export class Pipeline {
   private wakeUp: (() => void) | null = null
   private nextLeaseAt = 0
   private lastLeaseAt = 0
-  /** A lease query is running; a wake meanwhile may concern events it did not see. */
-  private leasing = false
   /** The lease under way, if any (`stop()` waits for it). */
   private leaseRun: Promise<void> | null = null
+  /** Woken while a lease ran: the wake may concern events that lease did not see. */
   private wokenWhileLeasing = false
   private lastLeaseExtend = Date.now()
   private readonly links = new LinkCache()
@@ -110,7 +109,7 @@ export class Pipeline {
    * LEASE_COALESCE_MS, so that ingest waking on every stored batch costs few leases).
    */
   wake(): void {
-    if (this.leasing) this.wokenWhileLeasing = true
+    if (this.leaseRun !== null) this.wokenWhileLeasing = true
     this.kick()
   }
 
@@ -191,10 +190,10 @@ export class Pipeline {
           // half the limit: each holds the store's thread, and commits queued behind it, for less time).
           // The lease runs beside the loop: buffered events go on starting while it is under way.
           const low = this.limiter.limit
-          if (this.buffer.length <= low && !this.leasing && Date.now() >= this.nextLeaseAt) this.startLease()
+          if (this.buffer.length <= low && this.leaseRun === null && Date.now() >= this.nextLeaseAt) this.startLease()
           waitMs = this.dispatch()
           // A running lease runs the loop when it ends.
-          if (this.buffer.length <= low && !this.leasing) waitMs = Math.min(waitMs, Math.max(0, this.nextLeaseAt - Date.now()))
+          if (this.buffer.length <= low && this.leaseRun === null) waitMs = Math.min(waitMs, Math.max(0, this.nextLeaseAt - Date.now()))
         }
       } catch (err) {
         this.options.logger.error({ err: String(err) }, 'delivery: store error in the worker loop; retrying')
@@ -213,7 +212,6 @@ export class Pipeline {
     const s = this.options.settings
     const target = this.limiter.limit + Math.floor(this.limiter.limit / 2)
     this.lastLeaseAt = Date.now()
-    this.leasing = true
     this.wokenWhileLeasing = false
     this.leaseRun = this.timed('lease', () =>
       this.options.store.lease({
@@ -240,7 +238,6 @@ export class Pipeline {
         }
       )
       .finally(() => {
-        this.leasing = false
         this.leaseRun = null
         this.runLoop()
       })
@@ -251,14 +248,18 @@ export class Pipeline {
     while (this.buffer.length > 0) {
       const pause = this.limiter.pausedFor()
       if (pause > 0) return pause
-      if (this.bucket) {
-        const wait = this.bucket.take()
-        if (wait > 0) return wait
-      }
       // Sent but not yet recorded: at most 2 × limit (requests in flight plus outcomes being committed).
       if (this.running.size >= this.limiter.limit * UNRECORDED_PER_SLOT) return this.options.settings.pollIntervalMs * 10
       const ticket = this.limiter.tryAcquire()
       if (!ticket) return this.options.settings.pollIntervalMs * 10 // woken when a slot frees
+      // The rate token last: one is spent only on an event that starts now.
+      if (this.bucket) {
+        const wait = this.bucket.take()
+        if (wait > 0) {
+          this.limiter.release(ticket, 'neutral')
+          return wait
+        }
+      }
       const event = this.buffer.shift() as LeasedEvent
       this.running.set(event.id, event)
       void this.process(event, ticket)
@@ -406,12 +407,14 @@ export class Pipeline {
     const last = attempt.results[attempt.results.length - 1]
     const lastResponse = last?.exchanges[last.exchanges.length - 1]?.response
     const action = attempt.failed?.action ?? (attempt.results.map((r) => r.action).join(',') || null)
+    // Counted for the subscriptions that succeeded, whatever the others did: a retry skips them.
+    const lateFeatures = lateFeatureRequests(attempt.results.filter((r) => !r.error), sentAt)
+    const late = lateFeatures > 0 ? { lateFeatures } : {}
 
     if (!attempt.failed) {
       release('ok')
       await this.writer.complete({ ...base, action, status: lastResponse?.status ?? null, samples })
-      const lateFeatures = lateFeatureRequests(attempt.results, sentAt)
-      this.report('delivered', leased, { action, status: lastResponse?.status ?? null, attempts, ...(lateFeatures > 0 ? { lateFeatures } : {}) })
+      this.report('delivered', leased, { action, status: lastResponse?.status ?? null, attempts, ...late })
       return
     }
 
@@ -434,11 +437,11 @@ export class Pipeline {
     const logFields = { eventId: leased.id, messageId: leased.messageId, action, status: facts.status, attempts, reason }
     if (decision.kind === 'retry') {
       await this.writer.retryLater({ ...base, runAt: decision.runAt, error: reason, action, status: facts.status, samples })
-      this.report('retrying', leased, { action, status: facts.status, reason, attempts })
+      this.report('retrying', leased, { action, status: facts.status, reason, attempts, ...late })
       this.options.logger.warn({ ...logFields, retryAt: decision.runAt.toISOString() }, 'delivery failed; will retry')
     } else {
       await this.writer.deadLetter({ ...base, reason: decision.reason, action, status: facts.status, samples })
-      this.report('dead', leased, { action, status: facts.status, reason: decision.reason, attempts })
+      this.report('dead', leased, { action, status: facts.status, reason: decision.reason, attempts, ...late })
       this.options.logger.error({ ...logFields, reason: decision.reason }, 'delivery failed; dead-lettered')
     }
   }
