@@ -105,10 +105,6 @@ function parseBody(body: unknown): unknown {
 type AnyFn = (...args: any[]) => any
 type RequestFn = (url: string, options?: Record<string, unknown>) => Promise<unknown>
 
-function hasContentType(headers: unknown): boolean {
-  return headers !== undefined && headers !== null && 'content-type' in redactHeaders(headers)
-}
-
 function isJsonContentType(headers: unknown): boolean {
   return redactHeaders(headers)['content-type'] === 'application/json'
 }
@@ -126,15 +122,16 @@ function wrapRequest(request: RequestFn, context: CaptureContext | undefined): R
   const carry = () => context
   return (url, options = {}) => {
     const json = options.json
+    const headers = redactHeaders(options.headers)
     context.exchanges.push({
       request: {
         method: String(options.method ?? 'GET').toUpperCase(),
         url,
-        headers: redactHeaders(options.headers),
+        headers,
         body: json !== undefined ? json : parseBody(options.body)
       }
     })
-    if (json !== undefined && options.body === undefined && context.jsonByDefault && !hasContentType(options.headers)) {
+    if (json !== undefined && options.body === undefined && context.jsonByDefault && !('content-type' in headers)) {
       // The same bytes as actions-core's client sends for `json` (JSON.stringify, content-type
       // application/json, here from the defaults), without the second Request it builds to add them.
       return request(url, { ...options, json: undefined, body: JSON.stringify(json), [OPTION]: carry })

@@ -54,7 +54,10 @@ export interface PipelineOptions {
 export interface PipelineStats {
   csbConfigured: boolean
   concurrency: number
+  /** Requests to CSB under way (each holds a concurrency slot). */
   inFlight: number
+  /** Events started and not yet recorded: in flight, or answered with their outcome being committed. */
+  unrecorded: number
   buffered: number
   paused: boolean
   counts: Record<DeliveryOutcome, number>
@@ -151,7 +154,8 @@ export class Pipeline {
     return {
       csbConfigured: this.csb !== undefined,
       concurrency: this.limiter.limit,
-      inFlight: this.running.size,
+      inFlight: this.limiter.inFlight,
+      unrecorded: this.running.size,
       buffered: this.buffer.length,
       paused: this.limiter.pausedFor() > 0,
       counts: { ...this.counts }
