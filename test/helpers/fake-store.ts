@@ -78,6 +78,8 @@ export function fakeStore(): FakeStore {
     reasons: notInFake('reasons'),
     latencyPercentile: notInFake('latencyPercentile'),
     linkIdentities: notInFake('linkIdentities'),
+    admitNames: notInFake('admitNames'),
+    listNames: notInFake('listNames'),
     accountsFor: notInFake('accountsFor'),
     prune: notInFake('prune')
   }

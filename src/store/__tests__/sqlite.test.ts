@@ -108,6 +108,24 @@ describe('SQLite engine', () => {
     await two.close()
   })
 
+  it('a database from before the names table (schema 2) gets it on open, its events kept', async () => {
+    const file = path.join(dir, 'before-names.db')
+    const one = await openStore(file)
+    const [r] = await one.enqueue([{ source: 's', messageId: 'old', orderingKey: 'k', type: 'track', event: { type: 'track', messageId: 'old' }, receivedAt: new Date() }])
+    await one.close()
+    const raw = new Database(file)
+    raw.exec('DROP TABLE csb_names')
+    raw.pragma('user_version = 2')
+    raw.close()
+    const two = await openStore(file)
+    expect((await two.get(r.id))!.messageId).toBe('old')
+    expect(await two.admitNames('feature', ['Signed Up'], 256)).toEqual({ refused: [], count: 1 })
+    await two.close()
+    const check = new Database(file, { readonly: true })
+    expect(check.pragma('user_version', { simple: true })).toBe(3)
+    check.close()
+  })
+
   it('rejects an empty URL with a message', async () => {
     await expect(openStore('')).rejects.toThrow(/empty/)
     await expect(openStore('sqlite:')).rejects.toThrow(/no path/)

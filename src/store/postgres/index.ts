@@ -4,14 +4,14 @@ import type { ResolvedStoreOptions } from '../options'
 import { parseId } from '../rows'
 import { fromComplete, fromDeadLetter, fromRetry, fromSkip } from '../settlement'
 import type {
-  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery,
+  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
   NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { QueuedListeners, summariseQueued } from '../queued'
 import { eventTextsOf, isOpaqueBatch, isSerialisedEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
 import { enqueueEvents } from './enqueue'
 import { extendLeases, leaseEvents } from './lease'
-import { accountsFor, getMeta, linkIdentities, pruneChunk, setMeta, setMetaIfAbsent } from './misc'
+import { accountsFor, admitNames, getMeta, linkIdentities, listNames, pruneChunk, setMeta, setMetaIfAbsent } from './misc'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
 import { checkSchemaName, migrate, quoteIdent } from './schema'
@@ -244,6 +244,14 @@ export class PostgresStore implements Store {
 
   setMetaIfAbsent(key: string, value: string): Promise<string> {
     return setMetaIfAbsent(this.db, key, value)
+  }
+
+  admitNames(kind: string, names: string[], limit: number): Promise<NameAdmission> {
+    return this.tx((client) => admitNames(client, kind, names, limit, this.options.now()))
+  }
+
+  listNames(kind: string): Promise<string[]> {
+    return listNames(this.db, kind)
   }
 
   /** In chunks, one transaction each, so no transaction holds many row locks for long. */

@@ -1,6 +1,7 @@
 import type { ResolvedStoreOptions } from '../options'
 import { Tally } from '../tally'
-import type { IdentityLink } from '../types'
+import { cleanText } from '../rows'
+import type { IdentityLink, NameAdmission } from '../types'
 import { PRUNE_CHUNK } from '../rows'
 import { writeTally, type Queryable } from './context'
 
@@ -39,6 +40,42 @@ export async function setMetaIfAbsent(pool: Queryable, key: string, value: strin
     [key, value]
   )
   return rows[0].value
+}
+
+/**
+ * Inside a transaction holding an advisory lock per kind, so that instances admitting at once
+ * take turns: the count read here cannot change before the inserts commit.
+ */
+export async function admitNames(client: Queryable, kind: string, names: string[], limit: number, nowMs: number): Promise<NameAdmission> {
+  await client.query(`SELECT pg_advisory_xact_lock(hashtext('csb-relay:names:' || $1))`, [kind])
+  const { rows } = await client.query<{ name: string }>('SELECT name FROM csb_names WHERE kind = $1', [kind])
+  const known = new Set(rows.map((r) => r.name))
+  let count = known.size
+  const refused: string[] = []
+  const fresh: string[] = []
+  for (const raw of names) {
+    const name = cleanText(raw)
+    if (known.has(name)) continue
+    if (count >= limit) {
+      refused.push(raw)
+      continue
+    }
+    known.add(name)
+    fresh.push(name)
+    count++
+  }
+  if (fresh.length > 0) {
+    await client.query(
+      'INSERT INTO csb_names (kind, name, admitted_at, seq) SELECT $1, name, $2, $3 + ord - 1 FROM unnest($4::text[]) WITH ORDINALITY AS t(name, ord)',
+      [kind, nowMs, count - fresh.length, fresh]
+    )
+  }
+  return { refused, count }
+}
+
+export async function listNames(pool: Queryable, kind: string): Promise<string[]> {
+  const { rows } = await pool.query<{ name: string }>('SELECT name FROM csb_names WHERE kind = $1 ORDER BY seq', [kind])
+  return rows.map((r) => r.name)
 }
 
 export async function setMeta(pool: Queryable, key: string, value: string): Promise<void> {

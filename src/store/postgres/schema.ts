@@ -87,6 +87,16 @@ const migrations: string[] = [
     key text PRIMARY KEY,
     value text NOT NULL
   );
+  `,
+  // 2: names the relay has sent to CSB, per kind (see store/types.ts admitNames).
+  `
+  CREATE TABLE csb_names (
+    kind text NOT NULL,
+    name text NOT NULL,
+    admitted_at bigint NOT NULL,
+    seq integer NOT NULL,
+    PRIMARY KEY (kind, name)
+  );
   `
 ]
 

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3'
 import type { ResolvedStoreOptions } from '../options'
 import { parseId } from '../rows'
 import type {
-  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery,
+  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
   NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { Tally } from '../tally'
@@ -14,7 +14,7 @@ import { countInbox, drainInbox, eventsOfInput, insertInboxRows, type DrainResul
 import { isOpaqueBatch, isSerialisedEvents, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
 import { QueuedListeners, summariseQueued } from '../queued'
 import { extendLeases, leaseEvents } from './lease'
-import { accountsFor, getMeta, linkIdentities, setMeta, setMetaIfAbsent } from './identity'
+import { accountsFor, admitNames, getMeta, linkIdentities, listNames, setMeta, setMetaIfAbsent } from './identity'
 import { pruneChunk } from './prune'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
@@ -344,6 +344,14 @@ export class SqliteStore implements Store {
 
   async setMetaIfAbsent(key: string, value: string): Promise<string> {
     return this.write(() => setMetaIfAbsent(this.ctx, key, value))
+  }
+
+  async admitNames(kind: string, names: string[], limit: number): Promise<NameAdmission> {
+    return this.write(() => admitNames(this.ctx, kind, names, limit))
+  }
+
+  async listNames(kind: string): Promise<string[]> {
+    return this.read(() => listNames(this.ctx, kind))
   }
 
   /** In chunks, one transaction each, so ingest and delivery keep going while it runs. */

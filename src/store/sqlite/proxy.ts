@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads'
 import type { ResolvedStoreOptions } from '../options'
 import type {
-  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery,
+  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
   NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { QueuedListeners } from '../queued'
@@ -346,6 +346,14 @@ export class WorkerSqliteStore implements Store {
 
   setMetaIfAbsent(key: string, value: string): Promise<string> {
     return this.call('setMetaIfAbsent', key, value)
+  }
+
+  admitNames(kind: string, names: string[], limit: number): Promise<NameAdmission> {
+    return this.call('admitNames', kind, names, limit)
+  }
+
+  listNames(kind: string): Promise<string[]> {
+    return this.call('listNames', kind)
   }
 
   prune(now?: Date): Promise<number> {

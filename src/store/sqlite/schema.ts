@@ -89,6 +89,16 @@ const migrations: string[] = [
   );
   -- Covers counts() (count, sum(n), min(admitted_at)) without reading the rows' text.
   CREATE INDEX inbox_counts ON inbox (admitted_at, n);
+  `,
+  // 3: names the relay has sent to CSB, per kind (see store/types.ts admitNames).
+  `
+  CREATE TABLE csb_names (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    admitted_at INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (kind, name)
+  ) WITHOUT ROWID;
   `
 ]
 

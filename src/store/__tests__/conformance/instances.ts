@@ -50,6 +50,18 @@ export function instanceTests(suite: Suite): void {
       }
     })
 
+    test('instances admitting names at once share one limit', async () => {
+      const { store: one, url } = await openFresh()
+      const two = await open(url)
+      const offers = Array.from({ length: 8 }, (_, i) => [`f${i}a`, `f${i}b`])
+      const answers = await Promise.all(offers.map((names, i) => (i % 2 === 0 ? one : two).admitNames('feature', names, 7)))
+      const admitted = answers.flatMap((a, i) => offers[i].filter((n) => !a.refused.includes(n)))
+      expect(admitted).toHaveLength(7)
+      expect((await one.listNames('feature')).sort()).toEqual(admitted.sort())
+      // What one admitted, the other admits too, even when full.
+      expect(await two.admitNames('feature', [admitted[0]], 7)).toEqual({ refused: [], count: 7 })
+    })
+
     test('an instance that dies holding leases: another takes its events after the lease expires', async () => {
       const { store: one, url } = await openFresh()
       const two = await open(url)

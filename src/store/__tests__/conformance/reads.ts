@@ -137,6 +137,31 @@ export function readTests(suite: Suite): void {
     })
   })
 
+  describe('names (CSB features and modules)', () => {
+    test('known names are always admitted, new ones until the limit; refusals keep their order; kinds count apart', async () => {
+      const store = await open()
+      expect(await store.admitNames('feature', ['a', 'b', 'a'], 3)).toEqual({ refused: [], count: 2 })
+      expect(await store.admitNames('feature', ['c', 'd', 'b', 'e'], 3)).toEqual({ refused: ['d', 'e'], count: 3 })
+      // Full: known names still pass, new ones do not.
+      expect(await store.admitNames('feature', ['a', 'c', 'f'], 3)).toEqual({ refused: ['f'], count: 3 })
+      expect(await store.admitNames('module', ['a', 'x'], 1)).toEqual({ refused: ['x'], count: 1 })
+      expect(await store.listNames('feature')).toEqual(['a', 'b', 'c'])
+      expect(await store.listNames('module')).toEqual(['a'])
+      expect(await store.listNames('nothing')).toEqual([])
+      // A higher limit admits more; nothing is forgotten.
+      expect(await store.admitNames('feature', ['f'], 4)).toEqual({ refused: [], count: 4 })
+      expect(await store.listNames('feature')).toEqual(['a', 'b', 'c', 'f'])
+    })
+
+    test('admissions at once never pass the limit', async () => {
+      const store = await open()
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => store.admitNames('feature', [`n${i}`, `m${i}`], 5)))
+      const admitted = answers.flatMap((a, i) => [`n${i}`, `m${i}`].filter((n) => !a.refused.includes(n)))
+      expect(admitted).toHaveLength(5)
+      expect((await store.listNames('feature')).sort()).toEqual(admitted.sort())
+    })
+  })
+
   describe('prune', () => {
     test('deletes delivered and skipped events past retention; keeps dead letters and unfinished events', async () => {
       const store = await open(undefined, { retentionMs: HOUR })
