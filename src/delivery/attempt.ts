@@ -13,7 +13,8 @@
  * already succeeded are remembered in the samples and are not sent again on the retry.
  */
 import { Destination } from '@segment/actions-core'
-import { DryRunStop, finishExchanges, withCapture, type Exchange } from './capture'
+import { DryRunStop, finishExchanges, withCapture, type CaptureContext, type Exchange } from './capture'
+import type { RequestGuard } from './names'
 import type { ActiveSubscription } from './subscriptions'
 import type { CsbSettings } from './types'
 
@@ -108,18 +109,20 @@ export async function runSubscriptions(
   event: Record<string, unknown>,
   settings: CsbSettings,
   subscriptions: ActiveSubscription[],
-  { dryRun = false }: { dryRun?: boolean } = {}
+  { dryRun = false, guard }: { dryRun?: boolean; guard?: RequestGuard } = {}
 ): Promise<AttemptResult> {
   const results: SubscriptionResult[] = []
   for (const sub of subscriptions) {
     const result: SubscriptionResult = { subscription: sub.name, action: sub.partnerAction, exchanges: [] }
     results.push(result)
+    const capture: CaptureContext = { exchanges: result.exchanges, dryRun, guard }
     try {
       // The CSB settings with where to put this run's exchanges.
-      await destination.runAction(sub.partnerAction, event, sub.mapping, withCapture(settings, { exchanges: result.exchanges, dryRun }))
+      await destination.runAction(sub.partnerAction, event, sub.mapping, withCapture(settings, capture))
     } catch (error) {
       if (!(dryRun && (error instanceof DryRunStop || result.exchanges.length > 0))) {
-        result.error = error
+        // A request the relay's guard refused: its reason, not the network failure the destination made of it.
+        result.error = capture.refused ?? error
         return { results, failed: result }
       }
     } finally {

@@ -12,6 +12,8 @@
  * carry it on to the hooks. (No AsyncLocalStorage: its promise hooks cost every promise.)
  * In a dry run the `beforeRequest` hook stops the request before anything is sent.
  */
+import type { RequestGuard } from './names'
+
 export interface CapturedRequest {
   method: string
   url: string
@@ -42,6 +44,13 @@ export interface CaptureContext {
   dryRun: boolean
   /** The run's default headers say `Content-Type: application/json` (set by `extendRequest`). */
   jsonByDefault?: boolean
+  /** Checks each request before it is sent (names.ts); not called in a dry run. */
+  guard?: RequestGuard
+  /**
+   * Why the guard refused a request, when it did: the destination reports any error of its request
+   * client as a network failure, so the run's error is this, not the one the destination throws.
+   */
+  refused?: unknown
 }
 
 /** Thrown inside the request client in a dry run; never escapes `runSubscriptions` as a failure in a dry run. */
@@ -120,7 +129,7 @@ function lastExchange(context: CaptureContext | undefined): Exchange | undefined
 function wrapRequest(request: RequestFn, context: CaptureContext | undefined): RequestFn {
   if (!context) return request
   const carry = () => context
-  return (url, options = {}) => {
+  const send: RequestFn = (url, options = {}) => {
     const json = options.json
     const headers = redactHeaders(options.headers)
     context.exchanges.push({
@@ -137,6 +146,20 @@ function wrapRequest(request: RequestFn, context: CaptureContext | undefined): R
       return request(url, { ...options, json: undefined, body: JSON.stringify(json), [OPTION]: carry })
     }
     return request(url, { ...options, [OPTION]: carry })
+  }
+  const guard = context.guard
+  if (!guard || context.dryRun) return send
+  // The guard may hold a request back (a new feature name, names.ts) or refuse it: then nothing is sent or recorded.
+  return (url, options = {}) => {
+    const wait = guard(url, options.json !== undefined ? options.json : parseBody(options.body))
+    if (!wait) return send(url, options)
+    return wait.then(
+      () => send(url, options),
+      (refusal: unknown) => {
+        context.refused = refusal
+        throw refusal
+      }
+    )
   }
 }
 

@@ -9,6 +9,8 @@ import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { runSubscriptions, type AttemptResult, type RelayDestination } from './attempt'
 import type { ActiveSubscription, DefinitionLike } from './subscriptions'
+import type { NameAdmission } from '../store/types'
+import type { AdmitNames, NameGuard, NameKind, NameLimits } from './names'
 import type { CsbSettings, SubscriptionConfig } from './types'
 
 export interface AttemptTask {
@@ -24,12 +26,13 @@ export interface Executor {
   close(): Promise<void>
 }
 
-export function inThreadExecutor(destination: RelayDestination, subscriptions: ActiveSubscription[]): Executor {
+export function inThreadExecutor(destination: RelayDestination, subscriptions: ActiveSubscription[], guard?: NameGuard): Executor {
   const byName = new Map(subscriptions.map((s) => [s.name, s]))
+  const options = { guard: guard?.check }
   return {
     threads: 0,
     run: (task) =>
-      runSubscriptions(destination, task.event, task.settings, task.subscriptions.map((n) => byName.get(n) as ActiveSubscription)),
+      runSubscriptions(destination, task.event, task.settings, task.subscriptions.map((n) => byName.get(n) as ActiveSubscription), options),
     close: async () => {}
   }
 }
@@ -39,6 +42,16 @@ export interface WorkerSetup {
   /** Subscriptions exactly as compiled in the main thread (configs; the worker parses them again). */
   subscriptions: SubscriptionConfig[]
   requestTimeoutMs: number
+  /** Limits of the worker's own NameGuard, which asks the main thread (and so the store) to admit new names. */
+  nameLimits: NameLimits
+}
+
+/** A worker's request to admit names (names.ts), and the main thread's answer. */
+export interface AdmitRequest {
+  admit: { id: number; kind: NameKind; names: string[]; limit: number }
+}
+export interface AdmitAnswer {
+  admitted: { id: number; result?: NameAdmission; error?: string }
 }
 
 /** Fields of an error that survive the trip from a worker. */
@@ -71,7 +84,13 @@ function workerEntry(): { filename: string; eval: boolean } {
  * A fixed pool of worker threads, tasks handed out round-robin; a worker that dies is replaced.
  * When workers cannot start at all (no answer ever, an error at load), attempts run on `fallback`.
  */
-export function threadPoolExecutor(size: number, setup: WorkerSetup, onError: (err: unknown) => void, fallback: Executor): Executor {
+export function threadPoolExecutor(
+  size: number,
+  setup: WorkerSetup,
+  onError: (err: unknown) => void,
+  fallback: Executor,
+  admit: AdmitNames
+): Executor {
   const entry = workerEntry()
   const workers: Array<{ worker: Worker; pending: Map<number, Pending> }> = []
   let nextId = 0
@@ -83,7 +102,15 @@ export function threadPoolExecutor(size: number, setup: WorkerSetup, onError: (e
   const spawn = (slot: number) => {
     const worker = new Worker(entry.filename, { eval: entry.eval, workerData: setup })
     const w = { worker, pending: new Map<number, Pending>() }
-    worker.on('message', (msg: { id: number; result: AttemptResult }) => {
+    worker.on('message', (msg: { id: number; result: AttemptResult } | AdmitRequest) => {
+      if ('admit' in msg) {
+        const { id, kind, names, limit } = msg.admit
+        admit(kind, names, limit).then(
+          (result) => worker.postMessage({ admitted: { id, result } } satisfies AdmitAnswer),
+          (err) => worker.postMessage({ admitted: { id, error: err instanceof Error ? err.message : String(err) } } satisfies AdmitAnswer)
+        )
+        return
+      }
       everAnswered = true
       const p = w.pending.get(msg.id)
       w.pending.delete(msg.id)

@@ -19,6 +19,7 @@ import { Pipeline, type PipelineStats, type RouteFn } from './pipeline'
 import { compileSubscriptions, defaultSubscriptions, SubscriptionError, type ActiveSubscription } from './subscriptions'
 import { dryRun, type DryRunResult } from './dry-run'
 import { inThreadExecutor, threadPoolExecutor, type Executor } from './executor'
+import { NameGuard, type AdmitNames, type NameKind, type NameStats } from './names'
 import type { CsbSettings, DeliveryConfig, DeliveryLogger, SubscriptionConfig } from './types'
 
 export type { CsbSettings, DeliveryConfig, DeliverySettings, SubscriptionConfig, DeliveryLogger } from './types'
@@ -27,6 +28,7 @@ export type { DeliveryObserver, OutcomeReport, DeliveryOutcome } from './observe
 export type { DryRunResult } from './dry-run'
 export { SubscriptionError } from './subscriptions'
 export { retryDelayMs } from './backoff'
+export { NameLimitError, type NameStats } from './names'
 
 export interface StartDeliveryOptions {
   store: Store
@@ -48,6 +50,8 @@ export interface StartDeliveryOptions {
 
 export interface DeliveryStats extends PipelineStats {
   subscriptions: Array<{ name: string; subscribe: string; partnerAction: string }>
+  /** Distinct feature and module names sent to CSB, beside their limits (names.ts). */
+  names: Record<NameKind, NameStats>
 }
 
 export interface Delivery {
@@ -113,14 +117,27 @@ export function startDelivery(options: StartDeliveryOptions): Delivery {
   const runtime = prepareDelivery(config, options.definition)
   if (config.csb) validateCsbSettings(runtime, config.csb)
   const threads = options.definition ? 0 : deliveryThreads(options.threads)
-  const inThread = inThreadExecutor(runtime.destination, runtime.subscriptions)
+  const nameLimits = { feature: config.delivery.maxDistinctFeatures, module: config.delivery.maxDistinctModules }
+  const admit: AdmitNames = (kind, names, limit) => store.admitNames(kind, names, limit)
+  const names = new NameGuard(admit, nameLimits)
+  // Names already sent pass without asking the store; until this answers, they are asked once each.
+  for (const kind of ['feature', 'module'] as const) {
+    Promise.resolve()
+      .then(() => store.listNames(kind))
+      .then(
+        (known) => names.preload(kind, known),
+        (err) => logger.warn({ err: String(err), kind }, 'delivery: could not read the names already sent to CSB; each is checked with the store when next sent')
+      )
+  }
+  const inThread = inThreadExecutor(runtime.destination, runtime.subscriptions, names)
   const executor: Executor =
     threads > 0
       ? threadPoolExecutor(
           threads,
-          { subscriptions: runtime.configured, requestTimeoutMs: config.delivery.requestTimeoutMs },
+          { subscriptions: runtime.configured, requestTimeoutMs: config.delivery.requestTimeoutMs, nameLimits },
           (err) => logger.error({ err: String(err) }, 'delivery: a worker thread failed'),
-          inThread
+          inThread,
+          names.admitFor
         )
       : inThread
   const pipeline = new Pipeline({
@@ -154,6 +171,7 @@ export function startDelivery(options: StartDeliveryOptions): Delivery {
       dryRun(event, { runtime, store, csb: pipeline.csbSettings, send: testOptions.send ?? false }),
     stats: () => ({
       ...pipeline.stats(),
+      names: names.stats(),
       subscriptions: runtime.subscriptions.map((s) => ({ name: s.name, subscribe: s.subscribe, partnerAction: s.partnerAction }))
     }),
     stop: async () => {

@@ -43,6 +43,10 @@ export interface DeliverySettings {
   leaseMs: number
   /** How often idle workers poll the store, in ms. */
   pollIntervalMs: number
+  /** Distinct feature names the relay sends to CSB, at most (CSB keeps 256 per instance; 0 = no limit). See names.ts. */
+  maxDistinctFeatures: number
+  /** Distinct module names the relay sends to CSB, at most (CSB keeps 256 per instance; 0 = no limit). */
+  maxDistinctModules: number
 }
 
 /** The part of the relay's configuration delivery uses. */
@@ -65,7 +69,9 @@ export const deliveryDefaults: DeliverySettings = {
   retryWindowMs: 24 * 3_600_000,
   requestTimeoutMs: 10_000,
   leaseMs: 60_000,
-  pollIntervalMs: 50
+  pollIntervalMs: 50,
+  maxDistinctFeatures: 256,
+  maxDistinctModules: 256
 }
 
 /** Minimal logger surface (pino satisfies it). */

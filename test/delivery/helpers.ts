@@ -62,8 +62,14 @@ export interface Rig {
   close(): Promise<void>
 }
 
-export async function startRig(overrides: Partial<Omit<DeliveryConfig, 'csb'>> & { csb?: DeliveryConfig['csb'] | null } = {}, sandboxApiKey?: string): Promise<Rig> {
-  const store = await openStore(':memory:')
+/** A store (new, in memory, unless given), a sandbox and delivery to it (in `threads` worker threads, 0 = the main thread). */
+export async function startRig(
+  overrides: Partial<Omit<DeliveryConfig, 'csb'>> & { csb?: DeliveryConfig['csb'] | null } = {},
+  sandboxApiKey?: string,
+  threads = 0,
+  existingStore?: Store
+): Promise<Rig> {
+  const store = existingStore ?? (await openStore(':memory:'))
   const sandbox = await startSandbox({ port: 0, ...(sandboxApiKey ? { apiKey: sandboxApiKey } : {}) })
   const outcomes: OutcomeReport[] = []
   const concurrency: number[] = []
@@ -74,7 +80,8 @@ export async function startRig(overrides: Partial<Omit<DeliveryConfig, 'csb'>> &
     store,
     config,
     logger,
-    observer: { outcome: (r) => outcomes.push(r), concurrency: (n) => concurrency.push(n) }
+    observer: { outcome: (r) => outcomes.push(r), concurrency: (n) => concurrency.push(n) },
+    threads
   })
   return {
     store,

@@ -96,7 +96,8 @@ describe('relay process: SDK → relay → sandbox', () => {
     const s = sandbox
     const dir = tempDir('csb-delivery-kill-')
     const maxConcurrency = 8
-    const config = { delivery: { ...fastDelivery, maxConcurrency, initialConcurrency: maxConcurrency } }
+    // 400 distinct event names mark the order: the guard on CSB's 256 distinct features is off (0).
+    const config = { delivery: { ...fastDelivery, maxConcurrency, initialConcurrency: maxConcurrency, maxDistinctFeatures: 0 } }
     relay = await startRelayProcess({ dir, env: envFor(s), config })
     const USERS = 50
     const PER_USER = 8
