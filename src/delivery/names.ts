@@ -34,6 +34,7 @@ export function isFeatureRequest(url: string): boolean {
   return path.endsWith('/v1_1/feature')
 }
 
+/** The name itself is not in the message: dead letters are grouped by reason, and every refused name would make a group of its own. */
 export class NameLimitError extends Error {
   override name = 'NameLimitError'
   constructor(
@@ -42,7 +43,7 @@ export class NameLimitError extends Error {
     readonly limit: number
   ) {
     super(
-      `${FIELD[kind]} "${value}" is new, and the relay has already sent ${limit} distinct ${kind} names to CSB, its limit ` +
+      `${FIELD[kind]} is a ${kind} name not sent before, and the relay has already sent ${limit} distinct ${kind} names to CSB, its limit ` +
         `(${SETTING[kind]} = ${limit}; CSB keeps at most 256 ${kind}s per instance); the request was not sent. Fix: send fewer ` +
         `distinct ${kind}s (map ${FIELD[kind]} to a fixed name or to a property with few values in a subscription mapping, or ` +
         `drop such events with a filter), or raise ${SETTING[kind]} if your CSB instance keeps more; then replay the dead letters`

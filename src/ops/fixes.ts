@@ -37,6 +37,10 @@ const RULES: FixRule[] = [
     fix: 'Send a userId (or traits.user_id / properties.user_id); CSB needs a user id for users, features, logins and pages.'
   },
   {
+    pattern: /NameLimitError|distinct (feature|module) names/,
+    fix: 'CSB keeps at most 256 distinct features and 256 distinct modules per instance. Send fewer names (map feature_id / module_id to a fixed name or a property with few values in a subscription mapping, or drop such events with a filter); raise delivery.maxDistinctFeatures / maxDistinctModules only if your CSB instance keeps more. Then replay these dead letters.'
+  },
+  {
     pattern: /(product|module|feature)_id/i,
     fix: 'Send properties.product_id and properties.module_id, or set csb.defaultProductId and csb.defaultModuleId.'
   },

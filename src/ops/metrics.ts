@@ -29,6 +29,8 @@ export interface MetricsOptions {
   counts: () => Promise<Counts>
   /** Also collect Node process metrics (CPU, memory, event loop). Default true. */
   processMetrics?: boolean
+  /** Distinct feature and module names sent to CSB and their limits, once delivery runs (delivery's stats().names). */
+  names?: () => Record<string, { known: number; limit: number }> | undefined
 }
 
 export interface RelayMetrics {
@@ -38,7 +40,7 @@ export interface RelayMetrics {
   deliveryObserver: DeliveryObserver
 }
 
-export function createMetrics({ registry, counts, processMetrics = true }: MetricsOptions): RelayMetrics {
+export function createMetrics({ registry, counts, processMetrics = true, names }: MetricsOptions): RelayMetrics {
   const registers = [registry]
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX })
 
@@ -135,6 +137,25 @@ export function createMetrics({ registry, counts, processMetrics = true }: Metri
     registers,
     async collect() {
       this.set((await readCounts()).dead)
+    }
+  })
+
+  new Gauge({
+    name: `${METRIC_PREFIX}distinct_names`,
+    help: 'Distinct feature and module names the relay has sent to CSB (CSB keeps at most 256 of each per instance).',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      for (const [kind, n] of Object.entries(names?.() ?? {})) this.set({ kind }, n.known)
+    }
+  })
+  new Gauge({
+    name: `${METRIC_PREFIX}distinct_names_limit`,
+    help: 'The most distinct feature and module names the relay sends (delivery.maxDistinctFeatures / maxDistinctModules; 0 = no limit).',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      for (const [kind, n] of Object.entries(names?.() ?? {})) this.set({ kind }, n.limit)
     }
   })
 

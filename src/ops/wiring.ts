@@ -21,6 +21,7 @@ import { createMetrics, type IngestMetricsObserver } from './metrics'
 export interface DeliveryControls {
   replay(filter: ReplayFilter): Promise<number>
   test(event: Record<string, unknown>, options?: { send?: boolean }): Promise<unknown>
+  stats?(): { names: Record<string, { known: number; limit: number }> }
 }
 
 export interface CreateOpsOptions {
@@ -51,8 +52,8 @@ export interface Ops {
 export function createOps(options: CreateOpsOptions): Ops {
   const { store, config, logger } = options
   const registry = options.registry ?? new Registry()
-  const metrics = createMetrics({ registry, counts: () => store.counts() })
   let delivery: DeliveryControls | undefined
+  const metrics = createMetrics({ registry, counts: () => store.counts(), names: () => delivery?.stats?.().names })
   const secrets = options.secrets instanceof SecretSet ? options.secrets : new SecretSet(options.secrets ?? [])
   secrets.add(config.csb?.apiKey, config.adminToken, ...config.sources.map((s) => s.writeKey))
   const csbNow = options.csb ?? (() => config.csb)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { describeFailure } from '../../src/delivery/classify'
+import { suggestFix } from '../../src/ops/fixes'
 import { isFeatureRequest, NameCheckError, NameGuard, NameLimitError, type AdmitNames, type NameKind } from '../../src/delivery/names'
 import type { NameAdmission } from '../../src/store/types'
 import { accepted, enqueue, fastDelivery, segmentEvent, startRig, waitFor } from './helpers'
@@ -47,13 +48,16 @@ describe('NameGuard', () => {
     const refused = guard.check(FEATURE, track('Three'))
     await expect(refused).rejects.toBeInstanceOf(NameLimitError)
     const err = (await refused!.catch((e: unknown) => e)) as NameLimitError
-    expect(err.message).toMatch(/^feature_id "Three" is new, and the relay has already sent 2 distinct feature names to CSB/)
+    expect(err.message).toMatch(/^feature_id is a feature name not sent before, and the relay has already sent 2 distinct feature names to CSB/)
+    expect(err.value).toBe('Three')
     expect(err.message).toContain('delivery.maxDistinctFeatures = 2')
     expect(err.message).toMatch(/Fix: .*subscription mapping.*filter.*raise delivery\.maxDistinctFeatures.*replay/)
     // Not retried: dead-lettered at once with that reason.
     const facts = describeFailure(err)
     expect(facts.retryable).toBe(false)
-    expect(facts.reason).toMatch(/^NameLimitError: feature_id "Three"/)
+    expect(facts.reason).toMatch(/^NameLimitError: feature_id is a feature name not sent before/)
+    // The dashboard's and `csb-relay status`'s fix for that reason.
+    expect(suggestFix(facts.reason)).toMatch(/^CSB keeps at most 256 distinct features .*maxDistinctFeatures.*replay/)
     // Admitted names now pass without asking.
     const asked = m.calls.length
     expect(guard.check(FEATURE, track('One'))).toBeUndefined()
@@ -78,7 +82,8 @@ describe('NameGuard', () => {
     await guard.check(FEATURE, track('f1', 'm1'))
     const err = await guard.check(FEATURE, track('f2', 'm2'))!.catch((e: unknown) => e)
     expect(err).toBeInstanceOf(NameLimitError)
-    expect((err as Error).message).toMatch(/^module_id "m2" is new.*delivery\.maxDistinctModules = 1/)
+    expect((err as Error).message).toMatch(/^module_id is a module name not sent before.*delivery\.maxDistinctModules = 1/)
+    expect((err as NameLimitError).value).toBe('m2')
     expect(m.stored.feature).toEqual(['f1'])
   })
 
@@ -131,8 +136,10 @@ describe('the relay keeps to CSB\u2019s distinct feature limit', () => {
         expect(sent).toHaveLength(6)
         const dead = (await Promise.all(ids.map((id) => rig.store.get(id)))).filter((e) => e?.status === 'dead')
         expect(dead).toHaveLength(4)
+        // One reason for all (the dashboard groups dead letters by reason).
+        expect(new Set(dead.map((e) => e!.lastError)).size).toBe(1)
         for (const e of dead) {
-          expect(e!.lastError).toMatch(/NameLimitError: feature_id ".+" is new, and the relay has already sent 3 distinct feature names/)
+          expect(e!.lastError).toMatch(/NameLimitError: feature_id is a feature name not sent before, and the relay has already sent 3 distinct feature names/)
           expect(sent).not.toContain(e!.event.event)
         }
         expect((await rig.store.listNames('feature')).sort()).toEqual([...new Set(sent)].sort())

@@ -51,7 +51,9 @@ describe('GET /metrics on a running relay', () => {
       csb_relay_dead_letters: 'gauge',
       csb_relay_end_to_end_latency_seconds: 'histogram',
       csb_relay_delivery_concurrency: 'gauge',
-      csb_relay_store_operation_seconds: 'histogram'
+      csb_relay_store_operation_seconds: 'histogram',
+      csb_relay_distinct_names: 'gauge',
+      csb_relay_distinct_names_limit: 'gauge'
     }
     for (const [name, type] of Object.entries(expected)) expect(before.get(name)?.type, name).toBe(type)
     expect(valueOf(before, 'csb_relay_delivery_concurrency')).toBeGreaterThan(0)
@@ -97,5 +99,10 @@ describe('GET /metrics on a running relay', () => {
     expect(valueOf(after, 'csb_relay_delivery_outcomes_total', { action: 'trackFeature', status: '200', outcome: 'delivered' })).toBe(2)
     expect(valueOf(after, 'csb_relay_backlog_events')).toBe(0)
     expect(valueOf(after, 'csb_relay_oldest_waiting_event_age_seconds')).toBe(0)
+    // Flaky, Refused and Fine were sent as features (one module, the default); the limits are CSB's 256.
+    expect(valueOf(after, 'csb_relay_distinct_names', { kind: 'feature' })).toBe(3)
+    expect(valueOf(after, 'csb_relay_distinct_names', { kind: 'module' })).toBe(1)
+    expect(valueOf(after, 'csb_relay_distinct_names_limit', { kind: 'feature' })).toBe(256)
+    expect(valueOf(after, 'csb_relay_distinct_names_limit', { kind: 'module' })).toBe(256)
   })
 })
