@@ -5,6 +5,7 @@
  */
 import type { SegmentEvent } from '../store/types'
 import { runSubscriptions, type RelayDestination } from './attempt'
+import type { RequestGuard } from './names'
 import type { CapturedRequest, CapturedResponse } from './capture'
 import { describeFailure, scrub } from './classify'
 import { enrich, type IdentityStore } from './identity'
@@ -46,6 +47,8 @@ export async function dryRun(
     store: IdentityStore
     csb: CsbSettings | undefined
     send: boolean
+    /** Checks requests that are really sent (names.ts), as delivery does. */
+    guard?: RequestGuard
   }
 ): Promise<DryRunResult> {
   const { runtime } = options
@@ -65,7 +68,7 @@ export async function dryRun(
   const settings = options.csb ?? PLACEHOLDER
   const matches: DryRunMatch[] = []
   for (const sub of matched) {
-    const attempt = await runSubscriptions(runtime.destination, enriched.event, settings, [sub], { dryRun: !send })
+    const attempt = await runSubscriptions(runtime.destination, enriched.event, settings, [sub], { dryRun: !send, guard: options.guard })
     const result = attempt.results[0]
     const exchange = result.exchanges[result.exchanges.length - 1]
     const match: DryRunMatch = { subscription: sub.name, partnerAction: sub.partnerAction, request: exchange?.request ?? null }

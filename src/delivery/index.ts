@@ -168,7 +168,7 @@ export function startDelivery(options: StartDeliveryOptions): Delivery {
     },
     wake: () => pipeline.wake(),
     test: (event, testOptions = {}) =>
-      dryRun(event, { runtime, store, csb: pipeline.csbSettings, send: testOptions.send ?? false }),
+      dryRun(event, { runtime, store, csb: pipeline.csbSettings, send: testOptions.send ?? false, guard: names.check }),
     stats: () => ({
       ...pipeline.stats(),
       names: names.stats(),

@@ -144,6 +144,16 @@ describe('the relay keeps to CSB\u2019s distinct feature limit', () => {
         }
         expect((await rig.store.listNames('feature')).sort()).toEqual([...new Set(sent)].sort())
         expect(rig.delivery.stats().names.feature).toEqual({ known: 3, limit: 3 })
+        // The event tester: a dry run shows the request; sending it is refused the same way, and nothing is sent.
+        const before = rig.sandbox.requests().length
+        const probe = { type: 'track', userId: 'p', event: 'Never Sent', properties: { account_id: 'acc' } }
+        const dry = await rig.delivery.test(probe)
+        expect(dry.matches[0]).toMatchObject({ request: { body: { feature_id: 'Never Sent' } } })
+        expect(dry.matches[0].error).toBeUndefined()
+        const tried = await rig.delivery.test(probe, { send: true })
+        expect(tried.matches[0].error).toMatch(/^NameLimitError: feature_id is a feature name not sent before/)
+        expect(tried.matches[0].retryable).toBe(false)
+        expect(rig.sandbox.requests().length).toBe(before)
       } finally {
         await rig.delivery.stop()
         await rig.sandbox.close()
