@@ -140,24 +140,22 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
     }
   })
 
-  new Gauge({
-    name: `${METRIC_PREFIX}distinct_names`,
-    help: 'Distinct feature and module names the relay has sent to CSB (CSB keeps at most 256 of each per instance).',
-    labelNames: ['kind'] as const,
-    registers,
-    collect() {
-      for (const [kind, n] of Object.entries(names?.() ?? {})) this.set({ kind }, n.known)
-    }
-  })
-  new Gauge({
-    name: `${METRIC_PREFIX}distinct_names_limit`,
-    help: 'The most distinct feature and module names the relay sends (delivery.maxDistinctFeatures / maxDistinctModules; 0 = no limit).',
-    labelNames: ['kind'] as const,
-    registers,
-    collect() {
-      for (const [kind, n] of Object.entries(names?.() ?? {})) this.set({ kind }, n.limit)
-    }
-  })
+  // Distinct feature and module names, and their limits, read from delivery at scrape time.
+  const nameGauges = [
+    ['distinct_names', 'Distinct feature and module names the relay has sent to CSB (CSB keeps at most 256 of each per instance).', 'known'],
+    ['distinct_names_limit', 'The most distinct feature and module names the relay sends (delivery.maxDistinctFeatures / maxDistinctModules; 0 = no limit).', 'limit']
+  ] as const
+  for (const [name, help, field] of nameGauges) {
+    new Gauge({
+      name: `${METRIC_PREFIX}${name}`,
+      help,
+      labelNames: ['kind'] as const,
+      registers,
+      collect() {
+        for (const [kind, n] of Object.entries(names?.() ?? {})) this.set({ kind }, n[field])
+      }
+    })
+  }
 
   const ingestObserver: IngestMetricsObserver = {
     ingested(type, result, count) {
