@@ -215,4 +215,38 @@ describe('relay process: SDK → relay → sandbox', () => {
       expect(names.filter((n) => n.startsWith(`o${u}-`))).toEqual(received.filter((n) => n.startsWith(`o${u}-`)))
     }
   })
+
+  it.each([
+    ['with Retry-After', { perSecond: 100, burst: 10, retryAfterSeconds: 'auto' as const }],
+    ['without Retry-After', { perSecond: 100, burst: 10 }]
+  ])('429s %s while the SDK sends: every event delivered once, in order; the retry overhead is printed', async (label, rateLimit) => {
+    sandbox = await startSandbox({ port: 0, faults: { latency: 5, rateLimit } })
+    const s = sandbox
+    relay = await startRelayProcess({ dir: tempDir('csb-delivery-429-'), env: envFor(s), config: { delivery: fastDelivery } })
+    const analytics = new Analytics({ writeKey: WRITE_KEY, host: relay.url, path: '/v1/batch', flushInterval: 20, maxRetries: 1 })
+    const expected: string[] = []
+    for (let i = 0; i < 10; i++) {
+      for (let u = 0; u < 20; u++) {
+        expected.push(`r${u}-${i}`)
+        analytics.track({ userId: `r${u}`, event: `r${u}-${i}`, properties: { account_id: 'acc' } })
+      }
+    }
+    await analytics.closeAndFlush()
+    await waitFor('all delivered', () => accepted(s, '/api/v1_1/feature').length >= expected.length, 30_000)
+    await new Promise((r) => setTimeout(r, 300))
+    const names = accepted(s, '/api/v1_1/feature').map((q) => (q.body as { feature_id: string }).feature_id)
+    expect([...names].sort()).toEqual([...expected].sort())
+    const received = await receivedOrder(relay.url)
+    for (let u = 0; u < 20; u++) {
+      expect(names.filter((n) => n.startsWith(`r${u}-`))).toEqual(received.filter((n) => n.startsWith(`r${u}-`)))
+    }
+    const requests = s.requests().length
+    const throttled = s.requests().filter((q) => q.status === 429).length
+    expect(throttled).toBeGreaterThan(0)
+    expect(requests - throttled).toBe(expected.length)
+    const extraPerDelivered = throttled / expected.length
+    console.log(`SDK, 429s ${label}: ${expected.length} delivered, ${throttled} answered 429 (${extraPerDelivered.toFixed(2)} extra requests per delivered event)`)
+    // No retry storm.
+    expect(extraPerDelivered).toBeLessThan(2)
+  })
 })
