@@ -39,7 +39,12 @@ export interface AdminOptions {
   checkCsb?: () => Promise<CsbCheck>
   /** CSB settings at runtime (`GET`/`PUT /api/csb`); absent: those routes answer 503. */
   csb?: CsbControls
+  /** The feature and module names sent to CSB and their limits (`GET /api/names`); absent: 503. */
+  names?: () => Promise<NamesReport>
 }
+
+/** Per kind (`feature`, `module`): the names the relay has sent to CSB, in the order first sent, and the limit (0 = none). */
+export type NamesReport = Record<string, { count: number; limit: number; names: string[] }>
 
 export interface CsbControls {
   state(): CsbState
@@ -165,6 +170,11 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
       if (err instanceof CsbSettingsError) return reply.code(err.statusCode).send({ error: err.message })
       throw err
     }
+  })
+
+  app.get('/names', async (_request, reply) => {
+    if (!options.names) return reply.code(503).send({ error: 'this relay does not report the names it sent' })
+    return options.names()
   })
 
   app.get('/csb-check', async () => {

@@ -87,7 +87,14 @@ export function createOps(options: CreateOpsOptions): Ops {
         return delivery.test(event, { send })
       },
       checkCsb,
-      csb: options.csbControls
+      csb: options.csbControls,
+      names: async () => {
+        const [feature, module] = await Promise.all([store.listNames('feature'), store.listNames('module')])
+        return {
+          feature: { count: feature.length, limit: config.delivery.maxDistinctFeatures, names: feature },
+          module: { count: module.length, limit: config.delivery.maxDistinctModules, names: module }
+        }
+      }
     },
     attachDelivery(d) {
       delivery = d

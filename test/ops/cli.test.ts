@@ -140,9 +140,27 @@ describe('csb-relay send', () => {
   })
 })
 
+describe('csb-relay names', () => {
+  it('lists the feature and module names sent to CSB, in the order first sent, with the count and the limit', async () => {
+    // After the tests above: "Fine" (beforeAll) then "CLI Check" (with module "cli") were sent.
+    const r = await cli(withToken(['names']))
+    expect(r.code, r.stderr).toBe(0)
+    const lines = r.stdout.trim().split('\n')
+    const features = lines.indexOf('features sent to CSB: 2 of 256 (delivery.maxDistinctFeatures)')
+    expect(features, r.stdout).toBeGreaterThanOrEqual(0)
+    expect(lines.slice(features + 1, features + 3)).toEqual(['  Fine', '  CLI Check'])
+    expect(r.stdout).toMatch(/^modules sent to CSB: 2 of 256 \(delivery\.maxDistinctModules\)$/m)
+    expect(r.stdout).toMatch(/^  Default Module\n  cli$/m)
+    const json = JSON.parse((await cli(withToken(['names', '--json']))).stdout)
+    expect(json.feature).toEqual({ count: 2, limit: 256, names: ['Fine', 'CLI Check'] })
+    expect(json.module.count).toBe(2)
+    expect((await cli(['names', '--url', relay.url])).stderr).toMatch(/csb-relay names: .*token/i)
+  })
+})
+
 describe('--help', () => {
   it('each operator command explains itself', async () => {
-    for (const [command, expected] of [['status', /Usage: csb-relay status/], ['dlq', /csb-relay dlq replay --all/], ['send', /Usage: csb-relay send/], ['import', /Usage: csb-relay import FILE/]] as const) {
+    for (const [command, expected] of [['status', /Usage: csb-relay status/], ['dlq', /csb-relay dlq replay --all/], ['send', /Usage: csb-relay send/], ['import', /Usage: csb-relay import FILE/], ['names', /Usage: csb-relay names/]] as const) {
       const r = await cli([command, '--help'])
       expect(r.code, command).toBe(0)
       expect(r.stdout).toMatch(expected)
