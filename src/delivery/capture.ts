@@ -212,6 +212,9 @@ export function instrumentDefinition<D extends { actions: Record<string, any>; e
       if (context) context.jsonByDefault = isJsonContentType(base.headers)
       const out: Record<string, unknown> = { ...base }
       out.timeout = options.timeoutMs()
+      // actions-core's prepareResponse reads the body into `content` / `data` (all the destination and
+      // these hooks read) from a clone of the response unless told not to; nothing reads the body again.
+      out.skipResponseCloning = true
       out.beforeRequest = base.beforeRequest ? [...(base.beforeRequest as AnyFn[]), beforeRequest] : BEFORE_REQUEST
       out.afterResponse = base.afterResponse ? [...(base.afterResponse as AnyFn[]), afterResponse] : AFTER_RESPONSE
       return out

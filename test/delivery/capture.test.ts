@@ -155,6 +155,10 @@ describe('JSON bodies (capture)', () => {
       expect(relayed.headers).toEqual(plain.headers)
       expect(relayed.headers['content-type']).toBe('application/json')
       expect(run.results[0].exchanges[0].request.body).toEqual(JSON.parse(plain.body))
+      // actions-core reads the response body once (no clone of the response); the answer still arrives.
+      expect(options[0].skipResponseCloning).toBeUndefined()
+      expect(options[1].skipResponseCloning).toBe(true)
+      expect(run.results[0].exchanges[0].response?.body).toEqual({ success: true })
 
       // A destination whose defaults name no content type: `json` goes to actions-core as it is.
       const bare = {
