@@ -41,6 +41,8 @@ const VALIDATION_ERRORS = new Set(['AggregateAjvError', 'ValidationError'])
 type ClientFactory = (this: unknown, data: { settings?: unknown; signal?: unknown }) => unknown
 
 interface SharedClient {
+  /** The `extendRequest` result it was last found for (compared by identity first). */
+  extended: Record<string, unknown>
   /** The `extendRequest` result it was built from, as JSON (headers, timeout). */
   options: string
   beforeRequest: unknown
@@ -66,13 +68,16 @@ function shareRequestClients(action: { createRequestClient?: ClientFactory; exte
   action.createRequestClient = function (this: unknown, data) {
     if (data?.signal !== undefined) return build.call(this, data)
     const extended = (action.extendRequest?.(data) ?? {}) as Record<string, unknown>
-    const options = JSON.stringify(extended)
     const known = shared
+    // The relay's instrumented extendRequest returns the same object while its options stay the same.
+    if (known && known.extended === extended) return known.client
+    const options = JSON.stringify(extended)
     if (known && known.options === options && known.beforeRequest === extended.beforeRequest && known.afterResponse === extended.afterResponse) {
+      known.extended = extended
       return known.client
     }
     const client = build.call(this, data)
-    shared = { options, beforeRequest: extended.beforeRequest, afterResponse: extended.afterResponse, client }
+    shared = { extended, options, beforeRequest: extended.beforeRequest, afterResponse: extended.afterResponse, client }
     return client
   }
 }
