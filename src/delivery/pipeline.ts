@@ -369,8 +369,10 @@ export class Pipeline {
     }
     // Learned on every attempt (idempotent; the link cache skips unchanged links). The links go
     // out in the outcome writer's next batch while the attempt runs, and are awaited before this
-    // event's outcome is queued (`settled`), so the key's next event finds them. An event that
-    // teaches a link names its account, so filling (below) never waits for its own links.
+    // event's outcome is queued (`settled`), so the key's next event finds them. The event's slot
+    // (a request to CSB) is freed before that wait: links still being committed hold the key, not
+    // the slot. An event that teaches a link names its account, so filling (below) never waits for
+    // its own links.
     const links = this.links.fresh(linksFrom(event))
     const learned = links.length > 0 ? this.writer.learn(links) : null
     learned?.catch(() => this.links.forget(links))
@@ -386,11 +388,13 @@ export class Pipeline {
     try {
       matched = matching(this.options.subscriptions, event)
     } catch (err) {
+      release('neutral')
       await settled()
       return this.deadLetterNow(leased, release, attempts, `subscription matching failed: ${(err as Error).message}`)
     }
     if (matched.length === 0) {
       const what = event.type === 'track' && typeof event.event === 'string' ? `track "${event.event}"` : event.type
+      release('neutral')
       await settled()
       return this.skip(leased, release, `no subscription matches ${what}`)
     }
@@ -401,10 +405,9 @@ export class Pipeline {
     let attempt: AttemptResult
     try {
       attempt = await this.options.executor.run({ event, settings: csb, subscriptions: toRun.map((sub) => sub.name) })
-    } finally {
-      // The links are committed before the outcome is queued; a failure to write them leaves the
-      // event leased (our own failure: it comes back after its lease and teaches them again).
+    } catch (err) {
       await settled()
+      throw err
     }
     const succeeded = [...done, ...attempt.results.filter((r) => !r.error).map((r) => r.subscription)]
     const samples = samplesOf(attempt, succeeded)
@@ -417,6 +420,9 @@ export class Pipeline {
 
     if (!attempt.failed) {
       release('ok')
+      // The links are committed before the outcome is queued; a failure to write them leaves the
+      // event leased (our own failure: it comes back after its lease and teaches them again).
+      await settled()
       await this.writer.complete({ ...base, action, status: lastResponse?.status ?? null, samples })
       this.report('delivered', leased, { action, status: lastResponse?.status ?? null, attempts, ...late })
       return
@@ -438,6 +444,7 @@ export class Pipeline {
       this.limiter.pauseUntil(now.getTime() + Math.min(facts.retryAfterMs, this.options.settings.backoffCapMs), ticket)
     }
     release(facts.congestion ? 'congestion' : 'neutral')
+    await settled()
     const logFields = { eventId: leased.id, messageId: leased.messageId, action, status: facts.status, attempts, reason }
     if (decision.kind === 'retry') {
       await this.writer.retryLater({ ...base, runAt: decision.runAt, error: reason, action, status: facts.status, samples })

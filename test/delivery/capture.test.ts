@@ -107,6 +107,32 @@ describe('request clients shared across runs (RelayDestination)', () => {
   })
 })
 
+describe('extendRequest options (capture)', () => {
+  it('are built once while the destination\'s options and the timeout stay the same, and anew when either changes', async () => {
+    const { default: csbDestination } = await import('../../src/destination')
+    const { instrumentDefinition, withCapture } = await import('../../src/delivery/capture')
+    let timeout = 2000
+    const extend = instrumentDefinition(csbDestination, { timeoutMs: () => timeout }).extendRequest as (data: unknown) => Record<string, unknown>
+    const one = { apiKey: 'key-one', baseUrl: 'http://127.0.0.1:9' }
+    const context = () => ({ exchanges: [], dryRun: false })
+    const c1 = context()
+    const first = extend({ settings: withCapture(one, c1) })
+    expect(first).toMatchObject({ timeout: 2000, skipResponseCloning: true, headers: { Authorization: 'Bearer key-one', 'Content-Type': 'application/json' } })
+    expect(c1).toMatchObject({ jsonByDefault: true })
+    // Equal settings in another object (as each task in a worker thread gets): the same options object.
+    const c2 = context()
+    expect(extend({ settings: withCapture({ ...one }, c2) })).toBe(first)
+    expect(c2).toMatchObject({ jsonByDefault: true })
+    const other = extend({ settings: withCapture({ ...one, apiKey: 'key-two' }, context()) })
+    expect(other).not.toBe(first)
+    expect(other.headers).toMatchObject({ Authorization: 'Bearer key-two' })
+    timeout = 3000
+    const later = extend({ settings: withCapture({ ...one, apiKey: 'key-two' }, context()) })
+    expect(later).not.toBe(other)
+    expect(later.timeout).toBe(3000)
+  })
+})
+
 describe('JSON bodies (capture)', () => {
   it('sends the same request as actions-core does for `json`, with or without a JSON content type among the defaults', async () => {
     const http = await import('node:http')
@@ -155,6 +181,10 @@ describe('JSON bodies (capture)', () => {
       expect(relayed.headers).toEqual(plain.headers)
       expect(relayed.headers['content-type']).toBe('application/json')
       expect(run.results[0].exchanges[0].request.body).toEqual(JSON.parse(plain.body))
+      // actions-core reads the response body once (no clone of the response); the answer still arrives.
+      expect(options[0].skipResponseCloning).toBeUndefined()
+      expect(options[1].skipResponseCloning).toBe(true)
+      expect(run.results[0].exchanges[0].response?.body).toEqual({ success: true })
 
       // A destination whose defaults name no content type: `json` goes to actions-core as it is.
       const bare = {

@@ -310,6 +310,53 @@ describe('delivery pipeline: concurrency', () => {
   })
 })
 
+describe('delivery pipeline: identity links', () => {
+  it('frees an event\'s slot at CSB\'s answer while its links are still being committed; its key waits for them', async () => {
+    const { openStore } = await import('../../src/store')
+    const { startSandbox } = await import('../../src/sandbox')
+    const { startDelivery } = await import('../../src/delivery')
+    const { silentLogger } = await import('./helpers')
+    const store = await openStore(':memory:')
+    const sandbox = await startSandbox({ port: 0 })
+    // Every track below names its account, so each teaches a link; link writes wait for the gate.
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const link = store.linkIdentities.bind(store)
+    ;(store as { linkIdentities: typeof store.linkIdentities }).linkIdentities = async (links) => {
+      await gate
+      return link(links)
+    }
+    const track = (userId: string, n: number) => segmentEvent({ type: 'track', userId, event: `E${n}`, properties: { account_id: `acc-${userId}` } })
+    const ids = await enqueue(store, [track('a', 1), track('a', 2), ...['b', 'c', 'd', 'e', 'f'].map((u) => track(u, 1))])
+    const sent = () => sandbox.requests().filter((q) => q.status === 200).map((q) => (q.body as { user_id?: string; feature_id?: string }))
+    const delivery = startDelivery({
+      store,
+      config: { delivery: { ...fastDelivery, adaptive: false, maxConcurrency: 2, initialConcurrency: 2 }, csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url } },
+      logger: silentLogger()
+    })
+    try {
+      // Concurrency 2: with the links held, answered events free their slots and more start, up to
+      // the bound on events sent but not recorded (2 × 2); none is recorded before its links.
+      await waitFor('4 requests answered while the links wait', () => sent().length === 4, 5000)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(sent()).toHaveLength(4)
+      const statuses = await Promise.all(ids.map(async (id) => (await store.get(id))?.status))
+      expect(statuses.filter((s) => s === 'delivered')).toHaveLength(0)
+      // User a's second event waits for the first to be recorded, which waits for its links.
+      expect(sent().filter((b) => b.user_id === 'a').map((b) => b.feature_id)).toEqual(['E1'])
+      open()
+      await waitFor('all delivered', async () => (await Promise.all(ids.map(async (id) => (await store.get(id))?.status))).every((s) => s === 'delivered'), 5000)
+      expect(sent().filter((b) => b.user_id === 'a').map((b) => b.feature_id)).toEqual(['E1', 'E2'])
+      expect(await store.accountsFor(['a', 'f'])).toEqual(new Map([['a', 'acc-a'], ['f', 'acc-f']]))
+    } finally {
+      open()
+      await delivery.stop()
+      await sandbox.close()
+      await store.close()
+    }
+  })
+})
+
 describe('delivery pipeline: leasing', () => {
   it('goes on starting buffered events while a lease is under way, and stop() gives back what that lease took', async () => {
     const { openStore } = await import('../../src/store')
