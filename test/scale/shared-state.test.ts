@@ -35,8 +35,8 @@ afterEach(async () => {
   db = undefined
 })
 
-async function instance(): Promise<Instance> {
-  const started = await startInstance({ db: db!.url, sandbox, writeKey: WRITE_KEY, config })
+async function instance(withConfig: Record<string, unknown> = config): Promise<Instance> {
+  const started = await startInstance({ db: db!.url, sandbox, writeKey: WRITE_KEY, config: withConfig })
   instances.push(started)
   return started
 }
@@ -105,5 +105,34 @@ describe('two instances on one PostgreSQL share state', () => {
       ['/api/v1_1/user', 200]
     ])
     expect(requests[1]!.body).toEqual({ account_id: 'acc-shared', user_id: user, vip_users: true })
+  }, 60_000)
+
+  it('two instances sending new feature names at once keep to one limit of distinct names', async () => {
+    const limited = { delivery: { ...config.delivery, maxDistinctFeatures: 3 } }
+    const [a, b] = await Promise.all([instance(limited), instance(limited)])
+    const prefix = `names-${db!.name}`
+    const events = (side: string) =>
+      Array.from({ length: 4 }, (_, i) => ({ type: 'track', userId: `${prefix}-${side}${i}`, event: `Feature ${side}${i}`, properties: { account_id: 'acc-1' } }))
+    expect(await Promise.all([postBatch(a.url, WRITE_KEY, events('a')), postBatch(b.url, WRITE_KEY, events('b'))])).toEqual([200, 200])
+    const store = await openStore(db!.url, { poolSize: 1 })
+    try {
+      const finished = await waitFor(async () => {
+        const list = await store.list({ limit: 100 })
+        return list.length === 8 && list.every((e) => e.status === 'delivered' || e.status === 'dead') && list
+      }, { timeoutMs: 20_000, what: 'all eight events delivered or dead-lettered' })
+      const delivered = finished.filter((e) => e.status === 'delivered')
+      const dead = finished.filter((e) => e.status === 'dead')
+      expect(delivered).toHaveLength(3)
+      expect(dead).toHaveLength(5)
+      for (const e of dead) expect(e.lastError).toMatch(/^NameLimitError: feature_id is a feature name not sent before.*maxDistinctFeatures = 3/)
+      // CSB saw three names, from either instance.
+      const seen = (await sandbox!.recording())
+        .filter((r) => String((r.body as { user_id?: unknown } | null)?.user_id ?? '').startsWith(prefix))
+        .map((r) => (r.body as { feature_id: string }).feature_id)
+      expect(new Set(seen).size).toBe(3)
+      expect((await store.listNames('feature')).sort()).toEqual([...new Set(seen)].sort())
+    } finally {
+      await store.close()
+    }
   }, 60_000)
 })
