@@ -5,6 +5,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { openStore } from '../../src/store'
 import { accepted, enqueue, fastDelivery, segmentEvent, startRig, waitFor, type Rig } from './helpers'
 
 let rig: Rig | undefined
@@ -312,12 +313,7 @@ describe('delivery pipeline: concurrency', () => {
 
 describe('delivery pipeline: identity links', () => {
   it('frees an event\'s slot at CSB\'s answer while its links are still being committed; its key waits for them', async () => {
-    const { openStore } = await import('../../src/store')
-    const { startSandbox } = await import('../../src/sandbox')
-    const { startDelivery } = await import('../../src/delivery')
-    const { silentLogger } = await import('./helpers')
     const store = await openStore(':memory:')
-    const sandbox = await startSandbox({ port: 0 })
     // Every track below names its account, so each teaches a link; link writes wait for the gate.
     let open!: () => void
     const gate = new Promise<void>((resolve) => (open = resolve))
@@ -328,12 +324,9 @@ describe('delivery pipeline: identity links', () => {
     }
     const track = (userId: string, n: number) => segmentEvent({ type: 'track', userId, event: `E${n}`, properties: { account_id: `acc-${userId}` } })
     const ids = await enqueue(store, [track('a', 1), track('a', 2), ...['b', 'c', 'd', 'e', 'f'].map((u) => track(u, 1))])
+    rig = await startRig({ delivery: { ...fastDelivery, adaptive: false, maxConcurrency: 2, initialConcurrency: 2 } }, undefined, 0, store)
+    const { sandbox } = rig
     const sent = () => sandbox.requests().filter((q) => q.status === 200).map((q) => (q.body as { user_id?: string; feature_id?: string }))
-    const delivery = startDelivery({
-      store,
-      config: { delivery: { ...fastDelivery, adaptive: false, maxConcurrency: 2, initialConcurrency: 2 }, csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url } },
-      logger: silentLogger()
-    })
     try {
       // Concurrency 2: with the links held, answered events free their slots and more start, up to
       // the bound on events sent but not recorded (2 × 2); none is recorded before its links.
@@ -350,21 +343,13 @@ describe('delivery pipeline: identity links', () => {
       expect(await store.accountsFor(['a', 'f'])).toEqual(new Map([['a', 'acc-a'], ['f', 'acc-f']]))
     } finally {
       open()
-      await delivery.stop()
-      await sandbox.close()
-      await store.close()
     }
   })
 })
 
 describe('delivery pipeline: leasing', () => {
   it('goes on starting buffered events while a lease is under way, and stop() gives back what that lease took', async () => {
-    const { openStore } = await import('../../src/store')
-    const { startSandbox } = await import('../../src/sandbox')
-    const { startDelivery } = await import('../../src/delivery')
-    const { silentLogger } = await import('./helpers')
     const store = await openStore(':memory:')
-    const sandbox = await startSandbox({ port: 0 })
     const ids = await enqueue(store, Array.from({ length: 12 }, (_, i) => segmentEvent({ type: 'track', userId: `l${i}`, event: 'E', properties: { account_id: 'acc' } })))
     // Every lease after the first waits until the test lets it answer.
     let leases = 0
@@ -375,14 +360,11 @@ describe('delivery pipeline: leasing', () => {
       if (leases++ > 0) await gate
       return original(options)
     }
-    const delivered = () => sandbox.requests().filter((q) => q.status === 200).length
     // Concurrency 4: the first lease buffers 6 events (1.5 × 4), 4 start, and the next lease is
     // asked for while 2 wait in the buffer; they must not wait for it.
-    const delivery = startDelivery({
-      store,
-      config: { delivery: { ...fastDelivery, adaptive: false, maxConcurrency: 4, initialConcurrency: 4 }, csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url } },
-      logger: silentLogger()
-    })
+    rig = await startRig({ delivery: { ...fastDelivery, adaptive: false, maxConcurrency: 4, initialConcurrency: 4 } }, undefined, 0, store)
+    const { sandbox, delivery } = rig
+    const delivered = () => sandbox.requests().filter((q) => q.status === 200).length
     try {
       await waitFor('the 6 events of the first lease delivered while the second is under way', () => delivered() === 6 && leases === 2, 5000)
       // stop() waits for the lease under way; the events it took are given back, not left leased.
@@ -399,9 +381,6 @@ describe('delivery pipeline: leasing', () => {
       expect(again).toHaveLength(6)
     } finally {
       answer()
-      await delivery.stop()
-      await sandbox.close()
-      await store.close()
     }
   })
 })
