@@ -35,6 +35,40 @@ async function receivedOrder(url: string): Promise<string[]> {
     .map((e) => e.name ?? '')
 }
 
+/**
+ * Sends 20 users × 10 track events through @segment/analytics-node (event names `<prefix><user>-<i>`,
+ * which mark the order), `pauseMs` between rounds; returns the names in the order sent.
+ */
+async function sendThroughSdk(url: string, prefix: string, pauseMs = 0): Promise<string[]> {
+  const analytics = new Analytics({ writeKey: WRITE_KEY, host: url, path: '/v1/batch', flushInterval: 20, maxRetries: 1 })
+  const expected: string[] = []
+  for (let i = 0; i < 10; i++) {
+    for (let u = 0; u < 20; u++) {
+      expected.push(`${prefix}${u}-${i}`)
+      analytics.track({ userId: `${prefix}${u}`, event: `${prefix}${u}-${i}`, properties: { account_id: 'acc' } })
+    }
+    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs))
+  }
+  await analytics.closeAndFlush()
+  return expected
+}
+
+/**
+ * Waits until CSB accepted every expected feature, then checks each arrived once and, per user, in
+ * the order the relay received them (invariant 3; an SDK may deliver its own batches out of order).
+ */
+async function expectDeliveredOnceInOrder(s: Sandbox, relayUrl: string, expected: string[], prefix: string): Promise<void> {
+  await waitFor('all delivered', () => accepted(s, '/api/v1_1/feature').length >= expected.length, 30_000)
+  await new Promise((r) => setTimeout(r, 300))
+  const names = accepted(s, '/api/v1_1/feature').map((q) => (q.body as { feature_id: string }).feature_id)
+  expect(names).toHaveLength(expected.length)
+  expect([...names].sort()).toEqual([...expected].sort())
+  const received = await receivedOrder(relayUrl)
+  for (let u = 0; u < 20; u++) {
+    expect(names.filter((n) => n.startsWith(`${prefix}${u}-`))).toEqual(received.filter((n) => n.startsWith(`${prefix}${u}-`)))
+  }
+}
+
 function envFor(s: Sandbox) {
   return { CSB_RELAY_WRITE_KEYS: WRITE_KEY, CSB_API_KEY: s.apiKey, CSB_BASE_URL: s.url }
 }
@@ -196,26 +230,8 @@ describe('relay process: SDK → relay → sandbox', () => {
     const s = sandbox
     relay = await startRelayProcess({ dir: tempDir('csb-delivery-outage-'), env: envFor(s), config: { delivery: fastDelivery } })
     s.setFaults({ outage: { seconds: 1.5, mode } })
-    const analytics = new Analytics({ writeKey: WRITE_KEY, host: relay.url, path: '/v1/batch', flushInterval: 20, maxRetries: 1 })
-    const expected: string[] = []
-    for (let i = 0; i < 10; i++) {
-      for (let u = 0; u < 20; u++) {
-        expected.push(`o${u}-${i}`)
-        analytics.track({ userId: `o${u}`, event: `o${u}-${i}`, properties: { account_id: 'acc' } })
-      }
-      await new Promise((r) => setTimeout(r, 100))
-    }
-    await analytics.closeAndFlush()
-    await waitFor('all delivered', () => accepted(s, '/api/v1_1/feature').length >= expected.length, 30_000)
-    await new Promise((r) => setTimeout(r, 300))
-    const names = accepted(s, '/api/v1_1/feature').map((q) => (q.body as { feature_id: string }).feature_id)
-    expect(names).toHaveLength(expected.length)
-    expect([...names].sort()).toEqual([...expected].sort())
-    // Invariant 3 is about the order the relay received (an SDK may deliver its own batches out of order).
-    const received = await receivedOrder(relay.url)
-    for (let u = 0; u < 20; u++) {
-      expect(names.filter((n) => n.startsWith(`o${u}-`))).toEqual(received.filter((n) => n.startsWith(`o${u}-`)))
-    }
+    const expected = await sendThroughSdk(relay.url, 'o', 100)
+    await expectDeliveredOnceInOrder(s, relay.url, expected, 'o')
   })
 
   it.each([
@@ -225,23 +241,8 @@ describe('relay process: SDK → relay → sandbox', () => {
     sandbox = await startSandbox({ port: 0, faults: { latency: 5, rateLimit } })
     const s = sandbox
     relay = await startRelayProcess({ dir: tempDir('csb-delivery-429-'), env: envFor(s), config: { delivery: fastDelivery } })
-    const analytics = new Analytics({ writeKey: WRITE_KEY, host: relay.url, path: '/v1/batch', flushInterval: 20, maxRetries: 1 })
-    const expected: string[] = []
-    for (let i = 0; i < 10; i++) {
-      for (let u = 0; u < 20; u++) {
-        expected.push(`r${u}-${i}`)
-        analytics.track({ userId: `r${u}`, event: `r${u}-${i}`, properties: { account_id: 'acc' } })
-      }
-    }
-    await analytics.closeAndFlush()
-    await waitFor('all delivered', () => accepted(s, '/api/v1_1/feature').length >= expected.length, 30_000)
-    await new Promise((r) => setTimeout(r, 300))
-    const names = accepted(s, '/api/v1_1/feature').map((q) => (q.body as { feature_id: string }).feature_id)
-    expect([...names].sort()).toEqual([...expected].sort())
-    const received = await receivedOrder(relay.url)
-    for (let u = 0; u < 20; u++) {
-      expect(names.filter((n) => n.startsWith(`r${u}-`))).toEqual(received.filter((n) => n.startsWith(`r${u}-`)))
-    }
+    const expected = await sendThroughSdk(relay.url, 'r')
+    await expectDeliveredOnceInOrder(s, relay.url, expected, 'r')
     const requests = s.requests().length
     const throttled = s.requests().filter((q) => q.status === 429).length
     expect(throttled).toBeGreaterThan(0)
