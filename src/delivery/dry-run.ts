@@ -1,17 +1,18 @@
 /**
  * The dashboard's event tester: what delivery would do with an event, without sending it
- * (or sending it, with `send`, without storing anything). Routing, the account fill (read-only:
- * nothing is learned), subscription matching, the mapping and the exact CSB request.
+ * (or sending it, with `send`, without storing anything). It plans the event as delivery does
+ * (plan.ts: routing, the account fill, subscription matching; the links it teaches are not
+ * learned), then shows the mapping and the exact CSB request of each matched subscription.
  */
 import type { SegmentEvent } from '../store/types'
 import { runSubscriptions, type RelayDestination } from './attempt'
 import type { RequestGuard } from './names'
 import type { CapturedRequest, CapturedResponse } from './capture'
 import { describeFailure, scrub } from './classify'
-import { enrich, type IdentityStore } from './identity'
-import { matching, type ActiveSubscription } from './subscriptions'
+import type { IdentityStore } from './identity'
+import { planEvent, type RouteFn } from './plan'
+import type { ActiveSubscription } from './subscriptions'
 import type { CsbSettings } from './types'
-import type { RouteFn } from './pipeline'
 
 export interface DryRunMatch {
   subscription: string
@@ -27,9 +28,9 @@ export interface DryRunMatch {
 }
 
 export interface DryRunResult {
-  /** False when the event was dropped by routing or matched no subscription. */
+  /** False when routing drops the event, no subscription matches it, or it would be dead-lettered unsent. */
   deliver: boolean
-  /** Why nothing would be sent. */
+  /** Why nothing would be sent (the reason delivery would record). */
   skipReason?: string
   /** The account filled in from the identity map, when one was. */
   filledAccount: string | null
@@ -44,7 +45,8 @@ export async function dryRun(
   input: Record<string, unknown>,
   options: {
     runtime: { destination: RelayDestination; subscriptions: ActiveSubscription[]; route: RouteFn }
-    store: IdentityStore
+    /** The identity map, read-only: the tester learns nothing. */
+    store: Pick<IdentityStore, 'accountsFor'>
     csb: CsbSettings | undefined
     send: boolean
     /** Checks requests that are really sent (names.ts), as delivery does. */
@@ -58,17 +60,15 @@ export async function dryRun(
     return { ...base, deliver: false, skipReason: 'not a Segment event: "type" is missing' }
   }
   const event = { messageId: 'dry-run', timestamp: new Date().toISOString(), ...input } as unknown as SegmentEvent
-  const routed = runtime.route(event)
-  if (!routed.deliver) return { ...base, deliver: false, skipReason: routed.reason }
-  const enriched = await enrich(routed.event, options.store, false)
-  const matched = matching(runtime.subscriptions, enriched.event)
-  if (matched.length === 0) return { ...base, filledAccount: enriched.filledAccount, deliver: false, skipReason: `no subscription matches ${event.type}` }
+  const plan = await planEvent(event, { route: runtime.route, subscriptions: runtime.subscriptions, accounts: options.store })
+  if (plan.kind === 'reject') return { ...base, deliver: false, skipReason: plan.reason }
+  if (plan.kind === 'skip') return { ...base, filledAccount: plan.filledAccount, deliver: false, skipReason: plan.reason }
 
   const send = options.send && csbConfigured
   const settings = options.csb ?? PLACEHOLDER
   const matches: DryRunMatch[] = []
-  for (const sub of matched) {
-    const attempt = await runSubscriptions(runtime.destination, enriched.event, settings, [sub], { dryRun: !send, guard: options.guard })
+  for (const sub of plan.run) {
+    const attempt = await runSubscriptions(runtime.destination, plan.event, settings, [sub], { dryRun: !send, guard: options.guard })
     const result = attempt.results[0]
     const exchange = result.exchanges[result.exchanges.length - 1]
     const match: DryRunMatch = { subscription: sub.name, partnerAction: sub.partnerAction, request: exchange?.request ?? null }
@@ -80,5 +80,5 @@ export async function dryRun(
     }
     matches.push(match)
   }
-  return { deliver: true, filledAccount: enriched.filledAccount, csbConfigured, sent: send, matches }
+  return { deliver: true, filledAccount: plan.filledAccount, csbConfigured, sent: send, matches }
 }

@@ -78,13 +78,25 @@ export interface IdentityStore {
 }
 
 /**
+ * How long a written link is trusted (ms): a link another instance changed meanwhile is written
+ * again by the next event stating it within a minute, while a user's burst of events (every track
+ * carries the same account) writes it once.
+ */
+export const LINK_CACHE_TTL_MS = 60_000
+/**
+ * Links remembered at most; past it the cache starts over. A bound on its memory, well above the
+ * number of users a minute of events names.
+ */
+export const LINK_CACHE_MAX_ENTRIES = 100_000
+
+/**
  * Remembers the links this process wrote recently so that the same link (every track of a user
  * carries the same account) is not rewritten on each event. Entries expire after `ttlMs`, so a
  * link another instance changed meanwhile is written again by the next event that states it.
  */
 export class LinkCache {
   private readonly written = new Map<string, { accountId: string; at: number }>()
-  constructor(private readonly ttlMs = 60_000, private readonly maxEntries = 100_000) {}
+  constructor(private readonly ttlMs = LINK_CACHE_TTL_MS, private readonly maxEntries = LINK_CACHE_MAX_ENTRIES) {}
 
   /** The links not already written (same account, within the ttl); marks them written. */
   fresh(links: IdentityLink[], now: number = Date.now()): IdentityLink[] {
@@ -113,30 +125,4 @@ export async function fillAccount(event: SegmentEvent, store: Pick<IdentityStore
     if (accountId) return { event: withAccount(event, accountId), filledAccount: accountId }
   }
   return { event, filledAccount: null }
-}
-
-/**
- * Learns from the event (when `learn`), then fills its account when missing. Returns the event to
- * deliver. (An event that teaches a link names its account, so it never needs one filled: the
- * two are independent, and the pipeline writes the links alongside the attempt instead.)
- */
-export async function enrich(
-  event: SegmentEvent,
-  store: IdentityStore,
-  learn: boolean,
-  cache?: LinkCache
-): Promise<{ event: SegmentEvent; filledAccount: string | null }> {
-  if (learn) {
-    const all = linksFrom(event)
-    const links = cache ? cache.fresh(all) : all
-    if (links.length > 0) {
-      try {
-        await store.linkIdentities(links)
-      } catch (err) {
-        cache?.forget(links)
-        throw err
-      }
-    }
-  }
-  return fillAccount(event, store)
 }

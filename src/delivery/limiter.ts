@@ -106,6 +106,13 @@ export class AdaptiveLimiter {
   }
 }
 
+/**
+ * A burst holds 1/BURSTS_PER_SECOND of a second's tokens: enough that events leased together
+ * start together instead of one per 1/rate s, few enough that CSB never sees much more than the
+ * rate within any one second.
+ */
+const BURSTS_PER_SECOND = 10
+
 /** A token bucket: at most `ratePerSecond` takes per second, bursts of up to a tenth of a second's worth. */
 export class TokenBucket {
   private tokens: number
@@ -113,7 +120,7 @@ export class TokenBucket {
   private readonly burst: number
 
   constructor(private readonly ratePerSecond: number, now: number = Date.now()) {
-    this.burst = Math.max(1, Math.ceil(ratePerSecond / 10))
+    this.burst = Math.max(1, Math.ceil(ratePerSecond / BURSTS_PER_SECOND))
     this.tokens = this.burst
     this.last = now
   }

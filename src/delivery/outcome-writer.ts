@@ -4,14 +4,18 @@
  * caller's promise resolves once its own item is committed.
  *
  * Identity links (`learn`) ride in the same batches: one `linkIdentities` call per batch, not one
- * per event, issued before the outcome calls of its batch. The pipeline awaits an event's links
- * before it queues that event's outcome, so a link is committed before the outcome of the event
- * that taught it (the key's next event, leased after that outcome, finds it).
+ * per event, issued before the outcome calls of its batch. Delivery (deliver.ts) awaits an
+ * event's links before it queues that event's outcome, so a link is committed before the outcome
+ * of the event that taught it (the key's next event, leased after that outcome, finds it).
  */
 import type { CompleteItem, DeadLetterItem, IdentityLink, RetryItem, SkipItem, Store } from '../store/types'
 import type { DeliveryObserver } from './observer'
 
-/** How long the first outcome of a batch waits for others to join it (ms). */
+/**
+ * How long the first outcome of a batch waits for others to join it (ms): short beside a request
+ * to CSB (tens of ms), for the key it holds waits that long too; long enough, at hundreds of
+ * events a second, to gather the outcomes of several answers into one store call.
+ */
 export const BATCH_WINDOW_MS = 2
 
 type Verb = 'linkIdentities' | 'complete' | 'skip' | 'retryLater' | 'deadLetter'

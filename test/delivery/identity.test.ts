@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { enrich, linksFrom, userKeysOf } from '../../src/delivery/identity'
+import { fillAccount, linksFrom, userKeysOf } from '../../src/delivery/identity'
+import { planEvent } from '../../src/delivery/plan'
 import type { IdentityLink, SegmentEvent } from '../../src/store/types'
 
 const ev = (e: Record<string, unknown>) => ({ messageId: 'm', ...e }) as SegmentEvent
@@ -15,6 +16,12 @@ function memoryMap() {
       return new Map(keys.filter((k) => map.has(k)).map((k) => [k, map.get(k) as string]))
     }
   }
+}
+
+/** What delivery does with an attempted event: write the links it teaches, then fill its account. */
+async function learnAndFill(event: SegmentEvent, store: ReturnType<typeof memoryMap>) {
+  await store.linkIdentities(linksFrom(event))
+  return fillAccount(event, store)
 }
 
 describe('identity map: what is learned', () => {
@@ -45,10 +52,10 @@ describe('identity map: what is learned', () => {
 describe('identity map: fill', () => {
   it('fills traits.account_id into an Engage audience identify from an earlier identify; last write wins', async () => {
     const store = memoryMap()
-    await enrich(ev({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } }), store, true)
-    await enrich(ev({ type: 'group', userId: 'u1', groupId: 'a2', traits: {} }), store, true)
+    await learnAndFill(ev({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } }), store)
+    await learnAndFill(ev({ type: 'group', userId: 'u1', groupId: 'a2', traits: {} }), store)
     const audience = ev({ type: 'identify', userId: 'u1', traits: { vip_users: true }, context: { personas: { computation_class: 'audience' } } })
-    const out = await enrich(audience, store, true)
+    const out = await learnAndFill(audience, store)
     expect(out.filledAccount).toBe('a2')
     expect(out.event.traits).toEqual({ vip_users: true, account_id: 'a2' })
     expect(audience.traits).toEqual({ vip_users: true })
@@ -56,25 +63,26 @@ describe('identity map: fill', () => {
   it('fills properties.account_id into track and page', async () => {
     const store = memoryMap()
     store.map.set('u1', 'a1')
-    const out = await enrich(ev({ type: 'track', userId: 'u1', event: 'Audience Entered', properties: { audience_key: 'k' } }), store, true)
+    const out = await learnAndFill(ev({ type: 'track', userId: 'u1', event: 'Audience Entered', properties: { audience_key: 'k' } }), store)
     expect(out.event.properties).toEqual({ audience_key: 'k', account_id: 'a1' })
   })
   it('never overwrites an account the event carries', async () => {
     const store = memoryMap()
     store.map.set('u1', 'a1')
-    const out = await enrich(ev({ type: 'track', userId: 'u1', event: 'X', properties: { account_id: 'mine' } }), store, false)
+    const out = await fillAccount(ev({ type: 'track', userId: 'u1', event: 'X', properties: { account_id: 'mine' } }), store)
     expect(out.filledAccount).toBeNull()
     expect((out.event.properties as Record<string, unknown>).account_id).toBe('mine')
   })
   it('leaves the event unchanged when the account is unknown', async () => {
     const e = ev({ type: 'identify', userId: 'nobody', traits: {} })
-    const out = await enrich(e, memoryMap(), true)
+    const out = await learnAndFill(e, memoryMap())
     expect(out).toEqual({ event: e, filledAccount: null })
   })
-  it('does not learn when told not to (retries, dry runs)', async () => {
+  it('planning learns nothing (the dry run plans): the links are returned for delivery to write', async () => {
     const store = memoryMap()
-    await enrich(ev({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } }), store, false)
+    const plan = await planEvent(ev({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } }), { subscriptions: [], accounts: store })
     expect(store.map.size).toBe(0)
+    expect(plan.links).toEqual([{ userKey: 'u1', accountId: 'a1' }])
   })
 })
 

@@ -1,12 +1,16 @@
 /**
- * Delivery end to end inside one process: real SQLite store, real sandbox over HTTP, the real
- * destination through actions-core.
+ * The scheduler (pipeline.ts, leases.ts): order per key, concurrency and rate limits, keys held
+ * until their outcome is recorded, leasing beside the loop, stop. End to end inside one process:
+ * real SQLite store, real sandbox over HTTP, the real destination through actions-core.
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/store'
-import { accepted, enqueue, fastDelivery, segmentEvent, startRig, waitFor, type Rig } from './helpers'
+import { Pipeline } from '../../src/delivery/pipeline'
+import type { Executor } from '../../src/delivery/executor'
+import { compileSubscriptions } from '../../src/delivery/subscriptions'
+import { openStore, type Store } from '../../src/store'
+import { accepted, enqueue, fastDelivery, segmentEvent, silentLogger, startRig, waitFor, type Rig } from './helpers'
 
 let rig: Rig | undefined
 afterEach(async () => {
@@ -16,38 +20,7 @@ afterEach(async () => {
 
 const statusOf = async (r: Rig, id: string) => (await r.store.get(id))?.status
 
-describe('delivery pipeline', () => {
-  it('delivers the seed calls and an Engage audience, filling the audience event\'s account from the identity map', async () => {
-    rig = await startRig()
-    const ids = await enqueue(rig.store, [
-      segmentEvent({ type: 'identify', userId: 'userID123', traits: { account_id: '12345678', user_id: 'john.doe@company.com' } }),
-      segmentEvent({ type: 'track', userId: 'userID123', event: 'Order Received', properties: { cost: '$120.00', account_id: '12345678', user_id: 'john.doe@company.com' } }),
-      segmentEvent({ type: 'group', userId: 'userID123', groupId: 'accountId123', traits: { account_id: '12345678', name: 'ABC Group' } }),
-      segmentEvent({ type: 'page', userId: 'userID123', name: 'orders', properties: { title: 'My Orders', account_id: '12345678', user_id: 'john.doe@company.com' } }),
-      segmentEvent({
-        type: 'identify',
-        userId: 'userID123',
-        traits: { order_completed_last_30days: true },
-        context: { personas: { computation_class: 'audience', computation_key: 'order_completed_last_30days' } }
-      })
-    ])
-    const r = rig
-    await waitFor('all delivered', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'delivered'))
-    // Order is kept per ordering key (the CSB user when the event names one), not across keys.
-    const paths = accepted(r.sandbox).map((q) => q.path)
-    expect([...paths].sort()).toEqual(['/api/v1_1/account', '/api/v1_1/feature', '/api/v1_1/user', '/api/v1_1/user', '/api_js/v1_1/page'])
-    expect(r.sandbox.requests()).toHaveLength(5)
-    const users = accepted(r.sandbox, '/api/v1_1/user').map((q) => q.body)
-    expect(users[0]).toMatchObject({ account_id: '12345678', user_id: 'john.doe@company.com' })
-    expect(users[1]).toMatchObject({ account_id: '12345678', user_id: 'userID123', order_completed_last_30days: true })
-    // Samples are kept for delivered events too, with the key redacted.
-    const stored = await r.store.get(ids[0])
-    expect(stored?.samples?.request).toMatchObject({ method: 'POST', url: `${r.sandbox.url}/api/v1_1/user`, headers: { authorization: '[redacted]' } })
-    expect(stored?.samples?.response).toMatchObject({ status: 200 })
-    expect(JSON.stringify(stored?.samples)).not.toContain(r.sandbox.apiKey)
-    expect(r.outcomes.filter((o) => o.outcome === 'delivered')).toHaveLength(5)
-  })
-
+describe('scheduling: order and configuration', () => {
   it('keeps order per user under failure and does not hold back other users', async () => {
     rig = await startRig()
     const r = rig
@@ -69,46 +42,6 @@ describe('delivery pipeline', () => {
     expect(r.outcomes.filter((o) => o.outcome === 'retrying').length).toBe(failures.length)
   })
 
-  it('dead-letters a 400 at once with reason and samples; replay after the fix delivers it', async () => {
-    rig = await startRig()
-    const r = rig
-    r.sandbox.setFaults({ rules: [{ match: { path: '/api/v1_1/user' }, status: 400, message: 'bad attribute' }] })
-    const [id] = await enqueue(r.store, [segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1', email: 'x@y.z' } })])
-    const dead = await waitFor('dead letter', async () => ((await r.store.get(id))?.status === 'dead' ? r.store.get(id) : undefined))
-    expect(dead?.attempts).toBe(1)
-    expect(dead?.lastError).toMatch(/HTTP 400/)
-    expect(dead?.lastStatus).toBe(400)
-    expect(dead?.samples?.request).toMatchObject({ body: { account_id: 'a1', user_id: 'u1', email: 'x@y.z' }, headers: { authorization: '[redacted]' } })
-    expect(dead?.samples?.response).toMatchObject({ status: 400 })
-    expect(r.sandbox.requests()).toHaveLength(1)
-    const line = r.logger.lines.find((l) => l.level === 'error')
-    expect(line?.obj).toMatchObject({ eventId: id, status: 400 })
-    expect(JSON.stringify(r.logger.lines)).not.toContain(r.sandbox.apiKey)
-
-    r.sandbox.clearFaults()
-    expect(await r.delivery.replay({ ids: [id] })).toBe(1)
-    await waitFor('delivered after replay', async () => (await statusOf(r, id)) === 'delivered')
-    expect(accepted(r.sandbox, '/api/v1_1/user')).toHaveLength(1)
-  })
-
-  it('dead-letters a 401 at once; setting the right key at runtime and replaying all delivers', async () => {
-    rig = await startRig({ csb: undefined }, 'the-right-key')
-    const r = rig
-    r.delivery.setCsbSettings({ apiKey: 'a-wrong-key', baseUrl: r.sandbox.url })
-    const ids = await enqueue(r.store, [
-      segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } }),
-      segmentEvent({ type: 'identify', userId: 'u2', traits: { account_id: 'a1' } })
-    ])
-    await waitFor('dead letters', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'dead'))
-    const dead = await r.store.get(ids[0])
-    expect(dead?.lastStatus).toBe(401)
-    expect(dead?.lastError).toMatch(/HTTP 401.*API key/)
-    expect(JSON.stringify(dead)).not.toContain('a-wrong-key')
-    r.delivery.setCsbSettings({ apiKey: 'the-right-key', baseUrl: r.sandbox.url })
-    expect(await r.delivery.replay({ all: true })).toBe(2)
-    await waitFor('delivered', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'delivered'))
-  })
-
   it('holds events while CSB is not configured and delivers them once it is', async () => {
     rig = await startRig({ csb: null })
     const r = rig
@@ -121,124 +54,9 @@ describe('delivery pipeline', () => {
     r.delivery.setCsbSettings({ apiKey: r.sandbox.apiKey, baseUrl: r.sandbox.url })
     await waitFor('delivered', async () => (await statusOf(r, ids[0])) === 'delivered')
   })
+})
 
-  it('refuses invalid CSB settings at runtime with the reason', async () => {
-    rig = await startRig({ csb: null })
-    expect(() => rig?.delivery.setCsbSettings({ apiKey: 'k', baseUrl: 'ftp://example.com' })).toThrow(/CSB settings are invalid/)
-  })
-
-  it('skips alias and unsubscribed screen visibly, without calling CSB', async () => {
-    rig = await startRig()
-    const r = rig
-    const ids = await enqueue(r.store, [
-      segmentEvent({ type: 'alias', userId: 'u1', previousId: 'anon-1' }),
-      segmentEvent({ type: 'screen', userId: 'u1', name: 'Home' })
-    ])
-    await waitFor('skipped', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'skipped'))
-    expect((await r.store.get(ids[0]))?.lastError).toBe('no subscription matches alias')
-    expect((await r.store.get(ids[1]))?.lastError).toBe('no subscription matches screen')
-    expect(r.outcomes.map((o) => o.outcome)).toEqual(['skipped', 'skipped'])
-    expect(r.sandbox.requests()).toHaveLength(0)
-  })
-
-  it('skips events the integrations object turns off', async () => {
-    rig = await startRig()
-    const r = rig
-    const [id] = await enqueue(r.store, [segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a' }, integrations: { CustomerSuccessBox: false } })])
-    await waitFor('skipped', async () => (await statusOf(r, id)) === 'skipped')
-    expect(r.sandbox.requests()).toHaveLength(0)
-  })
-
-  it('uses subscriptions from the config instead of the presets: page views as features', async () => {
-    rig = await startRig({
-      subscriptions: [
-        {
-          name: 'Pages as features',
-          subscribe: 'type = "page"',
-          partnerAction: 'trackFeature',
-          mapping: {
-            account_id: { '@path': '$.properties.account_id' },
-            user_id: { '@path': '$.userId' },
-            feature_id: { '@path': '$.name' },
-            module_id: 'Pages',
-            timestamp: { '@path': '$.timestamp' }
-          }
-        }
-      ]
-    })
-    const r = rig
-    const ids = await enqueue(r.store, [
-      segmentEvent({ type: 'page', userId: 'u1', name: 'Pricing', properties: { account_id: 'a1' } }),
-      segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } })
-    ])
-    await waitFor('done', async () => (await statusOf(r, ids[0])) === 'delivered' && (await statusOf(r, ids[1])) === 'skipped')
-    expect(accepted(r.sandbox).map((q) => q.path)).toEqual(['/api/v1_1/feature'])
-    expect(accepted(r.sandbox)[0].body).toMatchObject({ account_id: 'a1', user_id: 'u1', feature_id: 'Pricing', module_id: 'Pages' })
-  })
-
-  it('runs every matching subscription; after a retry only the ones not yet delivered run again', async () => {
-    rig = await startRig({
-      subscriptions: [
-        { name: 'as page', subscribe: 'type = "page"', partnerAction: 'trackPage', mapping: undefined as never },
-        { name: 'as feature', subscribe: 'type = "page"', partnerAction: 'trackFeature', mapping: { account_id: { '@path': '$.properties.account_id' }, user_id: { '@path': '$.userId' }, feature_id: { '@path': '$.name' } } }
-      ].map((s) => (s.mapping ? s : { ...s, mapping: { account_id: { '@path': '$.properties.account_id' }, user_id: { '@path': '$.userId' }, name: { '@path': '$.name' } } }))
-    })
-    const r = rig
-    r.sandbox.setFaults({ rules: [{ match: { path: '/api/v1_1/feature' }, status: 503, count: 1 }] })
-    const [id] = await enqueue(r.store, [segmentEvent({ type: 'page', userId: 'u1', name: 'Home', properties: { account_id: 'a1' } })])
-    await waitFor('delivered', async () => (await statusOf(r, id)) === 'delivered')
-    expect(r.sandbox.requests().map((q) => `${q.path} ${q.status}`)).toEqual(['/api_js/v1_1/page 200', '/api/v1_1/feature 503', '/api/v1_1/feature 200'])
-  })
-
-  it('dead-letters after the retry window', async () => {
-    rig = await startRig({ delivery: { ...(await import('./helpers')).fastDelivery, retryWindowMs: 400 } })
-    const r = rig
-    r.sandbox.setFaults({ errors: { '503': 1 } })
-    const [id] = await enqueue(r.store, [segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } })])
-    const dead = await waitFor('dead', async () => ((await r.store.get(id))?.status === 'dead' ? r.store.get(id) : undefined))
-    expect(dead?.lastError).toMatch(/^retry window \(400 ms\) exhausted after \d+ attempts; last error HTTP 503/)
-    expect(dead?.attempts).toBeGreaterThan(1)
-  })
-
-  it('an Engage event for a user whose account is unknown dead-letters naming account_id; replay after the account is learned delivers it', async () => {
-    rig = await startRig()
-    const r = rig
-    const audience = segmentEvent({ type: 'identify', userId: 'u9', traits: { vip: true }, context: { personas: { computation_class: 'audience', computation_key: 'vip' } } })
-    const [id] = await enqueue(r.store, [audience])
-    const dead = await waitFor('dead', async () => ((await r.store.get(id))?.status === 'dead' ? r.store.get(id) : undefined))
-    expect(dead?.lastError).toMatch(/account_id/)
-    const [learn] = await enqueue(r.store, [segmentEvent({ type: 'group', userId: 'u9', groupId: 'acc-9', traits: {} })])
-    await waitFor('group delivered', async () => (await statusOf(r, learn)) === 'delivered')
-    await r.delivery.replay({ ids: [id] })
-    await waitFor('delivered', async () => (await statusOf(r, id)) === 'delivered')
-    expect(accepted(r.sandbox, '/api/v1_1/user')[0].body).toMatchObject({ account_id: 'acc-9', user_id: 'u9', vip: true })
-  })
-
-  it('dry run: shows the matching action and the exact request without sending; send=true sends it', async () => {
-    rig = await startRig()
-    const r = rig
-    const event = { type: 'track', userId: 'u1', event: 'Report Exported', properties: { account_id: 'a1' } }
-    const result = await r.delivery.test(event)
-    expect(result).toMatchObject({ deliver: true, sent: false, matches: [{ partnerAction: 'trackFeature', request: { method: 'POST', url: `${r.sandbox.url}/api/v1_1/feature`, headers: { authorization: '[redacted]' }, body: { account_id: 'a1', user_id: 'u1', feature_id: 'Report Exported' } } }] })
-    expect(r.sandbox.requests()).toHaveLength(0)
-    const sent = await r.delivery.test(event, { send: true })
-    expect(sent).toMatchObject({ sent: true, matches: [{ response: { status: 200 } }] })
-    expect(r.sandbox.requests()).toHaveLength(1)
-    expect(await r.delivery.test({ type: 'alias', userId: 'x' })).toMatchObject({ deliver: false, skipReason: 'no subscription matches alias' })
-  })
-
-  it('sends the key as HTTP Basic when authScheme is basic, and keeps it out of the samples', async () => {
-    rig = await startRig({ csb: null })
-    const r = rig
-    r.delivery.setCsbSettings({ apiKey: r.sandbox.apiKey, baseUrl: r.sandbox.url, authScheme: 'basic' })
-    const [id] = await enqueue(r.store, [segmentEvent({ type: 'group', userId: 'u1', groupId: 'g1', traits: { name: 'G' } })])
-    await waitFor('delivered', async () => (await statusOf(r, id)) === 'delivered')
-    expect(r.sandbox.requests()[0].headers.authorization).toBe(`Basic ${Buffer.from(`${r.sandbox.apiKey}:`).toString('base64')}`)
-    const stored = await r.store.get(id)
-    expect(stored?.samples?.request).toMatchObject({ headers: { authorization: '[redacted]' } })
-    expect(JSON.stringify(stored)).not.toContain(Buffer.from(`${r.sandbox.apiKey}:`).toString('base64'))
-  })
-
+describe('scheduling: rate', () => {
   it('never exceeds maxRatePerSecond', async () => {
     const { fastDelivery } = await import('./helpers')
     rig = await startRig({ delivery: { ...fastDelivery, maxRatePerSecond: 20 } })
@@ -251,31 +69,9 @@ describe('delivery pipeline', () => {
     for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(22)
     expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(2000)
   })
-
-  it('reports every outcome and the concurrency to the observer', async () => {
-    rig = await startRig()
-    const r = rig
-    r.sandbox.setFaults({ rules: [{ match: { path: '/api/v1_1/user' }, status: 503, count: 1 }] })
-    const ids = await enqueue(r.store, [
-      segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } }),
-      segmentEvent({ type: 'alias', userId: 'u2', previousId: 'x' })
-    ])
-    await waitFor('done', async () => (await statusOf(r, ids[0])) === 'delivered' && (await statusOf(r, ids[1])) === 'skipped')
-    expect(r.outcomes.map((o) => o.outcome).sort()).toEqual(['delivered', 'retrying', 'skipped'])
-    const retry = r.outcomes.find((o) => o.outcome === 'retrying')
-    expect(retry).toMatchObject({ action: 'identifyUser', status: 503, attempts: 1, eventId: ids[0] })
-    expect(retry?.reason).toMatch(/HTTP 503/)
-    const delivered = r.outcomes.find((o) => o.outcome === 'delivered')
-    expect(delivered).toMatchObject({ attempts: 2, status: 200 })
-    expect(delivered?.endToEndMs).toBeGreaterThanOrEqual(0)
-    expect(r.concurrency[0]).toBe(16)
-    const warn = r.logger.lines.find((l) => l.level === 'warn' && l.obj.eventId === ids[0])
-    expect(warn?.obj).toMatchObject({ status: 503, attempts: 1 })
-    expect(String(warn?.obj.reason)).toMatch(/HTTP 503/)
-  })
 })
 
-describe('delivery pipeline: concurrency', () => {
+describe('scheduling: concurrency', () => {
   it('never has more requests to CSB in flight than the concurrency limit, and uses all of it', async () => {
     // A CSB that answers after 20 ms and counts requests in flight.
     let inFlight = 0
@@ -311,7 +107,7 @@ describe('delivery pipeline: concurrency', () => {
   })
 })
 
-describe('delivery pipeline: identity links', () => {
+describe('scheduling: keys held for their identity links', () => {
   it('frees an event\'s slot at CSB\'s answer while its links are still being committed; its key waits for them', async () => {
     const store = await openStore(':memory:')
     // Every track below names its account, so each teaches a link; link writes wait for the gate.
@@ -347,7 +143,7 @@ describe('delivery pipeline: identity links', () => {
   })
 })
 
-describe('delivery pipeline: leasing', () => {
+describe('scheduling: leasing', () => {
   it('goes on starting buffered events while a lease is under way, and stop() gives back what that lease took', async () => {
     const store = await openStore(':memory:')
     const ids = await enqueue(store, Array.from({ length: 12 }, (_, i) => segmentEvent({ type: 'track', userId: `l${i}`, event: 'E', properties: { account_id: 'acc' } })))
@@ -385,91 +181,92 @@ describe('delivery pipeline: leasing', () => {
   })
 })
 
-describe('delivery pipeline: late feature events', () => {
-  it('sends a feature event\'s own timestamp and counts it when it falls on another UTC day than the send', async () => {
-    rig = await startRig()
-    const r = rig
-    const yesterday = new Date(Date.now() - 26 * 3600_000).toISOString()
-    const ids = await enqueue(r.store, [
-      segmentEvent({ type: 'track', userId: 'u1', event: 'Old Report', timestamp: yesterday, properties: { account_id: 'acc' } }),
-      segmentEvent({ type: 'track', userId: 'u2', event: 'New Report', properties: { account_id: 'acc' } }),
-      segmentEvent({ type: 'identify', userId: 'u3', timestamp: yesterday, traits: { account_id: 'acc' } })
-    ])
-    await waitFor('all delivered', async () => (await Promise.all(ids.map((id) => statusOf(r, id)))).every((s) => s === 'delivered'))
-    const features = accepted(r.sandbox, '/api/v1_1/feature').map((q) => q.body as { feature_id: string; timestamp: string })
-    // Never rewritten: CSB gets the event's own time, and the relay counts it instead.
-    expect(features.find((f) => f.feature_id === 'Old Report')?.timestamp).toBe(yesterday)
-    const byId = new Map(r.outcomes.map((o) => [o.eventId, o]))
-    expect(byId.get(ids[0])).toMatchObject({ outcome: 'delivered', lateFeatures: 1 })
-    expect(byId.get(ids[1])?.lateFeatures).toBeUndefined()
-    // Only feature events are aggregated per day: a late identify is not counted.
-    expect(byId.get(ids[2])?.lateFeatures).toBeUndefined()
-    expect(r.outcomes.filter((o) => o.lateFeatures)).toHaveLength(1)
-  })
-})
+describe('scheduling: waking the loop and stopping', () => {
+  const subscriptions = compileSubscriptions([{ name: 'tracks', subscribe: 'type = "track"', partnerAction: 'trackFeature', mapping: {} }], { actions: { trackFeature: {} } })
+  const track = (userId: string, n = 1) => segmentEvent({ type: 'track', userId, event: `E${n}`, properties: { account_id: 'acc' } })
 
-describe('delivery pipeline: poison events', () => {
-  it('dead-letters an event whose routing throws instead of retrying it forever', async () => {
-    const { openStore } = await import('../../src/store')
-    const { startDelivery } = await import('../../src/delivery')
-    const { fastDelivery, silentLogger } = await import('./helpers')
+  /** An executor that answers every subscription after `answer` resolves (and a few ms). */
+  function fakeExecutor(answer: () => Promise<void> = async () => {}) {
+    const runs: string[] = []
+    const executor: Executor = {
+      threads: 0,
+      async run(task) {
+        runs.push(String(task.event.event))
+        await answer()
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        return { results: task.subscriptions.map((subscription) => ({ subscription, action: 'trackFeature', exchanges: [] })), failed: null }
+      },
+      close: async () => {}
+    }
+    return { executor, runs }
+  }
+
+  /** A pipeline whose timers alone would wait a minute (poll) or ten (a slot): only wakes make it prompt. */
+  async function startPipeline(executor: Executor, concurrency = 1) {
     const store = await openStore(':memory:')
-    const delivery = startDelivery({
-      store,
-      config: { delivery: fastDelivery, csb: { apiKey: 'k', baseUrl: 'http://127.0.0.1:9' }, filters: [] },
-      logger: silentLogger()
-    })
+    const logger = silentLogger()
+    const settings = { ...fastDelivery, pollIntervalMs: 60_000, adaptive: false, maxConcurrency: concurrency, initialConcurrency: concurrency }
+    const pipeline = new Pipeline({ store, settings, executor, subscriptions, logger, observer: {}, instanceId: 'test', csb: { apiKey: 'k', baseUrl: 'http://127.0.0.1:9' } })
+    pipeline.start()
+    return { store, logger, pipeline }
+  }
+
+  const statuses = async (store: Store, ids: string[]) => Promise.all(ids.map(async (id) => (await store.get(id))?.status))
+
+  it('new events (wake), freed slots and recorded outcomes each wake the loop at once', async () => {
+    const { executor, runs } = fakeExecutor()
+    const { store, pipeline } = await startPipeline(executor)
     try {
-      // A getter that throws stands in for an event no router expects.
-      const event = segmentEvent({ type: 'track', userId: 'p', event: 'X' })
-      const original = (store as unknown as { lease: (o: unknown) => Promise<Array<Record<string, unknown>>> }).lease.bind(store)
-      ;(store as unknown as { lease: unknown }).lease = async (o: unknown) =>
-        (await original(o)).map((e) => ({ ...e, event: Object.defineProperty({ ...(e.event as object) }, 'integrations', { get() { throw new Error('boom') }, enumerable: true }) }))
-      const [id] = await enqueue(store, [event])
-      await waitFor('dead', async () => (await store.get(id))?.status === 'dead')
-      expect((await store.get(id))?.lastError).toBe('routing failed: boom')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      // Concurrency 1: each event after the first starts only when a slot frees or a key's outcome is recorded.
+      const ids = await enqueue(store, [track('a', 1), track('a', 2), track('b'), track('c')])
+      pipeline.wake()
+      await waitFor('all delivered', async () => (await statuses(store, ids)).every((s) => s === 'delivered'), 3000)
+      expect(runs).toHaveLength(4)
+      expect(runs.indexOf('E1')).toBeLessThan(runs.indexOf('E2'))
+      expect(await pipeline.stop()).toBe('recorded')
     } finally {
-      await delivery.stop()
       await store.close()
     }
   })
-})
 
-describe('delivery pipeline in worker threads (CSB_RELAY_DELIVERY_THREADS)', () => {
-  it('delivers, classifies failures and keeps samples the same way as in the main thread', async () => {
-    const { openStore } = await import('../../src/store')
-    const { startSandbox } = await import('../../src/sandbox')
-    const { startDelivery, deliveryThreads } = await import('../../src/delivery')
-    const { fastDelivery, silentLogger } = await import('./helpers')
-    expect(deliveryThreads(undefined, { CSB_RELAY_DELIVERY_THREADS: '2' })).toBe(2)
-    expect(deliveryThreads(undefined, {})).toBe(0)
-    expect(() => deliveryThreads(undefined, { CSB_RELAY_DELIVERY_THREADS: 'many' })).toThrow(/integer/)
-    const store = await openStore(':memory:')
-    const sandbox = await startSandbox({ port: 0 })
-    const logger = silentLogger()
-    const delivery = startDelivery({ store, config: { delivery: fastDelivery, csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url } }, logger, threads: 2 })
+  it('stop() waits for a running event to be recorded', async () => {
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const { executor, runs } = fakeExecutor(() => gate)
+    const { store, pipeline } = await startPipeline(executor)
     try {
-      sandbox.setFaults({ rules: [
-        { match: { path: '/api/v1_1/account' }, status: 400, message: 'bad account' },
-        { match: { path: '/api/v1_1/feature' }, status: 429, retryAfterSeconds: 0, count: 1 }
-      ] })
-      const ids = await enqueue(store, [
-        segmentEvent({ type: 'identify', userId: 't1', traits: { account_id: 'a1' } }),
-        segmentEvent({ type: 'group', userId: 't2', groupId: 'g2', traits: { name: 'G' } }),
-        segmentEvent({ type: 'track', userId: 't3', event: 'Used', properties: { account_id: 'a1' } })
-      ])
-      await waitFor('settled', async () => {
-        const s = await Promise.all(ids.map(async (id) => (await store.get(id))?.status))
-        return s[0] === 'delivered' && s[1] === 'dead' && s[2] === 'delivered'
-      })
-      const dead = await store.get(ids[1])
-      expect(dead?.lastError).toMatch(/HTTP 400.*bad account/)
-      expect(dead?.samples?.request).toMatchObject({ url: `${sandbox.url}/api/v1_1/account`, headers: { authorization: '[redacted]' } })
-      expect((await store.get(ids[2]))?.attempts).toBe(2)
-      expect(logger.lines.filter((l) => l.msg?.includes('worker thread failed'))).toHaveLength(0)
+      const [id] = await enqueue(store, [track('a')])
+      pipeline.wake()
+      await waitFor('the event running', () => runs.length === 1, 3000)
+      const stopped = pipeline.stop(5000)
+      setTimeout(open, 50)
+      expect(await stopped).toBe('recorded')
+      expect((await store.get(id))?.status).toBe('delivered')
     } finally {
-      await delivery.stop()
-      await sandbox.close()
+      open()
+      await store.close()
+    }
+  })
+
+  it('stop(timeoutMs) gives up after the timeout, says so, and leaves the running event leased', async () => {
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const { executor, runs } = fakeExecutor(() => gate)
+    const { store, logger, pipeline } = await startPipeline(executor)
+    try {
+      const [id] = await enqueue(store, [track('a')])
+      pipeline.wake()
+      await waitFor('the event running', () => runs.length === 1, 3000)
+      const started = Date.now()
+      expect(await pipeline.stop(100)).toBe('timed-out')
+      expect(Date.now() - started).toBeLessThan(1000)
+      expect(logger.lines.find((l) => l.level === 'warn')?.obj).toMatchObject({ unrecorded: 1, timeoutMs: 100 })
+      expect((await store.get(id))?.status).toBe('pending')
+      expect(await store.lease({ limit: 10, leaseMs: 1000, owner: 'other', excludeKeys: new Set() })).toHaveLength(0)
+    } finally {
+      open()
+      await new Promise((resolve) => setTimeout(resolve, 50))
       await store.close()
     }
   })

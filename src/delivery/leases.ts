@@ -1,0 +1,158 @@
+/**
+ * The scheduler's buffer of leased events (pipeline.ts): when to lease, leasing beside the loop,
+ * extending the leases of held events, and giving back events never started. Each leased event is
+ * the head of its ordering key (per-key order is the store's property); the keys this instance
+ * holds, buffered or running, are excluded from its next leases.
+ */
+import type { LeasedEvent, Store } from '../store/types'
+import type { DeliveryLogger, DeliverySettings } from './types'
+import { LEASE_COALESCE_MS } from './wake'
+
+/**
+ * Events kept leased per concurrency slot (refilled once the buffer falls to one per slot): enough
+ * to keep every slot busy while the next lease is under way, and leases of about half the limit,
+ * each holding the store's thread (and the commits queued behind it) for a short time.
+ */
+export const LEASED_PER_SLOT = 1.5
+/** Shortest wait after a store error, so that a store that is down is not hammered nor the log flooded. */
+export const STORE_ERROR_WAIT_MS = 1000
+/**
+ * Lease extensions per lease length: held events are extended every third of a lease, so one
+ * late or failed extension still leaves time for the next before the lease runs out.
+ */
+const EXTENSIONS_PER_LEASE = 3
+
+export interface LeasesOptions {
+  store: Store
+  settings: Pick<DeliverySettings, 'leaseMs' | 'pollIntervalMs'>
+  instanceId: string
+  logger: DeliveryLogger
+  /** Times a store call (reported to the observer). */
+  timed<T>(operation: string, fn: () => Promise<T>): Promise<T>
+  /** Called when a lease has answered (or failed): the loop should look at the buffer. */
+  answered(): void
+}
+
+export class Leases {
+  private buffer: LeasedEvent[] = []
+  /** Ordering keys this instance holds (buffered or running), passed to `lease` as excludeKeys. */
+  private readonly held = new Set<string>()
+  /** The lease under way, if any. */
+  private run: Promise<void> | null = null
+  private nextAt = 0
+  private lastAt = 0
+  /** Woken while a lease ran: the wake may concern events that lease did not see. */
+  private wokenWhileLeasing = false
+  private lastExtend = Date.now()
+  /** Set once the buffer is given back for good: a lease answering later gives its events back too. */
+  private closed = false
+
+  constructor(private readonly options: LeasesOptions) {}
+
+  get buffered(): number {
+    return this.buffer.length
+  }
+
+  /** The lease under way, or null. */
+  get underWay(): Promise<void> | null {
+    return this.run
+  }
+
+  /** A wake that may concern events the lease under way did not see. */
+  noteNewEvents(): void {
+    if (this.run !== null) this.wokenWhileLeasing = true
+  }
+
+  /** Leases at most LEASE_COALESCE_MS after the last lease began, not at the next poll. */
+  leaseSoon(): void {
+    this.nextAt = Math.min(this.nextAt, this.lastAt + LEASE_COALESCE_MS)
+  }
+
+  /** Starts a lease when the buffer has fallen to `limit` events, none is under way and one is due. */
+  refill(limit: number): void {
+    if (this.buffer.length <= limit && this.run === null && Date.now() >= this.nextAt) this.start(Math.floor(limit * LEASED_PER_SLOT))
+  }
+
+  /**
+   * How long until `refill` would lease: Infinity while a lease is under way (its answer wakes
+   * the loop) or the buffer holds more than `limit` events (events finishing wake it).
+   */
+  untilDue(limit: number): number {
+    if (this.buffer.length > limit || this.run !== null) return Infinity
+    return Math.max(0, this.nextAt - Date.now())
+  }
+
+  /** The next buffered event to start, or undefined. */
+  take(): LeasedEvent | undefined {
+    return this.buffer.shift()
+  }
+
+  /** The event with this key is recorded (or ended without an outcome): the key's next event may be leased. */
+  release(orderingKey: string): void {
+    this.held.delete(orderingKey)
+  }
+
+  /** Extends the leases of buffered and `running` events every leaseMs / EXTENSIONS_PER_LEASE. */
+  async extendWhenDue(running: Iterable<string>): Promise<void> {
+    const leaseMs = this.options.settings.leaseMs
+    if (Date.now() - this.lastExtend < leaseMs / EXTENSIONS_PER_LEASE) return
+    this.lastExtend = Date.now()
+    const ids = [...this.buffer.map((e) => e.id), ...running]
+    if (ids.length > 0) await this.options.timed('extendLease', () => this.options.store.extendLease(ids, leaseMs))
+  }
+
+  /** Gives back the buffered events (never started) at once rather than at lease expiry, and any a later lease takes. */
+  async close(): Promise<void> {
+    this.closed = true
+    const unstarted = this.buffer
+    this.buffer = []
+    await this.giveBack(unstarted)
+  }
+
+  /**
+   * Leases up to `target` buffered events without holding up the loop (a lease takes a store
+   * round trip, 5 to 20 ms under load, during which slots freed by answers would otherwise stay
+   * idle); when it answers, the events join the buffer and the loop is woken. One at a time.
+   */
+  private start(target: number): void {
+    const s = this.options.settings
+    this.lastAt = Date.now()
+    this.wokenWhileLeasing = false
+    this.run = this.options
+      .timed('lease', () =>
+        this.options.store.lease({
+          limit: Math.max(1, target - this.buffer.length),
+          leaseMs: s.leaseMs,
+          owner: this.options.instanceId,
+          excludeKeys: this.held
+        })
+      )
+      .then(
+        (leased) => {
+          if (this.closed) return void this.giveBack(leased)
+          for (const event of leased) {
+            this.held.add(event.orderingKey)
+            this.buffer.push(event)
+          }
+          // Nothing new: poll again later unless woken. Something: look again as soon as there is room.
+          // A wake during the query (new events it may not have seen) leases again soon.
+          this.nextAt = leased.length > 0 ? 0 : this.wokenWhileLeasing ? this.lastAt + LEASE_COALESCE_MS : Date.now() + s.pollIntervalMs
+        },
+        (err) => {
+          this.options.logger.error({ err: String(err) }, 'delivery: store error while leasing; retrying')
+          this.nextAt = Date.now() + Math.max(s.pollIntervalMs, STORE_ERROR_WAIT_MS)
+        }
+      )
+      .finally(() => {
+        this.run = null
+        this.options.answered()
+      })
+  }
+
+  private async giveBack(events: LeasedEvent[]): Promise<void> {
+    if (events.length === 0) return
+    await this.options.store
+      .extendLease(events.map((e) => e.id), 0)
+      .catch((err) => this.options.logger.warn({ err: String(err) }, 'delivery: could not release buffered leases'))
+  }
+}
