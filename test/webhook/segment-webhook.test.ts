@@ -13,7 +13,7 @@ import { startRelayProcess, tempDir, type RelayProcess } from '../delivery/relay
 import { removeTempDirs } from '../helpers/temp'
 
 // CommonJS, as Segment runs it (actions-core's ESM build does not load on Node 20).
-const require = createRequire(import.meta.url)
+const require = createRequire(__filename)
 const { Destination } = require('@segment/actions-core') as typeof import('@segment/actions-core')
 const webhook = (require('@segment/action-destinations/dist/destinations/webhook') as { default: ConstructorParameters<typeof Destination>[0] }).default
 
