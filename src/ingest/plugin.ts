@@ -22,7 +22,7 @@ import { ROUTES, eventsOfRequest, routeOf, writeKeyInBody, type Route } from './
 import { parseJson } from './json'
 import { ParseThreads } from './parse-thread'
 import type { IngestObserver, IngestResult } from './observer'
-import { WEBHOOK_PATH, webhookRoute } from './webhook-route'
+import { WEBHOOK_PATHS, webhookRoute } from './webhook-route'
 
 export interface IngestLimits {
   maxEventBytes: number
@@ -103,7 +103,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
   const maxWebhookRequestBytes = limits.maxWebhookRequestBytes ?? limits.maxRequestBytes
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (request, payload, done) => {
-    const maxBytes = request.routeOptions.url === WEBHOOK_PATH ? maxWebhookRequestBytes : limits.maxRequestBytes
+    const maxBytes = WEBHOOK_PATHS.has(request.routeOptions.url ?? '') ? maxWebhookRequestBytes : limits.maxRequestBytes
     readBody(request.headers, payload, maxBytes).then(
       (body) => done(null, body),
       (err: Error) => done(err, undefined)

@@ -10,6 +10,8 @@ import { IngestError } from './errors'
 import { WebhookAuth } from './webhook-auth'
 
 export const WEBHOOK_PATH = '/v1/webhook'
+/** The path as users paste it, with or without a trailing slash. */
+export const WEBHOOK_PATHS: ReadonlySet<string> = new Set([WEBHOOK_PATH, `${WEBHOOK_PATH}/`])
 
 export interface WebhookRouteOptions {
   sources: readonly IngestSource[]
@@ -22,7 +24,7 @@ export interface WebhookRouteOptions {
 export function webhookRoute(app: FastifyInstance, options: WebhookRouteOptions): void {
   const auth = new WebhookAuth(options.sources)
 
-  app.post(WEBHOOK_PATH, async (request, reply) => {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const receivedAt = new Date()
     const raw = request.body as Buffer | undefined
     if (!raw || raw.length === 0) throw new IngestError(400, 'empty body: send a Segment event or a JSON array of events')
@@ -34,14 +36,13 @@ export function webhookRoute(app: FastifyInstance, options: WebhookRouteOptions)
     })
     await options.admit(request, raw, source, receivedAt)
     return options.answer(reply)
-  })
-
-  // Answered here rather than by the default 404, whose message repeats the URL (and so a ?writeKey=).
-  app.route({
-    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
-    url: WEBHOOK_PATH,
-    handler: async () => {
-      throw new IngestError(405, `${WEBHOOK_PATH} takes POST: set the Method to POST in Segment's Webhooks mapping`)
-    }
-  })
+  }
+  const wrongMethod = async () => {
+    throw new IngestError(405, `${WEBHOOK_PATH} takes POST: set the Method to POST in Segment's Webhooks mapping`)
+  }
+  for (const url of WEBHOOK_PATHS) {
+    app.post(url, handler)
+    // Answered here rather than by the default 404, whose message repeats the URL (and so a ?writeKey=).
+    app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url, handler: wrongMethod })
+  }
 }

@@ -66,10 +66,11 @@ describe('POST /v1/webhook', () => {
     expect(store.events[0]!.event).toEqual(event)
   })
 
-  it('takes the write key as ?writeKey= for senders that cannot set headers', async () => {
+  it('takes the write key as ?writeKey= for senders that cannot set headers, on the path with or without a trailing slash', async () => {
     const store = await setup()
     expect((await post(track(1), {}, '/v1/webhook?writeKey=wk-web-0123456')).status).toBe(200)
-    expect(store.events.map((e) => e.source)).toEqual(['web'])
+    expect((await post(track(2), {}, '/v1/webhook/?writeKey=wk-web-0123456')).status).toBe(200)
+    expect(store.events.map((e) => [e.source, e.messageId])).toEqual([['web', 'm-u-1-1'], ['web', 'm-u-1-2']])
   })
 
   it('takes a signed event without a key (classic Webhooks: X-Signature over the body) for the source whose secret verifies it', async () => {
@@ -154,9 +155,11 @@ describe('POST /v1/webhook', () => {
 
   it('answers other methods with 405, without repeating the URL (a ?writeKey= stays out of answers)', async () => {
     await setup()
-    const res = await app!.inject({ method: 'GET', url: '/v1/webhook?writeKey=wk-web-0123456' })
-    expect(res.statusCode).toBe(405)
-    expect(res.json()).toEqual({ success: false, error: "/v1/webhook takes POST: set the Method to POST in Segment's Webhooks mapping" })
-    expect(res.body).not.toContain('wk-web-0123456')
+    for (const [method, url] of [['GET', '/v1/webhook?writeKey=wk-web-0123456'], ['PUT', '/v1/webhook/?writeKey=wk-web-0123456']] as const) {
+      const res = await app!.inject({ method, url })
+      expect(res.statusCode).toBe(405)
+      expect(res.json()).toEqual({ success: false, error: "/v1/webhook takes POST: set the Method to POST in Segment's Webhooks mapping" })
+      expect(res.body).not.toContain('wk-web-0123456')
+    }
   })
 })
