@@ -34,15 +34,15 @@ interface Item {
 
 const present = (value: unknown) => value !== undefined && value !== null
 
-/** The problem with one event, or undefined; `where` prefixes it in an array ("body[3]: "). */
-function problemOf(item: unknown, where: string, recheck: boolean): string | undefined {
-  if (!isPlainObject(item)) return `${where}event is not a JSON object`
-  if (!isWebhookType(item.type)) return `${where}${typeProblem(item.type, WEBHOOK_TYPES)}`
+/** The problem with one event, or undefined. */
+function problemOf(item: unknown, recheck: boolean): string | undefined {
+  if (!isPlainObject(item)) return 'event is not a JSON object'
+  if (!isWebhookType(item.type)) return typeProblem(item.type, WEBHOOK_TYPES)
   if (!recheck) return undefined
   const problem = eventProblem(item, item.type)
-  if (problem) return `${where}${problem}`
+  if (problem) return problem
   if (present(item.receivedAt) && !isValidDate(item.receivedAt)) {
-    return `${where}"receivedAt" is not a valid date: ${JSON.stringify(item.receivedAt).slice(0, 60)}`
+    return `"receivedAt" is not a valid date: ${JSON.stringify(item.receivedAt).slice(0, 60)}`
   }
   return undefined
 }
@@ -54,7 +54,7 @@ function problemOf(item: unknown, where: string, recheck: boolean): string | und
 export function checkWebhook(body: unknown, bodyBytes: number, limits: EventLimits, recheck = true): Item[] {
   if (isPlainObject(body)) {
     if (bodyBytes > limits.maxEventBytes) throw new IngestError(413, `event is ${bodyBytes} bytes; the limit is ${limits.maxEventBytes}`)
-    const problem = problemOf(body, '', recheck)
+    const problem = problemOf(body, recheck)
     if (problem) throw new IngestError(400, problem)
     return [{ raw: body, type: body.type as WebhookEventType }]
   }
@@ -71,9 +71,9 @@ export function checkWebhook(body: unknown, bodyBytes: number, limits: EventLimi
   const items: Item[] = []
   for (let i = 0; i < body.length; i++) {
     const item: unknown = body[i]
-    const problem = problemOf(item, `body[${i}]: `, recheck)
+    const problem = problemOf(item, recheck)
     if (problem) {
-      problems.push({ message: problem, tooLarge: false })
+      problems.push({ message: `body[${i}]: ${problem}`, tooLarge: false })
       continue
     }
     if (measure) {
