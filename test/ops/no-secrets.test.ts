@@ -18,7 +18,9 @@ const WRITE_KEYS = ['wkSECRET_alpha_1234', 'wkSECRET_beta_5678']
 const TOKEN = 'adminTOKEN_secret_777'
 /** A source for Segment's Webhooks destinations, from the config file: a write key and a shared secret. */
 const WEBHOOK_SOURCE = { name: 'segment-webhook', writeKey: 'wkSECRET_webhook_4321', sharedSecret: 'sharedSECRET_webhook_999' }
-const SECRETS = [API_KEY, ...WRITE_KEYS, WEBHOOK_SOURCE.writeKey, WEBHOOK_SOURCE.sharedSecret, TOKEN]
+/** A key no source has, sent in a URL: the relay cannot scrub it by value, so it must never be written at all. */
+const STRAY_URL_KEY = 'strayKEY_in_url_31337'
+const SECRETS = [API_KEY, ...WRITE_KEYS, WEBHOOK_SOURCE.writeKey, WEBHOOK_SOURCE.sharedSecret, TOKEN, STRAY_URL_KEY]
 /** Encodings a secret could leak in. */
 const FORMS = SECRETS.flatMap((s) => [s, encodeURIComponent(s), Buffer.from(`${s}:`).toString('base64').replace(/=+$/, '')])
 
@@ -101,6 +103,8 @@ describe('secrets', () => {
     expect((await hook('webhook wrong secret', '', signedEvent, { 'x-signature': signature(`${WEBHOOK_SOURCE.sharedSecret}x`, signedEvent) })).status).toBe(401)
     expect((await hook('webhook bad event', `?writeKey=${WRITE_KEYS[1]}`, [hooked, { type: 'track', userId: 'u' }])).status).toBe(400)
     expect((await grab('webhook GET', `/v1/webhook?writeKey=${WRITE_KEYS[1]}`)).status).toBe(405)
+    expect((await hook('webhook stray ?writeKey=', `?writeKey=${STRAY_URL_KEY}`, hooked)).status).toBe(401)
+    expect((await grab('webhook GET, stray key', `/v1/webhook/?writeKey=${STRAY_URL_KEY}`)).status).toBe(405)
 
     await waitFor(
       async () => {
