@@ -1,6 +1,6 @@
 /** What every subcommand does with its arguments: strict parsing, `-h`/`--help`, usage errors. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { ClientError, relayUrl, type RelayTarget } from '../ops/client'
+import { ClientError, relayUrl, type RelayTarget } from './client'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 const HELP_OPTION = { help: { type: 'boolean', short: 'h', default: false } } as const

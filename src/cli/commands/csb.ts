@@ -2,7 +2,7 @@
  * `csb-relay csb` and `csb-relay csb set --base-url URL`: whether a running relay has CSB
  * settings, and giving them to it without a restart, through its admin API (PUT /api/csb).
  */
-import { adminRequest } from '../../ops/client'
+import { adminRequest } from '../client'
 import { adminTarget, commandArgs, talkingToRelay } from '../args'
 
 const HELP = `Usage:

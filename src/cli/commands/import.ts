@@ -3,10 +3,10 @@
  * with progress, resumable from a checkpoint, deduplicated by messageId.
  */
 import { commandArgs } from '../args'
-import { relayUrl } from '../../ops/client'
-import { defaultCheckpointPath } from '../../ops/import/checkpoint'
-import { ImportError, runImport, type ImportProgress } from '../../ops/import/importer'
-import { progressBar, progressLine } from '../../ops/import/progress'
+import { relayUrl } from '../client'
+import { defaultCheckpointPath } from '../import/checkpoint'
+import { ImportError, runImport, type ImportProgress } from '../import/importer'
+import { progressBar, progressLine } from '../import/progress'
 
 const HELP = `Usage: csb-relay import FILE [options]
 

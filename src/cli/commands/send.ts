@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { commandArgs } from '../args'
-import { relayUrl } from '../../ops/client'
+import { relayUrl } from '../client'
 
 const HELP = `Usage: csb-relay send [--type track|identify|group|page|screen|alias] [options]
 
