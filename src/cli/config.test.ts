@@ -22,6 +22,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { CSB_BASE_URL: 'https://a.customersuccessbox.com' } })).toThrow(/CSB_API_KEY/)
   })
 
+  it('reads the delivery threads from CSB_RELAY_DELIVERY_THREADS (default 0) and refuses a bad count', () => {
+    expect(loadConfig({ env: { CSB_RELAY_DELIVERY_THREADS: '2' } }).deliveryThreads).toBe(2)
+    expect(loadConfig({ env: {} }).deliveryThreads).toBe(0)
+    expect(() => loadConfig({ env: { CSB_RELAY_DELIVERY_THREADS: 'many' } })).toThrow(/integer/)
+    expect(() => loadConfig({ env: { CSB_RELAY_DELIVERY_THREADS: 'many' } })).toThrow(ConfigError)
+  })
+
   it('refuses a bad port with a ConfigError naming it', () => {
     expect(() => loadConfig({ env: { PORT: 'eighty' } })).toThrow(ConfigError)
     expect(() => loadConfig({ env: { PORT: '70000' } })).toThrow(/port must be at most 65535/)

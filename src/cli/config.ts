@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { deliveryDefaults, type DeliverySettings, type SubscriptionConfig } from '../delivery/types'
+import { processEnv, type Environment } from './env'
 
 // Delivery owns its settings' shape and defaults; the CLI only loads them.
 export type { DeliverySettings, SubscriptionConfig }
@@ -61,6 +62,8 @@ export interface RelayConfig {
   filters?: unknown[]
   ingest: IngestSettings
   delivery: DeliverySettings
+  /** Worker threads that run the destination (CSB_RELAY_DELIVERY_THREADS; 0: the main thread). */
+  deliveryThreads: number
   store: StoreSettings
   logLevel: string
   /** Where the config came from, for messages. */
@@ -74,6 +77,7 @@ export const defaults = {
   host: '127.0.0.1',
   db: './data/csb-relay.db',
   logLevel: 'info',
+  deliveryThreads: 0,
   ingest: {
     maxEventBytes: 32 * 1024,
     maxRequestBytes: 500 * 1024,
@@ -95,7 +99,7 @@ export class ConfigError extends Error {
 
 export interface ConfigSources {
   argv?: string[]
-  env?: NodeJS.ProcessEnv
+  env?: Environment
   cwd?: string
 }
 
@@ -168,7 +172,7 @@ function parseSources(fileSources: unknown, envKeys: string | undefined): Source
   return sources
 }
 
-function parseCsb(file: unknown, env: NodeJS.ProcessEnv): CsbSettings | undefined {
+function parseCsb(file: unknown, env: Environment): CsbSettings | undefined {
   const fromFile = (file ?? {}) as Json
   if (file !== undefined && (typeof file !== 'object' || Array.isArray(file))) {
     throw new ConfigError('"csb" in the config file must be an object: {"apiKey", "baseUrl", ...}')
@@ -193,7 +197,7 @@ const KNOWN_TOP_LEVEL = new Set([
   'port', 'host', 'db', 'sources', 'adminToken', 'csb', 'subscriptions', 'filters', 'ingest', 'delivery', 'store', 'logLevel'
 ])
 
-export function loadConfig({ argv = [], env = process.env, cwd = process.cwd() }: ConfigSources = {}): RelayConfig {
+export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() }: ConfigSources = {}): RelayConfig {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -237,10 +241,20 @@ export function loadConfig({ argv = [], env = process.env, cwd = process.cwd() }
     filters: file.filters as unknown[] | undefined,
     ingest: ingestSettings(file.ingest),
     delivery: mergeNumbers(defaults.delivery, file.delivery, 'delivery'),
+    deliveryThreads: deliveryThreads(env.CSB_RELAY_DELIVERY_THREADS),
     store: mergeNumbers(defaults.store, file.store, 'store'),
     logLevel: String(env.LOG_LEVEL ?? file.logLevel ?? defaults.logLevel),
     configFile
   }
+}
+
+function deliveryThreads(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return defaults.deliveryThreads
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 0 || n > 64) {
+    throw new ConfigError(`CSB_RELAY_DELIVERY_THREADS must be an integer from 0 (run the destination in the main thread) to 64, got "${text}"`)
+  }
+  return n
 }
 
 function ingestSettings(fromFile: unknown): IngestSettings {

@@ -153,7 +153,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
 
     // delivery: workers lease, deliver and record outcomes; stopped after the server has closed,
     // before the store closes (cleanups run in reverse). Bad subscriptions/filters throw here.
-    delivery = startDelivery({ store, config: { ...config, csb }, logger, observer: ops.deliveryObserver, instanceId: `${process.pid}` })
+    delivery = startDelivery({
+      store, config: { ...config, csb }, logger, observer: ops.deliveryObserver, instanceId: `${process.pid}`, threads: config.deliveryThreads
+    })
     ops.attachDelivery(delivery)
     wakeDelivery = () => delivery.wake()
     cleanups.push(() => delivery.stop())

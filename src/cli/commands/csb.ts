@@ -4,6 +4,7 @@
  */
 import { adminRequest } from '../client'
 import { adminTarget, commandArgs, talkingToRelay } from '../args'
+import { csbApiKey } from '../env'
 
 const HELP = `Usage:
   csb-relay csb                         whether the relay has CSB settings, and from where
@@ -57,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
       console.log(describe(await adminRequest<CsbState>(target, 'GET', '/csb')))
       return 0
     }
-    const apiKey = process.env.CSB_API_KEY
+    const apiKey = csbApiKey()
     if (!apiKey) {
       console.error('csb-relay csb set: set CSB_API_KEY in the environment to the CustomerSuccessBox API key (it is not taken as a flag)')
       return 2
