@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, defaults, loadConfig, redactConfig, redactDbUrl } from './config'
+import { redactConfig, redactDbUrl } from '../delivery'
+import { ConfigError, defaults, loadConfig } from './config'
 
 describe('loadConfig', () => {
   it('uses the defaults when nothing is set', () => {

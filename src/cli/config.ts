@@ -6,25 +6,16 @@ import os from 'node:os'
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { deliveryDefaults, type DeliverySettings, type SubscriptionConfig } from '../delivery/types'
+import { deliveryDefaults, type CsbSettings, type DeliverySettings, type SubscriptionConfig } from '../delivery'
 import { processEnv, type Environment } from './env'
 
 // Delivery owns its settings' shape and defaults; the CLI only loads them.
-export type { DeliverySettings, SubscriptionConfig }
+export type { CsbSettings, DeliverySettings, SubscriptionConfig }
 
 export interface SourceConfig {
   /** Recorded with each event; shown in the dashboard instead of the write key. */
   name: string
   writeKey: string
-}
-
-export interface CsbSettings {
-  apiKey: string
-  baseUrl: string
-  authScheme: 'bearer' | 'basic'
-  defaultProductId?: string
-  defaultModuleId?: string
-  prefixCustomTraits?: boolean
 }
 
 export interface IngestSettings {
@@ -264,24 +255,4 @@ function ingestSettings(fromFile: unknown): IngestSettings {
     throw new ConfigError(`"ingest.parseThreads" must be an integer from 0 (parse on the request thread) to 16, got ${threads}`)
   }
   return ingest
-}
-
-/** The configuration with secrets replaced, for the dashboard, logs and `/api/config`. */
-export function redactConfig(config: RelayConfig): Record<string, unknown> {
-  return {
-    ...config,
-    db: redactDbUrl(config.db),
-    sources: config.sources.map((s) => ({ name: s.name, writeKey: redact(s.writeKey) })),
-    adminToken: config.adminToken ? redact(config.adminToken) : undefined,
-    csb: config.csb ? { ...config.csb, apiKey: redact(config.csb.apiKey) } : undefined
-  }
-}
-
-/** A database URL without its password (`postgres://user:[redacted]@host/db`); paths unchanged. */
-export function redactDbUrl(db: string): string {
-  return db.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^/]*@/i, '$1:[redacted]@')
-}
-
-export function redact(secret: string): string {
-  return secret ? `[redacted, ${secret.length} chars]` : ''
 }

@@ -29,6 +29,9 @@ export type { DryRunResult } from './dry-run'
 export { SubscriptionError } from './subscriptions'
 export { retryDelayMs } from './backoff'
 export { NameLimitError, type NameStats } from './names'
+export {
+  REDACTED, SecretSet, createScrubber, redactConfig, redactDbUrl, redactSecretFields, scrubValue, secretValuesOf, type Scrubber
+} from './secrets'
 
 export interface StartDeliveryOptions {
   store: Store
