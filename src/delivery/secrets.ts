@@ -37,8 +37,9 @@ export function isSecretName(name: string): boolean {
 }
 
 /**
- * `value` with every field named like a credential replaced by REDACTED, up to `depth` levels
- * down; the same object when there is none (a log line usually has none, and pays one walk).
+ * `value` with every field named like a credential replaced by REDACTED, in `value` and the
+ * objects nested in it up to `depth` levels below; the same object when there is none (a log
+ * line usually has none, and pays one walk).
  */
 export function redactSecretFields<T>(value: T, depth = 4): T {
   if (depth < 0 || value === null || typeof value !== 'object' || value instanceof Date || ArrayBuffer.isView(value)) return value
