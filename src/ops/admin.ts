@@ -8,7 +8,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { EventStatus, ReplayFilter, Store, StoredEvent } from '../store/types'
 import { suggestFix } from './fixes'
 import { parsePeriod } from './period'
-import { SecretSet, scrubValue } from './secrets'
+import { SecretSet, scrubValue } from '../delivery'
 import { CsbSettingsError, type CsbState } from './csb-settings'
 import { buildOverview } from './overview'
 
