@@ -39,58 +39,8 @@ const NO_METADATA = Object.freeze({ actionConfigId: undefined, destinationConfig
 /** Error names `onEvent` marks as a 400 (the event does not fit the action's fields). */
 const VALIDATION_ERRORS = new Set(['AggregateAjvError', 'ValidationError'])
 
-/** What actions-core's Action builds a request client with, per run (`Action.createRequestClient`). */
-type ClientFactory = (this: unknown, data: { settings?: unknown; signal?: unknown }) => unknown
-
-interface SharedClient {
-  /** The `extendRequest` result it was last found for (compared by identity first). */
-  extended: Record<string, unknown>
-  /** The `extendRequest` result it was built from, as JSON (headers, timeout). */
-  options: string
-  beforeRequest: unknown
-  afterResponse: unknown
-  client: unknown
-}
-
-/**
- * Makes an action reuse its request client across runs with the same options. actions-core builds
- * one per run (`createRequestClient(extendRequest(data), { afterResponse, statsContext, signal })`:
- * three rounds of option and header merging before the first request); the client it returns is
- * a function that makes a new request (options merged, hooks run) on each call, so sharing it
- * changes nothing a request sees. The client depends only on `extendRequest`'s result (the
- * capture context goes with each request, capture.ts), so runs share it when that result is the
- * same (compared as JSON, hook lists by identity) and they pass no abort signal; this holds in a
- * worker thread too, where each task's settings arrive as a new object. Otherwise actions-core
- * builds one as before, and it becomes the one shared.
- */
-function shareRequestClients(action: { createRequestClient?: ClientFactory; extendRequest?: (data: unknown) => unknown }): void {
-  const build = action.createRequestClient
-  if (typeof build !== 'function') return
-  let shared: SharedClient | undefined
-  action.createRequestClient = function (this: unknown, data) {
-    if (data?.signal !== undefined) return build.call(this, data)
-    const extended = (action.extendRequest?.(data) ?? {}) as Record<string, unknown>
-    const known = shared
-    // The relay's instrumented extendRequest returns the same object while its options stay the same.
-    if (known && known.extended === extended) return known.client
-    const options = JSON.stringify(extended)
-    if (known && known.options === options && known.beforeRequest === extended.beforeRequest && known.afterResponse === extended.afterResponse) {
-      known.extended = extended
-      return known.client
-    }
-    const client = build.call(this, data)
-    shared = { extended, options, beforeRequest: extended.beforeRequest, afterResponse: extended.afterResponse, client }
-    return client
-  }
-}
-
 /** A Destination that can run one action for one event (actions-core's `executeAction`, protected). */
 export class RelayDestination<Settings = any> extends Destination<Settings> {
-  constructor(definition: ConstructorParameters<typeof Destination<Settings>>[0]) {
-    super(definition)
-    for (const action of Object.values(this.actions)) shareRequestClients(action as never)
-  }
-
   async runAction(partnerAction: string, event: Record<string, unknown>, mapping: Record<string, unknown>, settings: Settings): Promise<unknown> {
     try {
       return await this.executeAction(partnerAction, {

@@ -222,58 +222,23 @@ export function instrumentDefinition<D extends { actions: Record<string, any>; e
       : action
   }
   const extendRequest = definition.extendRequest
-  // The last options built, returned again (the same object) while the destination's own options
-  // and the timeout stay the same: actions-core only reads them (its option merging builds new
-  // objects), and attempt.ts then finds its shared request client by identity.
-  let built: { base: Record<string, unknown>; timeout: number; out: Record<string, unknown>; jsonByDefault: boolean } | undefined
   return {
     ...definition,
     actions,
-    // Runs once per action run: built by assignment, with the hook lists shared when the destination
-    // has none of its own (actions-core merges option lists into new arrays, never into these). It
-    // carries nothing of the run itself (the capture context goes with each request), so runs with
-    // the same settings get the same options and may share a request client (attempt.ts).
+    // Runs once per action run; the capture context goes with each request, not in these options.
     extendRequest: (data: { settings?: unknown }) => {
       const base = (extendRequest?.(data) ?? {}) as Record<string, unknown>
-      const timeout = options.timeoutMs()
-      if (!built || built.timeout !== timeout || !sameOptions(built.base, base)) {
-        const out: Record<string, unknown> = { ...base }
-        out.timeout = timeout
+      const context = contextOf(data?.settings)
+      if (context) context.jsonByDefault = isJsonContentType(base.headers)
+      return {
+        ...base,
+        timeout: options.timeoutMs(),
         // actions-core's prepareResponse reads the body into `content` / `data` (all the destination and
         // these hooks read) from a clone of the response unless told not to; nothing reads the body again.
-        out.skipResponseCloning = true
-        out.beforeRequest = base.beforeRequest ? [...(base.beforeRequest as AnyFn[]), beforeRequest] : BEFORE_REQUEST
-        out.afterResponse = base.afterResponse ? [...(base.afterResponse as AnyFn[]), afterResponse] : AFTER_RESPONSE
-        built = { base, timeout, out, jsonByDefault: isJsonContentType(base.headers) }
+        skipResponseCloning: true,
+        beforeRequest: base.beforeRequest ? [...(base.beforeRequest as AnyFn[]), beforeRequest] : BEFORE_REQUEST,
+        afterResponse: base.afterResponse ? [...(base.afterResponse as AnyFn[]), afterResponse] : AFTER_RESPONSE
       }
-      const context = contextOf(data?.settings)
-      if (context) context.jsonByDefault = built.jsonByDefault
-      return built.out
     }
   } as D
-}
-
-/**
- * Whether two results of the destination's `extendRequest` are the same options: the same keys,
- * each value identical or, for plain objects (headers), the same keys with identical values; lists
- * (hooks) hold the identical functions. Anything else counts as different (options built anew).
- */
-function sameOptions(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const keys = Object.keys(a)
-  if (keys.length !== Object.keys(b).length) return false
-  for (const key of keys) {
-    const x = a[key]
-    const y = b[key]
-    if (x === y) continue
-    if (!(key in b) || !x || !y || typeof x !== 'object' || typeof y !== 'object') return false
-    if (Array.isArray(x) || Array.isArray(y)) {
-      if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length || x.some((v, i) => v !== y[i])) return false
-      continue
-    }
-    if (Object.getPrototypeOf(x) !== Object.prototype || Object.getPrototypeOf(y) !== Object.prototype) return false
-    const inner = Object.keys(x)
-    if (inner.length !== Object.keys(y).length) return false
-    for (const k of inner) if ((x as Record<string, unknown>)[k] !== (y as Record<string, unknown>)[k] || !(k in y)) return false
-  }
-  return true
 }
