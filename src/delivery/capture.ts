@@ -42,8 +42,6 @@ export interface CaptureContext {
   exchanges: Exchange[]
   /** Stop each request in `beforeRequest`, after it is recorded. */
   dryRun: boolean
-  /** The run's default headers say `Content-Type: application/json` (set by `extendRequest`). */
-  jsonByDefault?: boolean
   /** Checks each request before it is sent (names.ts); not called in a dry run. */
   guard?: RequestGuard
   /**
@@ -114,10 +112,6 @@ function parseBody(body: unknown): unknown {
 type AnyFn = (...args: any[]) => any
 type RequestFn = (url: string, options?: Record<string, unknown>) => Promise<unknown>
 
-function isJsonContentType(headers: unknown): boolean {
-  return redactHeaders(headers)['content-type'] === 'application/json'
-}
-
 function lastExchange(context: CaptureContext | undefined): Exchange | undefined {
   return context?.exchanges[context.exchanges.length - 1]
 }
@@ -140,11 +134,6 @@ function wrapRequest(request: RequestFn, context: CaptureContext | undefined): R
         body: json !== undefined ? json : parseBody(options.body)
       }
     })
-    if (json !== undefined && options.body === undefined && context.jsonByDefault && !('content-type' in headers)) {
-      // The same bytes as actions-core's client sends for `json` (JSON.stringify, content-type
-      // application/json, here from the defaults), without the second Request it builds to add them.
-      return request(url, { ...options, json: undefined, body: JSON.stringify(json), [OPTION]: carry })
-    }
     return request(url, { ...options, [OPTION]: carry })
   }
   const guard = context.guard
@@ -228,8 +217,6 @@ export function instrumentDefinition<D extends { actions: Record<string, any>; e
     // Runs once per action run; the capture context goes with each request, not in these options.
     extendRequest: (data: { settings?: unknown }) => {
       const base = (extendRequest?.(data) ?? {}) as Record<string, unknown>
-      const context = contextOf(data?.settings)
-      if (context) context.jsonByDefault = isJsonContentType(base.headers)
       return {
         ...base,
         timeout: options.timeoutMs(),
