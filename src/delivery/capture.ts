@@ -85,12 +85,7 @@ export function redactHeaders(headers: unknown): Record<string, string> {
     const key = name.toLowerCase()
     out[key] = SECRET_HEADERS.has(key) ? '[redacted]' : String(value)
   }
-  if (headers && typeof (headers as { raw?: unknown }).raw === 'function') {
-    // node-fetch's Headers (actions-core's client): raw() is a plain object of value lists; forEach
-    // would sort a copy of every header on each call.
-    const raw = (headers as { raw(): Record<string, string[]> }).raw()
-    for (const name of Object.keys(raw)) put(name, raw[name].join(', '))
-  } else if (headers && typeof (headers as { forEach?: unknown }).forEach === 'function' && !Array.isArray(headers)) {
+  if (headers && typeof (headers as { forEach?: unknown }).forEach === 'function' && !Array.isArray(headers)) {
     ;(headers as { forEach(cb: (value: string, name: string) => void): void }).forEach((value, name) => put(name, value))
   } else if (Array.isArray(headers)) {
     for (const [name, value] of headers as Array<[string, string]>) put(name, value)

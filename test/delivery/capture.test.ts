@@ -18,7 +18,7 @@ describe('redactHeaders', () => {
     expect(redactHeaders(undefined)).toEqual({})
   })
 
-  it('reads node-fetch Headers (what actions-core sends with) through raw(), joining repeated values', () => {
+  it('reads node-fetch Headers (what actions-core sends with), joining repeated values', () => {
     const headers = new NodeFetchHeaders({ Authorization: 'Bearer secret', 'Content-Type': 'application/json' })
     headers.append('X-Multi', 'a')
     headers.append('X-Multi', 'b')
