@@ -1,17 +1,15 @@
 /**
  * Sees the request the destination sends to CSB and CSB's response, without changing the
- * destination: the definition is wrapped so that
- * - each action's `perform` gets a request client that notes the URL, method and JSON body,
- * - `extendRequest` adds request-client hooks (`beforeRequest`: keeps the final headers, after
- *   auth, for a request that gets no response; `afterResponse`: the request's headers, the
- *   response's status, headers and body) and the configured request timeout.
- * `finishExchanges` (runSubscriptions calls it when a run ends) makes every exchange plain data.
- * Exchanges are attributed to the event being delivered through its settings object: the caller
- * puts a CaptureContext under CAPTURE in the settings it passes to the action (see `withCapture`);
- * actions-core hands those settings to `extendRequest` and `perform`, and the request options
- * carry it on to the hooks. (No AsyncLocalStorage: its promise hooks cost every promise.)
- * In a dry run the `beforeRequest` hook stops the request before anything is sent.
+ * destination: `captureHooks` gives the RequestHooks (actions-core.ts) of one action run, which
+ * - note each request's method, URL, headers and body as the action asks for it, after the guard
+ *   (names.ts) let it through;
+ * - keep the final headers (after defaults and auth) of a request that gets no response;
+ * - add the response's status, headers and body, and the request's headers as sent;
+ * - in a dry run, stop each request before anything is sent.
+ * `finishExchanges` (runSubscriptions calls it when a run ends) makes every exchange plain data,
+ * secrets redacted.
  */
+import type { RequestHooks } from './actions-core'
 import type { RequestGuard } from './names'
 
 export interface CapturedRequest {
@@ -40,7 +38,7 @@ export interface Exchange {
 
 export interface CaptureContext {
   exchanges: Exchange[]
-  /** Stop each request in `beforeRequest`, after it is recorded. */
+  /** Stop each request before it is sent, after it is recorded. */
   dryRun: boolean
   /** Checks each request before it is sent (names.ts); not called in a dry run. */
   guard?: RequestGuard
@@ -54,26 +52,6 @@ export interface CaptureContext {
 /** Thrown inside the request client in a dry run; never escapes `runSubscriptions` as a failure in a dry run. */
 export class DryRunStop extends Error {
   override name = 'DryRunStop'
-}
-
-/** The settings key under which the caller passes the event's CaptureContext (a symbol: JSON and schema validation ignore it). */
-export const CAPTURE = Symbol('csb-capture')
-
-/** Settings for one run of the destination: the CSB settings and the capture context. */
-export function withCapture<S extends object>(settings: S, context: CaptureContext): S & { [CAPTURE]: CaptureContext } {
-  return { ...settings, [CAPTURE]: context }
-}
-
-/** The request-option key that carries the context from the request client to its hooks (a function: option merging copies objects but not functions). */
-const OPTION = 'csbCaptureContext'
-
-function contextOf(holder: unknown): CaptureContext | undefined {
-  return (holder as { [CAPTURE]?: CaptureContext } | undefined)?.[CAPTURE]
-}
-
-function contextFromOptions(options: unknown): CaptureContext | undefined {
-  const get = (options as Record<string, unknown> | undefined)?.[OPTION]
-  return typeof get === 'function' ? (get as () => CaptureContext)() : undefined
 }
 
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie'])
@@ -104,59 +82,6 @@ function parseBody(body: unknown): unknown {
   }
 }
 
-type AnyFn = (...args: any[]) => any
-type RequestFn = (url: string, options?: Record<string, unknown>) => Promise<unknown>
-
-function lastExchange(context: CaptureContext | undefined): Exchange | undefined {
-  return context?.exchanges[context.exchanges.length - 1]
-}
-
-/**
- * The action's request client, noting each request; the capture context rides in each request's
- * options (under OPTION, as a function: option merging copies it as it is) to the hooks.
- */
-function wrapRequest(request: RequestFn, context: CaptureContext | undefined): RequestFn {
-  if (!context) return request
-  const carry = () => context
-  const send: RequestFn = (url, options = {}) => {
-    const json = options.json
-    const headers = redactHeaders(options.headers)
-    context.exchanges.push({
-      request: {
-        method: String(options.method ?? 'GET').toUpperCase(),
-        url,
-        headers,
-        body: json !== undefined ? json : parseBody(options.body)
-      }
-    })
-    return request(url, { ...options, [OPTION]: carry })
-  }
-  const guard = context.guard
-  if (!guard || context.dryRun) return send
-  // The guard may hold a request back (a new feature name, names.ts) or refuse it: then nothing is sent or recorded.
-  return (url, options = {}) => {
-    const wait = guard(url, options.json !== undefined ? options.json : parseBody(options.body))
-    if (!wait) return send(url, options)
-    return wait.then(
-      () => send(url, options),
-      (refusal: unknown) => {
-        context.refused = refusal
-        throw refusal
-      }
-    )
-  }
-}
-
-const beforeRequest = (options: Record<string, unknown>) => {
-  const context = contextFromOptions(options)
-  const exchange = lastExchange(context)
-  if (exchange) exchange.sent = { headers: options.headers, basicAuth: Boolean(options.username || options.password) }
-  if (context?.dryRun) {
-    if (exchange) finishExchange(exchange)
-    throw new DryRunStop('dry run: request not sent')
-  }
-}
-
 /** Converts the headers of a request that got no response (see `Exchange.sent`). */
 function finishExchange(exchange: Exchange): void {
   const sent = exchange.sent
@@ -171,56 +96,42 @@ export function finishExchanges(exchanges: Exchange[]): void {
   for (const exchange of exchanges) finishExchange(exchange)
 }
 
-const afterResponse = (request: { url: string; headers: unknown }, options: unknown, response: Record<string, any>) => {
-  const exchange = lastExchange(contextFromOptions(options))
-  if (exchange) {
-    exchange.sent = undefined
-    exchange.request.url = request.url
-    exchange.request.headers = { ...redactHeaders(request.headers), ...exchange.request.headers }
-    exchange.response = {
-      status: Number(response.status),
-      headers: redactHeaders(response.headers),
-      body: response.data !== undefined ? response.data : response.content
-    }
-  }
-}
-
-const BEFORE_REQUEST: readonly AnyFn[] = Object.freeze([beforeRequest])
-const AFTER_RESPONSE: readonly AnyFn[] = Object.freeze([afterResponse])
-
-export interface InstrumentOptions {
-  /** The request timeout, read on every request (settings may change at runtime). */
-  timeoutMs: () => number
-}
-
-/** A copy of the definition whose requests are captured (see the module comment). */
-export function instrumentDefinition<D extends { actions: Record<string, any>; extendRequest?: AnyFn }>(
-  definition: D,
-  options: InstrumentOptions
-): D {
-  const actions: Record<string, unknown> = {}
-  for (const [slug, action] of Object.entries(definition.actions)) {
-    const perform = action.perform as AnyFn | undefined
-    actions[slug] = perform
-      ? { ...action, perform: (request: RequestFn, data: { settings?: unknown }) => perform(wrapRequest(request, contextOf(data?.settings)), data) }
-      : action
-  }
-  const extendRequest = definition.extendRequest
+/** The hooks that record one action run's requests into `context` (see the module comment). */
+export function captureHooks(context: CaptureContext): RequestHooks {
+  const last = () => context.exchanges[context.exchanges.length - 1] as Exchange | undefined
   return {
-    ...definition,
-    actions,
-    // Runs once per action run; the capture context goes with each request, not in these options.
-    extendRequest: (data: { settings?: unknown }) => {
-      const base = (extendRequest?.(data) ?? {}) as Record<string, unknown>
-      return {
-        ...base,
-        timeout: options.timeoutMs(),
-        // actions-core's prepareResponse reads the body into `content` / `data` (all the destination and
-        // these hooks read) from a clone of the response unless told not to; nothing reads the body again.
-        skipResponseCloning: true,
-        beforeRequest: base.beforeRequest ? [...(base.beforeRequest as AnyFn[]), beforeRequest] : BEFORE_REQUEST,
-        afterResponse: base.afterResponse ? [...(base.afterResponse as AnyFn[]), afterResponse] : AFTER_RESPONSE
+    request({ method, url, headers, json, body }) {
+      const content = json !== undefined ? json : parseBody(body)
+      const record = () => {
+        context.exchanges.push({ request: { method, url, headers: redactHeaders(headers), body: content } })
       }
+      const guard = context.guard
+      const wait = guard && !context.dryRun ? guard(url, content) : undefined
+      if (!wait) {
+        record()
+        return undefined
+      }
+      // The guard holds the request back (a new feature name) or refuses it: then nothing is sent or recorded.
+      return wait.then(record, (refusal: unknown) => {
+        context.refused = refusal
+        throw refusal
+      })
+    },
+    sending(final) {
+      const exchange = last()
+      if (exchange) exchange.sent = final
+      if (context.dryRun) {
+        if (exchange) finishExchange(exchange)
+        throw new DryRunStop('dry run: request not sent')
+      }
+    },
+    answered(answer) {
+      const exchange = last()
+      if (!exchange) return
+      exchange.sent = undefined
+      exchange.request.url = answer.url
+      exchange.request.headers = { ...redactHeaders(answer.requestHeaders), ...exchange.request.headers }
+      exchange.response = { status: answer.status, headers: redactHeaders(answer.headers), body: answer.body }
     }
-  } as D
+  }
 }

@@ -60,8 +60,8 @@ describe('runs with different settings (RelayDestination)', () => {
   it('each request carries its own run\'s settings and is captured by its own run', async () => {
     const { startSandbox } = await import('../../src/sandbox')
     const { default: csbDestination } = await import('../../src/destination')
-    const { RelayDestination, runSubscriptions } = await import('../../src/delivery/attempt')
-    const { instrumentDefinition } = await import('../../src/delivery/capture')
+    const { runSubscriptions } = await import('../../src/delivery/attempt')
+    const { instrumentDefinition, RelayDestination } = await import('../../src/delivery/actions-core')
     const { compileSubscriptions, defaultSubscriptions } = await import('../../src/delivery/subscriptions')
     const sandbox = await startSandbox({ port: 0, apiKey: 'key-one' })
     try {
@@ -96,20 +96,27 @@ describe('runs with different settings (RelayDestination)', () => {
   })
 })
 
-describe('extendRequest options (capture)', () => {
+describe('RelayDestination', () => {
+  it('refuses a definition that is not instrumented (its requests could not be captured)', async () => {
+    const { default: csbDestination } = await import('../../src/destination')
+    const { RelayDestination } = await import('../../src/delivery/actions-core')
+    expect(() => new RelayDestination(csbDestination)).toThrow(/RelayDestination needs a definition from instrumentDefinition/)
+  })
+})
+
+describe('extendRequest options (instrumentDefinition)', () => {
   it('keep the destination\'s headers and add the timeout read on each run and an uncloned answer', async () => {
     const { default: csbDestination } = await import('../../src/destination')
-    const { instrumentDefinition, withCapture } = await import('../../src/delivery/capture')
+    const { instrumentDefinition } = await import('../../src/delivery/actions-core')
     let timeout = 2000
     const extend = instrumentDefinition(csbDestination, { timeoutMs: () => timeout }).extendRequest as (data: unknown) => Record<string, unknown>
     const one = { apiKey: 'key-one', baseUrl: 'http://127.0.0.1:9' }
-    const context = () => ({ exchanges: [], dryRun: false })
-    const first = extend({ settings: withCapture(one, context()) })
+    const first = extend({ settings: one })
     expect(first).toMatchObject({ timeout: 2000, skipResponseCloning: true, headers: { Authorization: 'Bearer key-one', 'Content-Type': 'application/json' } })
-    const other = extend({ settings: withCapture({ ...one, apiKey: 'key-two' }, context()) })
+    const other = extend({ settings: { ...one, apiKey: 'key-two' } })
     expect(other.headers).toMatchObject({ Authorization: 'Bearer key-two' })
     timeout = 3000
-    const later = extend({ settings: withCapture({ ...one, apiKey: 'key-two' }, context()) })
+    const later = extend({ settings: { ...one, apiKey: 'key-two' } })
     expect(later.timeout).toBe(3000)
   })
 })
@@ -118,8 +125,8 @@ describe('JSON bodies (capture)', () => {
   it('sends the same request as actions-core does on its own for `json`, with or without a JSON content type among the defaults', async () => {
     const http = await import('node:http')
     const { default: csbDestination } = await import('../../src/destination')
-    const { RelayDestination, runSubscriptions } = await import('../../src/delivery/attempt')
-    const { instrumentDefinition } = await import('../../src/delivery/capture')
+    const { runSubscriptions } = await import('../../src/delivery/attempt')
+    const { instrumentDefinition, RelayDestination } = await import('../../src/delivery/actions-core')
     const { compileSubscriptions, defaultSubscriptions } = await import('../../src/delivery/subscriptions')
     // What arrives on the wire: method, path, headers, the body's bytes.
     const seen: Array<{ method?: string; url?: string; headers: Record<string, unknown>; body: string }> = []
@@ -145,8 +152,10 @@ describe('JSON bodies (capture)', () => {
         ...csbDestination,
         extendRequest: (data: never) => ({ ...csbDestination.extendRequest?.(data), beforeRequest: [(o: Record<string, unknown>) => void options.push(o)] })
       } as unknown as typeof csbDestination
-      // actions-core on its own (the definition not instrumented): its client sends `json` itself.
-      await new RelayDestination(watched).runAction('identifyUser', event, sub.mapping, settings)
+      // actions-core on its own, as Segment runs a destination (onEvent, the definition not instrumented).
+      const { Destination } = await import('@segment/actions-core')
+      const subscription = { subscribe: sub.subscribe, partnerAction: sub.partnerAction, mapping: sub.mapping }
+      await new Destination(watched).onEvent(event as never, { ...settings, subscription } as never)
       // Through the relay's capture: `json` goes on to actions-core as it is.
       const run = await runSubscriptions(new RelayDestination(instrumentDefinition(watched, { timeoutMs: () => 2000 })), event, settings, [sub])
       expect(typeof options[0].json).toBe('object')
@@ -181,8 +190,8 @@ describe('JSON bodies (capture)', () => {
           }
         }
       }
-      await new RelayDestination(bare as never).runAction('send', {}, {}, {})
-      await runSubscriptions(new RelayDestination(instrumentDefinition(bare as never, { timeoutMs: () => 2000 })), {}, {} as never, [
+      await new Destination(bare as never).onEvent({ type: 'x' } as never, { subscription: { subscribe: 'type = "x"', partnerAction: 'send', mapping: {} } } as never)
+      await runSubscriptions(new RelayDestination(instrumentDefinition(bare as never, { timeoutMs: () => 2000 })), { type: 'x' }, {} as never, [
         { name: 'send', subscribe: 'type = "x"', partnerAction: 'send', mapping: {} } as never
       ])
       const [bare1, bare2] = seen.slice(2)
