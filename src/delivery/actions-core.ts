@@ -76,10 +76,11 @@ function hooked(request: RequestFn, hooks: RequestHooks | undefined): RequestFn 
   if (!hooks) return request
   const carry = () => hooks
   const send: RequestFn = (url, options = {}) => request(url, { ...options, [CARRIER]: carry })
-  if (!hooks.request) return send
+  const ask = hooks.request?.bind(hooks)
+  if (!ask) return send
   return (url, options = {}) => {
     const method = String(options.method ?? 'GET').toUpperCase()
-    const wait = hooks.request!({ method, url, headers: options.headers, json: options.json, body: options.body })
+    const wait = ask({ method, url, headers: options.headers, json: options.json, body: options.body })
     return wait ? wait.then(() => send(url, options)) : send(url, options)
   }
 }
