@@ -305,6 +305,12 @@ export interface Store {
 
   /** Transactions `enqueue` has committed (group commit keeps this below the number of calls). For tests and benchmarks. */
   readonly enqueueTransactions?: number
+  /**
+   * SQLite: errors the background move of admitted events into the queue has met (failed moves,
+   * tried again, and inbox rows kept as dead letters because they could not be queued), each
+   * also logged through `StoreOptions.logger`. Absent on engines without an inbox.
+   */
+  readonly inboxErrors?: number
 }
 
 export interface StoreOptions {
@@ -324,6 +330,14 @@ export interface StoreOptions {
    * it, `admit` refuses opaque batches.
    */
   expander?: string
+  /** Where the store logs what goes wrong off the caller's path (moving admitted events into the queue). Default: silent. */
+  logger?: StoreLogger
   /** SQLite only: run the engine on the calling thread instead of a worker thread (default for files: worker; `:memory:` is always in process). */
   sqliteInProcess?: boolean
+}
+
+/** What the store logs through (pino satisfies it). */
+export interface StoreLogger {
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
 }
