@@ -16,7 +16,7 @@ export class Checkpoints {
   constructor(
     private readonly db: Database.Database,
     private readonly inMemory: boolean,
-    /** True while admits arrive in a burst (inbox-mover.ts). */
+    /** True while admits arrive in a burst (admit.ts). */
     private readonly inBurst: (now: number) => boolean
   ) {}
 

@@ -7,13 +7,15 @@ import type {
 import { Tally } from '../tally'
 import { isOpaqueBatch, isSerialisedEvents, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
 import { QueuedListeners } from '../queued'
+import { Admitter } from './admit'
 import { Checkpoints } from './checkpoint'
 import { createContext, writeTallyNow, type SqliteContext } from './context'
 import { enqueueEvents } from './enqueue'
 import type { InboxInput } from './inbox'
-import { InboxMover } from './inbox-mover'
 import { extendLeases, leaseEvents } from './lease'
-import { accountsFor, admitNames, getMeta, linkIdentities, listNames, setMeta, setMetaIfAbsent } from './identity'
+import { accountsFor, linkIdentities } from './identity'
+import { getMeta, setMeta, setMetaIfAbsent } from './meta'
+import { admitNames, listNames } from './names'
 import { openDatabase, walFileOf } from './open'
 import { pruneChunk } from './prune'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
@@ -26,7 +28,7 @@ import { WriteQueue, type WriteOptions } from './write-queue'
  * The embedded engine: one better-sqlite3 connection in WAL mode; a write settles once its group
  * commit is on disk (synchronous=NORMAL plus an fdatasync of the WAL per group, wal-sync.ts).
  * `admit` commits to the inbox and a background move takes events into the queue
- * (inbox-mover.ts); the engine runs its own WAL checkpoints (checkpoint.ts). Every verb that
+ * (admit.ts); the engine runs its own WAL checkpoints (checkpoint.ts). Every verb that
  * reads events or enqueues first moves the whole inbox, so readers and `enqueue` see admitted
  * events in order.
  */
@@ -38,7 +40,7 @@ export class SqliteStore implements Store {
   private readonly queued = new QueuedListeners()
   private readonly walSync: WalSync
   private readonly checkpoints: Checkpoints
-  private readonly inbox: InboxMover
+  private readonly inbox: Admitter
   private closed = false
 
   constructor(readonly file: string, options: ResolvedStoreOptions) {
@@ -58,7 +60,7 @@ export class SqliteStore implements Store {
       },
       committed: () => this.checkpoints.ifDue()
     }, this.walSync)
-    this.inbox = new InboxMover(ctx, (fn, writeOptions) => this.write(fn, writeOptions), this.queued, this.checkpoints)
+    this.inbox = new Admitter(ctx, (fn, writeOptions) => this.write(fn, writeOptions), this.queued, this.checkpoints)
   }
 
   get enqueueTransactions(): number {

@@ -26,7 +26,7 @@ const DRAIN_RETRY_MS = 1_000
 type Write = <T>(fn: () => T, options?: WriteOptions) => Promise<T>
 
 /**
- * `admit` and the background move of admitted events into the queue. A small admit is queued
+ * `admit`, and the background move of admitted events into the queue. A small admit is queued
  * inside its commit; a larger one (or any while rows wait) is committed as one inbox row, and
  * the move (drainSlice) takes rows into the queue in short slices. It runs flat out while the
  * inbox is small, so at steady rates events reach the queue within milliseconds. During a burst
@@ -36,7 +36,7 @@ type Write = <T>(fn: () => T, options?: WriteOptions) => Promise<T>
  * the CPU. A move that fails is logged, counted (`errors`) and tried again after DRAIN_RETRY_MS;
  * a row that cannot be queued becomes a dead letter (inbox.ts) and is logged and counted too.
  */
-export class InboxMover {
+export class Admitter {
   /** Committed inbox rows and events not yet moved (hints kept in memory: this connection commits them). */
   private rows = 0
   private events = 0
