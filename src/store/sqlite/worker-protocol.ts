@@ -26,9 +26,10 @@ export const HOSTED_VERBS = [
 ] as const
 export type HostedVerb = (typeof HOSTED_VERBS)[number]
 
-/** Fails to compile when Store gains a verb that is neither hosted nor handled by the proxy itself. */
 type Unhosted = Exclude<keyof Store, HostedVerb | 'engine' | 'enqueueTransactions' | 'inboxErrors' | 'keepsOpaqueBatches' | 'enqueue' | 'admit' | 'onQueued' | 'close'>
-export const everyVerbHosted: [Unhosted] extends [never] ? true : Unhosted = true
+type None<T extends never> = T
+/** Fails to compile when Store gains a verb that is neither hosted nor handled by the proxy itself. */
+export type EveryVerbHosted = None<Unhosted>
 
 /** One `enqueue` call's outcome inside an `enqueueMany` answer. */
 export interface Settlement {
