@@ -47,7 +47,11 @@ function urlOf(address: AddressInfo): string {
 
 export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Promise<Relay> {
   // store
-  const store = await openStore(config.db, { ...config.store, expander: INGEST_EXPANDER })
+  // The relay's logger needs the secrets the store keeps, so it exists only after the store opens;
+  // the store's own lines (inbox errors) go to it from then on.
+  let relayLogger: Pick<FastifyBaseLogger, 'warn' | 'error'> | undefined
+  const storeLogger = { warn: (o: object, m: string) => relayLogger?.warn(o, m), error: (o: object, m: string) => relayLogger?.error(o, m) }
+  const store = await openStore(config.db, { ...config.store, expander: INGEST_EXPANDER, logger: storeLogger })
   const cleanups: Array<() => Promise<void>> = [() => store.close()]
   const undo = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
@@ -72,6 +76,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
 
     // logger: one for the whole relay, scrubbing every secret it could meet
     const logger = deps.logger ?? createLogger({ level: config.logLevel, secrets })
+    relayLogger = logger
 
     // http server
     const app = Fastify({

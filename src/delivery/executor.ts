@@ -5,11 +5,9 @@
  * Both give the same AttemptResult; errors from a worker arrive as plain objects with the fields
  * classification reads (name, message, code, status, retryAfterMs, networkErrorCode, ...).
  */
-import path from 'node:path'
-import { Worker } from 'node:worker_threads'
+import { threadEntry, WorkerRpc, type NameAdmission } from '../store'
 import { runSubscriptions, type AttemptResult, type RelayDestination } from './attempt'
 import type { ActiveSubscription, DefinitionLike } from './subscriptions'
-import type { NameAdmission } from '../store/types'
 import type { AdmitNames, NameGuard, NameKind, NameLimits } from './names'
 import type { CsbSettings, SubscriptionConfig } from './types'
 
@@ -46,12 +44,16 @@ export interface WorkerSetup {
   nameLimits: NameLimits
 }
 
-/** A worker's request to admit names (names.ts), and the main thread's answer. */
-export interface AdmitRequest {
-  admit: { id: number; kind: NameKind; names: string[]; limit: number }
+/** A delivery worker runs attempts; it sends no notes. */
+export interface DeliveryWorkerSide {
+  calls: { run(task: AttemptTask): AttemptResult }
+  notes: Record<never, never>
 }
-export interface AdmitAnswer {
-  admitted: { id: number; result?: NameAdmission; error?: string }
+
+/** The pool's side: a worker's NameGuard asks it to admit new names (names.ts), and so the store. */
+export interface PoolSide {
+  calls: { admitNames(kind: NameKind, names: string[], limit: number): Promise<NameAdmission> }
+  notes: Record<never, never>
 }
 
 /** Fields of an error that survive the trip from a worker. */
@@ -68,18 +70,6 @@ export function plainError(error: unknown): Record<string, unknown> {
   return out
 }
 
-interface Pending {
-  resolve(result: AttemptResult): void
-  reject(err: unknown): void
-}
-
-/** How a worker thread is started: the compiled worker.js, or from TypeScript sources through tsx. */
-function workerEntry(): { filename: string; eval: boolean } {
-  if (!__filename.endsWith('.ts')) return { filename: path.join(__dirname, 'worker.js'), eval: false }
-  const tsx = require.resolve('tsx/cjs')
-  return { filename: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(path.join(__dirname, 'worker.ts'))})`, eval: true }
-}
-
 /**
  * A fixed pool of worker threads, tasks handed out round-robin; a worker that dies is replaced.
  * When workers cannot start at all (no answer ever, an error at load), attempts run on `fallback`.
@@ -91,47 +81,29 @@ export function threadPoolExecutor(
   fallback: Executor,
   admit: AdmitNames
 ): Executor {
-  const entry = workerEntry()
-  const workers: Array<{ worker: Worker; pending: Map<number, Pending> }> = []
-  let nextId = 0
+  const entry = threadEntry(__filename, __dirname, 'worker')
+  const workers: Array<WorkerRpc<PoolSide, DeliveryWorkerSide>> = []
   let turn = 0
   let closing = false
   let everAnswered = false
   let broken = false
 
   const spawn = (slot: number) => {
-    const worker = new Worker(entry.filename, { eval: entry.eval, workerData: setup })
-    const w = { worker, pending: new Map<number, Pending>() }
-    worker.on('message', (msg: { id: number; result: AttemptResult } | AdmitRequest) => {
-      if ('admit' in msg) {
-        const { id, kind, names, limit } = msg.admit
-        admit(kind, names, limit).then(
-          (result) => worker.postMessage({ admitted: { id, result } } satisfies AdmitAnswer),
-          (err) => worker.postMessage({ admitted: { id, error: err instanceof Error ? err.message : String(err) } } satisfies AdmitAnswer)
-        )
-        return
+    workers[slot] = new WorkerRpc<PoolSide, DeliveryWorkerSide>(entry, {
+      name: 'delivery worker',
+      workerData: setup,
+      // The pipeline keeps the process alive while it delivers; an idle pool must not.
+      refWhileBusy: false,
+      handlers: { admitNames: (kind, names, limit) => admit(kind, names, limit) },
+      onError: (err) => {
+        onError(err)
+        // A worker that never answered anything cannot load: stop trying, run in this thread.
+        if (!everAnswered) broken = true
+      },
+      onExit: () => {
+        if (!closing && !broken) spawn(slot)
       }
-      everAnswered = true
-      const p = w.pending.get(msg.id)
-      w.pending.delete(msg.id)
-      p?.resolve(msg.result)
     })
-    const fail = (err: unknown) => {
-      for (const p of w.pending.values()) p.reject(err)
-      w.pending.clear()
-    }
-    worker.on('error', (err) => {
-      onError(err)
-      // A worker that never answered anything cannot load: stop trying, run in this thread.
-      if (!everAnswered) broken = true
-      fail(err)
-    })
-    worker.on('exit', (code) => {
-      fail(new Error(`delivery worker exited with code ${code}`))
-      if (!closing && !broken) spawn(slot)
-    })
-    worker.unref()
-    workers[slot] = w
   }
   for (let i = 0; i < size; i++) spawn(i)
 
@@ -140,15 +112,14 @@ export function threadPoolExecutor(
     run(task) {
       if (broken) return fallback.run(task)
       const w = workers[turn++ % workers.length]
-      const id = nextId++
-      return new Promise<AttemptResult>((resolve, reject) => {
-        w.pending.set(id, { resolve, reject })
-        w.worker.postMessage({ id, task })
+      return w.call('run', [task]).then((result) => {
+        everAnswered = true
+        return result
       })
     },
     async close() {
       closing = true
-      await Promise.all(workers.map((w) => w.worker.terminate()))
+      await Promise.all(workers.map((w) => w.terminate()))
     }
   }
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { fakeStore } from '../../test/helpers/fake-store'
 import { basic, ingestApp } from '../../test/helpers/ingest-app'
-import { isOpaqueBatch } from '../store/serialised'
+import { isOpaqueBatch } from '../store'
 import { IngestError } from './errors'
 import { expand } from './opaque'
 import { ParseThreads } from './parse-thread'
@@ -92,7 +92,7 @@ describe('parse threads', () => {
       const body = Buffer.from(JSON.stringify({ batch: [{ type: 'track', userId: 'u', event: 'E' }] }))
       const pending = threads.parse('batch', Buffer.from(body), 'src', new Date())
       // The thread's worker, terminated as a crash would end it.
-      await (threads as unknown as { threads: Array<{ worker: { terminate(): Promise<number> } }> }).threads[0]!.worker.terminate()
+      await (threads as unknown as { threads: Array<{ rpc: { worker: { terminate(): Promise<number> } } }> }).threads[0]!.rpc.worker.terminate()
       const error = await pending.then(() => null, (e: unknown) => e)
       expect(error).toBeInstanceOf(IngestError)
       expect(error).toMatchObject({ statusCode: 503, message: expect.stringMatching(/retry later/) })

@@ -5,14 +5,11 @@
  * it moves it into its queue, opaque.ts, or as serialised events), or the refusal: status and
  * message, exactly as on the request thread. A thread that dies fails only its own requests (503, retry) and is replaced.
  */
-import { Worker } from 'node:worker_threads'
-import { movableBuffers, type OpaqueBatch, type SerialisedEvents } from '../store/serialised'
-import { threadEntry } from '../store/thread-entry'
+import { movableBuffers, threadEntry, WorkerRpc, type OpaqueBatch, type PlainError, type SerialisedEvents } from '../store'
 import { IngestError } from './errors'
 import type { EventLimits, Route } from './events'
 
 export interface ParseRequest {
-  id: number
   route: Route
   /** The body, after gunzip (moved to the thread when it owns its buffer, else copied; unusable here afterwards). */
   raw: Uint8Array
@@ -32,99 +29,79 @@ export interface ParseSetup {
   output: ParseOutput
 }
 
-export type ParseReply =
-  | { id: number; ok: true; batch: OpaqueBatch | SerialisedEvents }
-  | { id: number; ok: false; status: IngestError['statusCode'] | 500; message: string }
-
 /**
- * Requests read in one turn of the request thread's event loop travel to a thread as one message,
- * and the thread answers them in one message: under load each message carries several requests,
- * and each message costs both threads a wake-up (on a virtual machine, tens of microseconds).
+ * A parse thread answers `parse`; a refusal is thrown as the IngestError the request thread
+ * would throw, and crosses with its status (`statusCode`). Requests read in one turn of the
+ * request thread's event loop travel to a thread as one message, and the thread answers them in
+ * one message (the RPC's `coalesce`): under load each message carries several requests, and
+ * each message costs both threads a wake-up (on a virtual machine, tens of microseconds).
  */
-export type ParseMessage = ParseRequest[]
-export type ParseAnswer = ParseReply[]
-
-interface Pending {
-  resolve(batch: OpaqueBatch | SerialisedEvents): void
-  reject(error: unknown): void
+export interface ParseThreadSide {
+  calls: { parse(request: ParseRequest): OpaqueBatch | SerialisedEvents }
+  notes: Record<never, never>
 }
 
+/** The request thread answers nothing and sends no notes. */
+export interface RequestThreadSide {
+  calls: Record<never, never>
+  notes: Record<never, never>
+}
+
+/** The fields of an IngestError that cross back from a parse thread. */
+export const PARSE_ERROR_FIELDS = ['statusCode'] as const
+
 const THREAD_DIED = 'the parse thread stopped; retry later'
+const threadDied = () => new IngestError(503, THREAD_DIED, 1)
+
+/** A refusal becomes the IngestError the request thread would throw; any other failure a plain Error (500). */
+function reviveParseError(plain: PlainError): Error {
+  const status = plain.statusCode
+  return plain.name === 'IngestError' && typeof status === 'number'
+    ? new IngestError(status as IngestError['statusCode'], plain.message)
+    : new Error(plain.message)
+}
 
 class ParseThread {
-  private worker: Worker
-  private readonly pending = new Map<number, Pending>()
-  /** Requests made in this turn, sent together at its end. */
-  private outbox: ParseRequest[] = []
+  private rpc: WorkerRpc<RequestThreadSide, ParseThreadSide>
   private closing = false
 
   constructor(private readonly setup: ParseSetup) {
-    this.worker = this.spawn()
+    this.rpc = this.spawn()
   }
 
   get load(): number {
-    return this.pending.size
+    return this.rpc.pending
   }
 
-  private spawn(): Worker {
-    const entry = threadEntry(__filename, __dirname, 'parse-thread-entry')
-    const worker = new Worker(entry.filename, { eval: entry.eval, workerData: this.setup })
-    worker.on('message', (answer: ParseAnswer) => {
-      for (const reply of answer) this.settle(reply)
+  private spawn(): WorkerRpc<RequestThreadSide, ParseThreadSide> {
+    const rpc: WorkerRpc<RequestThreadSide, ParseThreadSide> = new WorkerRpc(threadEntry(__filename, __dirname, 'parse-thread-entry'), {
+      name: 'parse thread',
+      workerData: this.setup,
+      coalesce: true,
+      reviveError: reviveParseError,
+      // Requests in flight on a thread that dies fail: the sender retries (503).
+      deathError: threadDied,
+      closedError: threadDied,
+      onExit: () => {
+        if (!this.closing && this.rpc === rpc) this.rpc = this.spawn()
+      }
     })
-    worker.on('error', () => this.fail())
-    worker.on('exit', () => {
-      this.fail()
-      if (!this.closing && this.worker === worker) this.worker = this.spawn()
-    })
-    worker.unref()
-    return worker
-  }
-
-  private settle(reply: ParseReply): void {
-    const waiting = this.pending.get(reply.id)
-    if (!waiting) return
-    this.pending.delete(reply.id)
-    if (this.pending.size === 0) this.worker.unref()
-    if (reply.ok) waiting.resolve(reply.batch)
-    else if (reply.status === 500) waiting.reject(new Error(reply.message))
-    else waiting.reject(new IngestError(reply.status, reply.message))
-  }
-
-  /** Fails every request in flight on this thread: the sender retries (503). */
-  private fail(): void {
-    for (const waiting of this.pending.values()) waiting.reject(new IngestError(503, THREAD_DIED, 1))
-    this.pending.clear()
+    return rpc
   }
 
   parse(request: ParseRequest): Promise<OpaqueBatch | SerialisedEvents> {
-    return new Promise((resolve, reject) => {
-      this.pending.set(request.id, { resolve, reject })
-      if (this.pending.size === 1) this.worker.ref()
-      if (this.outbox.length === 0) setImmediate(() => this.send())
-      this.outbox.push(request)
-    })
-  }
-
-  private send(): void {
-    const message: ParseMessage = this.outbox
-    this.outbox = []
-    // Requests whose thread died meanwhile were failed (503) and are no longer pending.
-    const live = message.filter((request) => this.pending.has(request.id))
-    if (live.length === 0) return
     // A body that owns its whole buffer moves to the thread instead of being copied.
-    this.worker.postMessage(live, movableBuffers(live.map((request) => request.raw)))
+    return this.rpc.call('parse', [request], movableBuffers([request.raw]))
   }
 
   async close(): Promise<void> {
     this.closing = true
-    await this.worker.terminate()
+    await this.rpc.terminate()
   }
 }
 
 export class ParseThreads {
   private readonly threads: ParseThread[]
-  private nextId = 1
 
   constructor(count: number, limits: EventLimits, output: ParseOutput = 'opaque') {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`parse threads must be a positive integer, got ${count}`)
@@ -137,7 +114,7 @@ export class ParseThreads {
     // The least busy thread (with one thread, that one).
     let thread = this.threads[0]!
     for (const t of this.threads) if (t.load < thread.load) thread = t
-    return thread.parse({ id: this.nextId++, route, raw, source, receivedAtMs: receivedAt.getTime() })
+    return thread.parse({ route, raw, source, receivedAtMs: receivedAt.getTime() })
   }
 
   async close(): Promise<void> {

@@ -1,17 +1,20 @@
 /**
  * The store: a durable, deduplicating queue ordered per key (see types.ts and docs/store.md).
- * `openStore` picks the engine from the URL.
+ * `openStore` picks the engine from the URL. Also the worker-thread RPC every threaded part of
+ * the relay uses (worker-rpc/), and the serialised forms events take between threads.
  */
 import { resolveOptions } from './options'
-import { PostgresStore } from './postgres'
-import { SqliteStore } from './sqlite'
-import { WorkerSqliteStore } from './sqlite/proxy'
 import type { Store, StoreOptions } from './types'
 import { parseStoreUrl } from './url'
 
 export * from './types'
 export { defaultStoreOptions } from './options'
 export { parseStoreUrl, type StoreLocation } from './url'
+export * from './worker-rpc'
+export {
+  deserialiseEvents, isOpaqueBatch, isSerialisedEvents, movableBuffers, serialiseEvents,
+  type OpaqueBatch, type SerialisedEvents
+} from './serialised'
 
 /**
  * Opens (creating and migrating when needed) the store at `url`: a file path, `sqlite:PATH`,
@@ -21,10 +24,18 @@ export { parseStoreUrl, type StoreLocation } from './url'
 export async function openStore(url: string, options: Partial<StoreOptions> = {}): Promise<Store> {
   const location = parseStoreUrl(url)
   const resolved = resolveOptions(options)
+  // Each engine is loaded when first opened: a thread that imports the store only for its
+  // worker RPC or serialised events (ingest's parse threads, delivery's workers) loads neither
+  // better-sqlite3 nor pg.
   if (location.engine === 'sqlite') {
+    if (location.path === ':memory:' || options.sqliteInProcess) {
+      const { SqliteStore } = await import('./sqlite')
+      return new SqliteStore(location.path, resolved)
+    }
     // A file database runs in a worker thread (sqlite/proxy.ts) so commits never block the event loop.
-    if (location.path === ':memory:' || options.sqliteInProcess) return new SqliteStore(location.path, resolved)
+    const { WorkerSqliteStore } = await import('./sqlite/proxy')
     return WorkerSqliteStore.open(location.path, resolved, options.now !== undefined)
   }
+  const { PostgresStore } = await import('./postgres')
   return PostgresStore.open(location.url, { ...resolved, schema: resolved.schema ?? location.schema })
 }

@@ -1,5 +1,5 @@
 import { loadExpander, type Expand } from './serialised'
-import type { StoreOptions } from './types'
+import type { StoreLogger, StoreOptions } from './types'
 
 const HOUR = 3_600_000
 
@@ -17,7 +17,11 @@ export interface ResolvedStoreOptions {
   poolSize: number
   /** The expander's module path (for a worker thread to load) and its function. */
   expander?: { path: string; expand: Expand }
+  logger: StoreLogger
 }
+
+/** The logger of a store given none. */
+export const silentLogger: StoreLogger = { warn() {}, error() {} }
 
 export function resolveOptions(options: Partial<StoreOptions> = {}): ResolvedStoreOptions {
   const dedupeWindowMs = options.dedupeWindowMs ?? defaultStoreOptions.dedupeWindowMs
@@ -31,6 +35,7 @@ export function resolveOptions(options: Partial<StoreOptions> = {}): ResolvedSto
     now: options.now ?? Date.now,
     schema: options.schema,
     poolSize: options.poolSize ?? 10,
-    expander: options.expander === undefined ? undefined : { path: options.expander, expand: loadExpander(options.expander) }
+    expander: options.expander === undefined ? undefined : { path: options.expander, expand: loadExpander(options.expander) },
+    logger: options.logger ?? silentLogger
   }
 }

@@ -182,7 +182,7 @@ describe('SQLite engine', () => {
 
   it('checkpoints the WAL once the background move has emptied the inbox, not at the next burst', async () => {
     const store = new SqliteStore(path.join(dir, 'checkpoint.db'), resolveOptions())
-    const internals = store as unknown as { ctx: { db: Database.Database }; lastCheckpointAt: number }
+    const internals = store as unknown as { ctx: { db: Database.Database }; checkpoints: { lastAt: number } }
     const db = internals.ctx.db
     const pragma = db.pragma.bind(db)
     const checkpoints: string[] = []
@@ -191,7 +191,7 @@ describe('SQLite engine', () => {
       return pragma(source, options)
     }) as typeof db.pragma
     // A checkpoint just ran: the time-based one is not due for another second.
-    internals.lastCheckpointAt = performance.now()
+    internals.checkpoints.lastAt = performance.now()
     const events = Array.from({ length: 3000 }, (_, i) => ({
       source: 's', messageId: `c-${i}`, orderingKey: `k${i % 7}`, type: 'track', event: { type: 'track', messageId: `c-${i}` }, receivedAt: new Date()
     }))

@@ -8,10 +8,14 @@ import type {
   NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { QueuedListeners, summariseQueued } from '../queued'
-import { eventTextsOf, isOpaqueBatch, isSerialisedEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
+import type { OpaqueBatch, SerialisedEvents } from '../serialised'
 import { enqueueEvents } from './enqueue'
 import { extendLeases, leaseEvents } from './lease'
-import { accountsFor, admitNames, getMeta, linkIdentities, listNames, pruneChunk, setMeta, setMetaIfAbsent } from './misc'
+import { eventsOfAdmit } from './admit'
+import { accountsFor, linkIdentities } from './identity'
+import { getMeta, setMeta, setMetaIfAbsent } from './meta'
+import { admitNames, listNames } from './names'
+import { pruneChunk } from './prune'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
 import { checkSchemaName, migrate, quoteIdent } from './schema'
@@ -156,21 +160,13 @@ export class PostgresStore implements Store {
 
   /** Queues at once (group-committed like `enqueue`): several instances share this database, so there is no local inbox. */
   async admit(batch: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void> {
-    // Serialised events keep their JSON as text: the insert takes it as it is (eventJson).
-    const events = isSerialisedEvents(batch)
-      ? eventTextsOf(batch)
-      : isOpaqueBatch(batch) ? this.expand(batch) : batch
+    const events = eventsOfAdmit(batch, this.options)
     const results = await this.enqueue(events)
     this.queued.emit(summariseQueued(events.map((e) => e.type), results))
   }
 
   onQueued(listener: (summary: QueuedSummary) => void): () => void {
     return this.queued.add(listener)
-  }
-
-  private expand(batch: OpaqueBatch): NewEvent[] {
-    if (!this.options.expander) throw new Error('the store has no expander for opaque batches (StoreOptions.expander)')
-    return this.options.expander.expand(batch.head, batch.body)
   }
 
   lease(options: LeaseOptions): Promise<LeasedEvent[]> {

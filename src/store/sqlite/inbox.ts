@@ -64,16 +64,16 @@ export function countInbox(ctx: SqliteContext): InboxCount {
 function eventsOfRow(ctx: SqliteContext, row: InboxRecord): Array<NewEvent & { eventJson?: string }> {
   if (row.kind !== 'opaque') return eventsOfInput(ctx, row as InboxRecord & { events: string })
   if (row.meta === '' && typeof row.events === 'string') {
-    // Written by an earlier build of this engine (29 November 2026, before opaque bodies were
-    // BLOBs): the header and the body in one text, separated by the first newline.
+    // The form an earlier build of this engine wrote, before opaque bodies were BLOBs: the
+    // header and the body in one text, separated by the first newline.
     const cut = row.events.indexOf('\n')
     return eventsOfInput(ctx, { opaque: true, n: row.n, head: row.events.slice(0, cut), body: Buffer.from(row.events.slice(cut + 1)) })
   }
   return eventsOfInput(ctx, { opaque: true, n: row.n, head: row.meta, body: row.events as Buffer })
 }
 
-/** Keeps a row that could not be moved as one dead letter with the reason and the row's text. */
-function deadLetterRow(ctx: SqliteContext, row: InboxRecord, error: unknown): void {
+/** Keeps a row that could not be moved as one dead letter with the reason and the row's text; returns the reason. */
+function deadLetterRow(ctx: SqliteContext, row: InboxRecord, error: unknown): string {
   const now = ctx.options.now()
   const reason = `inbox row ${row.id} could not be queued: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500)
   ctx.q(
@@ -85,6 +85,7 @@ function deadLetterRow(ctx: SqliteContext, row: InboxRecord, error: unknown): vo
   tally.total('dead', 1)
   tally.outcome(now, 'dead', 1)
   writeTally(ctx, tally)
+  return reason
 }
 
 export interface DrainResult {
@@ -95,6 +96,8 @@ export interface DrainResult {
   moved: number
   /** When the oldest row left was admitted (ms), or null when none is left. */
   nextAdmittedAt: number | null
+  /** Rows that could not be queued and were kept as dead letters, with the reason. */
+  deadLettered: Array<{ row: number; reason: string }>
 }
 
 /**
@@ -114,6 +117,7 @@ export function drainInbox(ctx: SqliteContext, maxEvents: number, deadline = Inf
   let rows = 0
   let lastId = 0
   let nextAdmittedAt: number | null = null
+  const deadLettered: DrainResult['deadLettered'] = []
   for (;;) {
     const page = select.all(lastId, pageSize)
     pageSize = Math.min(64, pageSize * 2)
@@ -127,7 +131,7 @@ export function drainInbox(ctx: SqliteContext, maxEvents: number, deadline = Inf
       try {
         events = eventsOfRow(ctx, row)
       } catch (error) {
-        deadLetterRow(ctx, row, error)
+        deadLettered.push({ row: row.id, reason: deadLetterRow(ctx, row, error) })
       }
       if (events) {
         for (const result of enqueueEvents(ctx, events)) results.push(result)
@@ -140,5 +144,5 @@ export function drainInbox(ctx: SqliteContext, maxEvents: number, deadline = Inf
     if (nextAdmittedAt !== null) break
   }
   if (rows > 0) remove.run(lastId)
-  return { summary: summariseQueued(types, results), rows, moved, nextAdmittedAt }
+  return { summary: summariseQueued(types, results), rows, moved, nextAdmittedAt, deadLettered }
 }

@@ -1,6 +1,3 @@
-import fs from 'node:fs'
-import path from 'node:path'
-import Database from 'better-sqlite3'
 import type { ResolvedStoreOptions } from '../options'
 import { parseId } from '../rows'
 import type {
@@ -8,54 +5,32 @@ import type {
   NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { Tally } from '../tally'
+import { isOpaqueBatch, isSerialisedEvents, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
+import { QueuedListeners } from '../queued'
+import { Admitter } from './admit'
+import { Checkpoints } from './checkpoint'
 import { createContext, writeTallyNow, type SqliteContext } from './context'
 import { enqueueEvents } from './enqueue'
-import { countInbox, drainInbox, eventsOfInput, insertInboxRows, type DrainResult, type InboxInput } from './inbox'
-import { isOpaqueBatch, isSerialisedEvents, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
-import { QueuedListeners, summariseQueued } from '../queued'
+import type { InboxInput } from './inbox'
 import { extendLeases, leaseEvents } from './lease'
-import { accountsFor, admitNames, getMeta, linkIdentities, listNames, setMeta, setMetaIfAbsent } from './identity'
+import { accountsFor, linkIdentities } from './identity'
+import { getMeta, setMeta, setMetaIfAbsent } from './meta'
+import { admitNames, listNames } from './names'
+import { openDatabase, walFileOf } from './open'
 import { pruneChunk } from './prune'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
-import { migrate } from './schema'
 import { completeEvents, deadLetterEvents, retryEvents, skipEvents } from './settle'
 import { WalSync } from './wal-sync'
 import { WriteQueue, type WriteOptions } from './write-queue'
 
-/** Events one background move takes from the inbox at most (whole rows: a 2,500-event row moves alone). */
-const DRAIN_SLICE_EVENTS = 5_000
-/** A background move stops taking rows after this long (ms), so it holds up commits of new requests briefly. */
-const DRAIN_SLICE_MS = 4
-/** ... and after this long when no admit has arrived for BUSY_MS: fewer, larger commits while catching up. */
-const DRAIN_QUIET_SLICE_MS = 25
-/** An admit of at most this many events (per group) goes straight into the queue when the inbox is empty. */
-const DIRECT_MAX_EVENTS = 200
-/** More admitted events than this waiting, with admits still arriving, is a burst. */
-const BURST_EVENTS = 5_000
-/** An admit within this long (ms) means admits are still arriving. */
-const BUSY_MS = 50
-/** An inbox row older than this (ms) ends the yielding: under sustained load the move runs flat out. */
-const MAX_YIELD_LAG_MS = 5_000
-/** How often (ms) the WAL is copied back into the database after commits; during a burst, CHECKPOINT_BURST_EVERY_MS. */
-const CHECKPOINT_EVERY_MS = 1_000
-const CHECKPOINT_BURST_EVERY_MS = 5_000
-/** After a failed move, the next try waits this long (ms). */
-const DRAIN_RETRY_MS = 1_000
-
 /**
  * The embedded engine: one better-sqlite3 connection in WAL mode; a write settles once its group
  * commit is on disk (synchronous=NORMAL plus an fdatasync of the WAL per group, wal-sync.ts).
- *
- * `admit` queues a small call inside its commit; a larger one (or any while rows wait) is
- * committed as one inbox row, and a background move (drainSlice) takes rows into the queue in
- * short slices. It runs flat out while the inbox is small, so at steady
- * rates events reach the queue within milliseconds. During a burst (more than BURST_EVENTS
- * waiting and requests still arriving) it waits, checking every BUSY_MS, so the burst is
- * accepted at the speed of the commit; once the oldest row has waited MAX_YIELD_LAG_MS it runs
- * flat out again, so under sustained load accepting and moving share the CPU. Every
- * verb that reads events or enqueues first moves the whole inbox, so readers and `enqueue` see
- * admitted events in order.
+ * `admit` commits to the inbox and a background move takes events into the queue
+ * (admit.ts); the engine runs its own WAL checkpoints (checkpoint.ts). Every verb that
+ * reads events or enqueues first moves the whole inbox, so readers and `enqueue` see admitted
+ * events in order.
  */
 export class SqliteStore implements Store {
   readonly engine = 'sqlite'
@@ -64,37 +39,16 @@ export class SqliteStore implements Store {
   private readonly writes: WriteQueue
   private readonly queued = new QueuedListeners()
   private readonly walSync: WalSync
+  private readonly checkpoints: Checkpoints
+  private readonly inbox: Admitter
   private closed = false
-  private closing = false
-  /** Committed inbox rows and events not yet moved (hints kept in memory: this connection commits them). */
-  private inboxRows = 0
-  private inboxEvents = 0
-  private drainScheduled = false
-  private lastAdmitAt = Number.NEGATIVE_INFINITY
-  private nextAdmittedAt: number | null = null
-  private lastCheckpointAt = performance.now()
 
   constructor(readonly file: string, options: ResolvedStoreOptions) {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
-    const db = new Database(file)
-    try {
-      if (file !== ':memory:') db.pragma('journal_mode = WAL')
-      // NORMAL: commits write the WAL without syncing it; WalSync syncs it after each group
-      // commit, off this thread, before any durable write settles (what FULL would do inline).
-      db.pragma('synchronous = NORMAL')
-      db.pragma('busy_timeout = 10000')
-      // Checkpoints are the store's to run (checkpointIfDue), not every commit's chance.
-      db.pragma('wal_autocheckpoint = 0')
-      // After a checkpoint, a WAL that grew during a burst is cut back to this size.
-      db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`)
-      migrate(db)
-    } catch (error) {
-      db.close()
-      throw error
-    }
-    this.walSync = new WalSync(file === ':memory:' ? null : `${path.resolve(file)}-wal`)
+    const db = openDatabase(file)
+    this.walSync = new WalSync(walFileOf(file))
     this.ctx = createContext(db, options)
     const ctx = this.ctx
+    this.checkpoints = new Checkpoints(db, file === ':memory:', (now) => this.inbox.inBurst(now))
     this.writes = new WriteQueue(db, {
       begin() {
         ctx.groupTally = new Tally()
@@ -104,17 +58,18 @@ export class SqliteStore implements Store {
         ctx.groupTally = null
         if (tally) writeTallyNow(ctx, tally)
       },
-      committed: () => this.checkpointIfDue()
+      committed: () => this.checkpoints.ifDue()
     }, this.walSync)
-    const inbox = countInbox(this.ctx)
-    this.inboxRows = inbox.rows
-    this.inboxEvents = inbox.events
-    this.nextAdmittedAt = inbox.oldestAt
-    this.scheduleDrain()
+    this.inbox = new Admitter(ctx, (fn, writeOptions) => this.write(fn, writeOptions), this.queued, this.checkpoints)
   }
 
   get enqueueTransactions(): number {
     return this.writes.enqueueTransactions
+  }
+
+  /** Failed moves of admitted events into the queue, and inbox rows kept as dead letters (each is logged). */
+  get inboxErrors(): number {
+    return this.inbox.errors
   }
 
   /**
@@ -131,141 +86,36 @@ export class SqliteStore implements Store {
     return fn()
   }
 
+  /** Reads of events see every admitted event: the inbox is moved first. */
+  private async readEvents<T>(fn: () => T): Promise<T> {
+    if (!this.closed) await this.inbox.flush()
+    return this.read(fn)
+  }
+
   async enqueue(events: NewEvent[]): Promise<EnqueueResult[]> {
     if (events.length === 0) return []
     // Admitted events first, so ids (and per-key order) follow the order of the calls.
     const { drained, results } = await this.write(
-      () => ({ drained: this.inboxRows > 0 ? drainInbox(this.ctx, Infinity) : null, results: enqueueEvents(this.ctx, events) }),
+      () => ({ drained: this.inbox.moveAllNow(), results: enqueueEvents(this.ctx, events) }),
       { enqueue: true }
     )
-    if (drained) this.afterDrain(drained)
+    if (drained) this.inbox.moved(drained)
     return results
   }
 
   async admit(events: NewEvent[] | SerialisedEvents | OpaqueBatch): Promise<void> {
     const row = isSerialisedEvents(events) || isOpaqueBatch(events) ? events : serialiseEvents(events)
     if (row.n === 0) return
-    await this.admitRows([row])
+    await this.inbox.admit([row])
   }
 
-  /**
-   * Commits each call's events: straight into the queue when the inbox is empty and the group is
-   * small (the commit then costs little more than the inbox row would), else as one inbox row
-   * per call, moved into the queue in the background. The worker-thread host sends them
-   * serialised, several calls at a time.
-   */
-  async admitRows(rows: InboxInput[]): Promise<void> {
-    if (rows.length === 0) return
-    let events = 0
-    for (const row of rows) events += row.n
-    const queued = await this.write(() => {
-      if (this.inboxRows <= 0 && events <= DIRECT_MAX_EVENTS) {
-        const expanded = rows.flatMap((row) => eventsOfInput(this.ctx, row))
-        const results = enqueueEvents(this.ctx, expanded)
-        return summariseQueued(expanded.map((e) => e.type), results)
-      }
-      insertInboxRows(this.ctx, rows)
-      // Counted here, inside the transaction, so a direct enqueue later in the same group sees them.
-      this.inboxRows += rows.length
-      this.inboxEvents += events
-      return null
-    })
-    if (queued) {
-      this.queued.emit(queued)
-      return
-    }
-    this.lastAdmitAt = performance.now()
-    this.nextAdmittedAt ??= this.ctx.options.now()
-    this.scheduleDrain()
+  /** Several `admit` calls' rows at once (the worker-thread host sends them serialised, several calls at a time). */
+  admitRows(rows: InboxInput[]): Promise<void> {
+    return this.inbox.admit(rows)
   }
 
   onQueued(listener: (summary: QueuedSummary) => void): () => void {
     return this.queued.add(listener)
-  }
-
-  /**
-   * Copies the WAL back into the database every CHECKPOINT_EVERY_MS, and during a burst only
-   * every CHECKPOINT_BURST_EVERY_MS, so the commits that answer requests go first. (SQLite's own
-   * automatic checkpoint would run inside whichever commit crossed its threshold.)
-   */
-  private checkpointIfDue(): void {
-    if (this.file === ':memory:') return
-    const now = performance.now()
-    const burst = this.inBurst(now)
-    if (now - this.lastCheckpointAt < (burst ? CHECKPOINT_BURST_EVERY_MS : CHECKPOINT_EVERY_MS)) return
-    this.checkpoint(now)
-  }
-
-  private checkpoint(now = performance.now()): void {
-    if (this.file === ':memory:') return
-    this.lastCheckpointAt = now
-    try {
-      this.ctx.db.pragma('wal_checkpoint(PASSIVE)')
-    } catch {
-      // Busy (another connection) or failing: a later commit tries again.
-    }
-  }
-
-  private afterDrain(result: DrainResult): void {
-    this.inboxRows -= result.rows
-    this.inboxEvents -= result.moved
-    // Nothing left: the hints are exact again (a rolled-back admit may have counted rows never committed).
-    if (result.nextAdmittedAt === null) this.inboxRows = this.inboxEvents = 0
-    this.nextAdmittedAt = result.nextAdmittedAt
-    this.queued.emit(result.summary)
-  }
-
-  /** More than BURST_EVENTS admitted and waiting, and admits still arriving. */
-  private inBurst(now = performance.now()): boolean {
-    return this.inboxEvents > BURST_EVENTS && now - this.lastAdmitAt < BUSY_MS
-  }
-
-  /** The oldest inbox row has waited longer than MAX_YIELD_LAG_MS. */
-  private lagging(): boolean {
-    return this.nextAdmittedAt !== null && this.ctx.options.now() - this.nextAdmittedAt > MAX_YIELD_LAG_MS
-  }
-
-  private scheduleDrain(delayMs?: number): void {
-    if (this.drainScheduled || this.closing || this.inboxRows <= 0) return
-    this.drainScheduled = true
-    const run = () => void this.drainSlice()
-    const wait = delayMs ?? (this.inBurst() && !this.lagging() ? BUSY_MS : undefined)
-    // Not unref'd: an unref'd immediate does not keep the loop from blocking in poll until the
-    // next timer or I/O. The chain ends when the inbox is empty or the store closes.
-    if (wait === undefined) setImmediate(run)
-    else setTimeout(run, wait).unref()
-  }
-
-  /** One background move of up to DRAIN_SLICE_EVENTS events, then the next is scheduled. */
-  private async drainSlice(): Promise<void> {
-    if (this.inBurst() && !this.lagging()) {
-      // Still a burst: look again later.
-      this.drainScheduled = false
-      this.scheduleDrain()
-      return
-    }
-    let retryIn: number | undefined
-    try {
-      const quiet = performance.now() - this.lastAdmitAt >= BUSY_MS
-      const sliceMs = quiet ? DRAIN_QUIET_SLICE_MS : DRAIN_SLICE_MS
-      const result = await this.write(() => drainInbox(this.ctx, quiet ? Infinity : DRAIN_SLICE_EVENTS, performance.now() + sliceMs), { durable: false })
-      this.afterDrain(result)
-      // The inbox is empty: copy what the move wrote back into the database now, while nothing
-      // waits, rather than in the first commits of the next burst.
-      if (result.nextAdmittedAt === null) this.checkpoint()
-    } catch {
-      // Closed, or the database failed: the rows stay in the inbox and the move tries again.
-      retryIn = DRAIN_RETRY_MS
-    } finally {
-      this.drainScheduled = false
-    }
-    this.scheduleDrain(retryIn)
-  }
-
-  /** Moves the whole inbox now (readers call this first, to see every admitted event). */
-  private async flushInbox(): Promise<void> {
-    if (this.inboxRows <= 0 || this.closed) return
-    this.afterDrain(await this.write(() => drainInbox(this.ctx, Infinity), { durable: false }))
   }
 
   async lease(options: LeaseOptions): Promise<LeasedEvent[]> {
@@ -301,29 +151,24 @@ export class SqliteStore implements Store {
     return this.read(() => countEvents(this.ctx))
   }
 
-  async get(id: string): Promise<StoredEvent | null> {
-    await this.flushInbox()
-    return this.read(() => getEvent(this.ctx, id))
+  get(id: string): Promise<StoredEvent | null> {
+    return this.readEvents(() => getEvent(this.ctx, id))
   }
 
-  async list(query: ListQuery): Promise<StoredEvent[]> {
-    await this.flushInbox()
-    return this.read(() => listEvents(this.ctx, query))
+  list(query: ListQuery): Promise<StoredEvent[]> {
+    return this.readEvents(() => listEvents(this.ctx, query))
   }
 
-  async stats(query: StatsQuery): Promise<StatsBucket[]> {
-    await this.flushInbox()
-    return this.read(() => stats(this.ctx, query))
+  stats(query: StatsQuery): Promise<StatsBucket[]> {
+    return this.readEvents(() => stats(this.ctx, query))
   }
 
-  async reasons(): Promise<ReasonCount[]> {
-    await this.flushInbox()
-    return this.read(() => reasons(this.ctx))
+  reasons(): Promise<ReasonCount[]> {
+    return this.readEvents(() => reasons(this.ctx))
   }
 
-  async latencyPercentile(p: number, since: Date): Promise<number | null> {
-    await this.flushInbox()
-    return this.read(() => latencyPercentile(this.ctx, p, since))
+  latencyPercentile(p: number, since: Date): Promise<number | null> {
+    return this.readEvents(() => latencyPercentile(this.ctx, p, since))
   }
 
   async linkIdentities(links: IdentityLink[]): Promise<void> {
@@ -367,7 +212,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return
-    this.closing = true
+    this.inbox.close()
     await this.writes.drain()
     await this.walSync.close()
     this.closed = true

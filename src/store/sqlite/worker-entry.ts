@@ -1,61 +1,43 @@
 /**
- * Worker thread that hosts the SQLite engine (see proxy.ts). Every verb the main thread calls
- * arrives as a message and runs on this thread's one connection, so commits (and their fsync)
- * never block the main thread's event loop. Messages that arrive while a commit runs are
+ * The worker thread that hosts the SQLite engine (see proxy.ts). Every verb the main thread
+ * calls arrives as a call and runs on this thread's one connection, so commits (and their
+ * fsync) never block the main thread's event loop. Calls that arrive while a commit runs are
  * handled together afterwards and share the next group transaction.
  */
-import { parentPort, workerData } from 'node:worker_threads'
-import type { QueuedSummary, Store } from '../types'
+import { workerData } from 'node:worker_threads'
+import type { StoreLogger } from '../types'
 import { SqliteStore } from './index'
 import { eventTextsOf, loadExpander, type SerialisedEvents } from '../serialised'
+import { parentEndpoint, toPlainError, type Handlers } from '../worker-rpc'
 import type { InboxInput } from './inbox'
-import type { Settlement, WorkerQueuedNotice, WorkerReply, WorkerRequest, WorkerSetup } from './proxy'
+import { HOSTED_VERBS, type EngineCaller, type EngineCounters, type EngineThread, type Settlement, type WorkerSetup } from './worker-protocol'
 
-const port = parentPort
-if (!port) throw new Error('worker-entry must run in a worker thread')
 const setup = workerData as WorkerSetup
 
-/** The caller's clock: when the main thread has a custom one, each request carries its reading. */
+/** The caller's clock: when the main thread has a custom one, each call comes after its reading. */
 let clock = Date.now()
 const now = setup.customClock ? () => clock : Date.now
 
-function serialiseError(error: unknown): NonNullable<WorkerReply['error']> {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code
-    return { name: error.name, message: error.message, code: typeof code === 'string' ? code : undefined }
-  }
-  return { name: 'Error', message: String(error) }
-}
-
 let store!: SqliteStore
-try {
-  const expander = setup.expander === undefined ? undefined : { path: setup.expander, expand: loadExpander(setup.expander) }
-  store = new SqliteStore(setup.file, { dedupeWindowMs: setup.dedupeWindowMs, retentionMs: setup.retentionMs, now, poolSize: 1, expander })
-  port.postMessage({ id: 0, ok: true, value: null, enqueueTransactions: 0 } satisfies WorkerReply)
-} catch (error) {
-  port.postMessage({ id: 0, ok: false, error: serialiseError(error), enqueueTransactions: 0 } satisfies WorkerReply)
-  port.close()
+let sent: EngineCounters = { enqueueTransactions: 0, inboxErrors: 0 }
+
+/** Tells the main thread the counters when they changed; called before each answer, so they ride on it. */
+function sendCounters(): void {
+  if (!store || (store.enqueueTransactions === sent.enqueueTransactions && store.inboxErrors === sent.inboxErrors)) return
+  sent = { enqueueTransactions: store.enqueueTransactions, inboxErrors: store.inboxErrors }
+  rpc.notify('counters', sent)
 }
 
-/** Reports of moves into the queue not yet sent: they ride on the next answer, or go together at the end of this turn. */
-const reports: QueuedSummary[] = []
-let reportsScheduled = false
-const sendReports = () => {
-  reportsScheduled = false
-  if (reports.length > 0) port.postMessage({ queued: reports.splice(0) } satisfies WorkerQueuedNotice)
-}
-store?.onQueued((queued) => {
-  reports.push(queued)
-  if (!reportsScheduled) {
-    reportsScheduled = true
-    setImmediate(sendReports)
+/** The engine's log lines go to the main thread's logger. */
+const logger: StoreLogger = {
+  warn(obj, msg) {
+    rpc.notify('log', { level: 'warn', obj, msg })
+    sendCounters()
+  },
+  error(obj, msg) {
+    rpc.notify('log', { level: 'error', obj, msg })
+    sendCounters()
   }
-})
-
-const reply = (message: Omit<WorkerReply, 'enqueueTransactions'>) => {
-  const out = { ...message, enqueueTransactions: store.enqueueTransactions } as WorkerReply
-  if (reports.length > 0) out.queued = reports.splice(0)
-  port.postMessage(out)
 }
 
 /** Each call on its own (own savepoint, own failure), all in the same group transaction. */
@@ -67,35 +49,43 @@ function enqueueMany(calls: SerialisedEvents[]): Promise<Settlement[]> {
         .then(() => store.enqueue(eventTextsOf(call)))
         .then(
           (value): Settlement => ({ ok: true, value }),
-          (error: unknown): Settlement => ({ ok: false, error: serialiseError(error) })
+          (error: unknown): Settlement => ({ ok: false, error: toPlainError(error) })
         )
     )
   )
 }
 
-port.on('message', (request: WorkerRequest) => {
-  if (request.now !== undefined) clock = request.now
-  let pending: Promise<unknown>
-  if (request.verb === 'enqueueMany') {
-    pending = enqueueMany(request.args[0] as SerialisedEvents[])
-  } else if (request.verb === 'admitRows') {
-    pending = store.admitRows(request.args[0] as InboxInput[])
-  } else {
-    try {
-      const verb = store[request.verb] as (...args: unknown[]) => Promise<unknown>
-      pending = Promise.resolve(verb.apply(store, request.args))
-    } catch (error) {
-      pending = Promise.reject(error)
-    }
+/** Runs a verb and sends the counters it changed before its answer. */
+async function counted<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } finally {
+    sendCounters()
   }
-  pending.then(
-    (value) => {
-      reply({ id: request.id, ok: true, value })
-      // After the answers to earlier calls, which settle in microtasks still queued.
-      if (request.verb === 'close') setImmediate(() => port.close())
-    },
-    (error: unknown) => reply({ id: request.id, ok: false, error: serialiseError(error) })
-  )
-})
+}
 
-export type HostedVerb = Exclude<keyof Store, 'engine' | 'enqueueTransactions' | 'keepsOpaqueBatches' | 'admit' | 'onQueued'>
+const handlers: Partial<Handlers<EngineThread>> = {
+  open() {
+    const expander = setup.expander === undefined ? undefined : { path: setup.expander, expand: loadExpander(setup.expander) }
+    store = new SqliteStore(setup.file, { dedupeWindowMs: setup.dedupeWindowMs, retentionMs: setup.retentionMs, now, poolSize: 1, expander, logger })
+    store.onQueued((queued) => rpc.notify('queued', queued))
+  },
+  enqueueMany: (calls) => counted(() => enqueueMany(calls)),
+  admitRows: (rows: InboxInput[]) => counted(() => store.admitRows(rows)),
+  async close() {
+    await store.close()
+    // After the answers to earlier calls, which settle in microtasks still queued.
+    setImmediate(() => rpc.close())
+  }
+}
+for (const verb of HOSTED_VERBS) {
+  ;(handlers as Record<string, unknown>)[verb] = (...args: unknown[]) =>
+    counted(() => (store[verb] as (...a: unknown[]) => Promise<unknown>).apply(store, args))
+}
+
+const rpc = parentEndpoint<EngineThread, EngineCaller>({
+  handlers,
+  onNote(note) {
+    clock = note.value
+  }
+})
