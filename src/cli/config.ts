@@ -63,6 +63,10 @@ export interface RelayConfig {
   delivery: DeliverySettings
   store: StoreSettings
   logLevel: string
+  /** The relay's URL as browsers reach it (analytics.js is told to send there); absent: as each request came in. */
+  publicUrl?: string
+  /** Behind a proxy: take the client's host, scheme and address from its X-Forwarded-* headers. */
+  trustProxy: boolean
   /** Where the config came from, for messages. */
   configFile?: string
 }
@@ -74,6 +78,7 @@ export const defaults = {
   host: '127.0.0.1',
   db: './data/csb-relay.db',
   logLevel: 'info',
+  trustProxy: false,
   ingest: {
     maxEventBytes: 32 * 1024,
     maxRequestBytes: 500 * 1024,
@@ -190,7 +195,8 @@ function parseCsb(file: unknown, env: NodeJS.ProcessEnv): CsbSettings | undefine
 }
 
 const KNOWN_TOP_LEVEL = new Set([
-  'port', 'host', 'db', 'sources', 'adminToken', 'csb', 'subscriptions', 'filters', 'ingest', 'delivery', 'store', 'logLevel'
+  'port', 'host', 'db', 'sources', 'adminToken', 'csb', 'subscriptions', 'filters', 'ingest', 'delivery', 'store', 'logLevel',
+  'publicUrl', 'trustProxy'
 ])
 
 export function loadConfig({ argv = [], env = process.env, cwd = process.cwd() }: ConfigSources = {}): RelayConfig {
@@ -239,8 +245,36 @@ export function loadConfig({ argv = [], env = process.env, cwd = process.cwd() }
     delivery: mergeNumbers(defaults.delivery, file.delivery, 'delivery'),
     store: mergeNumbers(defaults.store, file.store, 'store'),
     logLevel: String(env.LOG_LEVEL ?? file.logLevel ?? defaults.logLevel),
+    publicUrl: publicUrlOf(env.CSB_RELAY_PUBLIC_URL || file.publicUrl, env.CSB_RELAY_PUBLIC_URL ? 'CSB_RELAY_PUBLIC_URL' : '"publicUrl"'),
+    trustProxy: trustProxyOf(file.trustProxy),
     configFile
   }
+}
+
+/** `http(s)://host[:port][/path]`, without a trailing slash; the setting's name is in every refusal. */
+function publicUrlOf(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === '') return undefined
+  const example = 'e.g. "https://relay.example.com" or "https://www.example.com/relay"'
+  let url: URL
+  try {
+    if (typeof value !== 'string') throw new Error('not text')
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(`${name} must be the relay's URL as browsers reach it, ${example}; got ${JSON.stringify(value)}`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must start with https:// or http://, ${example}; got ${JSON.stringify(value)}`)
+  if (url.username || url.password || url.search || url.hash) {
+    throw new ConfigError(`${name} must have no user, password, query or fragment, ${example}; got ${JSON.stringify(value)}`)
+  }
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`
+}
+
+function trustProxyOf(value: unknown): boolean {
+  if (value === undefined) return defaults.trustProxy
+  if (typeof value !== 'boolean') {
+    throw new ConfigError(`"trustProxy" must be true (behind a proxy that sets X-Forwarded-Host/-Proto/-For) or false, got ${JSON.stringify(value)}`)
+  }
+  return value
 }
 
 function ingestSettings(fromFile: unknown): IngestSettings {
