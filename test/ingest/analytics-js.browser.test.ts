@@ -179,4 +179,22 @@ describe('analytics.js from the relay, loaded by Segment\'s snippet', () => {
     expect(relayRequests.filter((r) => r.forwardedProto !== 'https')).toEqual([])
     await expectStoredFromBrowser()
   })
+
+  it('the snippet the admin API gives for a source (its key pasted in) works as it is', async () => {
+    const res = await fetch(`${relay.url}/api/browser`)
+    expect(res.status).toBe(200)
+    const setup = (await res.json()) as { publicUrl: string; sources: Array<{ name: string; writeKeyPlaceholder: string; snippet: string }> }
+    expect(setup.publicUrl).toBe(relay.url)
+    const source = setup.sources.find((s) => s.name === 'env-1')!
+    const script = source.snippet.split(source.writeKeyPlaceholder).join(TEST_WRITE_KEY) + SEED_CALLS
+    const pages = await servePage(script)
+    const relayHost = new URL(relay.url).host
+
+    const { blocked, requested, errors } = await visit(`${pages.url}/?ajs_aid=${ANONYMOUS_ID}`, [new URL(pages.url).host, relayHost])
+    await expectSeedRequestsAtCsb()
+    expect(blocked).toEqual([])
+    expect(requested.filter((u) => ![new URL(pages.url).host, relayHost].includes(new URL(u).host))).toEqual([])
+    expect(errors).toEqual([])
+    await expectStoredFromBrowser()
+  })
 })
