@@ -4,8 +4,10 @@
  * discards them. Both servers run as separate processes on loopback; one load generator (this
  * process: keep-alive agent, closed loop) drives both with the same requests, bounded in time
  * and count, at each of several concurrency levels (connections). Prints events/s for
- * single-event requests and 100-event batches at each level, and each server's peak over the
- * levels: the targets (batches >= 50% of bare, single events >= 40%) compare peak with peak.
+ * single-event requests, 100-event batches (/v1/batch) and 100-event arrays signed as Segment's
+ * Webhooks (Actions) destination signs them (/v1/webhook) at each level, and each server's peak
+ * over the levels: the targets (batches and webhook arrays >= 50% of bare, single events >= 40%)
+ * compare peak with peak, and the relay's webhook peak should be within 10% of its batch peak.
  *
  * Why several levels: a closed loop with C connections measures C / latency for a server whose
  * answer waits on the disk. The relay answers only after its commit is synced, so at 32
@@ -15,6 +17,7 @@
  *
  *   npm run bench:ingest            (builds first)
  *   BENCH_SECONDS=8 BENCH_CONCURRENCY=32,256 npm run bench:ingest
+ *   BENCH_SECONDS=2 BENCH_ROUNDS=2 BENCH_CONCURRENCY=32 BENCH_SCENARIOS=batch,webhook npx tsx bench/ingest.ts   (a short run)
  *   BENCH_PROFILE=/tmp/prof BENCH_SCENARIOS=batch npx tsx bench/ingest.ts   (relay under --cpu-prof)
  *   BENCH_DB_DIR=/dev/shm npx tsx bench/ingest.ts   (store on tmpfs: fsync costs nothing; shows the disk's share)
  */
@@ -23,10 +26,9 @@ import fs from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
+import { BATCH_SIZE, SHARED_SECRET, WRITE_KEY, body, type Body, type Scenario } from './ingest-requests'
 
 const ROOT = path.resolve(__dirname, '..')
-const WRITE_KEY = 'wk_bench_0123456789abcdef'
-const AUTH = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`
 /** Measured seconds per server and scenario, split into ROUNDS alternating slices. */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
@@ -35,10 +37,12 @@ const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? '32,64,128').split(',').
 if (CONCURRENCIES.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`BENCH_CONCURRENCY must be positive integers separated by commas, got ${process.env.BENCH_CONCURRENCY}`)
 const MAX_REQUESTS = Number(process.env.BENCH_MAX_REQUESTS ?? 200_000)
 const WARMUP_SECONDS = 1
-const BATCH_SIZE = 100
-const TARGETS = { single: 0.4, batch: 0.5 }
+const TARGETS: Record<Scenario, number> = { single: 0.4, batch: 0.5, webhook: 0.5 }
+/** The relay's webhook peak against its batch peak: at least this. */
+const WEBHOOK_TO_BATCH = 0.9
 const PROFILE_DIR = process.env.BENCH_PROFILE
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'single,batch').split(',') as Array<'single' | 'batch'>
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'single,batch,webhook').split(',') as Scenario[]
+if (SCENARIOS.some((s) => !(s in TARGETS))) throw new Error(`BENCH_SCENARIOS must be among ${Object.keys(TARGETS).join(', ')}, got ${process.env.BENCH_SCENARIOS}`)
 
 /** The bare baseline: fastify, a raw-body parser, JSON.parse, {"success":true}. Nothing else. */
 const BARE_SERVER = `
@@ -84,47 +88,15 @@ async function stop(server: Server): Promise<void> {
   await exited
 }
 
-/**
- * Request bodies come from templates with a fresh messageId spliced in, so building them costs
- * the generator next to nothing and every event is new to the relay (no dedupe shortcut).
- */
-const ID = '__MESSAGE_ID__'
-const EVENT = {
-  type: 'track',
-  messageId: ID,
-  userId: 'user-417',
-  event: 'Report Built',
-  properties: { report: 'churn', rows: 417, plan: 'enterprise', region: 'eu-west-1' },
-  context: { library: { name: 'bench', version: '1.0.0' }, ip: '203.0.113.7', userAgent: 'bench/1.0' },
-  timestamp: new Date().toISOString()
-}
-const SINGLE_PARTS = JSON.stringify(EVENT).split(ID)
-const BATCH_PARTS = JSON.stringify({ batch: Array.from({ length: BATCH_SIZE }, () => EVENT), sentAt: new Date().toISOString() }).split(ID)
-let sequence = 0
-
-function fill(parts: string[]): string {
-  let text = parts[0]!
-  const prefix = `bench-${process.pid}-${sequence++}-`
-  for (let i = 1; i < parts.length; i++) text += prefix + i + parts[i]
-  return text
-}
-
-type Scenario = 'single' | 'batch'
-
-function body(scenario: Scenario): { path: string; payload: string; events: number } {
-  if (scenario === 'single') return { path: '/v1/track', payload: fill(SINGLE_PARTS), events: 1 }
-  return { path: '/v1/batch', payload: fill(BATCH_PARTS), events: BATCH_SIZE }
-}
-
 let firstNetworkError: Error | undefined
 
 /** Resolves with the status, or 0 on a network error (counted, never aborting the run). */
-function post(url: URL, agent: http.Agent, path: string, payload: string): Promise<number> {
+function post(url: URL, agent: http.Agent, { path, payload, headers }: Body): Promise<number> {
   return new Promise((resolve) => {
     const req = http.request(
       {
         host: url.hostname, port: url.port, path, method: 'POST', agent,
-        headers: { 'content-type': 'application/json', authorization: AUTH, 'content-length': Buffer.byteLength(payload) }
+        headers: { 'content-type': 'application/json', ...headers, 'content-length': Buffer.byteLength(payload) }
       },
       (res) => {
         res.resume()
@@ -158,10 +130,10 @@ async function drive(server: Server, scenario: Scenario, seconds: number, concur
   const started = performance.now()
   const loop = async () => {
     while (performance.now() < deadline && requests < MAX_REQUESTS) {
-      const { path, payload, events: n } = body(scenario)
+      const next = body(scenario)
       requests++
-      const status = await post(url, agent, path, payload)
-      if (status === 200) events += n
+      const status = await post(url, agent, next)
+      if (status === 200) events += next.events
       else errors++
     }
   }
@@ -228,7 +200,8 @@ async function measure(bare: Server, relay: Server, scenario: Scenario): Promise
 }
 
 const rate = (r: Result) => (r.seconds > 0 ? r.events / r.seconds : 0)
-const label = (scenario: Scenario) => (scenario === 'single' ? 'single-event requests' : `${BATCH_SIZE}-event batches`)
+const label = (scenario: Scenario) =>
+  scenario === 'single' ? 'single-event requests' : scenario === 'webhook' ? `${BATCH_SIZE}-event webhook arrays` : `${BATCH_SIZE}-event batches`
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10)
 const pct = (ratio: number) => `${(ratio * 100).toFixed(0).padStart(3)}%`
 /** The level where the server accepted the most events per second. */
@@ -237,13 +210,13 @@ const peak = (levels: PairResult[], server: 'bare' | 'relay') => levels.reduce((
 async function main(): Promise<void> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build`')
   const dir = fs.mkdtempSync(path.join(process.env.BENCH_DB_DIR ?? os.tmpdir(), 'csb-relay-bench-'))
-  const env = { ...process.env, CSB_RELAY_WRITE_KEYS: WRITE_KEY, LOG_LEVEL: 'warn', CSB_API_KEY: '', CSB_BASE_URL: '' }
+  const env = { ...process.env, LOG_LEVEL: 'warn', CSB_RELAY_WRITE_KEYS: '', CSB_API_KEY: '', CSB_BASE_URL: '' }
   const bare = await startProcess('bare fastify', ['-e', BARE_SERVER], env)
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []
   // No CSB is configured, so nothing is delivered: the backlog bound is raised so that every
   // event the run sends is accepted (backpressure is not what this measures).
   const config = path.join(dir, 'relay.json')
-  fs.writeFileSync(config, JSON.stringify({ ingest: { maxBacklog: 1_000_000_000 } }))
+  fs.writeFileSync(config, JSON.stringify({ ingest: { maxBacklog: 1_000_000_000 }, sources: [{ name: 'bench', writeKey: WRITE_KEY, sharedSecret: SHARED_SECRET }] }))
   const relay = await startProcess('relay', [...profile, path.join(ROOT, 'bin', 'csb-relay.js'), 'start', '--port', '0', '--db', path.join(dir, 'bench.db'), '--config', config], env)
   const results: Record<Scenario, PairResult[]> = {} as never
   try {
@@ -279,6 +252,12 @@ async function main(): Promise<void> {
     console.log(
       `${label(scenario).padEnd(24)} ${fmt(rate(bareBest.bare))} (${bareBest.concurrency})${' '.repeat(14 - String(bareBest.concurrency).length)}${fmt(rate(relayBest.relay))} (${relayBest.concurrency})${' '.repeat(15 - String(relayBest.concurrency).length)}${pct(ratio)}    >= ${target * 100}%  ${ok ? 'met' : 'MISSED'}`
     )
+  }
+  if (results.batch && results.webhook) {
+    const ratio = rate(peak(results.webhook, 'relay').relay) / rate(peak(results.batch, 'relay').relay)
+    const ok = ratio >= WEBHOOK_TO_BATCH
+    failed ||= !ok
+    console.log(`relay: webhook arrays against batches (peak against peak): ${pct(ratio)}    >= ${WEBHOOK_TO_BATCH * 100}%  ${ok ? 'met' : 'MISSED'}`)
   }
   console.log('')
   console.log('Accepted means committed to the relay\'s inbox (answered 200 after the commit). The relay moves')

@@ -15,6 +15,11 @@ export interface SourceConfig {
   /** Recorded with each event; shown in the dashboard instead of the write key. */
   name: string
   writeKey: string
+  /**
+   * Segment's Webhooks destinations sign with it (`X-Signature`); when set, /v1/webhook requests
+   * of this source must carry a signature that verifies (docs/from-segment.md).
+   */
+  sharedSecret?: string
 }
 
 export interface CsbSettings {
@@ -31,6 +36,8 @@ export interface IngestSettings {
   maxEventBytes: number
   /** Largest accepted request body, in bytes (after gunzip). Segment: 500 KB. */
   maxRequestBytes: number
+  /** Largest accepted /v1/webhook body, in bytes (after gunzip): a Webhooks (Actions) batch of 1,000 events. */
+  maxWebhookRequestBytes: number
   /** Most events in one batch. Segment: 2,500. */
   maxBatchEvents: number
   /** Unfinished events above which ingest answers 429. */
@@ -82,6 +89,7 @@ export const defaults = {
   ingest: {
     maxEventBytes: 32 * 1024,
     maxRequestBytes: 500 * 1024,
+    maxWebhookRequestBytes: 4 * 1024 * 1024,
     maxBatchEvents: 2500,
     maxBacklog: 1_000_000,
     backpressureRetryAfterSeconds: 10,
@@ -154,13 +162,20 @@ function mergeNumbers<T extends object>(base: T, override: unknown, section: str
 function parseSources(fileSources: unknown, envKeys: string | undefined): SourceConfig[] {
   const sources: SourceConfig[] = []
   if (fileSources !== undefined) {
-    if (!Array.isArray(fileSources)) throw new ConfigError('"sources" must be an array of {"name", "writeKey"}')
+    if (!Array.isArray(fileSources)) throw new ConfigError('"sources" must be an array of {"name", "writeKey", "sharedSecret"?}')
     fileSources.forEach((s, i) => {
       const src = s as Json
       if (!src || typeof src.writeKey !== 'string' || src.writeKey === '') {
         throw new ConfigError(`sources[${i}].writeKey must be a non-empty string`)
       }
-      sources.push({ name: typeof src.name === 'string' && src.name ? src.name : `source-${i + 1}`, writeKey: src.writeKey })
+      const source: SourceConfig = { name: typeof src.name === 'string' && src.name ? src.name : `source-${i + 1}`, writeKey: src.writeKey }
+      if (src.sharedSecret !== undefined) {
+        if (typeof src.sharedSecret !== 'string' || src.sharedSecret === '') {
+          throw new ConfigError(`sources[${i}].sharedSecret must be a non-empty string (the Shared Secret set in Segment's Webhooks destination), or left out`)
+        }
+        source.sharedSecret = src.sharedSecret
+      }
+      sources.push(source)
     })
   }
   if (envKeys) {
@@ -291,7 +306,11 @@ export function redactConfig(config: RelayConfig): Record<string, unknown> {
   return {
     ...config,
     db: redactDbUrl(config.db),
-    sources: config.sources.map((s) => ({ name: s.name, writeKey: redact(s.writeKey) })),
+    sources: config.sources.map((s) => ({
+      name: s.name,
+      writeKey: redact(s.writeKey),
+      ...(s.sharedSecret === undefined ? {} : { sharedSecret: redact(s.sharedSecret) })
+    })),
     adminToken: config.adminToken ? redact(config.adminToken) : undefined,
     csb: config.csb ? { ...config.csb, apiKey: redact(config.csb.apiKey) } : undefined
   }

@@ -67,7 +67,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     const csbState = (): CsbState => ({ configured: csb !== undefined, source: csbSource, baseUrl: csb?.baseUrl ?? null, authScheme: csb ? (csb.authScheme ?? 'bearer') : null })
 
     // secrets: every one the relay knows, scrubbed from logs and admin answers; a key given later joins them
-    const secrets = new SecretSet([csb?.apiKey, config.adminToken, ...writeKeys.sources.map((s) => s.writeKey)])
+    const secrets = new SecretSet([csb?.apiKey, config.adminToken, ...writeKeys.sources.flatMap((s) => [s.writeKey, s.sharedSecret])])
 
     // logger: one for the whole relay, scrubbing every secret it could meet
     const logger = deps.logger ?? createLogger({ level: config.logLevel, secrets })

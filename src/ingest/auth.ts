@@ -10,6 +10,8 @@ export interface IngestSource {
   /** Recorded with each event instead of the key. */
   name: string
   writeKey: string
+  /** When set, /v1/webhook requests of this source must be signed with it (webhook-auth.ts). */
+  sharedSecret?: string
 }
 
 export const WRITE_KEY_HELP =
@@ -18,19 +20,24 @@ export const WRITE_KEY_HELP =
 const digest = (value: string) => createHash('sha256').update(value).digest()
 
 export class WriteKeys {
-  private readonly entries: Array<{ name: string; digest: Buffer }>
+  private readonly entries: Array<{ source: IngestSource; digest: Buffer }>
 
   constructor(sources: readonly IngestSource[]) {
-    this.entries = sources.map((s) => ({ name: s.name, digest: digest(s.writeKey) }))
+    this.entries = sources.map((s) => ({ source: s, digest: digest(s.writeKey) }))
   }
 
   /** The source name of `writeKey`, or undefined when no source has it. */
   sourceOf(writeKey: string): string | undefined {
+    return this.find(writeKey)?.name
+  }
+
+  /** The source that has `writeKey`, or undefined. */
+  find(writeKey: string): IngestSource | undefined {
     const presented = digest(writeKey)
-    let found: string | undefined
+    let found: IngestSource | undefined
     // Compare against every key, so timing does not say which (or whether one) matched.
     for (const entry of this.entries) {
-      if (timingSafeEqual(presented, entry.digest) && found === undefined) found = entry.name
+      if (timingSafeEqual(presented, entry.digest) && found === undefined) found = entry.source
     }
     return found
   }

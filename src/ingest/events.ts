@@ -8,12 +8,19 @@ import type { NewEvent } from '../store/types'
 import { IngestError } from './errors'
 import { normaliseEvent, requestFacts, type Envelope } from './normalise'
 import { orderingKeyOf } from './ordering-key'
-import { EVENT_TYPES, eventProblem, isEventType, isPlainObject, isValidDate, structuralProblem, type EventType } from './validate'
+import { fail, sizeOf, typeProblem, type Problem } from './problems'
+import { eventProblem, isEventType, isPlainObject, isValidDate, structuralProblem, type EventType } from './validate'
+import { checkWebhook, webhookEvents } from './webhook-events'
 
-/** What each path under /v1/ ingests: one event of a type, or a batch. */
-export type Route = EventType | 'batch'
+/**
+ * What a path under /v1/ ingests: one event of a type, a batch, or what Segment's Webhooks
+ * destinations send (`/v1/webhook`, its own route: not in ROUTES).
+ */
+export type Route = TrackingRoute | 'webhook'
+/** The routes of Segment's tracking API (`/v1/:kind`). */
+export type TrackingRoute = EventType | 'batch'
 
-export const ROUTES: Readonly<Record<string, Route>> = {
+export const ROUTES: Readonly<Record<string, TrackingRoute>> = {
   identify: 'identify', i: 'identify',
   track: 'track', t: 'track',
   page: 'page', p: 'page',
@@ -24,36 +31,13 @@ export const ROUTES: Readonly<Record<string, Route>> = {
 }
 
 /** The route of a path segment under /v1/, or undefined (own keys only: "constructor" is no route). */
-export function routeOf(kind: string): Route | undefined {
+export function routeOf(kind: string): TrackingRoute | undefined {
   return Object.hasOwn(ROUTES, kind) ? ROUTES[kind] : undefined
 }
 
 export interface EventLimits {
   maxEventBytes: number
   maxBatchEvents: number
-}
-
-/** Problems listed in one error message; the rest are counted. */
-const MAX_LISTED_PROBLEMS = 20
-
-interface Problem {
-  message: string
-  tooLarge: boolean
-}
-
-function fail(problems: Problem[]): never {
-  const listed = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => p.message)
-  if (problems.length > MAX_LISTED_PROBLEMS) listed.push(`and ${problems.length - MAX_LISTED_PROBLEMS} more problems`)
-  throw new IngestError(problems.every((p) => p.tooLarge) ? 413 : 400, listed.join('; '))
-}
-
-function typeProblem(type: unknown): string {
-  if (type === undefined || type === null || type === '') return 'event has no "type"'
-  return `unknown type ${JSON.stringify(type).slice(0, 60)}; expected one of ${EVENT_TYPES.join(', ')}`
-}
-
-function sizeOf(event: unknown): number {
-  return Buffer.byteLength(JSON.stringify(event))
 }
 
 /** The write key a body carries (top level, or on a batch's first event), if any. */
@@ -78,7 +62,7 @@ interface Checked {
  * `recheck` false: the body passed these checks when it was accepted (an opaque batch moved into
  * the queue), so only the shape needed to pick its events is looked at again.
  */
-function check(route: Route, body: unknown, bodyBytes: number, limits: EventLimits, recheck = true): Checked {
+function check(route: TrackingRoute, body: unknown, bodyBytes: number, limits: EventLimits, recheck = true): Checked {
   if (!isPlainObject(body)) throw new IngestError(400, 'body must be a JSON object')
 
   if (route !== 'batch') {
@@ -146,6 +130,7 @@ function check(route: Route, body: unknown, bodyBytes: number, limits: EventLimi
 
 /** How many events the request holds, after every check of `eventsOfRequest` (same errors). */
 export function checkRequest(route: Route, body: unknown, bodyBytes: number, limits: EventLimits): number {
+  if (route === 'webhook') return checkWebhook(body, bodyBytes, limits).length
   return check(route, body, bodyBytes, limits).items.length
 }
 
@@ -159,6 +144,7 @@ export function eventsOfRequest(
   /** False for a body that passed the checks when it was accepted (see `check`). */
   recheck = true
 ): NewEvent[] {
+  if (route === 'webhook') return webhookEvents(body, bodyBytes, source, limits, receivedAt, recheck)
   const { items, envelope } = check(route, body, bodyBytes, limits, recheck)
   const facts = requestFacts(envelope, receivedAt)
   return items.map(({ raw, type }) => {

@@ -11,6 +11,8 @@ import { parseJson } from './json'
 
 type Header = [route: Route, source: string, receivedAtMs: number]
 
+const isRoute = (value: unknown): value is Route => value === 'webhook' || (Object.values(ROUTES) as unknown[]).includes(value)
+
 /** Checked (against the limits in force then) when it was accepted; not checked again. */
 const NO_LIMITS = { maxEventBytes: Infinity, maxBatchEvents: Infinity }
 
@@ -23,7 +25,7 @@ export function opaqueRequest(route: Route, source: string, receivedAt: Date, bo
 /** The store's expander (StoreOptions.expander): the events of an opaque request. */
 export function expand(head: string, body: Uint8Array): NewEvent[] {
   const header = JSON.parse(head) as Header
-  if (!Array.isArray(header) || typeof header[0] !== 'string' || !Object.values(ROUTES).includes(header[0]) || typeof header[1] !== 'string' || !Number.isFinite(header[2])) {
+  if (!Array.isArray(header) || typeof header[0] !== 'string' || !isRoute(header[0]) || typeof header[1] !== 'string' || !Number.isFinite(header[2])) {
     throw new Error('opaque request header is not [route, source, receivedAtMs]')
   }
   const [route, source, receivedAtMs] = header

@@ -22,10 +22,13 @@ import { ROUTES, eventsOfRequest, routeOf, writeKeyInBody, type Route } from './
 import { parseJson } from './json'
 import { ParseThreads } from './parse-thread'
 import type { IngestObserver, IngestResult } from './observer'
+import { WEBHOOK_PATHS, webhookRoute } from './webhook-route'
 
 export interface IngestLimits {
   maxEventBytes: number
   maxRequestBytes: number
+  /** Largest /v1/webhook body (bytes, after gunzip); default maxRequestBytes. */
+  maxWebhookRequestBytes?: number
   maxBatchEvents: number
   maxBacklog: number
   backpressureRetryAfterSeconds: number
@@ -33,7 +36,7 @@ export interface IngestLimits {
 
 export interface IngestOptions {
   store: Store
-  /** Accepted write keys and the source name each records. */
+  /** Accepted write keys (and shared secrets, for /v1/webhook) and the source name each records. */
   sources: readonly IngestSource[]
   limits: IngestLimits
   observer?: IngestObserver
@@ -99,9 +102,11 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
   )
 
   // Bodies are read as bytes here and parsed once in the handler, whatever the content type.
+  const maxWebhookRequestBytes = limits.maxWebhookRequestBytes ?? limits.maxRequestBytes
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (request, payload, done) => {
-    readBody(request.headers, payload, limits.maxRequestBytes).then(
+    const maxBytes = WEBHOOK_PATHS.has(request.routeOptions.url ?? '') ? maxWebhookRequestBytes : limits.maxRequestBytes
+    readBody(request.headers, payload, maxBytes).then(
       (body) => done(null, body),
       (err: Error) => done(err, undefined)
     )
@@ -179,9 +184,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
 
     // A large body whose key came in the header goes to a parse thread whole; any other is parsed here.
     if (source !== undefined && parseThreads && raw.length >= parseThreadMinBytes) {
-      await refuseOverBacklog()
-      const batch = await parseThreads.parse(route, raw, source, receivedAt)
-      await admit(request, batch, batch.n)
+      await admitRequest(route, request, raw, source, receivedAt)
     } else {
       const body = parseJson(raw)
       if (source === undefined) {
@@ -190,11 +193,25 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
         source = keys.sourceOf(bodyKey)
         if (source === undefined) throw new IngestError(401, `write key not recognised: ${WRITE_KEY_HELP}`)
       }
-      await refuseOverBacklog()
-      const events = eventsOfRequest(route, body, raw.length, source, limits, receivedAt)
-      await admit(request, events, events.length)
+      await admitRequest(route, request, raw, source, receivedAt, body)
     }
     return reply.code(200).type(JSON_TYPE).send(SUCCESS)
+  }
+
+  /**
+   * Checks, normalises and stores the events of an authenticated request; resolves after commit.
+   * `body`: the parsed body, when it was parsed already; else a large body goes to a parse thread.
+   */
+  async function admitRequest(route: Route, request: FastifyRequest, raw: Buffer, source: string, receivedAt: Date, body?: unknown): Promise<void> {
+    if (body === undefined && parseThreads && raw.length >= parseThreadMinBytes) {
+      await refuseOverBacklog()
+      const batch = await parseThreads.parse(route, raw, source, receivedAt)
+      return admit(request, batch, batch.n)
+    }
+    const parsed = body === undefined ? parseJson(raw) : body
+    await refuseOverBacklog()
+    const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt)
+    await admit(request, events, events.length)
   }
 
   app.post<{ Params: { kind: string } }>('/v1/:kind', (request, reply) => {
@@ -204,6 +221,12 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
       throw new IngestError(404, `unknown endpoint /v1/${request.params.kind.slice(0, 40)}; use one of ${known}`)
     }
     return ingest(route, request, reply)
+  })
+
+  webhookRoute(app, {
+    sources: options.sources,
+    admit: (request, raw, source, receivedAt) => admitRequest('webhook', request, raw, source, receivedAt),
+    answer: (reply) => reply.code(200).type(JSON_TYPE).send(SUCCESS)
   })
 
   // analytics.js, its chunks and its settings, from this origin (browser-routes.ts)

@@ -111,8 +111,11 @@ function walk(value: unknown, depth: number): Found | undefined {
   return undefined
 }
 
-/** The problem with one event (type already resolved), or undefined when it is acceptable. */
-export function eventProblem(event: Record<string, unknown>, type: EventType): string | undefined {
+/**
+ * The problem with one event (type already resolved: one of EVENT_TYPES, or "delete" from a
+ * Webhooks destination), or undefined when it is acceptable.
+ */
+export function eventProblem(event: Record<string, unknown>, type: EventType | 'delete'): string | undefined {
   if (!isId(event.userId) && !isId(event.anonymousId)) {
     return `${type} event has neither "userId" nor "anonymousId"`
   }

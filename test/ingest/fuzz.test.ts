@@ -1,10 +1,12 @@
 /**
  * Fuzz: thousands of malformed and hostile requests mixed with good ones, sent to a relay
- * process. The process never dies, every bad request gets a 4xx whose body names its problem,
- * and every good event is stored.
+ * process, on the tracking API and on /v1/webhook (Segment's Webhooks destinations). The process
+ * never dies, every bad request gets a 4xx whose body names its problem, and every good event is
+ * stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
@@ -15,7 +17,9 @@ import { startRelayProcess, type RelayProcess } from '../helpers/processes'
 import { TEST_WRITE_KEY, basicAuth } from '../helpers/relay'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 
-const LIMITS = { maxEventBytes: 4096, maxRequestBytes: 65_536, maxBatchEvents: 50 }
+const LIMITS = { maxEventBytes: 4096, maxRequestBytes: 65_536, maxWebhookRequestBytes: 131_072, maxBatchEvents: 50 }
+/** A source for /v1/webhook that signs (`sharedSecret`), beside TEST_WRITE_KEY's. */
+const SIGNED = { name: 'segment', writeKey: 'wk_fuzz_signed_source', sharedSecret: 'fuzz-shared-secret-42' }
 
 interface FuzzRequest {
   kind: string
@@ -31,6 +35,9 @@ interface FuzzRequest {
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value))
 const auth = { authorization: basicAuth(), 'content-type': 'application/json' }
+/** Headers of a request signed as Segment signs: hex HMAC-SHA1 of `signedText` with the source's secret. */
+const signed = (signedText: string, secret = SIGNED.sharedSecret) =>
+  ({ 'content-type': 'application/json', 'x-signature': createHmac('sha1', secret).update(signedText).digest('hex') })
 
 // ---- good events ----------------------------------------------------------------------------
 
@@ -67,6 +74,18 @@ const goodRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
     kind: 'good batch', path: '/v1/batch',
     headers: gzipped ? { ...auth, 'content-encoding': 'gzip' } : auth,
     body: gzipped ? zlib.gzipSync(json({ batch })) : json({ batch }),
+    good: batch.map((e) => e.messageId as string)
+  })),
+  goodEvent.map((e) => ({ kind: 'good webhook, Basic', path: '/v1/webhook', headers: auth, body: json(e), good: [e.messageId as string] })),
+  goodEvent.map((e) => ({
+    kind: 'good webhook, ?writeKey=', path: `/v1/webhook?writeKey=${TEST_WRITE_KEY}`, headers: { 'content-type': 'application/json' },
+    body: json(e), good: [e.messageId as string]
+  })),
+  goodEvent.map((e) => ({ kind: 'good webhook, signed', path: '/v1/webhook', headers: signed(JSON.stringify(e)), body: json(e), good: [e.messageId as string] })),
+  fc.tuple(fc.array(goodEvent, { minLength: 1, maxLength: 20 }), fc.boolean()).map(([batch, gzipped]) => ({
+    kind: 'good webhook array, signed', path: '/v1/webhook',
+    headers: gzipped ? { ...signed(JSON.stringify(batch[0])), 'content-encoding': 'gzip' } : signed(JSON.stringify(batch[0])),
+    body: gzipped ? zlib.gzipSync(json(batch)) : json(batch),
     good: batch.map((e) => e.messageId as string)
   }))
 )
@@ -120,9 +139,41 @@ const badRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
   goodEvent.map((e) => bad('no write key', 401, /^write key missing/, '/v1/t', { 'content-type': 'text/plain' }, json({ ...e, type: 'track', event: 'E' }))),
   fc.integer({ min: 51, max: 200 }).map((n) =>
     bad('too many events', 400, new RegExp(`^batch has ${n} events; at most 50`), '/v1/batch', auth, json({ batch: Array.from({ length: n }, () => ({ type: 'identify', userId: 'u' })) }))),
-  fc.string({ minLength: 1, maxLength: 20 }).filter((p) => /^[a-z]+$/.test(p) && !['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch', 'import', 'i', 't', 'p', 's', 'g', 'a', 'b'].includes(p)).map((p) =>
-    bad('unknown endpoint', 404, /^unknown endpoint/, `/v1/${p}`, auth, json({ userId: 'u' })))
+  fc.string({ minLength: 1, maxLength: 20 }).filter((p) => /^[a-z]+$/.test(p) && !['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch', 'import', 'i', 't', 'p', 's', 'g', 'a', 'b', 'webhook'].includes(p)).map((p) =>
+    bad('unknown endpoint', 404, /^unknown endpoint/, `/v1/${p}`, auth, json({ userId: 'u' }))),
+  ...badWebhookRequests()
 )
+
+/** Hostile requests to /v1/webhook. */
+function badWebhookRequests(): Array<fc.Arbitrary<FuzzRequest>> {
+  const hook = '/v1/webhook'
+  return [
+    fc.tuple(goodEvent, fc.string({ minLength: 1, maxLength: 30 })).map(([e, secret]) =>
+      bad('webhook, wrong secret', 401, /^X-Signature does not verify with any source's sharedSecret/, hook, signed(JSON.stringify(e), `${SIGNED.sharedSecret}${secret}`), json(e))),
+    fc.string({ minLength: 1, maxLength: 60 }).filter((s) => !/^\s*[0-9a-f]{40}\s*$/i.test(s) && /^[\x21-\x7e]+$/.test(s)).map((sig) =>
+      bad('webhook, malformed signature', 401, /^X-Signature must be 40 hex digits/, hook, { 'content-type': 'application/json', 'x-signature': sig }, json({ type: 'track', userId: 'u', event: 'E' }))),
+    fc.string({ minLength: 1, maxLength: 40 }).filter((k) => k !== TEST_WRITE_KEY && k !== SIGNED.writeKey).map((key) =>
+      bad('webhook, wrong ?writeKey=', 401, /^write key not recognised/, `${hook}?writeKey=${encodeURIComponent(key)}`, { 'content-type': 'application/json' }, json({ type: 'track', userId: 'u', event: 'E' }))),
+    goodEvent.map((e) =>
+      bad('webhook, signing source without signature', 401, /^this source has a sharedSecret/, hook, { authorization: basicAuth(SIGNED.writeKey), 'content-type': 'application/json' }, json(e))),
+    goodEvent.map((e) => bad('webhook, no credentials', 401, /^no credentials/, hook, { 'content-type': 'application/json' }, json(e))),
+    fc.tuple(fc.array(goodEvent, { minLength: 1, maxLength: 5 }), fc.string({ minLength: 1 }).filter((t) => !['identify', 'track', 'page', 'screen', 'group', 'alias', 'delete'].includes(t))).map(([events, type]) => {
+      const body = [...events, { type, userId: 'u' }]
+      return bad('webhook, unknown type in array', 400, new RegExp(`^body\\[${events.length}\\]: unknown type `), hook, signed(JSON.stringify(body[0])), json(body))
+    }),
+    fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.boolean()).map((v) =>
+      bad('webhook, not an event', 400, /^body must be a Segment event \(a JSON object\) or a JSON array of events$/, hook, auth, json(v))),
+    fc.string().map((s) => bad('webhook, invalid JSON', 400, /^invalid JSON: /, hook, auth, Buffer.from(`[{,${s}`))),
+    fc.string().map((s) => bad('webhook, truncated signed array', 401, /^X-Signature does not verify/, hook, signed('{"a":1}'), Buffer.from(`[{"a":${JSON.stringify(s)}`))),
+    fc.integer({ min: 140_000, max: 300_000 }).map((n) =>
+      bad('webhook, huge request', 413, /^request body is \d+ bytes; the limit is 131072$/, hook, auth, json([{ type: 'track', userId: 'u', event: 'x'.repeat(n) }]))),
+    fc.integer({ min: 5000, max: 60_000 }).map((n) =>
+      bad('webhook, huge event in array', 413, /^body\[1\]: event is \d+ bytes; the limit is 4096$/, hook, auth,
+        json([{ type: 'track', userId: 'u', event: 'E' }, { type: 'track', userId: 'u', event: 'E', properties: { s: 'x'.repeat(n) } }]))),
+    fc.integer({ min: 65, max: 300 }).map((depth) =>
+      bad('webhook, deep nesting', 400, /nested deeper than 64 levels/, hook, auth, json({ type: 'identify', userId: 'u', traits: { deep: nested(depth) } })))
+  ]
+}
 
 // ---- the run ----------------------------------------------------------------------------------
 
@@ -130,7 +181,7 @@ function send(url: string, request: FuzzRequest, agent: http.Agent): Promise<{ s
   return new Promise((resolve, reject) => {
     const target = new URL(request.path, url)
     const req = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
+      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: 'POST', agent,
         headers: { ...request.headers, 'content-length': request.body.length } },
       (res) => {
         let text = ''
@@ -159,7 +210,7 @@ let db: string
 beforeAll(async () => {
   const dir = tempDir()
   db = path.join(dir, 'relay.db')
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ingest: LIMITS }))
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ingest: LIMITS, sources: [SIGNED] }))
   relay = await startRelayProcess(['--db', db, '--config', path.join(dir, 'config.json')], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
 })
 afterAll(async () => {
@@ -167,7 +218,7 @@ afterAll(async () => {
   removeTempDirs()
 })
 
-describe('fuzzing the tracking API', () => {
+describe('fuzzing the tracking API and /v1/webhook', () => {
   it('answers every hostile request with a 4xx naming its problem and stores every good event', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
     const goodIds: string[] = []
@@ -199,7 +250,8 @@ describe('fuzzing the tracking API', () => {
     agent.destroy()
 
     expect(requests).toBeGreaterThan(2000)
-    expect(kinds.size).toBeGreaterThanOrEqual(20)
+    expect(kinds.size).toBeGreaterThanOrEqual(30)
+    expect([...kinds.keys()].filter((k) => k.includes('webhook')).length).toBeGreaterThanOrEqual(14)
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
 
     // Still alive and answering, then closes cleanly.

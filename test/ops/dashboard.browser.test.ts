@@ -1,8 +1,8 @@
 /**
  * The dashboard in headless Chromium against a real relay and the CSB sandbox: the token
  * prompt, counts moving after events are sent, an event's three samples, a dead letter
- * replayed until it shows as delivered, and the event tester. Screenshots go to
- * test-results/screenshots/.
+ * replayed until it shows as delivered, the event tester, and no Content-Security-Policy
+ * violation anywhere. Screenshots go to test-results/screenshots/.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -24,6 +24,34 @@ let relay: Relay
 let browser: BrowserContext
 let page: Page
 
+/** What the browser reported against the page's CSP: violation events, console lines, script errors. */
+interface CspWatch {
+  console: string[]
+  errors: string[]
+  violations: () => Promise<string[]>
+}
+
+/** Starts watching before the page loads: the listener is installed ahead of any page script. */
+async function watchCsp(p: Page): Promise<CspWatch> {
+  const watch: CspWatch = {
+    console: [],
+    errors: [],
+    violations: () => p.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)
+  }
+  p.on('console', (m) => {
+    if (/Content.Security.Policy/i.test(m.text())) watch.console.push(m.text())
+  })
+  p.on('pageerror', (err) => watch.errors.push(err.message))
+  await p.addInitScript(() => {
+    const seen: string[] = []
+    ;(window as unknown as { cspViolations: string[] }).cspViolations = seen
+    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective}: ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`))
+  })
+  return watch
+}
+
+let sharedWatch: CspWatch
+
 async function shot(name: string) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true })
 }
@@ -36,6 +64,7 @@ beforeAll(async () => {
   relay = await startTestRelay({ env: { CSB_API_KEY: API_KEY, CSB_BASE_URL: sandbox.url, CSB_RELAY_ADMIN_TOKEN: TOKEN } })
   browser = await launchBrowser()
   page = await browser.newPage()
+  sharedWatch = await watchCsp(page)
   await page.setViewportSize({ width: 1360, height: 900 })
   page.on('dialog', (d) => void d.accept())
 })
@@ -161,5 +190,51 @@ describe('dashboard in a browser', () => {
     for (const secret of [API_KEY, TEST_WRITE_KEY, TOKEN]) expect(html).not.toContain(secret)
     await page.getByTestId('config').scrollIntoViewIfNeeded()
     await shot('6-config')
+  })
+
+  it("loads and runs under a CSP without 'unsafe-inline' with zero violations", async () => {
+    const res = await fetch(`${relay.url}/`)
+    expect(res.headers.get('content-security-policy')).not.toContain('unsafe-inline')
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
+
+    // A page and an event of its own, so this holds however the tests above went; their page is checked too.
+    expect((await post(relay, '/v1/track', { userId: 'ada', event: 'CSP Checked', properties: { account_id: 'acme' } })).status).toBe(200)
+    const fresh = await browser.newPage()
+    const watch = await watchCsp(fresh)
+    try {
+      await fresh.goto(`${relay.url}/`)
+      await fresh.getByTestId('token-dialog').waitFor({ state: 'visible' })
+      await fresh.getByTestId('token-input').fill(TOKEN)
+      await fresh.getByTestId('token-submit').click()
+      await fresh.getByTestId('token-dialog').waitFor({ state: 'hidden' })
+      await fresh.locator('#forget-token').waitFor({ state: 'visible' })
+      await fresh.locator('#periods button[data-period="1h"]').click()
+      await fresh.locator('#chart polyline[data-series="delivered"]').waitFor({ state: 'attached' })
+      // The legend's colours are set from script (allowed); a style attribute would be refused.
+      const swatch = fresh.locator('#legend i').first()
+      expect(await swatch.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(59, 111, 216)')
+      expect(await fresh.locator('#legend i').count()).toBe(5)
+      // The stylesheet applied: the dialog hidden, the cards laid out as a grid.
+      expect(await fresh.locator('.cards').evaluate((e) => getComputedStyle(e).display)).toBe('grid')
+      await fresh.locator('#status-filter button[data-status="dead"]').click()
+      await fresh.locator('#dlq-actions').waitFor({ state: 'visible' })
+      await fresh.locator('#status-filter button[data-status=""]').click()
+      await fresh.locator('#dlq-actions').waitFor({ state: 'hidden' })
+      await fresh.locator('#events-body tr').filter({ hasText: 'CSP Checked' }).getByTestId('open-event').click()
+      await fresh.getByTestId('detail').waitFor({ state: 'visible' })
+      await fresh.locator('#detail-close').click()
+      await fresh.getByTestId('detail').waitFor({ state: 'hidden' })
+      await fresh.getByTestId('tester-run').click()
+      await waitFor(async () => (await fresh.getByTestId('tester-output').innerText()).includes('/api/v1_1/feature'), { what: 'tester result' })
+
+      expect(await watch.violations()).toEqual([])
+      expect(watch.console).toEqual([])
+      expect(watch.errors).toEqual([])
+    } finally {
+      await fresh.close()
+    }
+    expect(await sharedWatch.violations()).toEqual([])
+    expect(sharedWatch.console).toEqual([])
+    expect(sharedWatch.errors).toEqual([])
   })
 })

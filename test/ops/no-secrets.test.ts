@@ -1,9 +1,12 @@
 /**
- * Invariant 6: the CSB API key, the write keys and the admin token never appear in /metrics,
- * the logs, the dashboard page, admin API answers or error bodies. The relay runs as a process
- * at LOG_LEVEL=debug with deliveries that succeed, fail for good (401, 400) and retry (500).
+ * Invariant 6: the CSB API key, the write keys, the webhook shared secret and the admin token
+ * never appear in /metrics, the logs, the dashboard page, admin API answers or error bodies. The
+ * relay runs as a process at LOG_LEVEL=debug with deliveries that succeed, fail for good (401,
+ * 400) and retry (500), and with /v1/webhook requests keyed in the URL (`?writeKey=`) and signed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHmac } from 'node:crypto'
+import fs from 'node:fs'
 import path from 'node:path'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { startRelayProcess, type RelayProcess } from '../helpers/processes'
@@ -13,7 +16,11 @@ import { waitFor } from '../helpers/wait'
 const API_KEY = 'csbKEY_9f8e7d6c5b4a3f2e1d0c'
 const WRITE_KEYS = ['wkSECRET_alpha_1234', 'wkSECRET_beta_5678']
 const TOKEN = 'adminTOKEN_secret_777'
-const SECRETS = [API_KEY, ...WRITE_KEYS, TOKEN]
+/** A source for Segment's Webhooks destinations, from the config file: a write key and a shared secret. */
+const WEBHOOK_SOURCE = { name: 'segment-webhook', writeKey: 'wkSECRET_webhook_4321', sharedSecret: 'sharedSECRET_webhook_999' }
+/** A key no source has, sent in a URL: the relay cannot scrub it by value, so it must never be written at all. */
+const STRAY_URL_KEY = 'strayKEY_in_url_31337'
+const SECRETS = [API_KEY, ...WRITE_KEYS, WEBHOOK_SOURCE.writeKey, WEBHOOK_SOURCE.sharedSecret, TOKEN, STRAY_URL_KEY]
 /** Encodings a secret could leak in. */
 const FORMS = SECRETS.flatMap((s) => [s, encodeURIComponent(s), Buffer.from(`${s}:`).toString('base64').replace(/=+$/, '')])
 
@@ -42,7 +49,9 @@ beforeAll(async () => {
       { match: { path: '/api/v1_1/feature', body: { feature_id: 'Broken' } }, status: 500 }
     ]
   })
-  relay = await startRelayProcess(['--db', path.join(tempDir(), 'relay.db')], {
+  const dir = tempDir()
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ sources: [WEBHOOK_SOURCE] }))
+  relay = await startRelayProcess(['--db', path.join(dir, 'relay.db'), '--config', path.join(dir, 'config.json')], {
     env: {
       CSB_API_KEY: API_KEY,
       CSB_BASE_URL: sandbox.url,
@@ -80,6 +89,22 @@ describe('secrets', () => {
     expect((await send(WRITE_KEYS[0], { batch: [{ type: 'track', userId: 'x' }] })).status).toBe(400)
     await grab('ingest body key', '/v1/track', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ writeKey: `${WRITE_KEYS[0]}x`, userId: 'u', event: 'E' }) })
     await grab('settings, unknown key', `/v1/projects/${WRITE_KEYS[0]}x/settings`)
+
+    // /v1/webhook: the key in the URL (right and wrong), signed requests (right and wrong secret), other methods.
+    const hook = (what: string, query: string, event: unknown, headers: Record<string, string> = {}) =>
+      grab(what, `/v1/webhook${query}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(event) })
+    const signature = (secret: string, event: unknown) => createHmac('sha1', secret).update(JSON.stringify(event)).digest('hex')
+    const hooked = { type: 'identify', userId: 'u5', messageId: 'hook-1', traits: { account_id: 'acme' } }
+    expect((await hook('webhook ?writeKey=', `?writeKey=${WRITE_KEYS[1]}`, hooked)).status).toBe(200)
+    expect((await hook('webhook wrong ?writeKey=', `?writeKey=${WRITE_KEYS[1]}x`, hooked)).status).toBe(401)
+    expect((await hook('webhook signing source key only', `?writeKey=${WEBHOOK_SOURCE.writeKey}`, hooked)).status).toBe(401)
+    const signedEvent = { ...hooked, messageId: 'hook-2' }
+    expect((await hook('webhook signed', '', signedEvent, { 'x-signature': signature(WEBHOOK_SOURCE.sharedSecret, signedEvent) })).status).toBe(200)
+    expect((await hook('webhook wrong secret', '', signedEvent, { 'x-signature': signature(`${WEBHOOK_SOURCE.sharedSecret}x`, signedEvent) })).status).toBe(401)
+    expect((await hook('webhook bad event', `?writeKey=${WRITE_KEYS[1]}`, [hooked, { type: 'track', userId: 'u' }])).status).toBe(400)
+    expect((await grab('webhook GET', `/v1/webhook?writeKey=${WRITE_KEYS[1]}`)).status).toBe(405)
+    expect((await hook('webhook stray ?writeKey=', `?writeKey=${STRAY_URL_KEY}`, hooked)).status).toBe(401)
+    expect((await grab('webhook GET, stray key', `/v1/webhook/?writeKey=${STRAY_URL_KEY}`)).status).toBe(405)
 
     await waitFor(
       async () => {

@@ -10,6 +10,14 @@ import { compileIntegrationsCheck, DEFAULT_INTEGRATION_NAMES } from './integrati
 
 export { RoutingConfigError, DEFAULT_INTEGRATION_NAMES }
 
+/**
+ * The skip reason of a `delete` event: a user deletion request Segment's Webhooks destinations
+ * forward. The relay's user deletion (the privacy work) is what should run for it; until then the
+ * request is kept, visible, with this reason.
+ */
+export const USER_DELETION_SKIP_REASON =
+  'user deletion request (type "delete"): user deletion is not yet supported by the relay; nothing was deleted or sent'
+
 export type RouteResult =
   /** `event` is the input itself when no filter changed it, else a copy; the input is never mutated. */
   | { deliver: true; event: SegmentEvent }
@@ -40,6 +48,7 @@ export function createRouter(filters: unknown[] | undefined, options: RouterOpti
   return {
     summary: compiled.map((f) => f.summary),
     route(event) {
+      if (event.type === 'delete') return { deliver: false, reason: USER_DELETION_SKIP_REASON }
       const off = checkIntegrations(event.integrations)
       if (off) return { deliver: false, reason: off }
       let current: Record<string, unknown> = event

@@ -1,0 +1,121 @@
+/**
+ * The events of a /v1/webhook body: what Segment's Webhooks destinations send, one event (an
+ * object) or several (an array, Webhooks (Actions) with batching on). Segment normalised these
+ * events already, so they are kept as sent: `messageId`, `timestamp`, `receivedAt`, `context`
+ * and `integrations` are not touched (no clock-skew correction: Segment made it). The relay's
+ * own arrival time is the stored event's `receivedAt` (NewEvent.receivedAt), beside Segment's.
+ * Fields only a non-Segment sender could leave out are filled as the other routes fill them.
+ *
+ * An array is all or nothing, as /v1/batch: one bad event refuses the request and the error
+ * names the index (`body[3]`) and problem of every bad event.
+ */
+import { randomUUID } from 'node:crypto'
+import type { NewEvent, SegmentEvent } from '../store/types'
+import { IngestError } from './errors'
+import type { EventLimits } from './events'
+import { isoString } from './iso-time'
+import { orderingKeyOf } from './ordering-key'
+import { fail, sizeOf, typeProblem, type Problem } from './problems'
+import { EVENT_TYPES, eventProblem, isEventType, isId, isPlainObject, isValidDate } from './validate'
+
+/** Segment forwards a user deletion request as `{"type":"delete","userId":...}`. */
+export const DELETE_TYPE = 'delete'
+export type WebhookEventType = (typeof WEBHOOK_TYPES)[number]
+export const WEBHOOK_TYPES = [...EVENT_TYPES, DELETE_TYPE] as const
+
+function isWebhookType(value: unknown): value is WebhookEventType {
+  return isEventType(value) || value === DELETE_TYPE
+}
+
+interface Item {
+  raw: Record<string, unknown>
+  type: WebhookEventType
+}
+
+const present = (value: unknown) => value !== undefined && value !== null
+
+/** The problem with one event, or undefined. */
+function problemOf(item: unknown, recheck: boolean): string | undefined {
+  if (!isPlainObject(item)) return 'event is not a JSON object'
+  if (!isWebhookType(item.type)) return typeProblem(item.type, WEBHOOK_TYPES)
+  if (!recheck) return undefined
+  const problem = eventProblem(item, item.type)
+  if (problem) return problem
+  if (present(item.receivedAt) && !isValidDate(item.receivedAt)) {
+    return `"receivedAt" is not a valid date: ${JSON.stringify(item.receivedAt).slice(0, 60)}`
+  }
+  return undefined
+}
+
+/**
+ * Every check of `webhookEvents`, without making events: throws the same IngestError.
+ * `recheck` false: the body passed these checks when it was accepted (see events.ts).
+ */
+export function checkWebhook(body: unknown, bodyBytes: number, limits: EventLimits, recheck = true): Item[] {
+  if (isPlainObject(body)) {
+    if (bodyBytes > limits.maxEventBytes) throw new IngestError(413, `event is ${bodyBytes} bytes; the limit is ${limits.maxEventBytes}`)
+    const problem = problemOf(body, recheck)
+    if (problem) throw new IngestError(400, problem)
+    return [{ raw: body, type: body.type as WebhookEventType }]
+  }
+  if (!Array.isArray(body)) throw new IngestError(400, 'body must be a Segment event (a JSON object) or a JSON array of events')
+  if (body.length > limits.maxBatchEvents) {
+    throw new IngestError(
+      400,
+      `array has ${body.length} events; at most ${limits.maxBatchEvents} are accepted per request (lower the batch size in Segment's mapping)`
+    )
+  }
+  // When the whole body fits in one event's limit, every event does: skip measuring each.
+  const measure = bodyBytes > limits.maxEventBytes
+  const problems: Problem[] = []
+  const items: Item[] = []
+  for (let i = 0; i < body.length; i++) {
+    const item: unknown = body[i]
+    const problem = problemOf(item, recheck)
+    if (problem) {
+      problems.push({ message: `body[${i}]: ${problem}`, tooLarge: false })
+      continue
+    }
+    if (measure) {
+      const bytes = sizeOf(item)
+      if (bytes > limits.maxEventBytes) {
+        problems.push({ message: `body[${i}]: event is ${bytes} bytes; the limit is ${limits.maxEventBytes}`, tooLarge: true })
+        continue
+      }
+    }
+    if (problems.length === 0) items.push({ raw: item as Record<string, unknown>, type: (item as Record<string, unknown>).type as WebhookEventType })
+  }
+  if (problems.length > 0) fail(problems)
+  return items
+}
+
+/** One event as Segment sent it; only what a non-Segment sender may have left out is filled. */
+function keptEvent(raw: Record<string, unknown>, type: WebhookEventType, receivedIso: string): SegmentEvent {
+  // A write key has no business in a stored event, whoever put it there.
+  const { writeKey: _writeKey, ...event } = raw
+  event.type = type
+  event.messageId = isId(raw.messageId) ? String(raw.messageId) : randomUUID()
+  if (typeof raw.userId === 'number') event.userId = String(raw.userId)
+  if (typeof raw.anonymousId === 'number') event.anonymousId = String(raw.anonymousId)
+  // Destinations read times as ISO strings; a number (ms) is the same instant written another way.
+  if (typeof raw.timestamp === 'number') event.timestamp = isoString(raw.timestamp)
+  else if (!present(raw.timestamp)) event.timestamp = receivedIso
+  if (!present(raw.receivedAt)) event.receivedAt = receivedIso
+  return event as SegmentEvent
+}
+
+export function webhookEvents(
+  body: unknown,
+  bodyBytes: number,
+  source: string,
+  limits: EventLimits,
+  receivedAt: Date,
+  recheck = true
+): NewEvent[] {
+  const items = checkWebhook(body, bodyBytes, limits, recheck)
+  const receivedIso = isoString(receivedAt.getTime())
+  return items.map(({ raw, type }) => {
+    const event = keptEvent(raw, type, receivedIso)
+    return { source, messageId: event.messageId, orderingKey: orderingKeyOf(event), type, event, receivedAt }
+  })
+}
