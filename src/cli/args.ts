@@ -1,6 +1,7 @@
 /** What every subcommand does with its arguments: strict parsing, `-h`/`--help`, usage errors. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { ClientError, relayUrl, type RelayTarget } from '../ops/client'
+import { ClientError, type RelayTarget } from './client'
+import { adminToken, relayUrl } from './env'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 const HELP_OPTION = { help: { type: 'boolean', short: 'h', default: false } } as const
@@ -28,7 +29,7 @@ export function commandArgs<O extends Options>(command: string, argv: string[], 
 
 /** The relay and admin token a command talks to: `--url` / `--token`, else the environment. */
 export function adminTarget(values: { url?: string; token?: string }): RelayTarget {
-  return { url: relayUrl(values.url), token: values.token ?? (process.env.CSB_RELAY_ADMIN_TOKEN || undefined) }
+  return { url: relayUrl(values.url), token: adminToken(values.token) }
 }
 
 /** Runs a command's calls to the relay: a ClientError (unreachable, refused, no token) is printed and exits 1. */

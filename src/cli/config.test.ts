@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, defaults, loadConfig, redactConfig, redactDbUrl } from './config'
+import { redactConfig, redactDbUrl } from '../delivery'
+import { ConfigError, defaults, loadConfig } from './config'
 
 describe('loadConfig', () => {
   it('uses the defaults when nothing is set', () => {
@@ -20,6 +21,13 @@ describe('loadConfig', () => {
   it('names the setting and the fix when CSB is half configured', () => {
     expect(() => loadConfig({ env: { CSB_API_KEY: 'k' } })).toThrow(/CSB_BASE_URL/)
     expect(() => loadConfig({ env: { CSB_BASE_URL: 'https://a.customersuccessbox.com' } })).toThrow(/CSB_API_KEY/)
+  })
+
+  it('reads the delivery threads from CSB_RELAY_DELIVERY_THREADS (default 0) and refuses a bad count', () => {
+    expect(loadConfig({ env: { CSB_RELAY_DELIVERY_THREADS: '2' } }).deliveryThreads).toBe(2)
+    expect(loadConfig({ env: {} }).deliveryThreads).toBe(0)
+    expect(() => loadConfig({ env: { CSB_RELAY_DELIVERY_THREADS: 'many' } })).toThrow(/integer/)
+    expect(() => loadConfig({ env: { CSB_RELAY_DELIVERY_THREADS: 'many' } })).toThrow(ConfigError)
   })
 
   it('refuses a bad port with a ConfigError naming it', () => {

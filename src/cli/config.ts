@@ -6,10 +6,11 @@ import os from 'node:os'
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { deliveryDefaults, type DeliverySettings, type SubscriptionConfig } from '../delivery/types'
+import { deliveryDefaults, type CsbSettings, type DeliverySettings, type SubscriptionConfig } from '../delivery'
+import { processEnv, type Environment } from './env'
 
 // Delivery owns its settings' shape and defaults; the CLI only loads them.
-export type { DeliverySettings, SubscriptionConfig }
+export type { CsbSettings, DeliverySettings, SubscriptionConfig }
 
 export interface SourceConfig {
   /** Recorded with each event; shown in the dashboard instead of the write key. */
@@ -20,15 +21,6 @@ export interface SourceConfig {
    * of this source must carry a signature that verifies (docs/from-segment.md).
    */
   sharedSecret?: string
-}
-
-export interface CsbSettings {
-  apiKey: string
-  baseUrl: string
-  authScheme: 'bearer' | 'basic'
-  defaultProductId?: string
-  defaultModuleId?: string
-  prefixCustomTraits?: boolean
 }
 
 export interface IngestSettings {
@@ -68,6 +60,8 @@ export interface RelayConfig {
   filters?: unknown[]
   ingest: IngestSettings
   delivery: DeliverySettings
+  /** Worker threads that run the destination (CSB_RELAY_DELIVERY_THREADS; 0: the main thread). */
+  deliveryThreads: number
   store: StoreSettings
   logLevel: string
   /** The relay's URL as browsers reach it (analytics.js is told to send there); absent: as each request came in. */
@@ -85,6 +79,7 @@ export const defaults = {
   host: '127.0.0.1',
   db: './data/csb-relay.db',
   logLevel: 'info',
+  deliveryThreads: 0,
   trustProxy: false,
   ingest: {
     maxEventBytes: 32 * 1024,
@@ -108,7 +103,7 @@ export class ConfigError extends Error {
 
 export interface ConfigSources {
   argv?: string[]
-  env?: NodeJS.ProcessEnv
+  env?: Environment
   cwd?: string
 }
 
@@ -188,7 +183,7 @@ function parseSources(fileSources: unknown, envKeys: string | undefined): Source
   return sources
 }
 
-function parseCsb(file: unknown, env: NodeJS.ProcessEnv): CsbSettings | undefined {
+function parseCsb(file: unknown, env: Environment): CsbSettings | undefined {
   const fromFile = (file ?? {}) as Json
   if (file !== undefined && (typeof file !== 'object' || Array.isArray(file))) {
     throw new ConfigError('"csb" in the config file must be an object: {"apiKey", "baseUrl", ...}')
@@ -214,7 +209,7 @@ const KNOWN_TOP_LEVEL = new Set([
   'publicUrl', 'trustProxy'
 ])
 
-export function loadConfig({ argv = [], env = process.env, cwd = process.cwd() }: ConfigSources = {}): RelayConfig {
+export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() }: ConfigSources = {}): RelayConfig {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -258,6 +253,7 @@ export function loadConfig({ argv = [], env = process.env, cwd = process.cwd() }
     filters: file.filters as unknown[] | undefined,
     ingest: ingestSettings(file.ingest),
     delivery: mergeNumbers(defaults.delivery, file.delivery, 'delivery'),
+    deliveryThreads: deliveryThreads(env.CSB_RELAY_DELIVERY_THREADS),
     store: mergeNumbers(defaults.store, file.store, 'store'),
     logLevel: String(env.LOG_LEVEL ?? file.logLevel ?? defaults.logLevel),
     publicUrl: publicUrlOf(env.CSB_RELAY_PUBLIC_URL || file.publicUrl, env.CSB_RELAY_PUBLIC_URL ? 'CSB_RELAY_PUBLIC_URL' : '"publicUrl"'),
@@ -266,30 +262,29 @@ export function loadConfig({ argv = [], env = process.env, cwd = process.cwd() }
   }
 }
 
+function deliveryThreads(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return defaults.deliveryThreads
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 0 || n > 64) {
+    throw new ConfigError(`CSB_RELAY_DELIVERY_THREADS must be an integer from 0 (run the destination in the main thread) to 64, got "${text}"`)
+  }
+  return n
+}
+
 /** `http(s)://host[:port][/path]`, without a trailing slash; the setting's name is in every refusal. */
 function publicUrlOf(value: unknown, name: string): string | undefined {
   if (value === undefined || value === '') return undefined
-  const example = 'e.g. "https://relay.example.com" or "https://www.example.com/relay"'
-  let url: URL
-  try {
-    if (typeof value !== 'string') throw new Error('not text')
-    url = new URL(value)
-  } catch {
-    throw new ConfigError(`${name} must be the relay's URL as browsers reach it, ${example}; got ${JSON.stringify(value)}`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must start with https:// or http://, ${example}; got ${JSON.stringify(value)}`)
-  if (url.username || url.password || url.search || url.hash) {
-    throw new ConfigError(`${name} must have no user, password, query or fragment, ${example}; got ${JSON.stringify(value)}`)
-  }
+  const refuse = (problem: string) => new ConfigError(`${name} must ${problem}, e.g. "https://relay.example.com" or "https://www.example.com/relay"; got ${JSON.stringify(value)}`)
+  const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined
+  if (!url) throw refuse("be the relay's URL as browsers reach it")
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refuse('start with https:// or http://')
+  if (url.username || url.password || url.search || url.hash) throw refuse('have no user, password, query or fragment')
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`
 }
 
 function trustProxyOf(value: unknown): boolean {
-  if (value === undefined) return defaults.trustProxy
-  if (typeof value !== 'boolean') {
-    throw new ConfigError(`"trustProxy" must be true (behind a proxy that sets X-Forwarded-Host/-Proto/-For) or false, got ${JSON.stringify(value)}`)
-  }
-  return value
+  if (value === undefined || typeof value === 'boolean') return value ?? defaults.trustProxy
+  throw new ConfigError(`"trustProxy" must be true (behind a proxy that sets X-Forwarded-Host/-Proto/-For) or false, got ${JSON.stringify(value)}`)
 }
 
 function ingestSettings(fromFile: unknown): IngestSettings {
@@ -299,28 +294,4 @@ function ingestSettings(fromFile: unknown): IngestSettings {
     throw new ConfigError(`"ingest.parseThreads" must be an integer from 0 (parse on the request thread) to 16, got ${threads}`)
   }
   return ingest
-}
-
-/** The configuration with secrets replaced, for the dashboard, logs and `/api/config`. */
-export function redactConfig(config: RelayConfig): Record<string, unknown> {
-  return {
-    ...config,
-    db: redactDbUrl(config.db),
-    sources: config.sources.map((s) => ({
-      name: s.name,
-      writeKey: redact(s.writeKey),
-      ...(s.sharedSecret === undefined ? {} : { sharedSecret: redact(s.sharedSecret) })
-    })),
-    adminToken: config.adminToken ? redact(config.adminToken) : undefined,
-    csb: config.csb ? { ...config.csb, apiKey: redact(config.csb.apiKey) } : undefined
-  }
-}
-
-/** A database URL without its password (`postgres://user:[redacted]@host/db`); paths unchanged. */
-export function redactDbUrl(db: string): string {
-  return db.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^/]*@/i, '$1:[redacted]@')
-}
-
-export function redact(secret: string): string {
-  return secret ? `[redacted, ${secret.length} chars]` : ''
 }

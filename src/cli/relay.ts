@@ -6,12 +6,12 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import type pino from 'pino'
-import { startDelivery } from '../delivery'
+import { SecretSet, secretValuesOf, startDelivery } from '../delivery'
 import { INGEST_EXPANDER, ensureWriteKey, ingestPlugin, type IngestObserver, type WriteKeySetup } from '../ingest'
 import { Destination } from '@segment/actions-core'
 import csbDestination from '../destination'
 import {
-  CsbSettingsError, SecretSet, createLogger, createOps, healthPlugin, lazyChildLogger, loadStoredCsbSettings, opsPlugin, parseCsbSettings,
+  CsbSettingsError, createLogger, createOps, healthPlugin, lazyChildLogger, loadStoredCsbSettings, opsPlugin, parseCsbSettings,
   storeCsbSettings, type CsbSource, type CsbState
 } from '../ops'
 import { backlogOf, openStore, type Store } from '../store'
@@ -66,8 +66,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     }
     const csbState = (): CsbState => ({ configured: csb !== undefined, source: csbSource, baseUrl: csb?.baseUrl ?? null, authScheme: csb ? (csb.authScheme ?? 'bearer') : null })
 
-    // secrets: every one the relay knows, scrubbed from logs and admin answers; a key given later joins them
-    const secrets = new SecretSet([csb?.apiKey, config.adminToken, ...writeKeys.sources.flatMap((s) => [s.writeKey, s.sharedSecret])])
+    // secrets: every one the relay knows (the configuration's, the generated write key, CSB settings
+    // kept in the store), scrubbed from logs and admin answers; a key given later joins them
+    const secrets = new SecretSet([...secretValuesOf(config), csb?.apiKey, ...writeKeys.sources.flatMap((s) => [s.writeKey, s.sharedSecret])])
 
     // logger: one for the whole relay, scrubbing every secret it could meet
     const logger = deps.logger ?? createLogger({ level: config.logLevel, secrets })
@@ -156,7 +157,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
 
     // delivery: workers lease, deliver and record outcomes; stopped after the server has closed,
     // before the store closes (cleanups run in reverse). Bad subscriptions/filters throw here.
-    delivery = startDelivery({ store, config: { ...config, csb }, logger, observer: ops.deliveryObserver, instanceId: `${process.pid}` })
+    delivery = startDelivery({
+      store, config: { ...config, csb }, logger, observer: ops.deliveryObserver, instanceId: `${process.pid}`, threads: config.deliveryThreads
+    })
     ops.attachDelivery(delivery)
     wakeDelivery = () => delivery.wake()
     cleanups.push(() => delivery.stop())

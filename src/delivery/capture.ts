@@ -13,6 +13,7 @@
  * In a dry run the `beforeRequest` hook stops the request before anything is sent.
  */
 import type { RequestGuard } from './names'
+import { isSecretName } from './secrets'
 
 export interface CapturedRequest {
   method: string
@@ -78,14 +79,12 @@ function contextFromOptions(options: unknown): CaptureContext | undefined {
   return typeof get === 'function' ? (get as () => CaptureContext)() : undefined
 }
 
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie'])
-
-/** Headers as a plain object, lower-case names, secrets replaced by "[redacted]". */
+/** Headers as a plain object, lower-case names, credentials replaced by "[redacted]" (secrets.ts names them). */
 export function redactHeaders(headers: unknown): Record<string, string> {
   const out: Record<string, string> = {}
   const put = (name: string, value: unknown) => {
     const key = name.toLowerCase()
-    out[key] = SECRET_HEADERS.has(key) ? '[redacted]' : String(value)
+    out[key] = isSecretName(key) ? '[redacted]' : String(value)
   }
   if (headers && typeof (headers as { raw?: unknown }).raw === 'function') {
     // node-fetch's Headers (actions-core's client): raw() is a plain object of value lists; forEach

@@ -6,6 +6,7 @@
  * with success:false, a missing id, an unexpected exception) is dead-lettered at once.
  */
 import { retryDelayMs, type BackoffSettings } from './backoff'
+import { scrubText } from './secrets'
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EPIPE', 'EAI_AGAIN',
@@ -92,11 +93,7 @@ export function formatMs(ms: number): string {
   return `${ms} ms`
 }
 
-/** Removes every occurrence of the given secrets from a text (messages may quote headers). */
+/** Removes the given secrets from a text (messages may quote headers), by the relay's one set of rules (secrets.ts). */
 export function scrub(text: string, secrets: Array<string | undefined>): string {
-  let out = text
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]')
-  }
-  return out
+  return scrubText(text, secrets)
 }

@@ -29,6 +29,9 @@ export type { DryRunResult } from './dry-run'
 export { SubscriptionError } from './subscriptions'
 export { retryDelayMs } from './backoff'
 export { NameLimitError, type NameStats } from './names'
+export {
+  REDACTED, SecretSet, createScrubber, redactConfig, redactDbUrl, redactSecretFields, scrubValue, secretValuesOf, type Scrubber
+} from './secrets'
 
 export interface StartDeliveryOptions {
   store: Store
@@ -41,10 +44,7 @@ export interface StartDeliveryOptions {
   definition?: typeof csbDestination
   /** Injectable randomness for backoff jitter (tests). */
   random?: () => number
-  /**
-   * Worker threads that run the destination (0 = in the main thread). Default: the environment's
-   * CSB_RELAY_DELIVERY_THREADS, else 0.
-   */
+  /** Worker threads that run the destination; 0 (the default) runs it in the main thread. */
   threads?: number
 }
 
@@ -101,22 +101,12 @@ export function validateCsbSettings(runtime: DeliveryRuntime, settings: CsbSetti
   }
 }
 
-/** Worker threads to use: explicit, else CSB_RELAY_DELIVERY_THREADS, else 0 (the main thread). */
-export function deliveryThreads(requested: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
-  if (requested !== undefined) return Math.max(0, Math.floor(requested))
-  const fromEnv = env.CSB_RELAY_DELIVERY_THREADS
-  if (fromEnv === undefined || fromEnv.trim() === '') return 0
-  const n = Number(fromEnv)
-  if (!Number.isInteger(n) || n < 0 || n > 64) throw new SubscriptionError(`CSB_RELAY_DELIVERY_THREADS must be an integer from 0 to 64, got "${fromEnv}"`)
-  return n
-}
-
 export function startDelivery(options: StartDeliveryOptions): Delivery {
   const { store, config, logger } = options
   const observer = options.observer ?? {}
   const runtime = prepareDelivery(config, options.definition)
   if (config.csb) validateCsbSettings(runtime, config.csb)
-  const threads = options.definition ? 0 : deliveryThreads(options.threads)
+  const threads = options.definition ? 0 : Math.max(0, Math.floor(options.threads ?? 0))
   const nameLimits = { feature: config.delivery.maxDistinctFeatures, module: config.delivery.maxDistinctModules }
   const admit: AdmitNames = (kind, names, limit) => store.admitNames(kind, names, limit)
   const names = new NameGuard(admit, nameLimits)

@@ -4,12 +4,10 @@
  * the config file win over them at start; while those are in force the admin API refuses to
  * change them (change them where they are set).
  */
-import type { RelayConfig } from '../cli/config'
+import type { CsbSettings } from '../delivery'
 import type { Store } from '../store/types'
 
 export const CSB_SETTINGS_META = 'csb.settings'
-
-type CsbSettings = NonNullable<RelayConfig['csb']>
 
 /** Where the settings in force come from. */
 export type CsbSource = 'configuration' | 'admin API'

@@ -9,11 +9,10 @@ import { dashboardPlugin } from './dashboard'
 import { metricsPlugin } from './metrics'
 
 export { createMetrics, metricsPlugin, METRIC_PREFIX, type RelayMetrics, type MetricsOptions } from './metrics'
-export { createLogger, lazyChildLogger, REDACT_PATHS, type LoggerOptions } from './logger'
+export { createLogger, lazyChildLogger, type LoggerOptions } from './logger'
 export { adminPlugin, parseReplayFilter, type AdminOptions, type CsbCheck, type EventTester } from './admin'
 export { dashboardPlugin } from './dashboard'
 export { healthPlugin, CSB_NOT_CONFIGURED, type HealthOptions, type Readiness } from './health'
-export { createScrubber, scrubValue, REDACTED, SecretSet } from './secrets'
 export { CSB_SETTINGS_META, CsbSettingsError, loadStoredCsbSettings, parseCsbSettings, storeCsbSettings, type CsbSource, type CsbState } from './csb-settings'
 export { suggestFix } from './fixes'
 export { buildOverview, type Overview } from './overview'
@@ -29,4 +28,4 @@ export const opsPlugin: FastifyPluginAsync<OpsOptions> = async (app, options) =>
   await app.register(adminPlugin, { ...options, prefix: '/api' })
 }
 
-export { createOps, type Ops, type CreateOpsOptions, type DeliveryControls } from './wiring'
+export { createOps, type Ops, type OpsConfig, type CreateOpsOptions, type DeliveryControls } from './wiring'

@@ -8,14 +8,23 @@
  */
 import { Registry } from 'prom-client'
 import type { Logger } from 'pino'
-import type { RelayConfig } from '../cli/config'
-import { redactConfig } from '../cli/config'
+import { SecretSet, redactConfig, secretValuesOf, type CsbSettings, type DeliverySettings } from '../delivery'
 import type { DeliveryObserver } from '../delivery/observer'
 import type { ReplayFilter, Store } from '../store/types'
 import type { CsbCheck, CsbControls } from './admin'
-import { SecretSet } from './secrets'
 import type { OpsOptions } from './index'
 import { createMetrics, type IngestMetricsObserver } from './metrics'
+
+/**
+ * The relay's configuration as ops sees it (the CLI's RelayConfig is one): shown, redacted, in
+ * the dashboard and `/api/config`, its secrets scrubbed from every answer, and these fields read.
+ */
+export interface OpsConfig {
+  adminToken?: string
+  /** The CSB settings of the configuration (absent until CSB is configured). */
+  csb?: CsbSettings
+  delivery: Pick<DeliverySettings, 'maxDistinctFeatures' | 'maxDistinctModules'>
+}
 
 /** The parts of a running delivery that ops uses (src/delivery's `Delivery` has them). */
 export interface DeliveryControls {
@@ -26,17 +35,17 @@ export interface DeliveryControls {
 
 export interface CreateOpsOptions {
   store: Store
-  config: RelayConfig
+  config: OpsConfig
   /** CSB check failures are logged here. */
   logger?: Logger
   /** Extra secrets to scrub besides the config's (e.g. a generated write key); a SecretSet is shared, and grows with the config's. */
   secrets?: Iterable<string | undefined | null> | SecretSet
   /** Asks CSB whether it accepts the settings (the destination's testAuthentication); rejects with the reason. */
-  checkCsb?: (csb: NonNullable<RelayConfig['csb']>) => Promise<void>
+  checkCsb?: (csb: CsbSettings) => Promise<void>
   /** Created here when absent. */
   registry?: Registry
   /** The CSB settings in force now (they may be set at runtime); defaults to the configuration's. */
-  csb?: () => RelayConfig['csb']
+  csb?: () => CsbSettings | undefined
   /** Runtime CSB settings for the admin API (`/api/csb`). */
   csbControls?: CsbControls
 }
@@ -55,7 +64,7 @@ export function createOps(options: CreateOpsOptions): Ops {
   let delivery: DeliveryControls | undefined
   const metrics = createMetrics({ registry, counts: () => store.counts(), names: () => delivery?.stats?.().names })
   const secrets = options.secrets instanceof SecretSet ? options.secrets : new SecretSet(options.secrets ?? [])
-  secrets.add(config.csb?.apiKey, config.adminToken, ...config.sources.map((s) => s.writeKey))
+  secrets.add(...secretValuesOf(config))
   const csbNow = options.csb ?? (() => config.csb)
 
   const checkCsb = async (): Promise<CsbCheck> => {

@@ -204,11 +204,8 @@ describe('delivering an event in worker threads (CSB_RELAY_DELIVERY_THREADS)', (
   it('delivers, classifies failures and keeps samples the same way as in the main thread', async () => {
     const { openStore } = await import('../../src/store')
     const { startSandbox } = await import('../../src/sandbox')
-    const { startDelivery, deliveryThreads } = await import('../../src/delivery')
+    const { startDelivery } = await import('../../src/delivery')
     const { fastDelivery, silentLogger } = await import('./helpers')
-    expect(deliveryThreads(undefined, { CSB_RELAY_DELIVERY_THREADS: '2' })).toBe(2)
-    expect(deliveryThreads(undefined, {})).toBe(0)
-    expect(() => deliveryThreads(undefined, { CSB_RELAY_DELIVERY_THREADS: 'many' })).toThrow(/integer/)
     const store = await openStore(':memory:')
     const sandbox = await startSandbox({ port: 0 })
     const logger = silentLogger()

@@ -1,7 +1,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, redactConfig } from '../../src/cli/config'
+import { ConfigError, loadConfig } from '../../src/cli/config'
+import { redactConfig } from '../../src/delivery'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 
 afterAll(removeTempDirs)

@@ -2,8 +2,9 @@
  * `csb-relay csb` and `csb-relay csb set --base-url URL`: whether a running relay has CSB
  * settings, and giving them to it without a restart, through its admin API (PUT /api/csb).
  */
-import { adminRequest } from '../../ops/client'
+import { adminRequest } from '../client'
 import { adminTarget, commandArgs, talkingToRelay } from '../args'
+import { csbApiKey } from '../env'
 
 const HELP = `Usage:
   csb-relay csb                         whether the relay has CSB settings, and from where
@@ -57,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
       console.log(describe(await adminRequest<CsbState>(target, 'GET', '/csb')))
       return 0
     }
-    const apiKey = process.env.CSB_API_KEY
+    const apiKey = csbApiKey()
     if (!apiKey) {
       console.error('csb-relay csb set: set CSB_API_KEY in the environment to the CustomerSuccessBox API key (it is not taken as a flag)')
       return 2

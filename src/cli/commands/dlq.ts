@@ -2,7 +2,7 @@
  * `csb-relay dlq list` and `csb-relay dlq replay [--all | ID...] [--reason TEXT]`: dead letters
  * of a running relay, through its admin API.
  */
-import { adminRequest, table, type RelayTarget } from '../../ops/client'
+import { adminRequest, table, type RelayTarget } from '../client'
 import { adminTarget, commandArgs, talkingToRelay } from '../args'
 
 const HELP = `Usage:

@@ -3,10 +3,10 @@
  * with progress, resumable from a checkpoint, deduplicated by messageId.
  */
 import { commandArgs } from '../args'
-import { relayUrl } from '../../ops/client'
-import { defaultCheckpointPath } from '../../ops/import/checkpoint'
-import { ImportError, runImport, type ImportProgress } from '../../ops/import/importer'
-import { progressBar, progressLine } from '../../ops/import/progress'
+import { firstWriteKey, relayUrl } from '../env'
+import { defaultCheckpointPath } from '../import/checkpoint'
+import { ImportError, runImport, type ImportProgress } from '../import/importer'
+import { progressBar, progressLine } from '../import/progress'
 
 const HELP = `Usage: csb-relay import FILE [options]
 
@@ -62,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error('csb-relay import: --progress-interval must be a positive number of seconds')
     return 2
   }
-  const writeKey = values['write-key'] ?? (process.env.CSB_RELAY_WRITE_KEYS ?? '').split(',').map((k) => k.trim()).find(Boolean)
+  const writeKey = firstWriteKey(values['write-key'])
   if (!writeKey) {
     console.error('csb-relay import: no write key: pass --write-key or set CSB_RELAY_WRITE_KEYS')
     return 2

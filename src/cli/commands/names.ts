@@ -3,7 +3,7 @@
  * most 256 of each per instance, beside the relay's limits (docs/delivery.md, "Distinct features
  * and modules"), through its admin API.
  */
-import { adminRequest } from '../../ops/client'
+import { adminRequest } from '../client'
 import type { NamesReport } from '../../ops/admin'
 import { adminTarget, commandArgs, talkingToRelay } from '../args'
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { commandArgs } from '../args'
-import { relayUrl } from '../../ops/client'
+import { firstWriteKey, relayUrl } from '../env'
 
 const HELP = `Usage: csb-relay send [--type track|identify|group|page|screen|alias] [options]
 
@@ -111,7 +111,7 @@ export async function run(argv: string[]): Promise<number> {
   }, HELP)
   if (typeof parsed === 'number') return parsed
   const { values } = parsed
-  const writeKey = values['write-key'] ?? (process.env.CSB_RELAY_WRITE_KEYS ?? '').split(',').map((k) => k.trim()).find(Boolean)
+  const writeKey = firstWriteKey(values['write-key'])
   if (!writeKey) {
     console.error('csb-relay send: no write key: pass --write-key or set CSB_RELAY_WRITE_KEYS')
     return 2

@@ -2,7 +2,8 @@
  * `csb-relay start [--config FILE] [--port N] [--host H] [--db URL]`: runs the relay until
  * SIGTERM or SIGINT, then closes it gracefully and exits 0. Configuration errors exit 2.
  */
-import { ConfigError, loadConfig, redactDbUrl, type RelayConfig } from '../config'
+import { ConfigError, loadConfig, type RelayConfig } from '../config'
+import { redactDbUrl } from '../../delivery'
 import { createRouter, RoutingConfigError } from '../../delivery/routing'
 import { startRelay, type Relay } from '../relay'
 

@@ -2,7 +2,7 @@
  * `csb-relay status`: backlog, rates and recent errors of a running relay (its admin API).
  */
 import { adminTarget, commandArgs, talkingToRelay } from '../args'
-import { adminRequest } from '../../ops/client'
+import { adminRequest } from '../client'
 import type { Overview } from '../../ops/overview'
 
 const HELP = `Usage: csb-relay status [--url URL] [--token TOKEN] [--period 1h|24h|7d] [--json]

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { parseSandboxFlags } from '../../cli/commands/sandbox'
+import { parseSandboxFlags } from './sandbox'
 
 const root = path.resolve(__dirname, '../../..')
 const bin = path.join(root, 'bin/csb-relay.js')

@@ -1,18 +1,11 @@
 /**
- * What the CLI commands (status, dlq, send, import) share: where the relay is, the admin
- * token, and a small JSON client for the admin API with messages a user can act on.
+ * What the operator commands (status, dlq, csb, names) share: a small JSON client for the
+ * relay's admin API with messages a user can act on, and a text table. Where the relay is and
+ * the admin token come from the flags or the environment (env.ts).
  */
 export interface RelayTarget {
   url: string
   token?: string
-}
-
-/** `--url`, else http://HOST:PORT from the environment, else http://127.0.0.1:8080. */
-export function relayUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  if (flag) return flag.replace(/\/+$/, '')
-  const host = env.HOST && env.HOST !== '0.0.0.0' && env.HOST !== '::' ? env.HOST : '127.0.0.1'
-  const port = env.PORT || '8080'
-  return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`
 }
 
 export class ClientError extends Error {
