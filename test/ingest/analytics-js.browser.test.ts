@@ -41,8 +41,10 @@ function segmentSnippet(): string {
   return text
 }
 
-function html(script: string): string {
-  return `<!doctype html><html><head><title>My Orders</title><script>${script}</script></head><body>orders</body></html>`
+/** A page with `script` in its head; `html`: the script is already HTML (a pasted `<script>` tag). */
+function html(script: string, options: { html?: boolean } = {}): string {
+  const head = options.html ? `${script}<script>${SEED_CALLS}</script>` : `<script>${script}</script>`
+  return `<!doctype html><html><head><title>My Orders</title>${head}</head><body>orders</body></html>`
 }
 
 let sandbox: Sandbox
@@ -82,8 +84,8 @@ beforeEach(async () => {
   for (const page of browser.pages()) await page.close()
 })
 
-async function servePage(script: string): Promise<PageServer> {
-  const pages = await startPageServer(html(script))
+async function servePage(script: string, options: { html?: boolean } = {}): Promise<PageServer> {
+  const pages = await startPageServer(html(script, options))
   closers.push(() => pages.close())
   return pages
 }
@@ -180,16 +182,29 @@ describe('analytics.js from the relay, loaded by Segment\'s snippet', () => {
     await expectStoredFromBrowser()
   })
 
-  it('the snippet the admin API gives for a source (its key pasted in) works as it is', async () => {
+  it('the snippet the dashboard shows for a source, its key typed in, pasted into a page, works as it is', async () => {
     const res = await fetch(`${relay.url}/api/browser`)
     expect(res.status).toBe(200)
     const setup = (await res.json()) as { publicUrl: string; sources: Array<{ name: string; writeKeyPlaceholder: string; snippet: string }> }
     expect(setup.publicUrl).toBe(relay.url)
-    const source = setup.sources.find((s) => s.name === 'env-1')!
-    const script = source.snippet.split(source.writeKeyPlaceholder).join(TEST_WRITE_KEY) + SEED_CALLS
-    const pages = await servePage(script)
-    const relayHost = new URL(relay.url).host
+    expect(setup.sources.map((s) => s.name)).toEqual(['env-1'])
 
+    const dashboard = await browser.newPage()
+    await dashboard.goto(`${relay.url}/`)
+    const shown = dashboard.getByTestId('browser-snippet-env-1')
+    await expect.poll(() => shown.innerText()).toContain('WRITE_KEY_OF_env-1')
+    expect(await dashboard.getByTestId('browser-csp').innerText()).toBe(`script-src ${relay.url}\nconnect-src ${relay.url}`)
+    await dashboard.getByTestId('browser-write-key').fill(TEST_WRITE_KEY)
+    await expect.poll(() => shown.innerText()).toContain(`analytics.load("${TEST_WRITE_KEY}")`)
+    const pasted = await shown.innerText()
+    expect(pasted).not.toContain('WRITE_KEY_OF_')
+    await dashboard.close()
+    // The dashboard checks CSB's key when it opens (testAuthentication posts to /api/v1_1/account).
+    await sandbox.waitForRequests(1, { path: '/api/v1_1/account' })
+    sandbox.clearRequests()
+
+    const pages = await servePage(pasted, { html: true })
+    const relayHost = new URL(relay.url).host
     const { blocked, requested, errors } = await visit(`${pages.url}/?ajs_aid=${ANONYMOUS_ID}`, [new URL(pages.url).host, relayHost])
     await expectSeedRequestsAtCsb()
     expect(blocked).toEqual([])
