@@ -5,15 +5,17 @@
  * anything the destination throws as a RetryableError. Everything else (400, 401, 404, a 200
  * with success:false, a missing id, an unexpected exception) is dead-lettered at once.
  */
+import { NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, RETRYABLE_ERROR_CODE } from './actions-core'
 import { retryDelayMs, type BackoffSettings } from './backoff'
 import { scrubText } from './secrets'
 
+/** Node's codes for a connection that failed or got no answer, and actions-core's request client's (actions-core.ts). */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EPIPE', 'EAI_AGAIN',
-  'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'REQUESTTIMEOUTERROR',
-  'REQUESTCLIENTERROR', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
+  'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  ...NO_ANSWER_ERROR_CODES
 ])
-const NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeoutError', 'RequestClientError', 'AbortError', 'FetchError'])
 
 export interface FailureFacts {
   retryable: boolean
@@ -45,11 +47,10 @@ export function describeFailure(error: unknown, responseStatus: number | null = 
   const code = errorCode(err) ?? (typeof err.networkErrorCode === 'string' ? err.networkErrorCode.toUpperCase() : undefined)
   const errStatus = typeof err.status === 'number' ? err.status : null
   const errRetryAfter = typeof err.retryAfterMs === 'number' && Number.isFinite(err.retryAfterMs) ? err.retryAfterMs : null
-  const network = typeof err.networkErrorCode === 'string' || (code !== undefined && NETWORK_CODES.has(code)) || NETWORK_NAMES.has(name) ||
-    (name === 'FetchError' && err.type === 'system')
+  const network = typeof err.networkErrorCode === 'string' || (code !== undefined && NETWORK_CODES.has(code)) || NO_ANSWER_ERROR_NAMES.has(name)
   // The HTTP status CSB sent wins over the status an error class carries by default.
   const status = responseStatus ?? errStatus
-  const retryableCode = code === 'RETRYABLE_ERROR'
+  const retryableCode = code === RETRYABLE_ERROR_CODE
   const retryable = (status !== null && isRetryableStatus(status)) || (responseStatus === null && (network || retryableCode))
   const congestion = retryable && (status === null || status === 429 || status >= 500 || network)
   const label = responseStatus !== null ? `HTTP ${responseStatus}` : network ? `network error${code ? ` ${code}` : ''}` : name

@@ -5,7 +5,7 @@
  * delivered after midnight (an outage, a replay, an import) shows up instead of silently missing
  * from CSB's daily figures.
  */
-import { CSB_PATHS } from '../destination/common/constants'
+import { FEATURE_TIMESTAMP_FIELD, isFeatureRequest } from '../destination'
 import type { Exchange } from './capture'
 
 const DAY_MS = 86_400_000
@@ -25,9 +25,8 @@ export function lateFeatureRequests(runs: ReadonlyArray<{ exchanges: readonly Ex
   let late = 0
   for (const run of runs) {
     for (const { request } of run.exchanges) {
-      // The destination builds each URL as the base URL plus the endpoint's path (no query).
-      if (typeof request.url !== 'string' || !request.url.endsWith(CSB_PATHS.feature)) continue
-      const timestamp = (request.body as { timestamp?: unknown } | null)?.timestamp
+      if (typeof request.url !== 'string' || !isFeatureRequest(request.url)) continue
+      const timestamp = (request.body as Record<string, unknown> | null)?.[FEATURE_TIMESTAMP_FIELD]
       const ms = typeof timestamp === 'string' ? Date.parse(timestamp) : NaN
       if (!Number.isNaN(ms) && utcDay(ms) !== sentDay) late++
     }

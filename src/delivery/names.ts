@@ -1,7 +1,8 @@
 /**
  * CSB keeps at most 256 distinct feature names and 256 distinct module names per instance
  * (spec, "Ids"): an unbounded event name (one per order number, say) would use them up. Before
- * a feature request is sent, the guard checks its `module_id` and `feature_id`:
+ * a feature request is sent, the guard checks its `module_id` and `feature_id` (which requests and
+ * fields these are, the destination says: `isFeatureRequest`, `FEATURE_NAME_FIELDS`):
  * - a name the relay has sent before passes at once (kept in memory);
  * - a new name is admitted through the store (`admitNames`: one count per kind, shared by every
  *   thread and every instance on the database) while fewer than the limit are known;
@@ -10,6 +11,7 @@
  * The relay counts only the names it has sent; names sent to CSB by other means are not known
  * to it (lower the limit to leave room for them). A limit of 0 turns the guard off for that kind.
  */
+import { CSB_MAX_DISTINCT_NAMES, FEATURE_NAME_FIELDS, isFeatureRequest } from '../destination'
 import type { NameAdmission } from '../store/types'
 
 export type NameKind = 'feature' | 'module'
@@ -23,17 +25,10 @@ export type AdmitNames = (kind: NameKind, names: string[], limit: number) => Pro
 /** Checks a request before it is sent: undefined when it may go now, else a promise that settles when it may (or rejects). */
 export type RequestGuard = (url: string, body: unknown) => Promise<void> | undefined
 
-const FIELD: Record<NameKind, string> = { module: 'module_id', feature: 'feature_id' }
+const FIELD: Record<NameKind, string> = FEATURE_NAME_FIELDS
 const SETTING: Record<NameKind, string> = { module: 'delivery.maxDistinctModules', feature: 'delivery.maxDistinctFeatures' }
 /** Modules first: a refused module then leaves the feature name unused rather than counted. */
 const KINDS: readonly NameKind[] = ['module', 'feature']
-
-/** The endpoints that name features and modules (the current API and the older browser one). */
-export function isFeatureRequest(url: string): boolean {
-  // On every request to CSB: no copy of the URL when it has no query (it never has, today).
-  const query = url.indexOf('?')
-  return (query < 0 ? url : url.slice(0, query)).endsWith('/v1_1/feature')
-}
 
 /** The name itself is not in the message: dead letters are grouped by reason, and every refused name would make a group of its own. */
 export class NameLimitError extends Error {
@@ -45,7 +40,7 @@ export class NameLimitError extends Error {
   ) {
     super(
       `${FIELD[kind]} is a ${kind} name not sent before, and the relay has already sent ${limit} distinct ${kind} names to CSB, its limit ` +
-        `(${SETTING[kind]} = ${limit}; CSB keeps at most 256 ${kind}s per instance); the request was not sent. Fix: send fewer ` +
+        `(${SETTING[kind]} = ${limit}; CSB keeps at most ${CSB_MAX_DISTINCT_NAMES} ${kind}s per instance); the request was not sent. Fix: send fewer ` +
         `distinct ${kind}s (map ${FIELD[kind]} to a fixed name or to a property with few values in a subscription mapping, or ` +
         `drop such events with a filter), or raise ${SETTING[kind]} if your CSB instance keeps more; then replay the dead letters`
     )

@@ -5,8 +5,7 @@
  * entirely. Each is checked once, at start: the action must exist, the FQL must parse, the
  * mapping's directives must be valid; the error names the subscription and how to fix it.
  */
-import { transform } from '@segment/actions-core'
-import { parseFql, validate as matchesFql } from '@segment/destination-subscriptions'
+import { checkMapping, matchesFql, parseFql, type ParsedFql } from './actions-core'
 import type { SubscriptionConfig } from './types'
 
 /** The parts of a destination definition this module reads. */
@@ -22,7 +21,7 @@ export interface ActiveSubscription {
   partnerAction: string
   mapping: Record<string, unknown>
   /** The parsed FQL (destination-subscriptions' shape). */
-  parsed: ReturnType<typeof parseFql>
+  parsed: ParsedFql
 }
 
 export class SubscriptionError extends Error {
@@ -67,7 +66,7 @@ export function compileSubscriptions(configured: unknown, definition: Definition
       throw new SubscriptionError(`${label}: "mapping" must be an object of field → value or directive (e.g. {"@path": "$.properties.name"})`)
     }
     try {
-      transform(mapping as Parameters<typeof transform>[0], {})
+      checkMapping(mapping as Record<string, unknown>)
     } catch (err) {
       throw new SubscriptionError(`${label}: invalid mapping: ${(err as Error).message}`)
     }

@@ -4,8 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import csbDestination from '../destination'
-import { RelayDestination, runSubscriptions } from './attempt'
-import { instrumentDefinition } from './capture'
+import { instrumentDefinition, RelayDestination } from './actions-core'
+import { runSubscriptions } from './attempt'
 import { plainError, type AdmitAnswer, type AdmitRequest, type AttemptTask, type WorkerSetup } from './executor'
 import { NameGuard } from './names'
 import type { NameAdmission } from '../store/types'

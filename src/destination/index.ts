@@ -148,5 +148,6 @@ export type { CsbErrorDetails } from './common/errors'
 export { CsbRejectionError } from './common/errors'
 export { InvalidSettingsError, baseUrlProblem } from './common/settings'
 export { CSB_PATHS, DEFAULT_MODULE_ID, DEFAULT_PRODUCT_ID } from './common/constants'
+export { CSB_MAX_DISTINCT_NAMES, FEATURE_NAME_FIELDS, FEATURE_TIMESTAMP_FIELD, isFeatureRequest } from './common/feature-names'
 
 export default destination

@@ -18,7 +18,7 @@ describe('redactHeaders', () => {
     expect(redactHeaders(undefined)).toEqual({})
   })
 
-  it('reads node-fetch Headers (what actions-core sends with) through raw(), joining repeated values', () => {
+  it('reads node-fetch Headers (what actions-core sends with), joining repeated values', () => {
     const headers = new NodeFetchHeaders({ Authorization: 'Bearer secret', 'Content-Type': 'application/json' })
     headers.append('X-Multi', 'a')
     headers.append('X-Multi', 'b')
@@ -56,25 +56,17 @@ describe('samples', () => {
   })
 })
 
-describe('request clients shared across runs (RelayDestination)', () => {
-  it('runs with the same settings reuse one actions-core client; other settings get their own; each request keeps its own headers and capture', async () => {
+describe('runs with different settings (RelayDestination)', () => {
+  it('each request carries its own run\'s settings and is captured by its own run', async () => {
     const { startSandbox } = await import('../../src/sandbox')
     const { default: csbDestination } = await import('../../src/destination')
-    const { RelayDestination, runSubscriptions } = await import('../../src/delivery/attempt')
-    const { instrumentDefinition } = await import('../../src/delivery/capture')
+    const { runSubscriptions } = await import('../../src/delivery/attempt')
+    const { instrumentDefinition, RelayDestination } = await import('../../src/delivery/actions-core')
     const { compileSubscriptions, defaultSubscriptions } = await import('../../src/delivery/subscriptions')
     const sandbox = await startSandbox({ port: 0, apiKey: 'key-one' })
     try {
       let timeout = 2000
       const destination = new RelayDestination(instrumentDefinition(csbDestination, { timeoutMs: () => timeout }))
-      const action = destination.actions.identifyUser as unknown as { createRequestClient: (data: unknown) => unknown }
-      const built: unknown[] = []
-      const make = action.createRequestClient
-      action.createRequestClient = function (data: unknown) {
-        const client = make.call(this, data)
-        if (!built.includes(client)) built.push(client)
-        return client
-      }
       const subs = compileSubscriptions(defaultSubscriptions(csbDestination), csbDestination).filter((s) => s.partnerAction === 'identifyUser')
       const identify = (userId: string) => ({ type: 'identify', userId, traits: { account_id: 'acc-1' }, messageId: userId })
       const one = { apiKey: 'key-one', baseUrl: sandbox.url }
@@ -82,12 +74,9 @@ describe('request clients shared across runs (RelayDestination)', () => {
 
       const r1 = await runSubscriptions(destination, identify('u1'), one, subs)
       const r2 = await runSubscriptions(destination, identify('u2'), one, subs)
-      expect(built).toHaveLength(1)
       const r3 = await runSubscriptions(destination, identify('u3'), two, subs)
-      expect(built).toHaveLength(2)
-      timeout = 3000 // a changed timeout (extendRequest's options) builds a new client
+      timeout = 3000
       const r4 = await runSubscriptions(destination, identify('u4'), one, subs)
-      expect(built).toHaveLength(3)
 
       const sent = sandbox.requests({ path: '/api/v1_1/user' })
       expect(sent.map((q) => (q.body as { user_id: string }).user_id)).toEqual(['u1', 'u2', 'u3', 'u4'])
@@ -107,38 +96,37 @@ describe('request clients shared across runs (RelayDestination)', () => {
   })
 })
 
-describe('extendRequest options (capture)', () => {
-  it('are built once while the destination\'s options and the timeout stay the same, and anew when either changes', async () => {
+describe('RelayDestination', () => {
+  it('refuses a definition that is not instrumented (its requests could not be captured)', async () => {
     const { default: csbDestination } = await import('../../src/destination')
-    const { instrumentDefinition, withCapture } = await import('../../src/delivery/capture')
+    const { RelayDestination } = await import('../../src/delivery/actions-core')
+    expect(() => new RelayDestination(csbDestination)).toThrow(/RelayDestination needs a definition from instrumentDefinition/)
+  })
+})
+
+describe('extendRequest options (instrumentDefinition)', () => {
+  it('keep the destination\'s headers and add the timeout read on each run and an uncloned answer', async () => {
+    const { default: csbDestination } = await import('../../src/destination')
+    const { instrumentDefinition } = await import('../../src/delivery/actions-core')
     let timeout = 2000
     const extend = instrumentDefinition(csbDestination, { timeoutMs: () => timeout }).extendRequest as (data: unknown) => Record<string, unknown>
     const one = { apiKey: 'key-one', baseUrl: 'http://127.0.0.1:9' }
-    const context = () => ({ exchanges: [], dryRun: false })
-    const c1 = context()
-    const first = extend({ settings: withCapture(one, c1) })
+    const first = extend({ settings: one })
     expect(first).toMatchObject({ timeout: 2000, skipResponseCloning: true, headers: { Authorization: 'Bearer key-one', 'Content-Type': 'application/json' } })
-    expect(c1).toMatchObject({ jsonByDefault: true })
-    // Equal settings in another object (as each task in a worker thread gets): the same options object.
-    const c2 = context()
-    expect(extend({ settings: withCapture({ ...one }, c2) })).toBe(first)
-    expect(c2).toMatchObject({ jsonByDefault: true })
-    const other = extend({ settings: withCapture({ ...one, apiKey: 'key-two' }, context()) })
-    expect(other).not.toBe(first)
+    const other = extend({ settings: { ...one, apiKey: 'key-two' } })
     expect(other.headers).toMatchObject({ Authorization: 'Bearer key-two' })
     timeout = 3000
-    const later = extend({ settings: withCapture({ ...one, apiKey: 'key-two' }, context()) })
-    expect(later).not.toBe(other)
+    const later = extend({ settings: { ...one, apiKey: 'key-two' } })
     expect(later.timeout).toBe(3000)
   })
 })
 
 describe('JSON bodies (capture)', () => {
-  it('sends the same request as actions-core does for `json`, with or without a JSON content type among the defaults', async () => {
+  it('sends the same request as actions-core does on its own for `json`, with or without a JSON content type among the defaults', async () => {
     const http = await import('node:http')
     const { default: csbDestination } = await import('../../src/destination')
-    const { RelayDestination, runSubscriptions } = await import('../../src/delivery/attempt')
-    const { instrumentDefinition } = await import('../../src/delivery/capture')
+    const { runSubscriptions } = await import('../../src/delivery/attempt')
+    const { instrumentDefinition, RelayDestination } = await import('../../src/delivery/actions-core')
     const { compileSubscriptions, defaultSubscriptions } = await import('../../src/delivery/subscriptions')
     // What arrives on the wire: method, path, headers, the body's bytes.
     const seen: Array<{ method?: string; url?: string; headers: Record<string, unknown>; body: string }> = []
@@ -164,14 +152,14 @@ describe('JSON bodies (capture)', () => {
         ...csbDestination,
         extendRequest: (data: never) => ({ ...csbDestination.extendRequest?.(data), beforeRequest: [(o: Record<string, unknown>) => void options.push(o)] })
       } as unknown as typeof csbDestination
-      // actions-core on its own (the definition not instrumented): its client sends `json` itself.
-      await new RelayDestination(watched).runAction('identifyUser', event, sub.mapping, settings)
-      // Through the relay's capture (the destination's defaults carry Content-Type: application/json):
-      // the body arrives serialised, so the client builds one Request instead of two.
+      // actions-core on its own, as Segment runs a destination (onEvent, the definition not instrumented).
+      const { Destination } = await import('@segment/actions-core')
+      const subscription = { subscribe: sub.subscribe, partnerAction: sub.partnerAction, mapping: sub.mapping }
+      await new Destination(watched).onEvent(event as never, { ...settings, subscription } as never)
+      // Through the relay's capture: `json` goes on to actions-core as it is.
       const run = await runSubscriptions(new RelayDestination(instrumentDefinition(watched, { timeoutMs: () => 2000 })), event, settings, [sub])
       expect(typeof options[0].json).toBe('object')
-      expect(options[1].json).toBeUndefined()
-      expect(options[1].body).toBe(JSON.stringify(options[0].json))
+      expect(options[1].json).toEqual(options[0].json)
       expect(run.failed).toBeNull()
       expect(seen).toHaveLength(2)
       const [plain, relayed] = seen
@@ -202,8 +190,8 @@ describe('JSON bodies (capture)', () => {
           }
         }
       }
-      await new RelayDestination(bare as never).runAction('send', {}, {}, {})
-      await runSubscriptions(new RelayDestination(instrumentDefinition(bare as never, { timeoutMs: () => 2000 })), {}, {} as never, [
+      await new Destination(bare as never).onEvent({ type: 'x' } as never, { subscription: { subscribe: 'type = "x"', partnerAction: 'send', mapping: {} } } as never)
+      await runSubscriptions(new RelayDestination(instrumentDefinition(bare as never, { timeoutMs: () => 2000 })), { type: 'x' }, {} as never, [
         { name: 'send', subscribe: 'type = "x"', partnerAction: 'send', mapping: {} } as never
       ])
       const [bare1, bare2] = seen.slice(2)

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { describeFailure } from '../../src/delivery/classify'
 import { suggestFix } from '../../src/ops/fixes'
-import { isFeatureRequest, NameCheckError, NameGuard, NameLimitError, type AdmitNames, type NameKind } from '../../src/delivery/names'
+import { isFeatureRequest } from '../../src/destination'
+import { NameCheckError, NameGuard, NameLimitError, type AdmitNames, type NameKind } from '../../src/delivery/names'
 import type { NameAdmission } from '../../src/store/types'
 import { accepted, enqueue, fastDelivery, segmentEvent, startRig, waitFor } from './helpers'
 

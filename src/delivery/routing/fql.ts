@@ -1,12 +1,13 @@
 /**
  * FQL conditions for destination filters, compiled once at start.
  *
- * Evaluation is `@segment/destination-subscriptions` (`parseFql` + `validate`), the engine
- * actions-core runs for subscriptions, so a condition means the same in a filter as in a
- * subscription. That parser is lenient: it silently ignores unknown fields, reads `not a = 1`
- * as `a = 1`, and turns `a and b or c` into `a or b or c`. A filter that silently means
- * something else would leak or lose data, so every condition is first checked against the
- * subset the engine evaluates correctly (the grammar below) and refused otherwise.
+ * Evaluation is the engine actions-core runs for subscriptions (`@segment/destination-subscriptions`'
+ * `parseFql` + `validate`, as `parseFql` + `matchesFql` from ../actions-core.ts), so a condition
+ * means the same in a filter as in a subscription. That parser is lenient: it silently ignores
+ * unknown fields, reads `not a = 1` as `a = 1`, and turns `a and b or c` into `a or b or c`. A
+ * filter that silently means something else would leak or lose data, so every condition is first
+ * checked against the subset the engine evaluates correctly (the grammar below) and refused
+ * otherwise.
  *
  *   expr       := term (("and" | "or") term)*       one kind of conjunction per level
  *   term       := comparison | ["!"] function | "(" expr ")"   parentheses one level deep,
@@ -14,7 +15,7 @@
  *   comparison := field op value
  *   function   := ("contains" | "match") "(" field "," "text" ")"
  */
-import { parseFql, validate, type Subscription } from '@segment/destination-subscriptions'
+import { matchesFql, parseFql, type ParsedFql } from '../actions-core'
 import { lex, type Token } from '@segment/fql-ts'
 
 /** A condition the engine cannot evaluate as written; `fix` says what to write instead. */
@@ -207,7 +208,7 @@ export function compileFql(text: string): EventPredicate {
     )
   }
   new Checker(lexed.tokens).run()
-  const ast: Subscription = parseFql(text)
+  const ast: ParsedFql = parseFql(text)
   if ('error' in ast) throw new FqlError(`it cannot be parsed (${ast.error.message})`, 'write a condition such as type = "track"')
-  return (event) => validate(ast, event)
+  return (event) => matchesFql(ast, event)
 }

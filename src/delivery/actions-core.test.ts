@@ -1,0 +1,255 @@
+/**
+ * The contract between the relay and @segment/actions-core: one test per assumption that
+ * actions-core.ts makes about how actions-core works inside, named as the assumption and run
+ * against the installed version. After an upgrade, a failure here names the assumption broken;
+ * actions-core.ts says where it is relied on.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Destination, RetryableError, transform } from '@segment/actions-core'
+import { matchesFql, NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, parseFql, RETRYABLE_ERROR_CODE } from './actions-core'
+
+const require = createRequire(__filename)
+const VERSION = (JSON.parse(readFileSync(path.join(path.dirname(require.resolve('@segment/actions-core')), '../../package.json'), 'utf8')) as { version: string }).version
+
+/** An `it` whose failure says which assumption of the seam the installed actions-core breaks. */
+function assumption(name: string, check: () => Promise<void> | void): void {
+  it(name, async () => {
+    try {
+      await check()
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error)
+      throw new Error(`@segment/actions-core ${VERSION} breaks an assumption of src/delivery/actions-core.ts: ${name}\n${detail}`)
+    }
+  })
+}
+
+interface Seen {
+  method?: string
+  url?: string
+  headers: http.IncomingHttpHeaders
+  body: string
+}
+
+/** A local CSB stand-in: /json answers JSON, /text text with status 503, /big 256 KB, /silent never. */
+let server: http.Server
+let base = ''
+const seen: Seen[] = []
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', (chunk: string) => (body += chunk))
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, headers: req.headers, body })
+      if (req.url === '/silent') return
+      if (req.url === '/text') return void res.writeHead(503, { 'content-type': 'text/plain' }).end('busy')
+      if (req.url === '/big') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(256 * 1024))
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(async () => {
+  server.closeAllConnections()
+  await new Promise((resolve) => server.close(resolve))
+})
+
+type Hook = (...args: any[]) => any
+interface Probe {
+  settings?: unknown[]
+  extend?: Record<string, unknown>
+  options?: Record<string, unknown>
+  path?: string
+}
+
+/** A destination with one action, `send`, that posts `{ name }` as JSON to `settings.baseUrl` + probe.path. */
+function definition(probe: Probe = {}) {
+  return {
+    name: 'Contract',
+    mode: 'cloud' as const,
+    authentication: {
+      scheme: 'custom' as const,
+      fields: {
+        apiKey: { label: 'API Key', description: 'The key.', type: 'string' as const, required: true },
+        baseUrl: { label: 'Base URL', description: 'Where to send.', type: 'string' as const, required: true }
+      }
+    },
+    extendRequest: ({ settings }: { settings: { apiKey: string } }) => {
+      probe.settings?.push(settings)
+      return { headers: { Authorization: `Bearer ${settings.apiKey}`, Accept: 'application/json' }, ...probe.extend }
+    },
+    actions: {
+      send: {
+        title: 'Send',
+        description: 'Sends the name.',
+        fields: { name: { label: 'Name', description: 'The name.', type: 'string' as const, required: true } },
+        perform: (request: Hook, { payload, settings }: { payload: { name: string }; settings: { baseUrl: string } }) => {
+          probe.settings?.push(settings)
+          return request(`${settings.baseUrl}${probe.path ?? '/json'}`, { method: 'post', json: { name: payload.name }, ...probe.options })
+        }
+      }
+    }
+  }
+}
+
+/** Opens the protected executeAction, as actions-core.ts does. */
+class Open extends Destination<any> {
+  run(settings: Record<string | symbol, unknown>, event: Record<string, unknown> = { name: 'Ada' }) {
+    return this.executeAction('send', {
+      event: event as never,
+      mapping: { name: { '@path': '$.name' } },
+      settings,
+      auth: { accessToken: undefined, refreshToken: undefined, refreshTokenUrl: undefined } as never,
+      features: {},
+      statsContext: {} as never,
+      subscriptionMetadata: { actionConfigId: undefined, destinationConfigId: undefined, actionId: undefined, sourceId: undefined }
+    })
+  }
+}
+
+const settings = () => ({ apiKey: 'k1', baseUrl: base })
+const open = (probe?: Probe) => new Open(definition(probe) as never)
+const last = () => seen[seen.length - 1]
+
+describe(`@segment/actions-core ${VERSION}: what src/delivery/actions-core.ts assumes`, () => {
+  assumption('a Destination subclass can call the protected executeAction(slug, { event, mapping, settings, auth, features, statsContext, subscriptionMetadata }), which maps the event, validates the payload and runs perform', async () => {
+    const before = seen.length
+    await open().run(settings(), { name: 'Ada' })
+    expect(seen.length).toBe(before + 1)
+    expect(JSON.parse(last().body)).toEqual({ name: 'Ada' })
+  })
+
+  assumption('executeAction hands the settings object it is given, symbol keys included, to extendRequest and to perform', async () => {
+    const key = Symbol('run')
+    const given = { ...settings(), [key]: 'this run' }
+    const probe: Probe = { settings: [] }
+    await open(probe).run(given)
+    expect(probe.settings!.length).toBeGreaterThanOrEqual(2)
+    for (const s of probe.settings!) expect((s as Record<symbol, unknown>)[key]).toBe('this run')
+  })
+
+  assumption('a payload that does not fit the action\'s fields makes executeAction throw an error named AggregateAjvError or ValidationError (the names onEvent gives status 400)', async () => {
+    const error = (await open().run(settings(), {}).catch((e: unknown) => e)) as { name?: string }
+    expect(['AggregateAjvError', 'ValidationError']).toContain(error?.name)
+  })
+
+  assumption('destination.responses is an array the runtime appends each response to, and emptying it in place is safe', async () => {
+    const destination = open()
+    const responses = destination.responses as unknown[]
+    expect(Array.isArray(responses)).toBe(true)
+    await destination.run(settings())
+    expect(responses.length).toBe(1)
+    responses.length = 0
+    await destination.run(settings())
+    expect(destination.responses).toBe(responses)
+    expect(responses.length).toBe(1)
+  })
+
+  assumption('a function among a request\'s options reaches the beforeRequest and afterResponse hooks of extendRequest\'s options as the same function', async () => {
+    const carry = () => 'this run'
+    const got: unknown[] = []
+    const hook: Hook = (...args) => void got.push((args.length === 1 ? args[0] : args[1]).csbRelayHooks)
+    await open({ options: { csbRelayHooks: carry }, extend: { beforeRequest: [hook], afterResponse: [hook] } }).run(settings())
+    expect(got).toEqual([carry, carry])
+  })
+
+  assumption('extendRequest\'s beforeRequest hooks run after defaults and auth are merged in, with the final headers, and one that throws stops the request unsent with its error', async () => {
+    let headers: Record<string, string | null> = {}
+    const stop = new Error('stop here')
+    const beforeRequest: Hook[] = [
+      (options) => void (headers = Object.fromEntries(['accept', 'user-agent', 'authorization'].map((name) => [name, options.headers.get(name)]))),
+      () => {
+        throw stop
+      }
+    ]
+    const before = seen.length
+    const error = await open({ extend: { beforeRequest }, options: { username: 'u', password: 'p' } })
+      .run(settings())
+      .catch((e: unknown) => e)
+    expect(error).toBe(stop)
+    expect(seen.length).toBe(before)
+    expect(headers).toEqual({ accept: 'application/json', 'user-agent': 'Segment (Actions)', authorization: `Basic ${btoa('u:p')}` })
+  })
+
+  assumption('extendRequest\'s afterResponse hooks get the request as sent and the response with its body read into data (JSON) or content (text), for any status', async () => {
+    const answers: Array<{ url: string; auth: string | null; status: number; data: unknown; content: unknown }> = []
+    const afterResponse: Hook[] = [
+      (request, _options, response) =>
+        void answers.push({ url: request.url, auth: request.headers.get('authorization'), status: response.status, data: response.data, content: response.content })
+    ]
+    await open({ extend: { afterResponse } }).run(settings())
+    await open({ extend: { afterResponse }, path: '/text' }).run(settings()).catch(() => undefined)
+    expect(answers).toEqual([
+      { url: `${base}/json`, auth: 'Bearer k1', status: 200, data: { success: true }, content: '{"success":true}' },
+      { url: `${base}/text`, auth: 'Bearer k1', status: 503, data: 'busy', content: 'busy' }
+    ])
+  })
+
+  assumption('the request client honours skipResponseCloning: an answer far larger than a clone\'s buffers (256 KB) is read to its end', async () => {
+    let length = -1
+    const afterResponse: Hook[] = [(_request, _options, response) => void (length = String(response.content).length)]
+    const run = open({ extend: { skipResponseCloning: true, afterResponse }, path: '/big' }).run(settings())
+    const late = new Promise((_, reject) => setTimeout(() => reject(new Error('the answer was not read within 5 s')), 5000).unref())
+    await Promise.race([run, late])
+    expect(length).toBe(256 * 1024)
+  })
+
+  assumption('the request client honours extendRequest\'s timeout, and fails a request without an answer with an error the seam counts as no answer (NO_ANSWER_ERROR_NAMES / _CODES)', async () => {
+    const started = Date.now()
+    const error = (await open({ extend: { timeout: 100 }, path: '/silent' }).run(settings()).catch((e: unknown) => e)) as { name?: string; code?: string }
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(NO_ANSWER_ERROR_NAMES.has(String(error?.name)) || NO_ANSWER_ERROR_CODES.has(String(error?.code))).toBe(true)
+  })
+
+  assumption('a refused connection fails with an error the seam counts as no answer (NO_ANSWER_ERROR_NAMES / _CODES, or a Node connection code)', async () => {
+    const closed = http.createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise((resolve) => closed.close(resolve))
+    const error = (await open().run({ apiKey: 'k1', baseUrl: `http://127.0.0.1:${port}` }).catch((e: unknown) => e)) as { name?: string; code?: string }
+    expect(NO_ANSWER_ERROR_NAMES.has(String(error?.name)) || NO_ANSWER_ERROR_CODES.has(String(error?.code))).toBe(true)
+    expect(error?.code).toBe('ECONNREFUSED')
+  })
+
+  assumption('the json option is sent as JSON.stringify(json) with content-type application/json (the body capture records)', async () => {
+    await open().run(settings(), { name: 'Zoë "Q"' })
+    expect(last().body).toBe(JSON.stringify({ name: 'Zoë "Q"' }))
+    expect(last().headers['content-type']).toBe('application/json')
+    expect(last().method).toBe('POST')
+  })
+
+  assumption('RetryableError carries the code RETRYABLE_ERROR_CODE', () => {
+    expect(new RetryableError('later').code).toBe(RETRYABLE_ERROR_CODE)
+  })
+
+  assumption('transform (mapping-kit) accepts valid directives on an empty event and throws on an invalid one', () => {
+    expect(transform({ name: { '@path': '$.name' }, fixed: 'x' }, {})).toEqual({ fixed: 'x' })
+    expect(() => transform({ name: { '@nope': 'x' } } as never, {})).toThrow()
+  })
+
+  assumption('onEvent matches subscriptions with the @segment/destination-subscriptions the relay loads (parseFql / matchesFql), lenient readings included', async () => {
+    const core = require.resolve('@segment/actions-core')
+    expect(require.resolve('@segment/destination-subscriptions', { paths: [core] })).toBe(require.resolve('@segment/destination-subscriptions'))
+    const conditions = ['type = "track" and event = "A"', 'event = "A" or event = "B"', 'not type = "track"', 'properties.n > 2']
+    const events = [
+      { type: 'track', event: 'A', name: 'x', properties: { n: 3 } },
+      { type: 'track', event: 'B', name: 'x', properties: { n: 1 } },
+      { type: 'page', event: 'A', name: 'x' }
+    ]
+    for (const subscribe of conditions) {
+      const parsed = parseFql(subscribe)
+      for (const event of events) {
+        const before = seen.length
+        const subscription = { subscribe, partnerAction: 'send', mapping: { name: { '@path': '$.name' } } }
+        await new Destination(definition() as never).onEvent(event as never, { ...settings(), subscription } as never)
+        expect(seen.length - before, `${subscribe} on ${JSON.stringify(event)}`).toBe(matchesFql(parsed, event) ? 1 : 0)
+      }
+    }
+  })
+})

@@ -1,0 +1,219 @@
+/**
+ * The relay's one seam on @segment/actions-core: the only file of the relay that relies on how
+ * actions-core works inside (a protected method, its request client's options and hooks, what its
+ * runtime keeps, the FQL engine it matches with). Every such assumption is stated, and checked
+ * against the installed version, in actions-core.test.ts: after an upgrade, a broken assumption
+ * fails there by name. Public, documented exports (types, error classes) may be used elsewhere.
+ *
+ * What delivery gets from here:
+ * - `instrumentDefinition` and `RelayDestination`: run one action for one event, with
+ *   `RequestHooks` that see each request the action makes and its answer;
+ * - `checkMapping`: whether a subscription's mapping directives are valid;
+ * - `parseFql` / `matchesFql`: the FQL engine actions-core matches subscriptions with;
+ * - `NO_ANSWER_ERROR_NAMES` / `NO_ANSWER_ERROR_CODES` / `RETRYABLE_ERROR_CODE`: how its errors
+ *   say a request got no answer, or should be retried.
+ */
+import { Destination, ErrorCodes, getAuthData, transform } from '@segment/actions-core'
+import { parseFql, validate } from '@segment/destination-subscriptions'
+
+/** A request as the action hands it to its request client (before defaults and auth are merged in). */
+export interface OutgoingRequest {
+  method: string
+  url: string
+  headers: unknown
+  /** The `json` option (sent as JSON), when the action used it. */
+  json: unknown
+  /** The `body` option, when the action used it instead. */
+  body: unknown
+}
+
+/** CSB's answer to a request, as the request client read it. */
+export interface Answer {
+  /** The URL the request went to. */
+  url: string
+  /** The request's headers as sent (defaults and auth included). */
+  requestHeaders: unknown
+  status: number
+  headers: unknown
+  /** The body, parsed when it is JSON, else its text. */
+  body: unknown
+}
+
+/** What the relay does around each request of one action run (each hook is optional). */
+export interface RequestHooks {
+  /**
+   * The action asks for a request. Undefined: it is sent at once. A promise: it is sent when the
+   * promise resolves; when it rejects, nothing is sent and the request fails with its reason.
+   */
+  request?(request: OutgoingRequest): Promise<void> | undefined
+  /** The request is about to go out, defaults and auth merged in. Throwing stops it unsent. */
+  sending?(final: { headers: unknown; basicAuth: boolean }): void
+  /** The request got an answer (any status). */
+  answered?(answer: Answer): void
+}
+
+type AnyFn = (...args: any[]) => any
+type RequestFn = (url: string, options?: Record<string, unknown>) => Promise<unknown>
+
+/** The settings key under which a run's hooks reach `extendRequest` and `perform` (a symbol: JSON and schema validation ignore it). */
+const HOOKS = Symbol('csb-relay-request-hooks')
+/** The request-option key that carries a run's hooks to the client's own hooks (a function: option merging copies objects, not functions). */
+const CARRIER = 'csbRelayHooks'
+/** Marks a definition built by `instrumentDefinition`. */
+const INSTRUMENTED = Symbol('csb-relay-instrumented')
+
+function hooksOf(settings: unknown): RequestHooks | undefined {
+  return (settings as { [HOOKS]?: RequestHooks } | undefined)?.[HOOKS]
+}
+
+function hooksFromOptions(options: unknown): RequestHooks | undefined {
+  const carry = (options as Record<string, unknown> | undefined)?.[CARRIER]
+  return typeof carry === 'function' ? (carry as () => RequestHooks)() : undefined
+}
+
+/** The action's request client with the run's hooks: asked before each request, carried in its options. */
+function hooked(request: RequestFn, hooks: RequestHooks | undefined): RequestFn {
+  if (!hooks) return request
+  const carry = () => hooks
+  const send: RequestFn = (url, options = {}) => request(url, { ...options, [CARRIER]: carry })
+  const ask = hooks.request?.bind(hooks)
+  if (!ask) return send
+  return (url, options = {}) => {
+    const method = String(options.method ?? 'GET').toUpperCase()
+    const wait = ask({ method, url, headers: options.headers, json: options.json, body: options.body })
+    return wait ? wait.then(() => send(url, options)) : send(url, options)
+  }
+}
+
+const beforeRequest = (options: Record<string, unknown>) => {
+  hooksFromOptions(options)?.sending?.({ headers: options.headers, basicAuth: Boolean(options.username || options.password) })
+}
+
+const afterResponse = (request: { url: string; headers: unknown }, options: unknown, response: Record<string, any>) => {
+  hooksFromOptions(options)?.answered?.({
+    url: request.url,
+    requestHeaders: request.headers,
+    status: Number(response.status),
+    headers: response.headers,
+    body: response.data !== undefined ? response.data : response.content
+  })
+}
+
+const BEFORE_REQUEST: readonly AnyFn[] = Object.freeze([beforeRequest])
+const AFTER_RESPONSE: readonly AnyFn[] = Object.freeze([afterResponse])
+
+export interface InstrumentOptions {
+  /** The request timeout, read on every run (settings may change at runtime). */
+  timeoutMs: () => number
+}
+
+/**
+ * A copy of the definition whose action runs call the `RequestHooks` passed to `runAction`: each
+ * action's `perform` gets a request client that asks `request` first, and `extendRequest` adds
+ * the client hooks that call `sending` and `answered`, and the request timeout.
+ */
+export function instrumentDefinition<D extends { actions: Record<string, any>; extendRequest?: AnyFn }>(definition: D, options: InstrumentOptions): D {
+  const actions: Record<string, unknown> = {}
+  for (const [slug, action] of Object.entries(definition.actions)) {
+    const perform = action.perform as AnyFn | undefined
+    actions[slug] = perform
+      ? { ...action, perform: (request: RequestFn, data: { settings?: unknown }) => perform(hooked(request, hooksOf(data?.settings)), data) }
+      : action
+  }
+  const extendRequest = definition.extendRequest
+  const instrumented = {
+    ...definition,
+    actions,
+    extendRequest: (data: { settings?: unknown }) => {
+      const base = (extendRequest?.(data) ?? {}) as Record<string, unknown>
+      return {
+        ...base,
+        timeout: options.timeoutMs(),
+        // Read the answer's body itself, not a clone of the response: with a clone, an answer
+        // larger than the clone's buffers (about 64 KB) is never read to its end, and the request
+        // timeout does not cover the body (docs/delivery.md, "Tricks").
+        skipResponseCloning: true,
+        beforeRequest: base.beforeRequest ? [...(base.beforeRequest as AnyFn[]), beforeRequest] : BEFORE_REQUEST,
+        afterResponse: base.afterResponse ? [...(base.afterResponse as AnyFn[]), afterResponse] : AFTER_RESPONSE
+      }
+    }
+  }
+  Object.defineProperty(instrumented, INSTRUMENTED, { value: true })
+  return instrumented as unknown as D
+}
+
+/** What `onEvent` passes as auth for settings without OAuth. */
+const NO_AUTH = Object.freeze(getAuthData({} as never))
+const NO_METADATA = Object.freeze({ actionConfigId: undefined, destinationConfigId: undefined, actionId: undefined, sourceId: undefined })
+/** Error names `onEvent` marks as a 400 (the event does not fit the action's fields). */
+const VALIDATION_ERRORS = new Set(['AggregateAjvError', 'ValidationError'])
+
+/** actions-core's Destination, opened up to run one action (`executeAction` is protected). */
+class Runtime<Settings> extends Destination<Settings> {
+  run(partnerAction: string, event: Record<string, unknown>, mapping: Record<string, unknown>, settings: Settings): Promise<unknown> {
+    return this.executeAction(partnerAction, {
+      event: event as never,
+      mapping: mapping as never,
+      settings,
+      auth: NO_AUTH as never,
+      features: {},
+      statsContext: {} as never,
+      subscriptionMetadata: NO_METADATA
+    })
+  }
+}
+
+/**
+ * The destination as the relay runs it. The relay has matched the subscriptions itself (FQL parsed
+ * once, at start) and validated the CSB settings when they were set, so it runs the matched action
+ * directly rather than through `onEvent`, which would validate the settings and parse and match
+ * the FQL again on every event (docs/delivery.md, "Tricks"). What `onEvent` adds for a destination
+ * without OAuth, like CSB, is kept: payload validation errors get status 400.
+ */
+export class RelayDestination<Settings = any> {
+  private readonly runtime: Runtime<Settings>
+
+  /** `definition`: from `instrumentDefinition` (else the hooks would never be called). */
+  constructor(definition: ConstructorParameters<typeof Destination<Settings>>[0]) {
+    if (!(definition as { [INSTRUMENTED]?: boolean })[INSTRUMENTED]) {
+      throw new TypeError('RelayDestination needs a definition from instrumentDefinition(definition, { timeoutMs })')
+    }
+    this.runtime = new Runtime(definition)
+  }
+
+  /** Throws (status 400) when the settings do not fit the destination's settings schema. */
+  validateSettings(settings: Settings): void {
+    this.runtime.validateSettings(settings)
+  }
+
+  /** Runs one action for one event: mapping, payload validation, `perform`, with `hooks` around each request. */
+  async runAction(partnerAction: string, event: Record<string, unknown>, mapping: Record<string, unknown>, settings: Settings, hooks?: RequestHooks): Promise<unknown> {
+    try {
+      return await this.runtime.run(partnerAction, event, mapping, hooks ? { ...settings, [HOOKS]: hooks } : settings)
+    } catch (error) {
+      const e = error as { name?: string; status?: number } | null
+      if (e && typeof e === 'object' && VALIDATION_ERRORS.has(e.name ?? '')) e.status = 400
+      throw error
+    } finally {
+      // actions-core keeps every response on the Destination; a long-running relay must not.
+      ;(this.runtime.responses as unknown[]).length = 0
+    }
+  }
+}
+
+/** Throws when a mapping's directives are invalid (actions-core's mapping-kit, on an empty event). */
+export function checkMapping(mapping: Record<string, unknown>): void {
+  transform(mapping as Parameters<typeof transform>[0], {})
+}
+
+/** The FQL engine actions-core matches subscriptions with: a condition means the same to the relay. */
+export { parseFql }
+export const matchesFql: typeof validate = validate
+export type ParsedFql = ReturnType<typeof parseFql>
+
+/** Error names of actions-core's request client (and the fetch under it) for a request that got no answer. */
+export const NO_ANSWER_ERROR_NAMES: ReadonlySet<string> = new Set(['TimeoutError', 'RequestTimeoutError', 'RequestClientError', 'AbortError', 'FetchError'])
+/** Error codes of actions-core's request client for a request that got no answer. */
+export const NO_ANSWER_ERROR_CODES: ReadonlySet<string> = new Set(['REQUESTTIMEOUTERROR', 'REQUESTCLIENTERROR'])
+/** The code actions-core's RetryableError carries. */
+export const RETRYABLE_ERROR_CODE: string = ErrorCodes.RETRYABLE_ERROR
