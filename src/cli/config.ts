@@ -64,6 +64,10 @@ export interface RelayConfig {
   deliveryThreads: number
   store: StoreSettings
   logLevel: string
+  /** The relay's URL as browsers reach it (analytics.js is told to send there); absent: as each request came in. */
+  publicUrl?: string
+  /** Behind a proxy: take the client's host, scheme and address from its X-Forwarded-* headers. */
+  trustProxy: boolean
   /** Where the config came from, for messages. */
   configFile?: string
 }
@@ -76,6 +80,7 @@ export const defaults = {
   db: './data/csb-relay.db',
   logLevel: 'info',
   deliveryThreads: 0,
+  trustProxy: false,
   ingest: {
     maxEventBytes: 32 * 1024,
     maxRequestBytes: 500 * 1024,
@@ -200,7 +205,8 @@ function parseCsb(file: unknown, env: Environment): CsbSettings | undefined {
 }
 
 const KNOWN_TOP_LEVEL = new Set([
-  'port', 'host', 'db', 'sources', 'adminToken', 'csb', 'subscriptions', 'filters', 'ingest', 'delivery', 'store', 'logLevel'
+  'port', 'host', 'db', 'sources', 'adminToken', 'csb', 'subscriptions', 'filters', 'ingest', 'delivery', 'store', 'logLevel',
+  'publicUrl', 'trustProxy'
 ])
 
 export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() }: ConfigSources = {}): RelayConfig {
@@ -250,6 +256,8 @@ export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() 
     deliveryThreads: deliveryThreads(env.CSB_RELAY_DELIVERY_THREADS),
     store: mergeNumbers(defaults.store, file.store, 'store'),
     logLevel: String(env.LOG_LEVEL ?? file.logLevel ?? defaults.logLevel),
+    publicUrl: publicUrlOf(env.CSB_RELAY_PUBLIC_URL || file.publicUrl, env.CSB_RELAY_PUBLIC_URL ? 'CSB_RELAY_PUBLIC_URL' : '"publicUrl"'),
+    trustProxy: trustProxyOf(file.trustProxy),
     configFile
   }
 }
@@ -261,6 +269,22 @@ function deliveryThreads(text: string | undefined): number {
     throw new ConfigError(`CSB_RELAY_DELIVERY_THREADS must be an integer from 0 (run the destination in the main thread) to 64, got "${text}"`)
   }
   return n
+}
+
+/** `http(s)://host[:port][/path]`, without a trailing slash; the setting's name is in every refusal. */
+function publicUrlOf(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === '') return undefined
+  const refuse = (problem: string) => new ConfigError(`${name} must ${problem}, e.g. "https://relay.example.com" or "https://www.example.com/relay"; got ${JSON.stringify(value)}`)
+  const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined
+  if (!url) throw refuse("be the relay's URL as browsers reach it")
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refuse('start with https:// or http://')
+  if (url.username || url.password || url.search || url.hash) throw refuse('have no user, password, query or fragment')
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`
+}
+
+function trustProxyOf(value: unknown): boolean {
+  if (value === undefined || typeof value === 'boolean') return value ?? defaults.trustProxy
+  throw new ConfigError(`"trustProxy" must be true (behind a proxy that sets X-Forwarded-Host/-Proto/-For) or false, got ${JSON.stringify(value)}`)
 }
 
 function ingestSettings(fromFile: unknown): IngestSettings {

@@ -86,7 +86,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       // request.log is made when first used (it is, on errors), not for every request.
       childLoggerFactory: lazyChildLogger as never,
       // While closing, requests on kept-alive connections get 503 + Connection: close; SDKs retry.
-      return503OnClosing: true
+      return503OnClosing: true,
+      // The one place trustProxy is read: request.host, .protocol and .ip honour X-Forwarded-* when on.
+      trustProxy: config.trustProxy
     })
 
     // ops: metrics registry, dashboard and admin plugins; sets the observer ingest reports to
@@ -145,7 +147,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       sources: writeKeys.sources,
       limits: config.ingest,
       parseThreads: config.ingest.parseThreads,
-      observer: ingestObserver
+      observer: ingestObserver,
+      publicUrl: config.publicUrl
     })
 
     // health

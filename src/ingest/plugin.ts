@@ -16,7 +16,7 @@ import { backlogOf, type NewEvent, type QueuedSummary, type Store } from '../sto
 import { WRITE_KEY_HELP, WriteKeys, writeKeyFromAuthorization, type IngestSource } from './auth'
 import { BacklogGate } from './backlog-gate'
 import { readBody } from './body'
-import { browserSettings } from './browser-settings'
+import { browserRoutes } from './browser-routes'
 import { IngestError } from './errors'
 import { ROUTES, eventsOfRequest, routeOf, writeKeyInBody, type Route } from './events'
 import { parseJson } from './json'
@@ -49,6 +49,8 @@ export interface IngestOptions {
   parseThreads?: number
   /** Bodies from this size (bytes, after gunzip) go to a parse thread. Default 16 KiB. */
   parseThreadMinBytes?: number
+  /** The relay's URL as browsers reach it (config `publicUrl`); absent: as each request came in. */
+  publicUrl?: string
 }
 
 /** Distinct valid Authorization headers remembered (one per source and encoding, in practice). */
@@ -227,16 +229,6 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     answer: (reply) => reply.code(200).type(JSON_TYPE).send(SUCCESS)
   })
 
-  app.get<{ Params: { writeKey: string } }>('/v1/projects/:writeKey/settings', async (request, reply) => {
-    const writeKey = request.params.writeKey
-    if (keys.sourceOf(writeKey) === undefined) {
-      return reply.code(404).type(JSON_TYPE).send(errorBody('no source has this write key'))
-    }
-    const settings = browserSettings({
-      writeKey,
-      host: request.host,
-      protocol: request.protocol === 'https' ? 'https' : 'http'
-    })
-    return reply.header('cache-control', 'no-cache').type(JSON_TYPE).send(JSON.stringify(settings))
-  })
+  // analytics.js, its chunks and its settings, from this origin (browser-routes.ts)
+  browserRoutes(app, { writeKeys: keys, publicUrl: options.publicUrl })
 }

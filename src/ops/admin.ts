@@ -11,6 +11,7 @@ import { parsePeriod } from './period'
 import { SecretSet, scrubValue } from '../delivery'
 import { CsbSettingsError, type CsbState } from './csb-settings'
 import { buildOverview } from './overview'
+import { browserSetupHandler } from './browser-setup'
 
 /** Result of asking CSB whether it accepts the configured key (destination's testAuthentication). */
 export interface CsbCheck {
@@ -151,6 +152,9 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
   })
 
   app.get('/config', async () => ({ config: options.config, engine: store.engine }))
+
+  // Per source: Segment's snippet for the relay's public URL and the CSP entries (browser-setup.ts).
+  app.get('/browser', browserSetupHandler(options.config))
 
   app.get('/csb', async (_request, reply) => {
     if (!options.csb) return reply.code(503).send({ error: 'CSB settings cannot be read or changed in this relay' })
