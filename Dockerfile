@@ -25,12 +25,18 @@ RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json tsconfig.types.json ./
 COPY bin ./bin
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# Of better-sqlite3's build, only the compiled addon is loaded; its sources and objects stay here.
+RUN npm run build && npm prune --omit=dev \
+ && cd node_modules/better-sqlite3 \
+ && mv build/Release/better_sqlite3.node /tmp/ \
+ && rm -rf build deps src \
+ && mkdir -p build/Release && mv /tmp/better_sqlite3.node build/Release/
 
 # ---- run: production dependencies, the compiled relay, an unprivileged user ----
 FROM ${BASE_IMAGE} AS run
-RUN groupadd --system --gid 10001 csb-relay \
- && useradd --system --uid 10001 --gid csb-relay --home-dir /data --no-create-home \
+# A fixed uid/gid (10001) so that a volume's owner is known beforehand on any host.
+RUN groupadd --gid 10001 csb-relay \
+ && useradd --uid 10001 --gid csb-relay --home-dir /data --no-create-home --no-log-init \
       --shell /usr/sbin/nologin csb-relay \
  && mkdir /data && chown csb-relay:csb-relay /data && chmod 0700 /data
 WORKDIR /app
@@ -38,7 +44,7 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/dist ./dist
-COPY deploy/healthcheck.js ./deploy/healthcheck.js
+COPY deploy/healthcheck.js deploy/backup-sqlite.js ./deploy/
 # HOST=0.0.0.0: inside a container, 127.0.0.1 is unreachable from the published port.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
