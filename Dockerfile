@@ -45,6 +45,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/dist ./dist
 COPY deploy/healthcheck.js deploy/backup-sqlite.js ./deploy/
+# `csb-relay status`, `csb-relay dlq ...` inside the container (docker compose exec relay ...).
+RUN ln -s /app/bin/csb-relay.js /usr/local/bin/csb-relay
 # HOST=0.0.0.0: inside a container, 127.0.0.1 is unreachable from the published port.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

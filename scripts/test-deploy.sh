@@ -7,9 +7,9 @@
 #   4. the image: podman build --isolation chroot, with that base; its size
 #   5. the image's configuration: user, /data volume, HOST, health check, stop signal
 #   6. podman image mount: the user exists and owns /data; no dev dependency is inside
-#   7-11. the image's entrypoint under chroot as the image's user: the sandbox, the relay,
-#      GET /healthz and the image's HEALTHCHECK, one event delivered to the sandbox, an online
-#      backup of the live SQLite store, SIGTERM ending the relay with exit code 0
+#   7-12. the image's entrypoint under chroot as the image's user: the sandbox, the relay,
+#      GET /healthz and the image's HEALTHCHECK, one event delivered to the sandbox, the CLI,
+#      an online backup of the live SQLite store, SIGTERM ending the relay with exit code 0
 # Every server listens on 127.0.0.1 (HOST is overridden for that) on a free port.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -169,6 +169,11 @@ for _ in $(seq 1 150); do
 done
 [[ "$received" == *'"user_id":"deploy-user"'*'"status":200'* ]] || { tail -5 "$work/relay.log"; fail "the sandbox did not receive the event: $received"; }
 ok "the sandbox received: $(node -e 'const [r] = JSON.parse(process.argv[1].slice(4)); console.log(r.method, r.path, JSON.stringify(r.body), "->", r.status, JSON.stringify(r.response))' "$received")"
+
+step "the CLI inside the image: csb-relay status"
+( in_image HOST=127.0.0.1 PORT="$relay_port" -- csb-relay status ) >"$work/status.log" 2>&1 || { cat "$work/status.log"; fail "csb-relay status"; }
+head -4 "$work/status.log"
+ok "relay resident memory: $(awk '/^VmRSS/ { printf "%.0f MB", $2 / 1024 }' "/proc/$relay_pid/status")"
 
 step "online backup of the live store: node deploy/backup-sqlite.js"
 ( in_image -- node deploy/backup-sqlite.js /data/csb-relay.db /data/backup.db ) || fail "backup-sqlite exited $?"
