@@ -14,9 +14,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# apt-get, podman's image store, mount and chroot all need root.
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "test:deploy needs root (apt-get, podman, mount, chroot)"; exit 1; }
+  exec sudo --preserve-env=PATH,NODE_EXTRA_CA_CERTS,CSB_RELAY_IMAGE bash "$0" "$@"
+fi
+
 IMAGE=${CSB_RELAY_IMAGE:-localhost/csb-relay:test}
 WRITE_KEY=wk_deploy_test
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 step_no=0
 step() { step_no=$((step_no + 1)); step_started=$(date +%s); echo; echo "== $step_no. $*"; }
@@ -40,8 +45,8 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
   if [ -n "$mnt" ]; then
-    for sub in tmp dev proc data; do as_root umount "$mnt/$sub" 2>/dev/null; done
-    as_root podman image unmount "$IMAGE" >/dev/null 2>&1
+    for sub in tmp dev proc data; do umount "$mnt/$sub" 2>/dev/null; done
+    podman image unmount "$IMAGE" >/dev/null 2>&1
   fi
   rm -rf "$work"
 }
@@ -53,7 +58,7 @@ command -v podman >/dev/null || need+=(podman)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
-  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null \
+  apt-get update -qq && env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null \
     || fail "apt-get install ${need[*]}"
   ok "installed ${need[*]}"
 else
@@ -102,7 +107,7 @@ inspect '{{range $k, $v := .Config.Volumes}}{{$k}} {{end}}' | grep -qw /data || 
 ok "non-root user, HOST=0.0.0.0, VOLUME /data, STOPSIGNAL SIGTERM, HEALTHCHECK"
 
 step "podman image mount: the image's user and /data"
-mnt=$(as_root podman image mount "$IMAGE") || fail "podman image mount"
+mnt=$(podman image mount "$IMAGE") || fail "podman image mount"
 name=${user%%:*}
 passwd_line=$(grep "^$name:" "$mnt/etc/passwd") || fail "user $name is not in the image's /etc/passwd"
 uid=$(echo "$passwd_line" | cut -d: -f3); gid=$(echo "$passwd_line" | cut -d: -f4); home=$(echo "$passwd_line" | cut -d: -f6)
@@ -117,17 +122,16 @@ ok "$name is uid $uid gid $gid; /data is $data_owner (owner uid:gid, mode); no d
 # The image's root is read-only here; /data gets a fresh directory with the image's owner and
 # mode (as a new volume would), /tmp a tmpfs, and /proc and /dev come from the host.
 mkdir "$work/data" && chown "$uid:$gid" "$work/data" && chmod 700 "$work/data"
-as_root mount --bind "$work/data" "$mnt/data" && as_root mount -t proc proc "$mnt/proc" \
-  && as_root mount --bind /dev "$mnt/dev" && as_root mount -t tmpfs tmpfs "$mnt/tmp" || fail "mounts under $mnt"
+mount --bind "$work/data" "$mnt/data" && mount -t proc proc "$mnt/proc" \
+  && mount --bind /dev "$mnt/dev" && mount -t tmpfs tmpfs "$mnt/tmp" || fail "mounts under $mnt"
 # in_image ENV... -- COMMAND...: runs COMMAND in the image as its user, with the image's
 # environment plus ENV, from its working directory. It ends in exec, so it replaces the shell
 # that runs it: started with `&`, its PID ($!) is the command's own and a signal sent there
 # reaches the relay itself; in the foreground it runs in a subshell, `( in_image ... )`.
 in_image() {
-  local extra=() sudo=()
+  local extra=()
   while [ "$1" != -- ]; do extra+=("$1"); shift; done; shift
-  [ "$(id -u)" = 0 ] || sudo=(sudo)
-  exec "${sudo[@]}" chroot --userspec="$uid:$gid" --groups="$gid" "$mnt" /usr/bin/env -i "${image_env[@]}" HOME="$home" "${extra[@]}" \
+  exec chroot --userspec="$uid:$gid" --groups="$gid" "$mnt" /usr/bin/env -i "${image_env[@]}" HOME="$home" "${extra[@]}" \
     /bin/sh -c 'cd "$0" && exec "$@"' "$workdir" "$@"
 }
 
@@ -186,12 +190,12 @@ ok "backup taken while the relay runs"
 
 step "SIGTERM ends the relay with exit code 0"
 stop_started=$(date +%s%N)
-as_root kill -TERM "$relay_pid"
+kill -TERM "$relay_pid"
 wait "$relay_pid"; relay_code=$?
 stop_ms=$((($(date +%s%N) - stop_started) / 1000000))
 tail -2 "$work/relay.log" | cut -c1-200
 [ "$relay_code" = 0 ] || fail "the relay exited $relay_code after SIGTERM"
-as_root kill -TERM "$sandbox_pid"
+kill -TERM "$sandbox_pid"
 wait "$sandbox_pid"; sandbox_code=$?
 [ "$sandbox_code" = 0 ] || fail "the sandbox exited $sandbox_code after SIGTERM"
 pids=()
