@@ -108,7 +108,7 @@ export async function runScenario(name: string, instances: number, db: string, d
         `ingest rounds ${ingestRates.map((r) => Math.round(r)).join(', ')} ev/s (${accepted} events); ` +
         `delivered ${delivered - d0} in ${seconds.toFixed(1)} s, mean ${Math.round(meanDelivery)} ev/s, ` +
         `relay CPU ${(deliveryCpu / seconds).toFixed(2)} cores, ` +
-        `${WINDOW_MS / 1000} s windows ${windowRates.map((r) => Math.round(r)).join(', ')} ev/s; store calls: ${storeOps}`
+        `${WINDOW_MS / 1000} s windows ${windowRates.length > 0 ? `${windowRates.map((r) => Math.round(r)).join(', ')} ev/s` : 'none (the phase was shorter)'}; store calls: ${storeOps}`
     }
   } finally {
     await Promise.all(relays.map((r) => r.stop('SIGKILL')))
