@@ -74,6 +74,7 @@ export function throughputScenario(name: string, options: ThroughputOptions): Sc
       const sandboxShare = (procCpuSeconds(ctx.sandbox.child.pid) - sandboxCpu0) / seconds
       const machineShare = (machineBusySeconds() - machine0) / seconds
       await stopProfile()
+      const names = delivery.stats().names
       await delivery.stop()
       await store.close()
       const perSecond = outcomes.delivered / seconds
@@ -82,6 +83,8 @@ export function throughputScenario(name: string, options: ThroughputOptions): Sc
         events,
         'ordering keys, event names': `${shape.keys}, ${shape.names ?? 1}`,
         'delivered, dead, skipped': `${outcomes.delivered}, ${outcomes.dead}, ${outcomes.skipped}`,
+        // What the names guard has admitted (0 = its limit is off).
+        'feature names known / limit': `${names.feature.known} / ${names.feature.limit}`,
         seconds: seconds.toFixed(2),
         'delivered/s': Math.round(perSecond),
         [baseline.label]: Math.round(baseline.perSecond),

@@ -82,6 +82,8 @@ describe.concurrent('benches in their quick form (bench/, --quick)', () => {
     expect(contended).toMatch(/ordering keys, event names\s+200, 1/)
     expect(contended).toMatch(new RegExp(`ratio to the bound\\s+${RATIO}`))
     expect(names).toMatch(/ordering keys, event names\s+300, 300/)
+    // The guard admitted every name (through the store), and refused none.
+    expect(names).toMatch(/feature names known \/ limit\s+300 \/ 1000/)
     expect(names).toMatch(new RegExp(`ratio to the bound\\s+${RATIO}`))
     expect(section('request client alone')).toMatch(new RegExp(`ratio to the bound\\s+${RATIO}`))
     expect(section('steady 1000/s')).toMatch(/p95 ms \(target < 150\)\s+\d+/)
