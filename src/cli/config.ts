@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { deliveryDefaults, type CsbSettings, type DeliverySettings, type SubscriptionConfig } from '../delivery'
+import { configSchema, findUnknownKey } from './config-schema'
 import { processEnv, type Environment } from './env'
 
 // Delivery owns its settings' shape and defaults; the CLI only loads them.
@@ -21,6 +22,10 @@ export interface SourceConfig {
    * of this source must carry a signature that verifies (docs/from-segment.md).
    */
   sharedSecret?: string
+  /** Events per second this source may send, averaged; over it, ingest answers 429 (docs/ingest.md). None when unset. */
+  maxEventsPerSecond?: number
+  /** Events the source may send at once above its rate; default one second's worth (ingest/rate-limit.ts). */
+  burstEvents?: number
 }
 
 export interface IngestSettings {
@@ -134,10 +139,8 @@ function mergeNumbers<T extends object>(base: T, override: unknown, section: str
     throw new ConfigError(`"${section}" in the config file must be an object`)
   }
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) }
+  // Unknown keys were refused with the rest of the file's (CONFIG_SCHEMA): every key here is base's.
   for (const [key, value] of Object.entries(override as Json)) {
-    if (!(key in base)) {
-      throw new ConfigError(`unknown setting "${section}.${key}"; known: ${Object.keys(base).join(', ')}`)
-    }
     const current = (base as Record<string, unknown>)[key]
     if (typeof current === 'boolean') {
       if (typeof value !== 'boolean') throw new ConfigError(`"${section}.${key}" must be true or false`)
@@ -165,6 +168,7 @@ function parseSources(fileSources: unknown, envKeys: string | undefined): Source
         }
         source.sharedSecret = src.sharedSecret
       }
+      Object.assign(source, rateLimitOf(src, i))
       sources.push(source)
     })
   }
@@ -176,6 +180,23 @@ function parseSources(fileSources: unknown, envKeys: string | undefined): Source
       .forEach((writeKey, i) => sources.push({ name: `env-${i + 1}`, writeKey }))
   }
   return sources
+}
+
+/** A source's `maxEventsPerSecond` and `burstEvents`, checked; neither when the source has no limit. */
+function rateLimitOf(src: Json, i: number): Pick<SourceConfig, 'maxEventsPerSecond' | 'burstEvents'> {
+  const { maxEventsPerSecond: rate, burstEvents: burst } = src
+  if (rate === undefined) {
+    if (burst !== undefined) throw new ConfigError(`sources[${i}].burstEvents needs sources[${i}].maxEventsPerSecond: set the rate, or leave both out for no limit`)
+    return {}
+  }
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
+    throw new ConfigError(`sources[${i}].maxEventsPerSecond must be a number of events per second above 0 (e.g. 100), or left out for no limit; got ${JSON.stringify(rate)}`)
+  }
+  if (burst === undefined) return { maxEventsPerSecond: rate }
+  if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1) {
+    throw new ConfigError(`sources[${i}].burstEvents must be a whole number of events >= 1 (default: one second's worth, ${Math.ceil(rate)}); got ${JSON.stringify(burst)}`)
+  }
+  return { maxEventsPerSecond: rate, burstEvents: burst }
 }
 
 function parseCsb(file: unknown, env: Environment): CsbSettings | undefined {
@@ -199,9 +220,8 @@ function parseCsb(file: unknown, env: Environment): CsbSettings | undefined {
   return csb
 }
 
-const KNOWN_TOP_LEVEL = new Set([
-  'port', 'host', 'db', 'sources', 'adminToken', 'csb', 'subscriptions', 'filters', 'ingest', 'delivery', 'store', 'logLevel'
-])
+/** Every key a config file may hold (config-schema.ts). */
+export const CONFIG_SCHEMA = configSchema(defaults)
 
 export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() }: ConfigSources = {}): RelayConfig {
   const { values } = parseArgs({
@@ -218,11 +238,8 @@ export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() 
   const configPath = values.config ?? env.CSB_RELAY_CONFIG
   const configFile = configPath ? path.resolve(cwd, configPath) : undefined
   const file: Json = configFile ? readConfigFile(configFile) : {}
-  for (const key of Object.keys(file)) {
-    if (!KNOWN_TOP_LEVEL.has(key)) {
-      throw new ConfigError(`unknown setting "${key}" in ${configFile}; known: ${[...KNOWN_TOP_LEVEL].join(', ')}`)
-    }
-  }
+  const unknown = findUnknownKey(file, CONFIG_SCHEMA)
+  if (unknown) throw new ConfigError(`${unknown.message} (in ${configFile})`)
 
   const port = toNumber(values.port ?? env.PORT ?? file.port ?? defaults.port, 'port', { min: 0 })
   if (port > 65535) throw new ConfigError(`port must be at most 65535, got ${port}`)
