@@ -21,6 +21,7 @@ import { IngestError } from './errors'
 import { ROUTES, eventsOfRequest, routeOf, writeKeyInBody, type Route } from './events'
 import { parseJson } from './json'
 import { ParseThreads } from './parse-thread'
+import { SourceRateLimits } from './rate-limit'
 import type { IngestObserver, IngestResult } from './observer'
 import { WEBHOOK_PATHS, webhookRoute } from './webhook-route'
 
@@ -75,6 +76,7 @@ function report(observer: IngestObserver, summary: QueuedSummary): void {
 export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: FastifyInstance, options) => {
   const { store, limits, observer } = options
   const keys = new WriteKeys(options.sources)
+  const rateLimits = new SourceRateLimits(options.sources)
   // Authorization headers already found to carry a valid key, with their source: SDKs send the
   // same header on every request. Only valid keys are kept, so a lookup tells an attacker nothing
   // the answer would not (a miss goes through the constant-time comparison).
@@ -153,12 +155,24 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     }
   }
 
-  async function admit(request: FastifyRequest, events: NewEvent[] | OpaqueBatch | SerialisedEvents, count: number): Promise<void> {
+  /** Takes the request's events from its source's rate limit, or refuses the request whole (429). */
+  function takeRate(source: string, count: number): void {
+    try {
+      rateLimits.take(source, count)
+    } catch (err) {
+      observer?.rateLimited?.(source, count)
+      throw err
+    }
+  }
+
+  async function admit(request: FastifyRequest, source: string, events: NewEvent[] | OpaqueBatch | SerialisedEvents, count: number): Promise<void> {
     if (count === 0) return
+    takeRate(source, count)
     const started = performance.now()
     try {
       await store.admit(events)
     } catch (err) {
+      rateLimits.giveBack(source, count)
       request.log.error({ err }, 'store.admit failed')
       throw new IngestError(503, 'events could not be stored; retry later', 5)
     }
@@ -204,12 +218,12 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     if (body === undefined && parseThreads && raw.length >= parseThreadMinBytes) {
       await refuseOverBacklog()
       const batch = await parseThreads.parse(route, raw, source, receivedAt)
-      return admit(request, batch, batch.n)
+      return admit(request, source, batch, batch.n)
     }
     const parsed = body === undefined ? parseJson(raw) : body
     await refuseOverBacklog()
     const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt)
-    await admit(request, events, events.length)
+    await admit(request, source, events, events.length)
   }
 
   app.post<{ Params: { kind: string } }>('/v1/:kind', (request, reply) => {

@@ -17,6 +17,7 @@ export const METRIC_PREFIX = 'csb_relay_'
 export interface IngestMetricsObserver {
   ingested(type: string, result: 'accepted' | 'duplicate' | 'rejected' | 'throttled', count: number): void
   storeLatency(operation: string, seconds: number): void
+  rateLimited(source: string, events: number): void
 }
 
 /** End-to-end latency buckets (seconds): sub-second when healthy, hours when CSB was down. */
@@ -48,6 +49,12 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
     name: `${METRIC_PREFIX}ingested_events_total`,
     help: 'Events received on the tracking API, by Segment type and result (accepted, duplicate, rejected, throttled).',
     labelNames: ['type', 'result'] as const,
+    registers
+  })
+  const rateLimited = new Counter({
+    name: `${METRIC_PREFIX}rate_limited_events_total`,
+    help: 'Events refused (429, none stored) because their source was over its sources[].maxEventsPerSecond, by source name.',
+    labelNames: ['source'] as const,
     registers
   })
   const outcomes = new Counter({
@@ -163,6 +170,9 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
     },
     storeLatency(operation, seconds) {
       storeLatency.observe({ operation }, seconds)
+    },
+    rateLimited(source, events) {
+      rateLimited.inc({ source }, events)
     }
   }
 
