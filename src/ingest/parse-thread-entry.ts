@@ -5,6 +5,7 @@ import { movableBuffers, serialiseEvents } from '../store/serialised'
 import { checkRequest, eventsOfRequest } from './events'
 import { bodyText, parseJson } from './json'
 import { opaqueRequest } from './opaque'
+import { noRepairs } from './repairs'
 import type { ParseAnswer, ParseMessage, ParseReply, ParseRequest, ParseSetup } from './parse-thread'
 
 const port = parentPort
@@ -16,11 +17,12 @@ function answer(request: ParseRequest): ParseReply {
     const text = bodyText(request.raw)
     const body = parseJson(text)
     const receivedAt = new Date(request.receivedAtMs)
+    const repairs = noRepairs()
     const batch =
       output === 'opaque'
-        ? opaqueRequest(request.route, request.source, receivedAt, request.raw, checkRequest(request.route, body, request.raw.byteLength, limits))
-        : serialiseEvents(eventsOfRequest(request.route, body, request.raw.byteLength, request.source, limits, receivedAt))
-    return { id: request.id, ok: true, batch }
+        ? opaqueRequest(request.route, request.source, receivedAt, request.raw, checkRequest(request.route, body, request.raw.byteLength, limits, repairs))
+        : serialiseEvents(eventsOfRequest(request.route, body, request.raw.byteLength, request.source, limits, receivedAt, true, repairs))
+    return { id: request.id, ok: true, batch, repairs }
   } catch (error) {
     return error instanceof IngestError
       ? { id: request.id, ok: false, status: error.statusCode, message: error.message }

@@ -10,6 +10,7 @@ import { movableBuffers, type OpaqueBatch, type SerialisedEvents } from '../stor
 import { threadEntry } from '../store/thread-entry'
 import { IngestError } from './errors'
 import type { EventLimits, Route } from './events'
+import type { Repairs } from './repairs'
 
 export interface ParseRequest {
   id: number
@@ -33,7 +34,7 @@ export interface ParseSetup {
 }
 
 export type ParseReply =
-  | { id: number; ok: true; batch: OpaqueBatch | SerialisedEvents }
+  | { id: number; ok: true; batch: OpaqueBatch | SerialisedEvents; repairs: Repairs }
   | { id: number; ok: false; status: IngestError['statusCode'] | 500; message: string }
 
 /**
@@ -44,8 +45,14 @@ export type ParseReply =
 export type ParseMessage = ParseRequest[]
 export type ParseAnswer = ParseReply[]
 
+/** A parsed request: ready for the store, with what its normalisation repairs (counted for /metrics). */
+export interface Parsed {
+  batch: OpaqueBatch | SerialisedEvents
+  repairs: Repairs
+}
+
 interface Pending {
-  resolve(batch: OpaqueBatch | SerialisedEvents): void
+  resolve(parsed: Parsed): void
   reject(error: unknown): void
 }
 
@@ -86,7 +93,7 @@ class ParseThread {
     if (!waiting) return
     this.pending.delete(reply.id)
     if (this.pending.size === 0) this.worker.unref()
-    if (reply.ok) waiting.resolve(reply.batch)
+    if (reply.ok) waiting.resolve({ batch: reply.batch, repairs: reply.repairs })
     else if (reply.status === 500) waiting.reject(new Error(reply.message))
     else waiting.reject(new IngestError(reply.status, reply.message))
   }
@@ -97,7 +104,7 @@ class ParseThread {
     this.pending.clear()
   }
 
-  parse(request: ParseRequest): Promise<OpaqueBatch | SerialisedEvents> {
+  parse(request: ParseRequest): Promise<Parsed> {
     return new Promise((resolve, reject) => {
       this.pending.set(request.id, { resolve, reject })
       if (this.pending.size === 1) this.worker.ref()
@@ -133,7 +140,7 @@ export class ParseThreads {
   }
 
   /** The request ready for `store.admit` (see ParseOutput); rejects with the IngestError the request thread would throw. */
-  parse(route: Route, raw: Uint8Array, source: string, receivedAt: Date): Promise<OpaqueBatch | SerialisedEvents> {
+  parse(route: Route, raw: Uint8Array, source: string, receivedAt: Date): Promise<Parsed> {
     // The least busy thread (with one thread, that one).
     let thread = this.threads[0]!
     for (const t of this.threads) if (t.load < thread.load) thread = t

@@ -22,6 +22,7 @@ import { ROUTES, eventsOfRequest, routeOf, writeKeyInBody, type Route } from './
 import { parseJson } from './json'
 import { ParseThreads } from './parse-thread'
 import { SourceRateLimits } from './rate-limit'
+import { noRepairs, type Repairs } from './repairs'
 import type { IngestObserver, IngestResult } from './observer'
 import { WEBHOOK_PATHS, webhookRoute } from './webhook-route'
 
@@ -63,6 +64,13 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 const CORS_DEFAULT_HEADERS = 'Content-Type, Authorization, X-Retry-Count'
 function errorBody(message: string): string {
   return JSON.stringify({ success: false, error: message })
+}
+
+/** Reports what ingest repaired in the events of a stored request (repairs.ts). */
+function reportRepairs(observer: IngestObserver | undefined, repairs: Repairs): void {
+  if (!observer) return
+  for (const [field, count] of Object.entries(repairs.invalidTimes)) observer.invalidTime?.(field, count)
+  for (const [path, count] of Object.entries(repairs.junkIds)) observer.junkId?.(path, count)
 }
 
 /** Reports accepted and duplicate events per type: one call per (type, result), not per event. */
@@ -165,7 +173,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     }
   }
 
-  async function admit(request: FastifyRequest, source: string, events: NewEvent[] | OpaqueBatch | SerialisedEvents, count: number): Promise<void> {
+  async function admit(request: FastifyRequest, source: string, events: NewEvent[] | OpaqueBatch | SerialisedEvents, count: number, repairs: Repairs): Promise<void> {
     if (count === 0) return
     takeRate(source, count)
     const started = performance.now()
@@ -178,6 +186,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     }
     observer?.storeLatency?.('admit', (performance.now() - started) / 1000)
     gate.accepted(count)
+    reportRepairs(observer, repairs)
   }
 
   async function ingest(route: Route, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -217,13 +226,14 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
   async function admitRequest(route: Route, request: FastifyRequest, raw: Buffer, source: string, receivedAt: Date, body?: unknown): Promise<void> {
     if (body === undefined && parseThreads && raw.length >= parseThreadMinBytes) {
       await refuseOverBacklog()
-      const batch = await parseThreads.parse(route, raw, source, receivedAt)
-      return admit(request, source, batch, batch.n)
+      const { batch, repairs } = await parseThreads.parse(route, raw, source, receivedAt)
+      return admit(request, source, batch, batch.n, repairs)
     }
     const parsed = body === undefined ? parseJson(raw) : body
     await refuseOverBacklog()
-    const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt)
-    await admit(request, source, events, events.length)
+    const repairs = noRepairs()
+    const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt, true, repairs)
+    await admit(request, source, events, events.length, repairs)
   }
 
   app.post<{ Params: { kind: string } }>('/v1/:kind', (request, reply) => {

@@ -18,6 +18,8 @@ export interface IngestMetricsObserver {
   ingested(type: string, result: 'accepted' | 'duplicate' | 'rejected' | 'throttled', count: number): void
   storeLatency(operation: string, seconds: number): void
   rateLimited(source: string, events: number): void
+  invalidTime(field: string, count: number): void
+  junkId(path: string, count: number): void
 }
 
 /** End-to-end latency buckets (seconds): sub-second when healthy, hours when CSB was down. */
@@ -55,6 +57,18 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
     name: `${METRIC_PREFIX}rate_limited_events_total`,
     help: 'Events refused (429, none stored) because their source was over its sources[].maxEventsPerSecond, by source name.',
     labelNames: ['source'] as const,
+    registers
+  })
+  const invalidTimes = new Counter({
+    name: `${METRIC_PREFIX}invalid_timestamps_total`,
+    help: 'Stored events whose timestamp, sentAt or receivedAt (field) was malformed: replaced by the time of receipt, the original kept in context.csbRelay.',
+    labelNames: ['field'] as const,
+    registers
+  })
+  const junkIds = new Counter({
+    name: `${METRIC_PREFIX}junk_ids_total`,
+    help: 'Ids such as "undefined", "null" or "[object Object]" removed from stored events as absent, by path (userId, traits.user_id...); the original kept in context.csbRelay.junkIds.',
+    labelNames: ['path'] as const,
     registers
   })
   const outcomes = new Counter({
@@ -173,6 +187,12 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
     },
     rateLimited(source, events) {
       rateLimited.inc({ source }, events)
+    },
+    invalidTime(field, count) {
+      invalidTimes.inc({ field }, count)
+    },
+    junkId(path, count) {
+      junkIds.inc({ path }, count)
     }
   }
 
