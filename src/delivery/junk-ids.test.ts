@@ -10,7 +10,7 @@ const noAccounts = { accountsFor: async () => new Map<string, string>() }
 
 /** An event as ingest stores it: junk removed, what was sent kept in context.csbRelay.junkIds. */
 const stored = (fields: Record<string, unknown>, junkIds?: Record<string, string>) =>
-  ({ messageId: 'm', timestamp: '2024-05-01T12:00:00.000Z', ...fields, ...(junkIds ? { context: { csbRelay: { junkIds } } } : {}) }) as SegmentEvent
+  ({ messageId: 'm', timestamp: '2024-05-01T12:00:00.000Z', ...fields, ...(junkIds ? { context: { csbRelay: { junkIds } } } : {}) }) as unknown as SegmentEvent
 
 describe('junk ids at delivery', () => {
   it('dead-letter an identify left without a user id, naming the junk value', async () => {

@@ -26,9 +26,18 @@ const STRINGIFIED_OBJECT = /^\[object [a-z]+\]$/
 /** Longest junk value: anything longer is not looked at further. */
 const LONGEST = 24
 
+/**
+ * First characters of junk, lower-cased the cheap way (`| 0x20`, which also turns `[` into `{`):
+ * most ids fail this test and are never trimmed or lower-cased, on every event of every batch.
+ */
+const FIRST_CHARACTERS: ReadonlySet<number> = new Set([...JUNK_VALUES, '['].map((text) => text.charCodeAt(0) | 0x20))
+
 /** True when `value` is text that only stands in for a missing id. */
 export function isJunkId(value: unknown): value is string {
   if (typeof value !== 'string' || value.length > LONGEST) return false
+  const first = value.charCodeAt(0)
+  // Blank text, or text with spaces around, goes the long way.
+  if (value.length > 0 && first > 0x20 && !FIRST_CHARACTERS.has(first | 0x20)) return false
   const text = value.trim().toLowerCase()
   return text === '' || JUNK_VALUES.has(text) || STRINGIFIED_OBJECT.test(text)
 }
@@ -58,15 +67,18 @@ function valueAt(event: Bag, path: readonly string[]): unknown {
   return node
 }
 
+const NONE: ReadonlyArray<never> = Object.freeze([])
+
 /** The junk ids of an event, with their paths (`traits.user_id`); empty when it has none. */
-export function junkIdsOf(event: Bag): Array<{ path: readonly string[]; value: string }> {
-  const found: Array<{ path: readonly string[]; value: string }> = []
+export function junkIdsOf(event: Bag): ReadonlyArray<{ path: readonly string[]; value: string }> {
+  let found: Array<{ path: readonly string[]; value: string }> | undefined
   for (const path of ID_PATHS) {
     const value = valueAt(event, path)
-    if (isJunkId(value)) found.push({ path, value })
+    if (isJunkId(value)) (found ??= []).push({ path, value })
   }
-  return found
+  return found ?? NONE
 }
+
 
 /** A copy of `bag` without `path` (the objects along it copied, the rest shared). */
 function without(bag: Bag, path: readonly string[]): Bag {
