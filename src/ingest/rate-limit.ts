@@ -78,11 +78,6 @@ export class SourceRateLimits {
     }
   }
 
-  /** True when no source has a limit (nothing to check). */
-  get none(): boolean {
-    return this.buckets.size === 0
-  }
-
   /** Takes `count` events from `source`'s allowance, or throws the 429 that refuses the request. */
   take(source: string, count: number): void {
     const bucket = this.buckets.get(source)
