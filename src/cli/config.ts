@@ -7,21 +7,15 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { deliveryDefaults, type CsbSettings, type DeliverySettings, type SubscriptionConfig } from '../delivery'
+import { configSchema, findUnknownKey } from './config-schema'
+import { ConfigError } from './config-error'
+import { parseSources, type SourceConfig } from './config-sources'
 import { processEnv, type Environment } from './env'
 
 // Delivery owns its settings' shape and defaults; the CLI only loads them.
 export type { CsbSettings, DeliverySettings, SubscriptionConfig }
-
-export interface SourceConfig {
-  /** Recorded with each event; shown in the dashboard instead of the write key. */
-  name: string
-  writeKey: string
-  /**
-   * Segment's Webhooks destinations sign with it (`X-Signature`); when set, /v1/webhook requests
-   * of this source must carry a signature that verifies (docs/from-segment.md).
-   */
-  sharedSecret?: string
-}
+export { ConfigError }
+export type { SourceConfig }
 
 export interface IngestSettings {
   /** Largest accepted event, in bytes of JSON. Segment: 32 KB. */
@@ -97,9 +91,6 @@ export const defaults = {
   } satisfies StoreSettings
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-}
 
 export interface ConfigSources {
   argv?: string[]
@@ -139,10 +130,8 @@ function mergeNumbers<T extends object>(base: T, override: unknown, section: str
     throw new ConfigError(`"${section}" in the config file must be an object`)
   }
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) }
+  // Unknown keys were refused with the rest of the file's (CONFIG_SCHEMA): every key here is base's.
   for (const [key, value] of Object.entries(override as Json)) {
-    if (!(key in base)) {
-      throw new ConfigError(`unknown setting "${section}.${key}"; known: ${Object.keys(base).join(', ')}`)
-    }
     const current = (base as Record<string, unknown>)[key]
     if (typeof current === 'boolean') {
       if (typeof value !== 'boolean') throw new ConfigError(`"${section}.${key}" must be true or false`)
@@ -152,35 +141,6 @@ function mergeNumbers<T extends object>(base: T, override: unknown, section: str
     }
   }
   return out as T
-}
-
-function parseSources(fileSources: unknown, envKeys: string | undefined): SourceConfig[] {
-  const sources: SourceConfig[] = []
-  if (fileSources !== undefined) {
-    if (!Array.isArray(fileSources)) throw new ConfigError('"sources" must be an array of {"name", "writeKey", "sharedSecret"?}')
-    fileSources.forEach((s, i) => {
-      const src = s as Json
-      if (!src || typeof src.writeKey !== 'string' || src.writeKey === '') {
-        throw new ConfigError(`sources[${i}].writeKey must be a non-empty string`)
-      }
-      const source: SourceConfig = { name: typeof src.name === 'string' && src.name ? src.name : `source-${i + 1}`, writeKey: src.writeKey }
-      if (src.sharedSecret !== undefined) {
-        if (typeof src.sharedSecret !== 'string' || src.sharedSecret === '') {
-          throw new ConfigError(`sources[${i}].sharedSecret must be a non-empty string (the Shared Secret set in Segment's Webhooks destination), or left out`)
-        }
-        source.sharedSecret = src.sharedSecret
-      }
-      sources.push(source)
-    })
-  }
-  if (envKeys) {
-    envKeys
-      .split(',')
-      .map((k) => k.trim())
-      .filter(Boolean)
-      .forEach((writeKey, i) => sources.push({ name: `env-${i + 1}`, writeKey }))
-  }
-  return sources
 }
 
 function parseCsb(file: unknown, env: Environment): CsbSettings | undefined {
@@ -204,10 +164,8 @@ function parseCsb(file: unknown, env: Environment): CsbSettings | undefined {
   return csb
 }
 
-const KNOWN_TOP_LEVEL = new Set([
-  'port', 'host', 'db', 'sources', 'adminToken', 'csb', 'subscriptions', 'filters', 'ingest', 'delivery', 'store', 'logLevel',
-  'publicUrl', 'trustProxy'
-])
+/** Every key a config file may hold (config-schema.ts). */
+export const CONFIG_SCHEMA = configSchema(defaults)
 
 export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() }: ConfigSources = {}): RelayConfig {
   const { values } = parseArgs({
@@ -224,11 +182,8 @@ export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() 
   const configPath = values.config ?? env.CSB_RELAY_CONFIG
   const configFile = configPath ? path.resolve(cwd, configPath) : undefined
   const file: Json = configFile ? readConfigFile(configFile) : {}
-  for (const key of Object.keys(file)) {
-    if (!KNOWN_TOP_LEVEL.has(key)) {
-      throw new ConfigError(`unknown setting "${key}" in ${configFile}; known: ${[...KNOWN_TOP_LEVEL].join(', ')}`)
-    }
-  }
+  const unknown = findUnknownKey(file, CONFIG_SCHEMA)
+  if (unknown) throw new ConfigError(`${unknown.message} (in ${configFile})`)
 
   const port = toNumber(values.port ?? env.PORT ?? file.port ?? defaults.port, 'port', { min: 0 })
   if (port > 65535) throw new ConfigError(`port must be at most 65535, got ${port}`)

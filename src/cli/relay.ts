@@ -133,7 +133,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     let wakeDelivery: () => void = () => {}
     const opsIngestObserver: IngestObserver | undefined = ops.ingestObserver
     const ingestObserver: IngestObserver = {
-      storeLatency: (operation, seconds) => opsIngestObserver?.storeLatency?.(operation, seconds),
+      ...opsIngestObserver,
       ingested(type, result, count) {
         opsIngestObserver?.ingested?.(type, result, count)
         if (result === 'accepted' && count > 0) wakeDelivery()

@@ -21,6 +21,8 @@ import { IngestError } from './errors'
 import { ROUTES, eventsOfRequest, routeOf, writeKeyInBody, type Route } from './events'
 import { parseJson } from './json'
 import { ParseThreads } from './parse-thread'
+import { SourceRateLimits } from './rate-limit'
+import { noRepairs, type Repairs } from './repairs'
 import type { IngestObserver, IngestResult } from './observer'
 import { WEBHOOK_PATHS, webhookRoute } from './webhook-route'
 
@@ -66,6 +68,13 @@ function errorBody(message: string): string {
   return JSON.stringify({ success: false, error: message })
 }
 
+/** Reports what ingest repaired in the events of a stored request (repairs.ts). */
+function reportRepairs(observer: IngestObserver | undefined, repairs: Repairs): void {
+  if (!observer) return
+  for (const [field, count] of Object.entries(repairs.invalidTimes)) observer.invalidTime?.(field, count)
+  for (const [path, count] of Object.entries(repairs.junkIds)) observer.junkId?.(path, count)
+}
+
 /** Reports accepted and duplicate events per type: one call per (type, result), not per event. */
 function report(observer: IngestObserver, summary: QueuedSummary): void {
   for (const { type, queued, duplicates } of summary) {
@@ -77,6 +86,7 @@ function report(observer: IngestObserver, summary: QueuedSummary): void {
 export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: FastifyInstance, options) => {
   const { store, limits, observer } = options
   const keys = new WriteKeys(options.sources)
+  const rateLimits = new SourceRateLimits(options.sources)
   // Authorization headers already found to carry a valid key, with their source: SDKs send the
   // same header on every request. Only valid keys are kept, so a lookup tells an attacker nothing
   // the answer would not (a miss goes through the constant-time comparison).
@@ -155,17 +165,30 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     }
   }
 
-  async function admit(request: FastifyRequest, events: NewEvent[] | OpaqueBatch | SerialisedEvents, count: number): Promise<void> {
+  /** Takes the request's events from its source's rate limit, or refuses the request whole (429). */
+  function takeRate(source: string, count: number): void {
+    try {
+      rateLimits.take(source, count)
+    } catch (err) {
+      observer?.rateLimited?.(source, count)
+      throw err
+    }
+  }
+
+  async function admit(request: FastifyRequest, source: string, events: NewEvent[] | OpaqueBatch | SerialisedEvents, count: number, repairs: Repairs): Promise<void> {
     if (count === 0) return
+    takeRate(source, count)
     const started = performance.now()
     try {
       await store.admit(events)
     } catch (err) {
+      rateLimits.giveBack(source, count)
       request.log.error({ err }, 'store.admit failed')
       throw new IngestError(503, 'events could not be stored; retry later', 5)
     }
     observer?.storeLatency?.('admit', (performance.now() - started) / 1000)
     gate.accepted(count)
+    reportRepairs(observer, repairs)
   }
 
   async function ingest(route: Route, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -205,13 +228,14 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
   async function admitRequest(route: Route, request: FastifyRequest, raw: Buffer, source: string, receivedAt: Date, body?: unknown): Promise<void> {
     if (body === undefined && parseThreads && raw.length >= parseThreadMinBytes) {
       await refuseOverBacklog()
-      const batch = await parseThreads.parse(route, raw, source, receivedAt)
-      return admit(request, batch, batch.n)
+      const { batch, repairs } = await parseThreads.parse(route, raw, source, receivedAt)
+      return admit(request, source, batch, batch.n, repairs)
     }
     const parsed = body === undefined ? parseJson(raw) : body
     await refuseOverBacklog()
-    const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt)
-    await admit(request, events, events.length)
+    const repairs = noRepairs()
+    const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt, true, repairs)
+    await admit(request, source, events, events.length, repairs)
   }
 
   app.post<{ Params: { kind: string } }>('/v1/:kind', (request, reply) => {
