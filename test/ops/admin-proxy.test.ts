@@ -51,7 +51,8 @@ describe('admin API without a token, behind a proxy on this machine', () => {
         expect(viaProxy.text).toMatch(/only from this machine .*not through a proxy.*CSB_RELAY_ADMIN_TOKEN/)
         expect((await throughProxy(`${proxy.url}/api/csb`, 'PUT', { apiKey: 'k', baseUrl: 'https://evil.example.com' })).status).toBe(403)
         // A header a client writes itself does not make it local either.
-        for (const header of [{ 'x-forwarded-for': '127.0.0.1' }, { forwarded: 'for=127.0.0.1' }]) {
+        const spoofed: Array<Record<string, string>> = [{ 'x-forwarded-for': '127.0.0.1' }, { forwarded: 'for=127.0.0.1' }]
+        for (const header of spoofed) {
           expect((await fetch(`${relay.url}/api/config`, { headers: header })).status, JSON.stringify(header)).toBe(403)
         }
         // The proxy reached the relay (the tracking API does not depend on where a client is).
