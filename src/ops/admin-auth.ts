@@ -44,7 +44,7 @@ export function isLocalClient(request: FastifyRequest): boolean {
   return FORWARDING_HEADERS.every((name) => request.headers[name] === undefined)
 }
 
-const BEARER = /^Bearer +(\S+) *$/i
+const BEARER = /^Bearer +(.+)$/i
 
 /**
  * The `onRequest` hook of the admin API. `tokenHash`: the hash of the token in force, or null
