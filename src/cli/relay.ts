@@ -79,7 +79,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     const csbState = (): CsbState => ({ configured: csb !== undefined, source: csbSource, baseUrl: csb?.baseUrl ?? null, authScheme: csb ? (csb.authScheme ?? 'bearer') : null })
 
     // secrets: every one the relay knows (the configuration's, the generated write key, CSB settings
-    // kept in the store), scrubbed from logs and admin answers; a key given later joins them
+    // kept in the store, an admin token made at this start), scrubbed from logs and admin answers;
+    // a key given later joins them
     const secrets = new SecretSet([
       ...secretValuesOf(config), csb?.apiKey, adminAccess.createdNow, ...writeKeys.sources.flatMap((s) => [s.writeKey, s.sharedSecret])
     ])
