@@ -16,6 +16,7 @@ export function accountIdField(description: string, ...paths: string[]): InputFi
     label: 'Account ID',
     description: `${description} Required; sent as a string.`,
     type: 'string',
+    required: true,
     default: firstOf(...paths)
   }
 }
@@ -25,6 +26,7 @@ export function userIdField(description: string, ...paths: string[]): InputField
     label: 'User ID',
     description: `${description} Required; sent as a string.`,
     type: 'string',
+    required: true,
     default: firstOf(...paths)
   }
 }

@@ -2,7 +2,7 @@ import type { ActionDefinition } from '@segment/actions-core'
 import type { Settings } from '../generated-types'
 import type { Payload } from './generated-types'
 import { idString, isoTimestamp } from '../common/attributes'
-import { CSB_PATHS, LOGIN_EVENT, LOGOUT_EVENT } from '../common/constants'
+import { CALL_NAMES, CSB_PATHS, LOGIN_EVENT, LOGOUT_EVENT } from '../common/constants'
 import { accountIdField, timestampField, userIdField } from '../common/fields'
 import { requireId } from '../common/ids'
 import { postToCsb } from '../common/request'
@@ -26,6 +26,7 @@ const fields: ActionDefinition<Settings, Payload>['fields'] = {
     label: 'Feature',
     description: 'The feature name shown in CustomerSuccessBox; at most 64 characters are kept.',
     type: 'string',
+    required: true,
     default: { '@path': '$.event' }
   },
   module_id: {
@@ -57,7 +58,7 @@ const action: ActionDefinition<Settings, Payload> = {
   fields,
   perform: (request, data) => {
     const { payload, settings } = data
-    const context = { rawMapping: (data as { rawMapping?: unknown }).rawMapping, fields, call: 'track' }
+    const context = { rawMapping: (data as { rawMapping?: unknown }).rawMapping, fields, call: CALL_NAMES.trackFeature }
     const warnings = new Warnings(data.logger)
     const account_id = requireId(payload.account_id, 'account_id', context)
     const user_id = requireId(payload.user_id, 'user_id', context)
