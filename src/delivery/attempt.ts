@@ -14,6 +14,7 @@
  * already succeeded are remembered in the samples and are not sent again on the retry.
  */
 import { Destination } from '@segment/actions-core'
+import { explainActionError } from '../destination'
 import { DryRunStop, finishExchanges, withCapture, type CaptureContext, type Exchange } from './capture'
 import type { RequestGuard } from './names'
 import type { ActiveSubscription } from './subscriptions'
@@ -105,7 +106,8 @@ export class RelayDestination<Settings = any> extends Destination<Settings> {
     } catch (error) {
       const e = error as { name?: string; status?: number } | null
       if (e && typeof e === 'object' && VALIDATION_ERRORS.has(e.name ?? '')) e.status = 400
-      throw error
+      // A missing required id: say where the mapping looked, not only actions-core's field name.
+      throw explainActionError(error, partnerAction, mapping)
     }
   }
 }
