@@ -1,4 +1,3 @@
-import { describe, expect, it } from 'vitest'
 import { STANDARD_ACCOUNT_KEYS, STANDARD_USER_KEYS } from '../constants'
 import { flattenAttributes, idString, isoTimestamp, omitKeys, prefixCustomKeys } from '../attributes'
 

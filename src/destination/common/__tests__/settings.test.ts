@@ -1,4 +1,3 @@
-import { describe, expect, it } from 'vitest'
 import { authorizationHeader, baseUrlOf, baseUrlProblem, InvalidSettingsError, redactKey } from '../settings'
 
 const HINT = 'it should look like https://<tenant>.customersuccessbox.com'

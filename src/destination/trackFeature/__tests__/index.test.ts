@@ -1,17 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestIntegration, Destination, PayloadValidationError } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
-import { startSandbox, type Sandbox } from '../../../sandbox'
 import destination from '../..'
-import { actionError, onEventSettings, recordingLogger, runAction, settingsFor } from '../../__tests__/helpers'
+import { reportedError, onEventSettings, recordingLogger, runAction, settingsFor } from '../../__tests__/__helpers__/helpers'
+import { useFakeCsb } from '../../__tests__/__helpers__/fake-csb'
 
-let csb: Sandbox
-beforeAll(async () => {
-  csb = await startSandbox({ port: 0 })
-})
-afterAll(async () => {
-  await csb.close()
-})
+const csb = useFakeCsb()
 
 const TIMESTAMP = '2024-01-08T10:00:00.000Z'
 const track = (event: string, properties: Record<string, unknown> = {}): Partial<SegmentEvent> => ({
@@ -143,16 +136,16 @@ describe('trackFeature', () => {
   })
 
   it('names each missing id and where it looked', async () => {
-    const noAccount = await actionError('trackFeature', { type: 'track', event: 'A', userId: 'u1', properties: {} })
+    const noAccount = await reportedError('trackFeature', { type: 'track', event: 'A', userId: 'u1', properties: {} })
     expect(noAccount).toBeInstanceOf(PayloadValidationError)
     expect(noAccount.message).toBe(
       'account_id is missing or empty: looked in properties.account_id; set properties.account_id in the track call, or remap the account_id field'
     )
-    const noUser = await actionError('trackFeature', { type: 'track', event: 'A', userId: null, properties: { account_id: 'a' } })
+    const noUser = await reportedError('trackFeature', { type: 'track', event: 'A', userId: null, properties: { account_id: 'a' } })
     expect(noUser.message).toBe(
       'user_id is missing or empty: looked in properties.user_id, userId; set properties.user_id or userId in the track call, or remap the user_id field'
     )
-    const noFeature = await actionError(
+    const noFeature = await reportedError(
       'trackFeature',
       { type: 'track', event: 'A', userId: 'u', properties: { account_id: 'a' } },
       { mapping: { feature_id: { '@path': '$.properties.feature' } } }

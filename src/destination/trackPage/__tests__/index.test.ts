@@ -1,15 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PayloadValidationError } from '@segment/actions-core'
-import { startSandbox, type Sandbox } from '../../../sandbox'
-import { actionError, runAction } from '../../__tests__/helpers'
+import { reportedError, runAction } from '../../__tests__/__helpers__/helpers'
+import { useFakeCsb } from '../../__tests__/__helpers__/fake-csb'
 
-let csb: Sandbox
-beforeAll(async () => {
-  csb = await startSandbox({ port: 0 })
-})
-afterAll(async () => {
-  await csb.close()
-})
+const csb = useFakeCsb()
 
 const TIMESTAMP = '2024-01-08T10:00:00.000Z'
 
@@ -74,12 +67,12 @@ describe('trackPage', () => {
   })
 
   it('names each missing id and where it looked', async () => {
-    const noAccount = await actionError('trackPage', { type: 'page', userId: 'u', properties: {} })
+    const noAccount = await reportedError('trackPage', { type: 'page', userId: 'u', properties: {} })
     expect(noAccount).toBeInstanceOf(PayloadValidationError)
     expect(noAccount.message).toBe(
       'account_id is missing or empty: looked in properties.account_id; set properties.account_id in the page call, or remap the account_id field'
     )
-    const noUser = await actionError('trackPage', { type: 'page', userId: null, properties: { account_id: 'a' } })
+    const noUser = await reportedError('trackPage', { type: 'page', userId: null, properties: { account_id: 'a' } })
     expect(noUser.message).toBe(
       'user_id is missing or empty: looked in properties.user_id, userId; set properties.user_id or userId in the page call, or remap the user_id field'
     )

@@ -1,15 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PayloadValidationError } from '@segment/actions-core'
-import { startSandbox, type Sandbox } from '../../../sandbox'
-import { actionError, runAction } from '../../__tests__/helpers'
+import { reportedError, runAction } from '../../__tests__/__helpers__/helpers'
+import { useFakeCsb } from '../../__tests__/__helpers__/fake-csb'
 
-let csb: Sandbox
-beforeAll(async () => {
-  csb = await startSandbox({ port: 0 })
-})
-afterAll(async () => {
-  await csb.close()
-})
+const csb = useFakeCsb()
 
 describe('upsertAccount', () => {
   it('sends account_id and every trait, flattened, to /api/v1_1/account', async () => {
@@ -44,7 +37,7 @@ describe('upsertAccount', () => {
   })
 
   it('names the missing account_id and both places it looked', async () => {
-    const error = await actionError('upsertAccount', { type: 'group', groupId: null, traits: { name: 'Acme' } })
+    const error = await reportedError('upsertAccount', { type: 'group', groupId: null, traits: { name: 'Acme' } })
     expect(error).toBeInstanceOf(PayloadValidationError)
     expect(error.message).toBe(
       'account_id is missing or empty: looked in traits.account_id, groupId; set traits.account_id or groupId in the group call, or remap the account_id field'
