@@ -95,7 +95,8 @@ export const destination: DestinationDefinition<Settings> = {
       },
       authScheme: {
         label: 'Authorization Scheme',
-        description: 'How the key is sent: "bearer" (Authorization: Bearer <key>, the default) or "basic" (HTTP Basic, the key as user name, empty password).',
+        description:
+          'How the key is sent: "bearer" (Authorization: Bearer <key>, the default) or "basic" (HTTP Basic, the key as user name, empty password).',
         type: 'string',
         choices: [
           { label: 'Bearer', value: 'bearer' },
@@ -152,7 +153,11 @@ export const INTEGRATION_NAMES: readonly string[] = Array.from(
 export function explainActionError(error: unknown, action: string, mapping?: unknown): unknown {
   const definition = destination.actions[action]
   if (!definition) return error
-  return explainMissingIds(error, { rawMapping: mapping, fields: definition.fields, call: CALL_NAMES[action] ?? action })
+  return explainMissingIds(error, {
+    rawMapping: mapping,
+    fields: definition.fields,
+    call: CALL_NAMES[action] ?? action
+  })
 }
 
 export type { Settings } from './generated-types'

@@ -1,5 +1,10 @@
 import { createTestIntegration, Destination } from '@segment/actions-core'
-import destination, { CSB_PATHS, CUSTOMERSUCCESSBOX_API_VERSION, INTEGRATION_NAMES, destination as namedDestination } from '..'
+import destination, {
+  CSB_PATHS,
+  CUSTOMERSUCCESSBOX_API_VERSION,
+  INTEGRATION_NAMES,
+  destination as namedDestination
+} from '..'
 import { useFakeCsb } from './__helpers__/fake-csb'
 import { onEventSettings, settingsFor } from './__helpers__/helpers'
 import { expected, seed } from './__helpers__/seed'

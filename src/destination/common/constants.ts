@@ -17,7 +17,7 @@ export const CSB_PATHS = {
   page: `${API_JS}/page`
 } as const
 
-export type CsbPath = (typeof CSB_PATHS)[keyof typeof CSB_PATHS]
+export type CsbPath = typeof CSB_PATHS[keyof typeof CSB_PATHS]
 
 /**
  * How each action's call is named in a missing-id message ("set traits.account_id in the

@@ -8,7 +8,9 @@ import type { InputField } from '@segment/actions-core'
 export function firstOf(...paths: string[]): InputField['default'] {
   const [head, ...rest] = paths
   if (rest.length === 0) return { '@path': head }
-  return { '@if': { exists: { '@path': head }, then: { '@path': head }, else: firstOf(...rest) } } as InputField['default']
+  return {
+    '@if': { exists: { '@path': head }, then: { '@path': head }, else: firstOf(...rest) }
+  } as InputField['default']
 }
 
 export function accountIdField(description: string, ...paths: string[]): InputField {

@@ -48,7 +48,10 @@ export function missingIdMessage(field: string, context: IdContext): string {
   let sources = mappingSources(mapping)
   if (sources.length === 0 && mapping === undefined) sources = mappingSources(context.fields[field]?.default)
   const where = sources.length > 0 ? `looked in ${sources.join(', ')}` : 'its mapping gave no value'
-  const fix = sources.length > 0 ? `set ${sources.join(' or ')} in the ${context.call} call` : `set it in the ${context.call} call`
+  const fix =
+    sources.length > 0
+      ? `set ${sources.join(' or ')} in the ${context.call} call`
+      : `set it in the ${context.call} call`
   return `${field} is missing or empty: ${where}; ${fix}, or remap the ${field} field`
 }
 

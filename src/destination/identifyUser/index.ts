@@ -9,7 +9,11 @@ import { postToCsb } from '../common/request'
 
 const fields: ActionDefinition<Settings, Payload>['fields'] = {
   account_id: accountIdField('The CustomerSuccessBox account the user belongs to.', '$.traits.account_id'),
-  user_id: userIdField('The CustomerSuccessBox user. Defaults to traits.user_id, else the Segment userId.', '$.traits.user_id', '$.userId'),
+  user_id: userIdField(
+    'The CustomerSuccessBox user. Defaults to traits.user_id, else the Segment userId.',
+    '$.traits.user_id',
+    '$.userId'
+  ),
   traits: {
     label: 'User Attributes',
     description:

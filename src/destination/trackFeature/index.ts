@@ -31,13 +31,15 @@ const fields: ActionDefinition<Settings, Payload>['fields'] = {
   },
   module_id: {
     label: 'Module',
-    description: 'The module the feature belongs to; the defaultModuleId setting when empty. At most 64 characters are kept.',
+    description:
+      'The module the feature belongs to; the defaultModuleId setting when empty. At most 64 characters are kept.',
     type: 'string',
     default: { '@path': '$.properties.module_id' }
   },
   product_id: {
     label: 'Product',
-    description: 'The product the module belongs to; the defaultProductId setting when empty. At most 64 characters are kept.',
+    description:
+      'The product the module belongs to; the defaultProductId setting when empty. At most 64 characters are kept.',
     type: 'string',
     default: { '@path': '$.properties.product_id' }
   },
@@ -66,7 +68,13 @@ const action: ActionDefinition<Settings, Payload> = {
 
     if (payload.event_name === LOGIN_EVENT || payload.event_name === LOGOUT_EVENT) {
       const path = payload.event_name === LOGIN_EVENT ? CSB_PATHS.login : CSB_PATHS.logout
-      const body = { account_id, user_id, type: 'track', event: payload.event_name, ...(timestamp ? { timestamp } : {}) }
+      const body = {
+        account_id,
+        user_id,
+        type: 'track',
+        event: payload.event_name,
+        ...(timestamp ? { timestamp } : {})
+      }
       return postToCsb(request, settings, path, body, warnings.messages)
     }
 

@@ -10,7 +10,10 @@ import { postToCsb } from '../common/request'
 /** Page fields read from properties first, then from context.page. */
 const PAGE_KEYS = ['url', 'path', 'title', 'referrer'] as const
 
-function pageField(key: (typeof PAGE_KEYS)[number], label: string): ActionDefinition<Settings, Payload>['fields'][string] {
+function pageField(
+  key: typeof PAGE_KEYS[number],
+  label: string
+): ActionDefinition<Settings, Payload>['fields'][string] {
   return {
     label,
     description: `The page's ${key}: properties.${key}, else context.page.${key}.`,

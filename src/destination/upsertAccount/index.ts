@@ -29,7 +29,11 @@ const action: ActionDefinition<Settings, Payload> = {
   fields,
   perform: (request, data) => {
     const { payload, settings } = data
-    const context = { rawMapping: (data as { rawMapping?: unknown }).rawMapping, fields, call: CALL_NAMES.upsertAccount }
+    const context = {
+      rawMapping: (data as { rawMapping?: unknown }).rawMapping,
+      fields,
+      call: CALL_NAMES.upsertAccount
+    }
     const account_id = requireId(payload.account_id, 'account_id', context)
     let attributes = omitKeys(flattenAttributes(payload.traits), ['account_id'])
     if (settings.prefixCustomTraits) attributes = prefixCustomKeys(attributes, STANDARD_ACCOUNT_KEYS)

@@ -13,7 +13,13 @@ import { API_KEY, FAKE_CSB_URL, onEventSettings, settingsFor } from '../../__tes
 import { CsbRejectionError, parseRetryAfter } from '../errors'
 import { postToCsb } from '../request'
 
-type ThrownError = Error & { status?: number; retryAfterMs?: number; responseStatus?: number; networkErrorCode?: string; code?: string }
+type ThrownError = Error & {
+  status?: number
+  retryAfterMs?: number
+  responseStatus?: number
+  networkErrorCode?: string
+  code?: string
+}
 
 const identify: SegmentEvent = {
   type: 'identify',
@@ -36,10 +42,14 @@ function csbAnswers(answer: Answer): void {
   const text = typeof answer.body === 'string'
   nock(FAKE_CSB_URL)
     .post('/api/v1_1/user')
-    .reply(answer.status, text || answer.body === undefined ? (answer.body as string) ?? '' : JSON.stringify(answer.body), {
-      'content-type': text ? 'text/plain' : 'application/json',
-      ...answer.headers
-    })
+    .reply(
+      answer.status,
+      text || answer.body === undefined ? (answer.body as string) ?? '' : JSON.stringify(answer.body),
+      {
+        'content-type': text ? 'text/plain' : 'application/json',
+        ...answer.headers
+      }
+    )
 }
 
 async function failureFor(answer: Answer): Promise<ThrownError> {
@@ -131,7 +141,7 @@ describe('HTTP answers become typed errors', () => {
     expect(error.message.length).toBeLessThan(500)
   })
 
-  it('200 with success: false is a non-retryable CsbRejectionError carrying CSB\'s message', async () => {
+  it("200 with success: false is a non-retryable CsbRejectionError carrying CSB's message", async () => {
     const error = await failureFor({ status: 200, body: { success: false, message: 'account is archived' } })
     expect(error).toBeInstanceOf(CsbRejectionError)
     expect(error).toBeInstanceOf(IntegrationError)
@@ -139,7 +149,9 @@ describe('HTTP answers become typed errors', () => {
     expect(error.status).toBe(400)
     expect(error.responseStatus).toBe(200)
     expect(error.code).toBe('CSB_REJECTED')
-    expect(error.message).toBe('CustomerSuccessBox rejected POST /api/v1_1/user with success: false: account is archived; not retried')
+    expect(error.message).toBe(
+      'CustomerSuccessBox rejected POST /api/v1_1/user with success: false: account is archived; not retried'
+    )
   })
 
   it('200 with success: true, or with a non-JSON body, is delivered', async () => {
@@ -155,9 +167,7 @@ describe('HTTP answers become typed errors', () => {
 
 describe('requests without an HTTP answer become retryable errors', () => {
   it('connection refused: RetryableError, status 503, networkErrorCode ECONNREFUSED', async () => {
-    nock(FAKE_CSB_URL)
-      .post('/api/v1_1/user')
-      .replyWithError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' })
+    nock(FAKE_CSB_URL).post('/api/v1_1/user').replyWithError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' })
     const error = await identifyError()
     expect(error).toBeInstanceOf(RetryableError)
     expect(error.status).toBe(503)

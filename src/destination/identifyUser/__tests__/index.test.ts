@@ -31,7 +31,11 @@ describe('identifyUser', () => {
   })
 
   it('falls back to the Segment userId and sends numeric ids as strings', async () => {
-    const request = await runAction(csb, 'identifyUser', { type: 'identify', userId: '42', traits: { account_id: 12345678 } })
+    const request = await runAction(csb, 'identifyUser', {
+      type: 'identify',
+      userId: '42',
+      traits: { account_id: 12345678 }
+    })
     expect(request.body).toStrictEqual({ account_id: '12345678', user_id: '42' })
   })
 
@@ -39,7 +43,11 @@ describe('identifyUser', () => {
     const request = await runAction(
       csb,
       'identifyUser',
-      { type: 'identify', userId: 'u1', traits: { account_id: 'a1', email: 'e@x.io', role: 'admin', plan: 'pro', address: { city: 'X' } } },
+      {
+        type: 'identify',
+        userId: 'u1',
+        traits: { account_id: 'a1', email: 'e@x.io', role: 'admin', plan: 'pro', address: { city: 'X' } }
+      },
       { settings: { prefixCustomTraits: true } }
     )
     expect(request.body).toStrictEqual({
@@ -97,7 +105,12 @@ describe('identifyUser', () => {
   })
 
   it('names the missing user_id and both places it looked', async () => {
-    const error = await reportedError('identifyUser', { type: 'identify', userId: null, anonymousId: 'anon', traits: { account_id: 'a1' } })
+    const error = await reportedError('identifyUser', {
+      type: 'identify',
+      userId: null,
+      anonymousId: 'anon',
+      traits: { account_id: 'a1' }
+    })
     expect(error).toBeInstanceOf(PayloadValidationError)
     expect(error.message).toBe(
       'user_id is missing or empty: looked in traits.user_id, userId; set traits.user_id or userId in the identify call, or remap the user_id field'

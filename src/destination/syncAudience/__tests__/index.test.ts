@@ -82,11 +82,21 @@ describe('syncAudience (Engage)', () => {
   })
 
   it('names a missing account_id (Engage events often lack one) and a missing audience key', async () => {
-    const noAccount = await reportedError('syncAudience', { type: 'identify', userId: 'u1', traits: { [KEY]: true }, context: { personas } })
+    const noAccount = await reportedError('syncAudience', {
+      type: 'identify',
+      userId: 'u1',
+      traits: { [KEY]: true },
+      context: { personas }
+    })
     expect(noAccount.message).toBe(
       'account_id is missing or empty: looked in traits.account_id, properties.account_id; set traits.account_id or properties.account_id in the identify or track call, or remap the account_id field'
     )
-    const noKey = await reportedError('syncAudience', { type: 'identify', userId: 'u1', traits: { account_id: 'a', [KEY]: true }, context: {} })
+    const noKey = await reportedError('syncAudience', {
+      type: 'identify',
+      userId: 'u1',
+      traits: { account_id: 'a', [KEY]: true },
+      context: {}
+    })
     expect(noKey.message).toBe(
       'audience_key is missing or empty: looked in context.personas.computation_key; set context.personas.computation_key in the identify or track call, or remap the audience_key field'
     )

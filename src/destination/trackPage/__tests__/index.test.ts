@@ -14,7 +14,9 @@ describe('trackPage', () => {
       userId: 'u1',
       timestamp: TIMESTAMP,
       properties: { account_id: 77, plan: { tier: 'pro' }, search: '?a=1' },
-      context: { page: { url: 'https://x.io/pricing?a=1', path: '/pricing', title: 'Pricing', referrer: 'https://google.com' } }
+      context: {
+        page: { url: 'https://x.io/pricing?a=1', path: '/pricing', title: 'Pricing', referrer: 'https://google.com' }
+      }
     })
     expect(request.path).toBe('/api_js/v1_1/page')
     expect(request.body).toStrictEqual({
@@ -63,7 +65,13 @@ describe('trackPage', () => {
       context: { app: { name: 'Acme iOS' } }
     })
     expect(request.path).toBe('/api_js/v1_1/page')
-    expect(request.body).toStrictEqual({ type: 'page', account_id: 'a1', user_id: 'u1', name: 'Home', timestamp: TIMESTAMP })
+    expect(request.body).toStrictEqual({
+      type: 'page',
+      account_id: 'a1',
+      user_id: 'u1',
+      name: 'Home',
+      timestamp: TIMESTAMP
+    })
   })
 
   it('names each missing id and where it looked', async () => {

@@ -22,7 +22,11 @@ describe('upsertAccount', () => {
   })
 
   it('falls back to the groupId, sent as a string', async () => {
-    const request = await runAction(csb, 'upsertAccount', { type: 'group', groupId: 987 as unknown as string, traits: { name: 'Acme' } })
+    const request = await runAction(csb, 'upsertAccount', {
+      type: 'group',
+      groupId: 987 as unknown as string,
+      traits: { name: 'Acme' }
+    })
     expect(request.body).toStrictEqual({ account_id: '987', name: 'Acme' })
   })
 
@@ -30,10 +34,20 @@ describe('upsertAccount', () => {
     const request = await runAction(
       csb,
       'upsertAccount',
-      { type: 'group', groupId: 'g', traits: { name: 'Acme', sales_manager: 'Ann', billing: { city: 'X' }, tier: 'gold' } },
+      {
+        type: 'group',
+        groupId: 'g',
+        traits: { name: 'Acme', sales_manager: 'Ann', billing: { city: 'X' }, tier: 'gold' }
+      },
       { settings: { prefixCustomTraits: true } }
     )
-    expect(request.body).toStrictEqual({ account_id: 'g', name: 'Acme', sales_manager: 'Ann', billing_city: 'X', custom_tier: 'gold' })
+    expect(request.body).toStrictEqual({
+      account_id: 'g',
+      name: 'Acme',
+      sales_manager: 'Ann',
+      billing_city: 'X',
+      custom_tier: 'gold'
+    })
   })
 
   it('names the missing account_id and both places it looked', async () => {
