@@ -25,7 +25,7 @@ SLUG_DIR=customersuccessbox
 DEST_REL="packages/destination-actions/src/destinations/$SLUG_DIR"
 # Segment assigns the real metadata id when it registers a destination; this one only stands in.
 METADATA_ID="${CONTRIB_METADATA_ID:-000000000000000000c5b000}"
-LOG_DIR="${CONTRIB_LOG_DIR:-$CLONE/.csb-contrib-logs}"
+LOG_DIR="${CONTRIB_LOG_DIR:-${TMPDIR:-/tmp}/csb-contrib-logs}"
 mkdir -p "$LOG_DIR"
 
 # --- Node and yarn for their repository -----------------------------------------------------
@@ -99,7 +99,8 @@ gate assert-types bash scripts/assert-types-updated.sh
 gate assert-metadata bash scripts/assert-metadata-payload.sh
 gate eslint yarn eslint --max-warnings 0 "$DEST_REL/**/*.ts"
 gate prettier yarn prettier --check "$DEST_REL/**/*.{ts,json}"
-gate jest env CI=true yarn workspace @segment/action-destinations jest --ci "src/destinations/$SLUG_DIR"
+# Their `test` script, as their CI's nx runs it: `yarn jest` would pick the root's jest 30.
+gate jest env CI=true yarn workspace @segment/action-destinations test --ci "src/destinations/$SLUG_DIR"
 
 echo
 echo "== action-destinations gates for src/destination =="
