@@ -10,6 +10,7 @@ import { runSubscriptions, type AttemptResult, type RelayDestination } from './a
 import type { ActiveSubscription, DefinitionLike } from './subscriptions'
 import type { AdmitNames, NameGuard, NameKind, NameLimits } from './names'
 import type { CsbSettings, SubscriptionConfig } from './types'
+import { explainActionError } from '../destination'
 
 export interface AttemptTask {
   event: Record<string, unknown>
@@ -26,7 +27,7 @@ export interface Executor {
 
 export function inThreadExecutor(destination: RelayDestination, subscriptions: ActiveSubscription[], guard?: NameGuard): Executor {
   const byName = new Map(subscriptions.map((s) => [s.name, s]))
-  const options = { guard: guard?.check }
+  const options = { guard: guard?.check, explain: explainActionError }
   return {
     threads: 0,
     run: (task) =>
