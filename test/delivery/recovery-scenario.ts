@@ -46,7 +46,8 @@ export async function runRecoveryScenario(scenario: RecoveryScenario): Promise<R
       config: { delivery: { wakeOnRecovery: scenario.wakeOnRecovery } }
     })
     sandbox.setFaults({ outage: { seconds: scenario.outageSeconds, status: 503 } })
-    const outageEnds = Date.parse(sandbox.faults().outage!.endsAt)
+    const outageEnds = Date.parse(sandbox.faults().outage?.endsAt ?? '')
+    if (Number.isNaN(outageEnds)) throw new Error('the sandbox shows no outage end (faults().outage.endsAt)')
     const events = []
     for (let i = 0; i < scenario.perUser; i++) {
       for (let u = 0; u < scenario.users; u++) {
