@@ -5,13 +5,13 @@
  * event waits out its own backoff: about a minute on this machine) runs in bench/recovery.ts,
  * which prints both runs side by side; it is too slow for every test run.
  */
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { RecoveryWatch, type RecoveryOptions } from '../../src/delivery/recovery'
 import type { ExpediteOptions } from '../../src/store'
 import { removeTempDirs } from '../helpers/temp'
 import { assertBuilt } from '../helpers/processes'
 import { describeRun, runRecoveryScenario } from './recovery-scenario'
-import { silentLogger } from './helpers'
+import { enqueue, fastDelivery, segmentEvent, silentLogger, startRig, waitFor, type Rig } from './helpers'
 
 afterAll(removeTempDirs)
 
@@ -66,6 +66,34 @@ describe('what counts as a recovery', () => {
     off.w.answered('CSB', 'success', 3000)
     await off.settle()
     expect(off.calls).toEqual([])
+  })
+})
+
+describe('a recovery in process', () => {
+  let rig: Rig | undefined
+  afterEach(async () => {
+    await rig?.close()
+    rig = undefined
+  })
+
+  it('keeps the wait CSB asked for: an event given a Retry-After during the outage still waits when the rest are made due', async () => {
+    rig = await startRig({ delivery: { ...fastDelivery, recoveryAfterMs: 300, backoffBaseMs: 400, backoffCapMs: 60_000 } })
+    const r = rig
+    r.sandbox.setFaults({
+      rules: [
+        { match: { body: { user_id: 'asked' } }, status: 503, retryAfterSeconds: 30, count: 1 },
+        { match: { path: '/api/v1_1/feature' }, status: 503, forSeconds: 1.5 }
+      ]
+    })
+    const users = ['asked', ...Array.from({ length: 10 }, (_, i) => `u${i}`)]
+    const [asked] = await enqueue(r.store, users.map((u) => segmentEvent({ type: 'track', userId: u, event: 'Clicked', properties: { account_id: 'acc' } })))
+    const recovery = await waitFor('a recovery', () => r.logger.lines.find((l) => l.msg?.includes('its retries are due now')), 20_000)
+    await waitFor('the others delivered', async () => (await r.store.counts()).delivered === users.length - 1, 10_000)
+    expect(recovery.obj).toMatchObject({ destination: 'CustomerSuccessBox' })
+    expect(recovery.obj.events).toBeGreaterThan(0)
+    const waiting = await r.store.get(asked)
+    expect(waiting?.status).toBe('pending')
+    expect(waiting!.runAt.getTime()).toBeGreaterThan(Date.now() + 20_000)
   })
 })
 
