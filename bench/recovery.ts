@@ -7,7 +7,7 @@
  *   npm run build && npx tsx bench/recovery.ts [--users N] [--per-user N] [--outage S] [--quick]
  *
  * Default: 500 users × 3 events (1,500) through a 14 s outage; --quick: 100 × 2 through 4 s.
- * The "off" run is the slow one: each event waits out its own backoff (about a minute at the
+ * The "off" run is the slow one: each event waits out its own backoff (half a minute to a minute at the
  * default size on the 2-CPU test machine).
  */
 import { parseArgs } from 'node:util'
