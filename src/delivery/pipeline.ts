@@ -22,6 +22,7 @@ import type { RouteFn } from './plan'
 import type { ActiveSubscription } from './subscriptions'
 import type { CsbSettings, DeliveryLogger, DeliverySettings } from './types'
 import { Leases, STORE_ERROR_WAIT_MS } from './leases'
+import { RecoveryWatch } from './recovery'
 import { WAKE_EFFECTS, type WakeCause } from './wake'
 
 export type { RouteFn } from './plan'
@@ -78,6 +79,7 @@ export class Pipeline {
   private readonly writer: OutcomeWriter
   private readonly delivery: EventDelivery
   private readonly leases: Leases
+  private readonly recovery: RecoveryWatch
   /** Events started and not yet recorded, with the promise that settles when each is. */
   private readonly running = new Map<string, Promise<void>>()
   private csb: CsbSettings | undefined
@@ -93,7 +95,8 @@ export class Pipeline {
     this.limiter = new AdaptiveLimiter(s, (limit) => options.observer.concurrency?.(limit))
     this.bucket = s.maxRatePerSecond > 0 ? new TokenBucket(s.maxRatePerSecond) : null
     this.writer = new OutcomeWriter(options.store, options.observer)
-    this.delivery = new EventDelivery({ ...options, writer: this.writer })
+    this.recovery = new RecoveryWatch({ ...options, settled: () => this.writer.drain(), recovered: () => this.wakeLoop('recovered') })
+    this.delivery = new EventDelivery({ ...options, writer: this.writer, answered: (destination, answer) => this.recovery.answered(destination, answer) })
     this.leases = new Leases({ ...options, timed: (operation, fn) => this.timed(operation, fn), answered: () => this.wakeLoop('lease-done') })
     this.csb = options.csb
     options.observer.concurrency?.(this.limiter.limit)
