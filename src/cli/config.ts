@@ -10,6 +10,7 @@ import { deliveryDefaults, type CsbSettings, type DeliverySettings, type Subscri
 import { configSchema, findUnknownKey } from './config-schema'
 import { ConfigError } from './config-error'
 import { parseSources, type SourceConfig } from './config-sources'
+import { destinationNamesOf, parseConsent, type ConsentConfig } from './config-privacy'
 import { processEnv, type Environment } from './env'
 
 // Delivery owns its settings' shape and defaults; the CLI only loads them.
@@ -52,6 +53,8 @@ export interface RelayConfig {
   subscriptions?: SubscriptionConfig[]
   /** Destination filters, applied in order before the destination runs (validated by delivery/routing). */
   filters?: unknown[]
+  /** Destination name → the end-user consent categories it needs (config-privacy.ts, docs/privacy.md). */
+  consent?: ConsentConfig
   ingest: IngestSettings
   delivery: DeliverySettings
   /** Worker threads that run the destination (CSB_RELAY_DELIVERY_THREADS; 0: the main thread). */
@@ -206,6 +209,7 @@ export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() 
     csb: parseCsb(file.csb, env),
     subscriptions: file.subscriptions as SubscriptionConfig[] | undefined,
     filters: file.filters as unknown[] | undefined,
+    consent: parseConsent(file.consent, destinationNamesOf(file.destinations)),
     ingest: ingestSettings(file.ingest),
     delivery: mergeNumbers(defaults.delivery, file.delivery, 'delivery'),
     deliveryThreads: deliveryThreads(env.CSB_RELAY_DELIVERY_THREADS),

@@ -1,0 +1,44 @@
+/**
+ * The privacy settings of the config file: `consent` (which end-user consent categories each
+ * destination needs; docs/privacy.md). Checked at start so that a misspelt destination name cannot
+ * leave a destination unguarded: every key must name a destination the relay delivers to.
+ */
+import { ConfigError } from './config-error'
+
+export type ConsentConfig = Record<string, string[]>
+
+/** The built-in destination's name, as `consent` keys it. */
+export const CSB_DESTINATION_NAME = 'CustomerSuccessBox'
+
+const EXAMPLE = '{"consent": {"CustomerSuccessBox": ["analytics"]}}'
+
+/** Names of the destinations a config file declares: CSB and each `destinations[].name`. */
+export function destinationNamesOf(fileDestinations: unknown): string[] {
+  const names = [CSB_DESTINATION_NAME]
+  if (Array.isArray(fileDestinations)) {
+    for (const d of fileDestinations) {
+      const name = (d as { name?: unknown } | null)?.name
+      if (typeof name === 'string' && name !== '') names.push(name)
+    }
+  }
+  return names
+}
+
+/** Reads `consent`; undefined when absent. Throws ConfigError naming the entry and the fix. */
+export function parseConsent(fromFile: unknown, destinations: readonly string[]): ConsentConfig | undefined {
+  if (fromFile === undefined) return undefined
+  if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+    throw new ConfigError(`"consent" must be an object of destination name → consent categories, e.g. ${EXAMPLE}`)
+  }
+  const out: ConsentConfig = {}
+  for (const [name, categories] of Object.entries(fromFile)) {
+    if (!destinations.includes(name)) {
+      throw new ConfigError(`"consent.${name}" names no destination; known: ${destinations.join(', ')} (names are case-sensitive)`)
+    }
+    if (!Array.isArray(categories) || categories.length === 0 || !categories.every((c) => typeof c === 'string' && c.trim() !== '')) {
+      throw new ConfigError(`"consent.${name}" must be a non-empty list of category names, e.g. ${EXAMPLE}; got ${JSON.stringify(categories)}`)
+    }
+    out[name] = [...new Set(categories as string[])]
+  }
+  return out
+}
