@@ -40,3 +40,23 @@ describe('config "consent"', () => {
     expect(() => parseConsent({ hookz: ['marketing'] }, names)).toThrow('known: CustomerSuccessBox, hooks')
   })
 })
+
+describe('config store retention', () => {
+  const DAY = 24 * 3_600_000
+  it('keeps finished events 7 days and dead letters 30 by default', () => {
+    expect(load({}).store).toMatchObject({ retentionDays: 7, deadLetterRetentionDays: 30, retentionMs: 7 * DAY, deadLetterRetentionMs: 30 * DAY })
+  })
+
+  it('reads store.retentionDays and store.deadLetterRetentionDays', () => {
+    expect(load({ store: { retentionDays: 2, deadLetterRetentionDays: 90 } }).store).toMatchObject({ retentionMs: 2 * DAY, deadLetterRetentionMs: 90 * DAY })
+    expect(() => load({ store: { retentionDays: -1 } })).toThrow('"store.retentionDays" must be an integer >= 0, got -1')
+    expect(() => load({ store: { deadLetterRetentionDays: 'x' } })).toThrow('"store.deadLetterRetentionDays" must be an integer >= 0')
+  })
+
+  it('keeps store.retentionMs working, and refuses it beside store.retentionDays', () => {
+    expect(load({ store: { retentionMs: 3_600_000 } }).store).toMatchObject({ retentionMs: 3_600_000, retentionDays: 1 / 24, deadLetterRetentionMs: 30 * DAY })
+    expect(() => load({ store: { retentionMs: 1, retentionDays: 1 } })).toThrow('"store.retentionMs" and "store.retentionDays" are both set')
+    expect(() => load({ store: { retentionMs: -5 } })).toThrow('"store.retentionMs" must be an integer >= 0')
+    expect(() => load({ store: { retentionDay: 3 } })).toThrow(/did you mean "retentionDays"/)
+  })
+})

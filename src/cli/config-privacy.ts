@@ -42,3 +42,26 @@ export function parseConsent(fromFile: unknown, destinations: readonly string[])
   }
   return out
 }
+
+const DAY_MS = 24 * 3_600_000
+
+/**
+ * The store's retention from `store.retentionDays` and `store.deadLetterRetentionDays`. A file may
+ * set the finished events' retention as `store.retentionMs` instead (exact, for short
+ * retentions); setting both is refused, since they would disagree.
+ */
+export function retentionOf<T extends { retentionDays: number; deadLetterRetentionDays: number }>(
+  merged: T,
+  retentionMs: number | undefined,
+  daysSet: boolean
+): T & { retentionMs: number; deadLetterRetentionMs: number } {
+  if (retentionMs !== undefined && daysSet) {
+    throw new ConfigError('"store.retentionMs" and "store.retentionDays" are both set: keep one (retentionDays, in days, is the documented one)')
+  }
+  return {
+    ...merged,
+    retentionDays: retentionMs === undefined ? merged.retentionDays : retentionMs / DAY_MS,
+    retentionMs: retentionMs ?? merged.retentionDays * DAY_MS,
+    deadLetterRetentionMs: merged.deadLetterRetentionDays * DAY_MS
+  }
+}

@@ -57,7 +57,8 @@ export function configSchema(tuning: TuningDefaults): ObjectShape {
     consent: map(value),
     ingest: section(tuning.ingest),
     delivery: section(tuning.delivery),
-    store: section(tuning.store)
+    // retentionMs: the finished events' retention in ms, kept beside store.retentionDays.
+    store: section(tuning.store, 'retentionMs')
   })
 }
 

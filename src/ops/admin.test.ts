@@ -98,6 +98,15 @@ describe('admin API', () => {
     expect(bad.json().error).toMatch(/period/)
   })
 
+  it('says in the overview what the store keeps and for how long, from the configuration', async () => {
+    await build({ config: { store: { retentionDays: 7, deadLetterRetentionDays: 30 } } })
+    const o = (await app.inject('/api/overview?period=1h')).json()
+    expect(o.retention).toMatch(/for 7 days after they finish; dead letters for 30 days/)
+    await app.close()
+    await build()
+    expect((await app.inject('/api/overview?period=1h')).json().retention).toBeNull()
+  })
+
   it('lists events by status and shows one event with its three samples, secrets scrubbed', async () => {
     await build()
     const ids = await seed()

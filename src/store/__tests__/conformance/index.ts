@@ -11,6 +11,7 @@ import { instanceTests } from './instances'
 import { leaseTests } from './lease'
 import { readTests } from './reads'
 import { replayTests } from './replay'
+import { retentionTests } from './retention'
 
 export { newEvent, T0, TestClock, type StoreHarness } from './harness'
 
@@ -24,5 +25,6 @@ export function storeConformance(harness: StoreHarness): void {
     readTests(suite)
     instanceTests(suite)
     fanOutTests(suite)
+    retentionTests(suite)
   })
 }
