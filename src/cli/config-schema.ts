@@ -53,9 +53,12 @@ export function configSchema(tuning: TuningDefaults): ObjectShape {
     // A mapping's keys are the action's fields: delivery checks them against the action.
     subscriptions: list(object({ name: value, subscribe: value, partnerAction: value, mapping: value })),
     filters: list(values('name', 'if', 'drop', 'keep', 'block', 'allow')),
+    // Keyed by destination name; each a list of consent categories (config-privacy.ts checks both).
+    consent: map(value),
     ingest: section(tuning.ingest),
     delivery: section(tuning.delivery),
-    store: section(tuning.store)
+    // retentionMs: the finished events' retention in ms, kept beside store.retentionDays.
+    store: section(tuning.store, 'retentionMs')
   })
 }
 

@@ -10,6 +10,7 @@ import { deliveryDefaults, type CsbSettings, type DeliverySettings, type Subscri
 import { configSchema, findUnknownKey } from './config-schema'
 import { ConfigError } from './config-error'
 import { parseSources, type SourceConfig } from './config-sources'
+import { destinationNamesOf, parseConsent, retentionOf, type ConsentConfig } from './config-privacy'
 import { processEnv, type Environment } from './env'
 
 // Delivery owns its settings' shape and defaults; the CLI only loads them.
@@ -36,7 +37,13 @@ export interface IngestSettings {
 
 export interface StoreSettings {
   dedupeWindowMs: number
+  /** Days delivered and skipped events, with their samples, are kept (docs/privacy.md). */
+  retentionDays: number
+  /** Days dead letters are kept. */
+  deadLetterRetentionDays: number
+  /** What the store is given: the days in ms, or `store.retentionMs` when the file sets it instead. */
   retentionMs: number
+  deadLetterRetentionMs: number
 }
 
 export interface RelayConfig {
@@ -52,6 +59,8 @@ export interface RelayConfig {
   subscriptions?: SubscriptionConfig[]
   /** Destination filters, applied in order before the destination runs (validated by delivery/routing). */
   filters?: unknown[]
+  /** Destination name → the end-user consent categories it needs (config-privacy.ts, docs/privacy.md). */
+  consent?: ConsentConfig
   ingest: IngestSettings
   delivery: DeliverySettings
   /** Worker threads that run the destination (CSB_RELAY_DELIVERY_THREADS; 0: the main thread). */
@@ -87,8 +96,9 @@ export const defaults = {
   delivery: deliveryDefaults,
   store: {
     dedupeWindowMs: 24 * HOUR,
-    retentionMs: 7 * 24 * HOUR
-  } satisfies StoreSettings
+    retentionDays: 7,
+    deadLetterRetentionDays: 30
+  } satisfies Partial<StoreSettings>
 }
 
 
@@ -206,10 +216,11 @@ export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() 
     csb: parseCsb(file.csb, env),
     subscriptions: file.subscriptions as SubscriptionConfig[] | undefined,
     filters: file.filters as unknown[] | undefined,
+    consent: parseConsent(file.consent, destinationNamesOf(file.destinations)),
     ingest: ingestSettings(file.ingest),
     delivery: mergeNumbers(defaults.delivery, file.delivery, 'delivery'),
     deliveryThreads: deliveryThreads(env.CSB_RELAY_DELIVERY_THREADS),
-    store: mergeNumbers(defaults.store, file.store, 'store'),
+    store: storeSettings(file.store),
     logLevel: String(env.LOG_LEVEL ?? file.logLevel ?? defaults.logLevel),
     publicUrl: publicUrlOf(env.CSB_RELAY_PUBLIC_URL || file.publicUrl, env.CSB_RELAY_PUBLIC_URL ? 'CSB_RELAY_PUBLIC_URL' : '"publicUrl"'),
     trustProxy: trustProxyOf(file.trustProxy),
@@ -240,6 +251,14 @@ function publicUrlOf(value: unknown, name: string): string | undefined {
 function trustProxyOf(value: unknown): boolean {
   if (value === undefined || typeof value === 'boolean') return value ?? defaults.trustProxy
   throw new ConfigError(`"trustProxy" must be true (behind a proxy that sets X-Forwarded-Host/-Proto/-For) or false, got ${JSON.stringify(value)}`)
+}
+
+function storeSettings(fromFile: unknown): StoreSettings {
+  // `retentionMs` is not among the defaults' keys (the days are the setting); it is read aside.
+  const { retentionMs, ...rest } = (fromFile && typeof fromFile === 'object' && !Array.isArray(fromFile) ? fromFile : {}) as Json
+  const merged = mergeNumbers(defaults.store, fromFile === undefined ? undefined : rest, 'store')
+  const ms = retentionMs === undefined ? undefined : toNumber(retentionMs, '"store.retentionMs"')
+  return retentionOf(merged, ms, (fromFile as Json | undefined)?.retentionDays !== undefined)
 }
 
 function ingestSettings(fromFile: unknown): IngestSettings {

@@ -184,7 +184,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     wakeDelivery = () => delivery.wake()
     cleanups.push(() => delivery.stop())
 
-    // retention: finished events past store.retentionMs and dedupe entries past the window go
+    // retention: finished events past store.retentionDays, dead letters past
+    // store.deadLetterRetentionDays and dedupe entries past the window go
     // away hourly (and once shortly after start), off the request path.
     const prune = () => {
       store.prune().catch((err: Error) => logger.warn({ err: err.message }, 'store: prune failed'))

@@ -26,6 +26,7 @@ export { deliveryDefaults } from './types'
 export type { DeliveryObserver, OutcomeReport, DeliveryOutcome } from './observer'
 export type { DryRunResult } from './dry-run'
 export { SubscriptionError } from './subscriptions'
+export { CONSENT_SKIP_REASON } from './routing'
 export { retryDelayMs } from './backoff'
 export { NameLimitError, type NameStats } from './names'
 export {
@@ -83,7 +84,7 @@ export interface DeliveryRuntime {
 export function prepareDelivery(config: DeliveryConfig, definition: typeof csbDestination = csbDestination): DeliveryRuntime {
   const configured = config.subscriptions ?? defaultSubscriptions(definition)
   const subscriptions = compileSubscriptions(configured, definition)
-  const router = createRouter(config.filters, { integrationNames: INTEGRATION_NAMES })
+  const router = createRouter(config.filters, { integrationNames: INTEGRATION_NAMES, consent: config.consent, destinationName: 'CustomerSuccessBox' })
   const instrumented = instrumentDefinition(definition, { timeoutMs: () => config.delivery.requestTimeoutMs })
   return { destination: new RelayDestination(instrumented), subscriptions, configured, route: (event: SegmentEvent) => router.route(event) }
 }

@@ -6,6 +6,8 @@ export type DeliveryOutcome = 'delivered' | 'retrying' | 'dead' | 'skipped'
 
 export interface OutcomeReport {
   outcome: DeliveryOutcome
+  /** The destination's name; delivery always sets it (absent: `CustomerSuccessBox`, the built-in one). */
+  destination?: string
   /** Action slug that ran (e.g. "trackFeature"), or null when none did. */
   action: string | null
   /** HTTP status from CSB, or null (network error, skipped, validation). */

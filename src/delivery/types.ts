@@ -61,6 +61,8 @@ export interface DeliveryConfig {
   csb?: CsbSettings
   subscriptions?: SubscriptionConfig[]
   filters?: unknown[]
+  /** Destination name → the consent categories it needs (routing/consent.ts). */
+  consent?: Readonly<Record<string, readonly string[]>>
   delivery: DeliverySettings
 }
 

@@ -85,15 +85,26 @@ describe('admin API', () => {
     expect(o.latency.p95Ms).toBeGreaterThanOrEqual(0)
     expect(o.stored).toEqual({ delivered: 1, dead: 1, skipped: 1 })
     expect(o.backlog.total).toBe(0)
-    expect(o.reasons).toHaveLength(1)
-    expect(o.reasons[0]).toMatchObject({ status: 'dead', count: 1 })
-    expect(o.reasons[0].fix).toMatch(/CSB_API_KEY/)
+    // Skips are listed beside errors (their reason is why nothing was sent), after them when fewer.
+    expect(o.reasons.map((r: { status: string }) => r.status).sort()).toEqual(['dead', 'skipped'])
+    const dead = o.reasons.find((r: { status: string }) => r.status === 'dead')
+    expect(dead).toMatchObject({ status: 'dead', count: 1 })
+    expect(dead.fix).toMatch(/CSB_API_KEY/)
     expect(res.body).not.toContain(API_KEY)
 
     expect((await app.inject('/api/overview?period=7d')).json().bucketSeconds).toBe(10800)
     const bad = await app.inject('/api/overview?period=forever')
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error).toMatch(/period/)
+  })
+
+  it('says in the overview what the store keeps and for how long, from the configuration', async () => {
+    await build({ config: { store: { retentionDays: 7, deadLetterRetentionDays: 30 } } })
+    const o = (await app.inject('/api/overview?period=1h')).json()
+    expect(o.retention).toMatch(/for 7 days after they finish; dead letters for 30 days/)
+    await app.close()
+    await build()
+    expect((await app.inject('/api/overview?period=1h')).json().retention).toBeNull()
   })
 
   it('lists events by status and shows one event with its three samples, secrets scrubbed', async () => {

@@ -11,6 +11,7 @@ import { parsePeriod } from './period'
 import { SecretSet, scrubValue } from '../delivery'
 import { CsbSettingsError, type CsbState } from './csb-settings'
 import { buildOverview } from './overview'
+import { retentionLine } from './retention'
 import { browserSetupHandler } from './browser-setup'
 import { adminAccessHook, hashAdminToken } from './admin-auth'
 
@@ -89,7 +90,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
   app.get<{ Querystring: { period?: string } }>('/overview', async (request, reply) => {
     const period = parsePeriod(request.query.period)
     if ('error' in period) return reply.code(400).send({ error: period.error })
-    return buildOverview(store, period)
+    return { ...(await buildOverview(store, period)), retention: retentionLine(options.config) ?? null }
   })
 
   app.get<{ Querystring: { status?: string; reason?: string; type?: string; limit?: string; beforeId?: string } }>(

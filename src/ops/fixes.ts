@@ -9,6 +9,10 @@ interface FixRule {
 
 const RULES: FixRule[] = [
   {
+    pattern: /^Filtered by end user consent$/,
+    fix: 'Nothing to fix: the end user did not consent to a category config "consent" requires for this destination (docs/privacy.md). Change that mapping only if it is wrong.'
+  },
+  {
     pattern: /retry window|gave up/i,
     fix: 'CSB kept failing for longer than delivery.retryWindowMs (the last error is shown). Fix that cause, then replay these dead letters.'
   },

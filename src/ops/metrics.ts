@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client'
 import type { FastifyPluginAsync } from 'fastify'
 import type { DeliveryObserver, OutcomeReport } from '../delivery/observer'
+import { CONSENT_SKIP_REASON } from '../delivery'
 import { backlogOf, type Counts } from '../store/types'
 
 export const METRIC_PREFIX = 'csb_relay_'
@@ -81,6 +82,12 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
     name: `${METRIC_PREFIX}delivery_retries_total`,
     help: 'Attempts that failed retryably and were scheduled again, by action.',
     labelNames: ['action'] as const,
+    registers
+  })
+  const consentFiltered = new Counter({
+    name: `${METRIC_PREFIX}consent_filtered_events_total`,
+    help: 'Events held back from a destination because the end user did not consent to its categories (config "consent"), by destination.',
+    labelNames: ['destination'] as const,
     registers
   })
   const endToEnd = new Histogram({
@@ -201,6 +208,7 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
       const action = report.action ?? 'none'
       outcomes.inc({ action, status: report.status == null ? 'none' : String(report.status), outcome: report.outcome })
       if (report.outcome === 'retrying') retries.inc({ action })
+      if (report.outcome === 'skipped' && report.reason === CONSENT_SKIP_REASON) consentFiltered.inc({ destination: report.destination ?? 'CustomerSuccessBox' })
       if (report.outcome === 'delivered' && typeof report.endToEndMs === 'number') endToEnd.observe(report.endToEndMs / 1000)
       if (report.lateFeatures) lateFeatures.inc(report.lateFeatures)
     },

@@ -9,13 +9,15 @@ export const DEFAULT_DESTINATION = 'CustomerSuccessBox'
 
 export const defaultStoreOptions: StoreOptions = {
   dedupeWindowMs: 24 * HOUR,
-  retentionMs: 7 * 24 * HOUR
+  retentionMs: 7 * 24 * HOUR,
+  deadLetterRetentionMs: 30 * 24 * HOUR
 }
 
 /** Options with every default filled in; what the engines work with. */
 export interface ResolvedStoreOptions {
   dedupeWindowMs: number
   retentionMs: number
+  deadLetterRetentionMs: number
   /** At least one name, no two alike, in the order given (the first one's row id answers `enqueue`). */
   destinations: string[]
   now: () => number
@@ -32,12 +34,15 @@ export const silentLogger: StoreLogger = { warn() {}, error() {} }
 export function resolveOptions(options: Partial<StoreOptions> = {}): ResolvedStoreOptions {
   const dedupeWindowMs = options.dedupeWindowMs ?? defaultStoreOptions.dedupeWindowMs
   const retentionMs = options.retentionMs ?? defaultStoreOptions.retentionMs
-  for (const [name, value] of [['dedupeWindowMs', dedupeWindowMs], ['retentionMs', retentionMs]] as const) {
+  const deadLetterRetentionMs = options.deadLetterRetentionMs ?? defaultStoreOptions.deadLetterRetentionMs!
+  const checked = [['dedupeWindowMs', dedupeWindowMs], ['retentionMs', retentionMs], ['deadLetterRetentionMs', deadLetterRetentionMs]] as const
+  for (const [name, value] of checked) {
     if (!Number.isFinite(value) || value < 0) throw new RangeError(`store option ${name} must be a number >= 0, got ${value}`)
   }
   return {
     dedupeWindowMs,
     retentionMs,
+    deadLetterRetentionMs,
     destinations: checkDestinations(options.destinations ?? [DEFAULT_DESTINATION]),
     now: options.now ?? Date.now,
     schema: options.schema,

@@ -47,8 +47,10 @@ export type Store = StoreEngine & StoreQueue & StoreReads & StoreIdentities & St
 export interface StoreOptions {
   /** How long a messageId is remembered for dedupe. Default 24 h. */
   dedupeWindowMs: number
-  /** How long finished (delivered, skipped) events are kept for the dashboard. Default 7 days. */
+  /** How long finished (delivered, skipped) events and their samples are kept for the dashboard. Default 7 days. */
   retentionMs: number
+  /** How long dead letters are kept, counted from when they died (a replay restarts it). Default 30 days. */
+  deadLetterRetentionMs?: number
   /**
    * The destinations each accepted event is delivered to: it gets one delivery row per name when
    * it moves into the queue. Default `['CustomerSuccessBox']` (DEFAULT_DESTINATION). A name added

@@ -42,9 +42,9 @@ export function formatStatus(url: string, o: Overview): string {
   lines.push(`Latency:   p95 ${duration(o.latency.p95Ms)}, p50 ${duration(o.latency.p50Ms)}   success rate: ${success}`)
   lines.push(`Dead letters stored: ${n(o.stored.dead)}`)
   if (o.reasons.length === 0) {
-    lines.push('Recent errors: none')
+    lines.push('Recent errors and skips: none')
   } else {
-    lines.push('Recent errors:')
+    lines.push('Recent errors and skips:')
     for (const reason of o.reasons.slice(0, 10)) {
       lines.push(`  ${reason.status.padEnd(8)} ${String(reason.count).padStart(6)}  ${reason.reason}`)
       lines.push(`  ${''.padEnd(8)} ${''.padStart(6)}  fix: ${reason.fix}`)

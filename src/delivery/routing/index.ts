@@ -1,14 +1,15 @@
 /**
  * Routing: decides, before the destination runs, whether an event goes to CustomerSuccessBox
- * and in what shape. First the event's own integrations object, then the destination filters
- * of the config file, in their order. Everything is compiled by `createRouter` at start;
+ * and in what shape. First the end user's consent (consent.ts), then the event's own integrations
+ * object, then the destination filters of the config file, in their order. Everything is compiled by `createRouter` at start;
  * `route` is on the delivery hot path and only evaluates.
  */
 import type { SegmentEvent } from '../../store/types'
 import { compileFilters, RoutingConfigError, Skip, type CompiledFilter } from './filters'
 import { compileIntegrationsCheck, DEFAULT_INTEGRATION_NAMES } from './integrations'
+import { compileConsentCheck, CONSENT_SKIP_REASON, type ConsentMap } from './consent'
 
-export { RoutingConfigError, DEFAULT_INTEGRATION_NAMES }
+export { RoutingConfigError, DEFAULT_INTEGRATION_NAMES, CONSENT_SKIP_REASON, type ConsentMap }
 
 /**
  * The skip reason of a `delete` event: a user deletion request Segment's Webhooks destinations
@@ -33,6 +34,10 @@ export interface Router {
 export interface RouterOptions {
   /** Names under which the integrations object may name this destination (case-sensitive). */
   integrationNames?: readonly string[]
+  /** Config `consent`: the categories each destination needs; this router reads its own entry. */
+  consent?: ConsentMap
+  /** The destination's name as `consent` keys it; default: the first integration name. */
+  destinationName?: string
 }
 
 /**
@@ -42,6 +47,7 @@ export interface RouterOptions {
 export function createRouter(filters: unknown[] | undefined, options: RouterOptions = {}): Router {
   const names = options.integrationNames?.length ? options.integrationNames : DEFAULT_INTEGRATION_NAMES
   const checkIntegrations = compileIntegrationsCheck(names)
+  const consentBlocks = compileConsentCheck(options.consent, options.destinationName ?? names[0] ?? 'CustomerSuccessBox')
   const compiled: CompiledFilter[] = compileFilters(filters)
   const steps = compiled.map((f) => f.apply)
 
@@ -49,6 +55,7 @@ export function createRouter(filters: unknown[] | undefined, options: RouterOpti
     summary: compiled.map((f) => f.summary),
     route(event) {
       if (event.type === 'delete') return { deliver: false, reason: USER_DELETION_SKIP_REASON }
+      if (consentBlocks(event.context)) return { deliver: false, reason: CONSENT_SKIP_REASON }
       const off = checkIntegrations(event.integrations)
       if (off) return { deliver: false, reason: off }
       let current: Record<string, unknown> = event

@@ -20,6 +20,7 @@
  * @property {number | null} successRate delivered ÷ finished, 0..1
  * @property {SeriesPoint[]} series
  * @property {Reason[]} reasons
+ * @property {string | null} retention what the store keeps and for how long
  */
 /**
  * @typedef {object} EventSummary

@@ -28,6 +28,7 @@ export function loadOverview() {
     byTestId('success-rate').textContent = o.successRate == null ? '–' : `${(o.successRate * 100).toFixed(1)} %`
     drawChart(chart(), byId('legend'), o.series, o.bucketSeconds)
     drawReasons(o.reasons)
+    byTestId('retention').textContent = o.retention ?? ''
     byId('updated').textContent = `updated ${new Date().toLocaleTimeString()}`
   })
 }

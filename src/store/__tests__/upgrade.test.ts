@@ -42,7 +42,8 @@ async function checkUpgraded(open: (options: { now: () => number; destinations: 
     expect(await store.list({ destination: 'hooks' })).toEqual([])
     expect(await store.reasons({ destination: CSB })).toEqual([
       { destination: CSB, reason: 'HTTP 400: email invalid', status: 'dead', count: 1, lastAt: new Date(PREVIOUS_T0) },
-      { destination: CSB, reason: 'HTTP 503', status: 'retrying', count: 1, lastAt: new Date(PREVIOUS_T0) }
+      { destination: CSB, reason: 'HTTP 503', status: 'retrying', count: 1, lastAt: new Date(PREVIOUS_T0) },
+      { destination: CSB, reason: 'integrations.CustomerSuccessBox is false', status: 'skipped', count: 1, lastAt: new Date(PREVIOUS_T0) }
     ])
     const minute = new Date(PREVIOUS_T0)
     expect(await store.stats({ from: minute, to: new Date(PREVIOUS_T0 + MINUTE), bucketSeconds: 60, destination: CSB })).toEqual([

@@ -97,7 +97,7 @@ export interface StoreReads {
   list(query: ListQuery): Promise<StoredEvent[]>
   /** Outcome counts per time bucket (of one destination, or summed over all). */
   stats(query: StatsQuery): Promise<StatsBucket[]>
-  /** Dead letters and retrying events grouped by destination, reason and status. */
+  /** Dead letters, retrying and skipped events grouped by destination, reason and status. */
   reasons(query?: ReasonsQuery): Promise<ReasonCount[]>
   /**
    * End-to-end latency (finishedAt - receivedAt) percentile in ms of events delivered since

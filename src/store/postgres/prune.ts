@@ -6,10 +6,11 @@ import { writeTally, type Queryable } from './context'
 /** One chunk of `prune`, as the SQLite engine's (see sqlite/prune.ts). */
 export async function pruneChunk(client: Queryable, options: ResolvedStoreOptions, nowMs: number, first: boolean): Promise<{ deleted: number; more: boolean }> {
   const cutoff = nowMs - options.retentionMs
+  const cutoffs = { delivered: cutoff, skipped: cutoff, dead: nowMs - options.deadLetterRetentionMs }
   const tally = new Tally()
   let deleted = 0
   let more = false
-  for (const status of ['delivered', 'skipped'] as const) {
+  for (const status of ['delivered', 'skipped', 'dead'] as const) {
     // Each deleted row leaves its own destination's total.
     const { rows } = await client.query<{ destination: string; n: number }>(
       `WITH gone AS (
@@ -17,7 +18,7 @@ export async function pruneChunk(client: Queryable, options: ResolvedStoreOption
          RETURNING destination
        )
        SELECT destination, count(*) AS n FROM gone GROUP BY destination`,
-      [cutoff]
+      [cutoffs[status]]
     )
     let n = 0
     for (const row of rows) {

@@ -88,13 +88,17 @@ export async function stats(pool: Queryable, query: StatsQuery): Promise<StatsBu
 }
 
 export async function reasons(pool: Queryable, query: ReasonsQuery = {}): Promise<ReasonCount[]> {
-  const { rows } = await pool.query<{ destination: string; reason: string | null; status: 'dead' | 'retrying'; n: number; last_at: number }>(
+  const { rows } = await pool.query<{ destination: string; reason: string | null; status: 'dead' | 'retrying' | 'skipped'; n: number; last_at: number }>(
     `SELECT * FROM (
        SELECT destination, last_error AS reason, 'dead' AS status, count(*) AS n, max(updated_at) AS last_at
          FROM events WHERE status = 'dead' AND ($1::text IS NULL OR destination = $1::text) GROUP BY destination, last_error
        UNION ALL
        SELECT destination, last_error, 'retrying', count(*), max(updated_at)
          FROM events WHERE status = 'pending' AND last_error IS NOT NULL AND ($1::text IS NULL OR destination = $1::text)
+        GROUP BY destination, last_error
+       UNION ALL
+       SELECT destination, last_error, 'skipped', count(*), max(updated_at)
+         FROM events WHERE status = 'skipped' AND last_error IS NOT NULL AND ($1::text IS NULL OR destination = $1::text)
         GROUP BY destination, last_error
      ) r ORDER BY n DESC, reason COLLATE "C", destination COLLATE "C", status COLLATE "C"`,
     [query.destination ?? null]

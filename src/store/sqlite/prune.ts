@@ -4,25 +4,26 @@ import { writeTally, type SqliteContext } from './context'
 
 
 /**
- * One chunk of `prune`: deletes up to PRUNE_CHUNK delivered or skipped events finished before
- * the retention, and as many dedupe entries older than the window; old outcome counters go in
- * the first chunk. Dead letters stay until replayed. Dedupe entries live in their own table, so
+ * One chunk of `prune`: deletes up to PRUNE_CHUNK delivered or skipped events (samples included)
+ * finished before the retention, as many dead letters dead for longer than theirs, and as many
+ * dedupe entries older than the window; old outcome counters go in the first chunk. Dedupe entries live in their own table, so
  * a messageId still inside the window stays deduplicated after its event was pruned.
  * Returns the events deleted and whether anything is left to delete.
  */
 export function pruneChunk(ctx: SqliteContext, nowMs: number, first: boolean): { deleted: number; more: boolean } {
   const cutoff = nowMs - ctx.options.retentionMs
+  const cutoffs = { delivered: cutoff, skipped: cutoff, dead: nowMs - ctx.options.deadLetterRetentionMs }
   const tally = new Tally()
   let deleted = 0
   let more = false
-  for (const status of ['delivered', 'skipped'] as const) {
+  for (const status of ['delivered', 'skipped', 'dead'] as const) {
     // Each deleted row leaves its own destination's total.
     const gone = ctx
       .q<{ destination: string }>(
         `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE status = '${status}' AND finished_at < ? LIMIT ${PRUNE_CHUNK})
          RETURNING destination`
       )
-      .all(cutoff)
+      .all(cutoffs[status])
     for (const row of gone) tally.total(row.destination, status, -1)
     deleted += gone.length
     more ||= gone.length === PRUNE_CHUNK

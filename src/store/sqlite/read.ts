@@ -90,16 +90,20 @@ export function stats(ctx: SqliteContext, query: StatsQuery): StatsBucket[] {
 
 export function reasons(ctx: SqliteContext, query: ReasonsQuery = {}): ReasonCount[] {
   const rows = ctx
-    .q<{ destination: string; reason: string | null; status: 'dead' | 'retrying'; n: number; last_at: number }>(
+    .q<{ destination: string; reason: string | null; status: 'dead' | 'retrying' | 'skipped'; n: number; last_at: number }>(
       `SELECT destination, last_error AS reason, 'dead' AS status, count(*) AS n, max(updated_at) AS last_at
          FROM events WHERE status = 'dead' AND (? IS NULL OR destination = ?) GROUP BY destination, last_error
        UNION ALL
        SELECT destination, last_error, 'retrying', count(*), max(updated_at)
          FROM events WHERE status = 'pending' AND last_error IS NOT NULL AND (? IS NULL OR destination = ?)
         GROUP BY destination, last_error
+       UNION ALL
+       SELECT destination, last_error, 'skipped', count(*), max(updated_at)
+         FROM events WHERE status = 'skipped' AND last_error IS NOT NULL AND (? IS NULL OR destination = ?)
+        GROUP BY destination, last_error
        ORDER BY n DESC, reason, destination, status`
     )
-    .all(...twice(query.destination), ...twice(query.destination))
+    .all(...twice(query.destination), ...twice(query.destination), ...twice(query.destination))
   return rows.map((r) => ({ destination: r.destination, reason: r.reason ?? '', status: r.status, count: r.n, lastAt: new Date(r.last_at) }))
 }
 

@@ -12,6 +12,7 @@ import { instanceTests } from './instances'
 import { leaseTests } from './lease'
 import { readTests } from './reads'
 import { replayTests } from './replay'
+import { retentionTests } from './retention'
 
 export { newEvent, T0, TestClock, type StoreHarness } from './harness'
 
@@ -26,5 +27,6 @@ export function storeConformance(harness: StoreHarness): void {
     readTests(suite)
     instanceTests(suite)
     fanOutTests(suite)
+    retentionTests(suite)
   })
 }

@@ -81,15 +81,17 @@ export function readTests(suite: Suite): void {
       expect(await store.stats({ from: new Date(minute0 + MINUTE), to: new Date(minute0 + 2 * MINUTE), bucketSeconds: 60 })).toHaveLength(2)
     })
 
-    test('reasons groups dead letters and retrying events by reason', async () => {
+    test('reasons groups dead letters, retrying and skipped events by reason', async () => {
       const store = await open()
       const made = await enqueueAll(store, ['a', 'b', 'c', 'd', 'e'].map((k) => newEvent(k)))
       await store.deadLetter([{ id: made[0], reason: 'HTTP 400' }, { id: made[1], reason: 'HTTP 400' }])
       clock.advance(SECOND)
       await store.deadLetter([{ id: made[2], reason: 'HTTP 422' }])
       await store.retryLater([{ id: made[3], runAt: clock.date(HOUR), error: 'HTTP 503' }])
+      await store.skip([{ id: made[4], reason: 'Filtered by end user consent' }])
       expect(await store.reasons()).toEqual([
         { destination: 'CustomerSuccessBox', reason: 'HTTP 400', status: 'dead', count: 2, lastAt: new Date(T0) },
+        { destination: 'CustomerSuccessBox', reason: 'Filtered by end user consent', status: 'skipped', count: 1, lastAt: clock.date() },
         { destination: 'CustomerSuccessBox', reason: 'HTTP 422', status: 'dead', count: 1, lastAt: clock.date() },
         { destination: 'CustomerSuccessBox', reason: 'HTTP 503', status: 'retrying', count: 1, lastAt: clock.date() }
       ])
