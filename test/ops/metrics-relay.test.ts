@@ -8,7 +8,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { post, startTestRelay } from '../helpers/relay'
 import { removeTempDirs } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
-import { parsePrometheus, valueOf } from './prom'
+import { parsePrometheus, valueOf } from '../helpers/prom'
 
 const API_KEY = 'csb_metrics_test_key_0123456789'
 let sandbox: Sandbox

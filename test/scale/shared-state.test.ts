@@ -8,8 +8,8 @@ import type { RecordedRequest } from '../../src/sandbox'
 import { assertBuilt } from '../helpers/processes'
 import { removeTempDirs } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
-import { postBatch, startInstance, startSandboxProcess, type Instance, type SandboxProcess } from './cluster'
-import { createTestDatabase, requireTestPg, type TestDatabase } from './pg'
+import { postBatch, startInstance, startSandboxProcess, type Instance, type SandboxProcess } from '../helpers/cluster'
+import { createTestDatabase, requireTestPg, type TestDatabase } from '../helpers/pg'
 
 const WRITE_KEY = 'wk_scale_shared_state'
 const config = { delivery: { leaseMs: 2000, pollIntervalMs: 20, backoffBaseMs: 50, backoffCapMs: 500 } }

@@ -12,9 +12,9 @@ import type { RecordedRequest } from '../../src/sandbox'
 import { assertBuilt } from '../helpers/processes'
 import { removeTempDirs } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
-import { deliveredBy, startInstance, startSandboxProcess, type Instance, type SandboxProcess } from './cluster'
-import { sendLoad, type LoadPlan } from './load'
-import { createTestDatabase, requireTestPg, type TestDatabase } from './pg'
+import { deliveredBy, startInstance, startSandboxProcess, type Instance, type SandboxProcess } from '../helpers/cluster'
+import { sendLoad, type LoadPlan } from '../helpers/load'
+import { createTestDatabase, requireTestPg, type TestDatabase } from '../helpers/pg'
 
 const WRITE_KEY = 'wk_scale_two_instances'
 const MAX_CONCURRENCY = 16

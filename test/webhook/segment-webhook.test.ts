@@ -8,7 +8,7 @@ import { createHmac, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
-import { accepted, waitFor } from '../delivery/helpers'
+import { accepted, waitFor } from '../helpers/delivery'
 import { startRelayProcess, tempDir, type RelayProcess } from '../delivery/relay-process'
 import { removeTempDirs } from '../helpers/temp'
 

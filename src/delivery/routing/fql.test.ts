@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compileFql } from '../fql'
+import { compileFql } from './fql'
 
 const event = {
   type: 'track',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AdaptiveLimiter, DECREASE_FACTOR, TokenBucket, type Ticket } from '../../src/delivery/limiter'
+import { AdaptiveLimiter, DECREASE_FACTOR, TokenBucket, type Ticket } from './limiter'
 
 const settings = { minConcurrency: 1, maxConcurrency: 64, initialConcurrency: 16, adaptive: true }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { PayloadValidationError } from '@segment/actions-core'
-import { decide, describeFailure, scrub } from '../../src/delivery/classify'
-import { errorForHttpStatus, errorForNetworkFailure, rejectionError } from '../../src/destination/common/errors'
+import { decide, describeFailure, scrub } from './classify'
+import { errorForHttpStatus, errorForNetworkFailure, rejectionError } from '../destination/common/errors'
 
 const settings = { backoffBaseMs: 1000, backoffCapMs: 300_000, retryWindowMs: 24 * 3_600_000 }
 const now = new Date('2026-01-01T12:00:00Z')

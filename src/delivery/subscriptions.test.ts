@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import destination from '../../src/destination'
-import { compileSubscriptions, defaultSubscriptions, matching } from '../../src/delivery/subscriptions'
+import destination from '../destination'
+import { compileSubscriptions, defaultSubscriptions, matching } from './subscriptions'
 
 describe('subscriptions', () => {
   it('defaults to the destination presets', () => {

@@ -6,11 +6,11 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Pipeline } from '../../src/delivery/pipeline'
-import type { Executor } from '../../src/delivery/executor'
-import { compileSubscriptions } from '../../src/delivery/subscriptions'
-import { openStore, type Store } from '../../src/store'
-import { accepted, enqueue, fastDelivery, segmentEvent, silentLogger, startRig, waitFor, type Rig } from './helpers'
+import { Pipeline } from './pipeline'
+import type { Executor } from './executor'
+import { compileSubscriptions } from './subscriptions'
+import { openStore, type Store } from '../store'
+import { accepted, enqueue, fastDelivery, segmentEvent, silentLogger, startRig, waitFor, type Rig } from '../../test/helpers/delivery'
 
 let rig: Rig | undefined
 afterEach(async () => {
@@ -58,7 +58,7 @@ describe('scheduling: order and configuration', () => {
 
 describe('scheduling: rate', () => {
   it('never exceeds maxRatePerSecond', async () => {
-    const { fastDelivery } = await import('./helpers')
+    const { fastDelivery } = await import('../../test/helpers/delivery')
     rig = await startRig({ delivery: { ...fastDelivery, maxRatePerSecond: 20 } })
     const r = rig
     const events = Array.from({ length: 50 }, (_, i) => segmentEvent({ type: 'track', userId: `r${i}`, event: 'X', properties: { account_id: 'a' } }))

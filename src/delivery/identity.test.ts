@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { fillAccount, linksFrom, userKeysOf } from '../../src/delivery/identity'
-import { planEvent } from '../../src/delivery/plan'
-import type { IdentityLink, SegmentEvent } from '../../src/store/types'
+import { fillAccount, linksFrom, userKeysOf } from './identity'
+import { planEvent } from './plan'
+import type { IdentityLink, SegmentEvent } from '../store/types'
 
 const ev = (e: Record<string, unknown>) => ({ messageId: 'm', ...e }) as SegmentEvent
 
@@ -88,7 +88,7 @@ describe('identity map: fill', () => {
 
 describe('LinkCache', () => {
   it('writes a link once while it is unchanged, again when it changes or expires', async () => {
-    const { LinkCache } = await import('../../src/delivery/identity')
+    const { LinkCache } = await import('./identity')
     const cache = new LinkCache(1000)
     const l = { userKey: 'u1', accountId: 'a1' }
     expect(cache.fresh([l], 0)).toEqual([l])

@@ -1,9 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../src/cli/config'
-import { redactConfig } from '../../src/delivery'
-import { removeTempDirs, tempDir } from '../helpers/temp'
+import { ConfigError, loadConfig } from './config'
+import { redactConfig } from '../delivery'
+import { removeTempDirs, tempDir } from '../../test/helpers/temp'
 
 afterAll(removeTempDirs)
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Headers as NodeFetchHeaders } from '@segment/actions-core'
-import { redactHeaders } from '../../src/delivery/capture'
-import { completedSubscriptions, samplesOf } from '../../src/delivery/samples'
+import { redactHeaders } from './capture'
+import { completedSubscriptions, samplesOf } from './samples'
 
 describe('redactHeaders', () => {
   it('lower-cases names and replaces credentials, from objects, Headers and pairs', () => {
@@ -58,11 +58,11 @@ describe('samples', () => {
 
 describe('runs with different settings (RelayDestination)', () => {
   it('each request carries its own run\'s settings and is captured by its own run', async () => {
-    const { startSandbox } = await import('../../src/sandbox')
-    const { default: csbDestination } = await import('../../src/destination')
-    const { runSubscriptions } = await import('../../src/delivery/attempt')
-    const { instrumentDefinition, RelayDestination } = await import('../../src/delivery/actions-core')
-    const { compileSubscriptions, defaultSubscriptions } = await import('../../src/delivery/subscriptions')
+    const { startSandbox } = await import('../sandbox')
+    const { default: csbDestination } = await import('../destination')
+    const { runSubscriptions } = await import('./attempt')
+    const { instrumentDefinition, RelayDestination } = await import('./actions-core')
+    const { compileSubscriptions, defaultSubscriptions } = await import('./subscriptions')
     const sandbox = await startSandbox({ port: 0, apiKey: 'key-one' })
     try {
       let timeout = 2000
@@ -98,16 +98,16 @@ describe('runs with different settings (RelayDestination)', () => {
 
 describe('RelayDestination', () => {
   it('refuses a definition that is not instrumented (its requests could not be captured)', async () => {
-    const { default: csbDestination } = await import('../../src/destination')
-    const { RelayDestination } = await import('../../src/delivery/actions-core')
+    const { default: csbDestination } = await import('../destination')
+    const { RelayDestination } = await import('./actions-core')
     expect(() => new RelayDestination(csbDestination)).toThrow(/RelayDestination needs a definition from instrumentDefinition/)
   })
 })
 
 describe('extendRequest options (instrumentDefinition)', () => {
   it('keep the destination\'s headers and add the timeout read on each run and an uncloned answer', async () => {
-    const { default: csbDestination } = await import('../../src/destination')
-    const { instrumentDefinition } = await import('../../src/delivery/actions-core')
+    const { default: csbDestination } = await import('../destination')
+    const { instrumentDefinition } = await import('./actions-core')
     let timeout = 2000
     const extend = instrumentDefinition(csbDestination, { timeoutMs: () => timeout }).extendRequest as (data: unknown) => Record<string, unknown>
     const one = { apiKey: 'key-one', baseUrl: 'http://127.0.0.1:9' }
@@ -124,10 +124,10 @@ describe('extendRequest options (instrumentDefinition)', () => {
 describe('JSON bodies (capture)', () => {
   it('sends the same request as actions-core does on its own for `json`, with or without a JSON content type among the defaults', async () => {
     const http = await import('node:http')
-    const { default: csbDestination } = await import('../../src/destination')
-    const { runSubscriptions } = await import('../../src/delivery/attempt')
-    const { instrumentDefinition, RelayDestination } = await import('../../src/delivery/actions-core')
-    const { compileSubscriptions, defaultSubscriptions } = await import('../../src/delivery/subscriptions')
+    const { default: csbDestination } = await import('../destination')
+    const { runSubscriptions } = await import('./attempt')
+    const { instrumentDefinition, RelayDestination } = await import('./actions-core')
+    const { compileSubscriptions, defaultSubscriptions } = await import('./subscriptions')
     // What arrives on the wire: method, path, headers, the body's bytes.
     const seen: Array<{ method?: string; url?: string; headers: Record<string, unknown>; body: string }> = []
     const server = http.createServer((req, res) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseRetryAfter, retryDelayMs } from '../../src/delivery/backoff'
+import { parseRetryAfter, retryDelayMs } from './backoff'
 
 const s = { backoffBaseMs: 1000, backoffCapMs: 300_000 }
 

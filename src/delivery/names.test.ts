@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { describeFailure } from '../../src/delivery/classify'
-import { suggestFix } from '../../src/ops/fixes'
-import { isFeatureRequest } from '../../src/destination'
-import { NameCheckError, NameGuard, NameLimitError, type AdmitNames, type NameKind } from '../../src/delivery/names'
-import type { NameAdmission } from '../../src/store/types'
-import { accepted, enqueue, fastDelivery, segmentEvent, startRig, waitFor } from './helpers'
+import { describeFailure } from './classify'
+import { suggestFix } from '../ops/fixes'
+import { isFeatureRequest } from '../destination'
+import { NameCheckError, NameGuard, NameLimitError, type AdmitNames, type NameKind } from './names'
+import type { NameAdmission } from '../store/types'
+import { accepted, enqueue, fastDelivery, segmentEvent, startRig, waitFor } from '../../test/helpers/delivery'
 
 const FEATURE = 'https://csb.example/api/v1_1/feature'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { ParsedBody } from '../csb-checks'
-import { FaultEngine, seededRandom, type ActiveOutage } from '../fault-engine'
-import { FaultsError, parseFaultsInput } from '../fault-input'
+import type { ParsedBody } from './csb-checks'
+import { FaultEngine, seededRandom, type ActiveOutage } from './fault-engine'
+import { FaultsError, parseFaultsInput } from './fault-input'
 
 const BODY: ParsedBody = { ok: true, value: { account_id: 'a', user_id: 'u1' } }
 

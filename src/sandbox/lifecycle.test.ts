@@ -1,6 +1,6 @@
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { call, post, sandboxes, USER } from './helpers'
+import { call, post, sandboxes, USER } from '../../test/helpers/sandbox'
 
 const pool = sandboxes()
 afterEach(() => pool.closeAll())

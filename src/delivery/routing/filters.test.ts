@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createRouter } from '..'
-import type { SegmentEvent } from '../../../store/types'
+import { createRouter } from '.'
+import type { SegmentEvent } from '../../store/types'
 
 function identify(traits: Record<string, unknown>, extra: Record<string, unknown> = {}): SegmentEvent {
   return { type: 'identify', messageId: 'm-i', userId: 'u-1', traits, ...extra }

@@ -4,7 +4,7 @@
  * retrying, dead), what is recorded with it and what is reported.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { accepted, enqueue, segmentEvent, startRig, waitFor, type Rig } from './helpers'
+import { accepted, enqueue, segmentEvent, startRig, waitFor, type Rig } from '../../test/helpers/delivery'
 
 let rig: Rig | undefined
 afterEach(async () => {
@@ -92,7 +92,7 @@ describe('delivering an event: outcomes', () => {
   })
 
   it('dead-letters after the retry window', async () => {
-    rig = await startRig({ delivery: { ...(await import('./helpers')).fastDelivery, retryWindowMs: 400 } })
+    rig = await startRig({ delivery: { ...(await import('../../test/helpers/delivery')).fastDelivery, retryWindowMs: 400 } })
     const r = rig
     r.sandbox.setFaults({ errors: { '503': 1 } })
     const [id] = await enqueue(r.store, [segmentEvent({ type: 'identify', userId: 'u1', traits: { account_id: 'a1' } })])
@@ -175,9 +175,9 @@ describe('delivering an event: late feature events', () => {
 
 describe('delivering an event: poison events', () => {
   it('dead-letters an event whose routing throws instead of retrying it forever', async () => {
-    const { openStore } = await import('../../src/store')
-    const { startDelivery } = await import('../../src/delivery')
-    const { fastDelivery, silentLogger } = await import('./helpers')
+    const { openStore } = await import('../store')
+    const { startDelivery } = await import('.')
+    const { fastDelivery, silentLogger } = await import('../../test/helpers/delivery')
     const store = await openStore(':memory:')
     const delivery = startDelivery({
       store,
@@ -202,10 +202,10 @@ describe('delivering an event: poison events', () => {
 
 describe('delivering an event in worker threads (CSB_RELAY_DELIVERY_THREADS)', () => {
   it('delivers, classifies failures and keeps samples the same way as in the main thread', async () => {
-    const { openStore } = await import('../../src/store')
-    const { startSandbox } = await import('../../src/sandbox')
-    const { startDelivery } = await import('../../src/delivery')
-    const { fastDelivery, silentLogger } = await import('./helpers')
+    const { openStore } = await import('../store')
+    const { startSandbox } = await import('../sandbox')
+    const { startDelivery } = await import('.')
+    const { fastDelivery, silentLogger } = await import('../../test/helpers/delivery')
     const store = await openStore(':memory:')
     const sandbox = await startSandbox({ port: 0 })
     const logger = silentLogger()

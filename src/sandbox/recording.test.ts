@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { bearer, call, KEY, post, sandboxes, USER } from './helpers'
+import { bearer, call, KEY, post, sandboxes, USER } from '../../test/helpers/sandbox'
 
 const pool = sandboxes()
 afterEach(() => pool.closeAll())

@@ -2,10 +2,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createRouter } from '../../src/delivery/routing'
-import type { SegmentEvent } from '../../src/store/types'
+import { createRouter } from '.'
+import type { SegmentEvent } from '../../store/types'
 
-const doc = fs.readFileSync(path.resolve(__dirname, '../../docs/routing.md'), 'utf8')
+const doc = fs.readFileSync(path.resolve(__dirname, '../../../docs/routing.md'), 'utf8')
 
 describe('docs/routing.md', () => {
   it('its filters example is accepted and behaves as described', () => {

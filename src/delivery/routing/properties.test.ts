@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createRouter } from '..'
-import type { SegmentEvent } from '../../../store/types'
+import { createRouter } from '.'
+import type { SegmentEvent } from '../../store/types'
 
 const KEYS = ['email', 'phone', 'plan', 'address', 'city', 'items', 'sku']
 const key = fc.constantFrom(...KEYS)

@@ -3,11 +3,11 @@
  * (dry-run.ts): what is skipped and why, which subscriptions run, and on a retry which run again.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { dryRun } from '../../src/delivery/dry-run'
-import { planEvent } from '../../src/delivery/plan'
-import { compileSubscriptions } from '../../src/delivery/subscriptions'
-import type { SegmentEvent } from '../../src/store/types'
-import { accepted, enqueue, segmentEvent, startRig, waitFor, type Rig } from './helpers'
+import { dryRun } from './dry-run'
+import { planEvent } from './plan'
+import { compileSubscriptions } from './subscriptions'
+import type { SegmentEvent } from '../store/types'
+import { accepted, enqueue, segmentEvent, startRig, waitFor, type Rig } from '../../test/helpers/delivery'
 
 let rig: Rig | undefined
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { Exchange } from '../../src/delivery/capture'
-import { lateFeatureRequests } from '../../src/delivery/late'
+import type { Exchange } from './capture'
+import { lateFeatureRequests } from './late'
 
 const exchange = (path: string, body: unknown): Exchange => ({
   request: { method: 'POST', url: `http://127.0.0.1:9/${path.replace(/^\//, '')}`, headers: {}, body }

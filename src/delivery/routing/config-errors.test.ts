@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createRouter, RoutingConfigError } from '..'
+import { createRouter, RoutingConfigError } from '.'
 
 function refusal(filters: unknown): string {
   try {

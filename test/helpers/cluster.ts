@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { runCli, startRelayProcess, type CliProcess, type RelayProcess } from '../helpers/processes'
-import { tempDir } from '../helpers/temp'
+import { runCli, startRelayProcess, type CliProcess, type RelayProcess } from './processes'
+import { tempDir } from './temp'
 import type { RecordedRequest } from '../../src/sandbox'
 
 export interface SandboxProcess extends CliProcess {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createRouter } from '..'
-import type { SegmentEvent } from '../../../store/types'
+import { createRouter } from '.'
+import type { SegmentEvent } from '../../store/types'
 
 const deletion: SegmentEvent = { type: 'delete', messageId: 'd-1', userId: 'u-1', integrations: { CustomerSuccessBox: true } }
 

@@ -3,7 +3,7 @@
  * (429 with and without Retry-After). Every event must be delivered exactly once.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { accepted, enqueue, fastDelivery, segmentEvent, startRig, waitFor, type Rig } from './helpers'
+import { accepted, enqueue, fastDelivery, segmentEvent, startRig, waitFor, type Rig } from '../../test/helpers/delivery'
 
 let rig: Rig | undefined
 afterEach(async () => {

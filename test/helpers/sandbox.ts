@@ -1,4 +1,4 @@
-import { startSandbox, type Sandbox, type SandboxOptions } from '../index'
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox'
 
 export const KEY = 'test-key'
 

@@ -1,6 +1,6 @@
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { call, FEATURE, post, sandboxes, USER } from './helpers'
+import { call, FEATURE, post, sandboxes, USER } from '../../test/helpers/sandbox'
 
 const pool = sandboxes()
 afterEach(() => pool.closeAll())

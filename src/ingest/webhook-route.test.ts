@@ -6,9 +6,9 @@
 import { createHmac } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ingestPlugin } from '../../src/ingest'
-import { fakeStore, type FakeStore } from '../helpers/fake-store'
-import { testLimits } from '../helpers/ingest-app'
+import { ingestPlugin } from '.'
+import { fakeStore, type FakeStore } from '../../test/helpers/fake-store'
+import { testLimits } from '../../test/helpers/ingest-app'
 
 const SOURCES = [
   { name: 'web', writeKey: 'wk-web-0123456' },
