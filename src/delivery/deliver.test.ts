@@ -4,7 +4,9 @@
  * retrying, dead), what is recorded with it and what is reported.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { accepted, enqueue, segmentEvent, startRig, waitFor, type Rig } from '../../test/helpers/delivery'
+import { accepted, enqueue, segmentEvent, startRig, type Rig } from '../../test/helpers/delivery'
+import { silentLogger } from '../../test/helpers/logger'
+import { waitFor } from '../../test/helpers/wait'
 
 let rig: Rig | undefined
 afterEach(async () => {
@@ -177,7 +179,7 @@ describe('delivering an event: poison events', () => {
   it('dead-letters an event whose routing throws instead of retrying it forever', async () => {
     const { openStore } = await import('../store')
     const { startDelivery } = await import('.')
-    const { fastDelivery, silentLogger } = await import('../../test/helpers/delivery')
+    const { fastDelivery } = await import('../../test/helpers/delivery')
     const store = await openStore(':memory:')
     const delivery = startDelivery({
       store,
@@ -205,7 +207,7 @@ describe('delivering an event in worker threads (CSB_RELAY_DELIVERY_THREADS)', (
     const { openStore } = await import('../store')
     const { startSandbox } = await import('../sandbox')
     const { startDelivery } = await import('.')
-    const { fastDelivery, silentLogger } = await import('../../test/helpers/delivery')
+    const { fastDelivery } = await import('../../test/helpers/delivery')
     const store = await openStore(':memory:')
     const sandbox = await startSandbox({ port: 0 })
     const logger = silentLogger()

@@ -3,7 +3,8 @@ import { describeFailure } from './classify'
 import { isFeatureRequest } from '../destination'
 import { NameCheckError, NameGuard, NameLimitError, type AdmitNames, type NameKind } from './names'
 import type { NameAdmission } from '../store/types'
-import { accepted, enqueue, fastDelivery, segmentEvent, startRig, waitFor } from '../../test/helpers/delivery'
+import { accepted, enqueue, fastDelivery, segmentEvent, startRig } from '../../test/helpers/delivery'
+import { waitFor } from '../../test/helpers/wait'
 
 const FEATURE = 'https://csb.example/api/v1_1/feature'
 

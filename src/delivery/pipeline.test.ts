@@ -10,7 +10,9 @@ import { Pipeline } from './pipeline'
 import type { Executor } from './executor'
 import { compileSubscriptions } from './subscriptions'
 import { openStore, type Store } from '../store'
-import { accepted, enqueue, fastDelivery, segmentEvent, silentLogger, startRig, waitFor, type Rig } from '../../test/helpers/delivery'
+import { accepted, enqueue, fastDelivery, segmentEvent, startRig, type Rig } from '../../test/helpers/delivery'
+import { silentLogger } from '../../test/helpers/logger'
+import { waitFor } from '../../test/helpers/wait'
 
 let rig: Rig | undefined
 afterEach(async () => {
@@ -126,7 +128,7 @@ describe('scheduling: keys held for their identity links', () => {
     try {
       // Concurrency 2: with the links held, answered events free their slots and more start, up to
       // the bound on events sent but not recorded (2 × 2); none is recorded before its links.
-      await waitFor('4 requests answered while the links wait', () => sent().length === 4, 5000)
+      await waitFor('4 requests answered while the links wait', () => sent().length === 4, { timeoutMs: 5000 })
       await new Promise((resolve) => setTimeout(resolve, 100))
       expect(sent()).toHaveLength(4)
       const statuses = await Promise.all(ids.map(async (id) => (await store.get(id))?.status))
@@ -134,7 +136,7 @@ describe('scheduling: keys held for their identity links', () => {
       // User a's second event waits for the first to be recorded, which waits for its links.
       expect(sent().filter((b) => b.user_id === 'a').map((b) => b.feature_id)).toEqual(['E1'])
       open()
-      await waitFor('all delivered', async () => (await Promise.all(ids.map(async (id) => (await store.get(id))?.status))).every((s) => s === 'delivered'), 5000)
+      await waitFor('all delivered', async () => (await Promise.all(ids.map(async (id) => (await store.get(id))?.status))).every((s) => s === 'delivered'), { timeoutMs: 5000 })
       expect(sent().filter((b) => b.user_id === 'a').map((b) => b.feature_id)).toEqual(['E1', 'E2'])
       expect(await store.accountsFor(['a', 'f'])).toEqual(new Map([['a', 'acc-a'], ['f', 'acc-f']]))
     } finally {
@@ -162,7 +164,7 @@ describe('scheduling: leasing', () => {
     const { sandbox, delivery } = rig
     const delivered = () => sandbox.requests().filter((q) => q.status === 200).length
     try {
-      await waitFor('the 6 events of the first lease delivered while the second is under way', () => delivered() === 6 && leases === 2, 5000)
+      await waitFor('the 6 events of the first lease delivered while the second is under way', () => delivered() === 6 && leases === 2, { timeoutMs: 5000 })
       // stop() waits for the lease under way; the events it took are given back, not left leased.
       const stopped = delivery.stop()
       await new Promise((resolve) => setTimeout(resolve, 50))
@@ -221,7 +223,7 @@ describe('scheduling: waking the loop and stopping', () => {
       // Concurrency 1: each event after the first starts only when a slot frees or a key's outcome is recorded.
       const ids = await enqueue(store, [track('a', 1), track('a', 2), track('b'), track('c')])
       pipeline.wake()
-      await waitFor('all delivered', async () => (await statuses(store, ids)).every((s) => s === 'delivered'), 3000)
+      await waitFor('all delivered', async () => (await statuses(store, ids)).every((s) => s === 'delivered'), { timeoutMs: 3000 })
       expect(runs).toHaveLength(4)
       expect(runs.indexOf('E1')).toBeLessThan(runs.indexOf('E2'))
       expect(await pipeline.stop()).toBe('recorded')
@@ -238,7 +240,7 @@ describe('scheduling: waking the loop and stopping', () => {
     try {
       const [id] = await enqueue(store, [track('a')])
       pipeline.wake()
-      await waitFor('the event running', () => runs.length === 1, 3000)
+      await waitFor('the event running', () => runs.length === 1, { timeoutMs: 3000 })
       const stopped = pipeline.stop(5000)
       setTimeout(open, 50)
       expect(await stopped).toBe('recorded')
@@ -257,7 +259,7 @@ describe('scheduling: waking the loop and stopping', () => {
     try {
       const [id] = await enqueue(store, [track('a')])
       pipeline.wake()
-      await waitFor('the event running', () => runs.length === 1, 3000)
+      await waitFor('the event running', () => runs.length === 1, { timeoutMs: 3000 })
       const started = Date.now()
       expect(await pipeline.stop(100)).toBe('timed-out')
       expect(Date.now() - started).toBeLessThan(1000)

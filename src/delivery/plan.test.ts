@@ -7,7 +7,8 @@ import { dryRun } from './dry-run'
 import { planEvent } from './plan'
 import { compileSubscriptions } from './subscriptions'
 import type { SegmentEvent } from '../store/types'
-import { accepted, enqueue, segmentEvent, startRig, waitFor, type Rig } from '../../test/helpers/delivery'
+import { accepted, enqueue, segmentEvent, startRig, type Rig } from '../../test/helpers/delivery'
+import { waitFor } from '../../test/helpers/wait'
 
 let rig: Rig | undefined
 afterEach(async () => {

@@ -3,7 +3,8 @@
  * (429 with and without Retry-After). Every event must be delivered exactly once.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { accepted, enqueue, fastDelivery, segmentEvent, startRig, waitFor, type Rig } from '../../test/helpers/delivery'
+import { accepted, enqueue, fastDelivery, segmentEvent, startRig, type Rig } from '../../test/helpers/delivery'
+import { waitFor } from '../../test/helpers/wait'
 
 let rig: Rig | undefined
 afterEach(async () => {
@@ -27,7 +28,7 @@ function load() {
 }
 
 async function allDelivered(r: Rig, total: number, timeoutMs = 30_000) {
-  await waitFor(`${total} delivered`, async () => (await r.store.counts()).delivered === total, timeoutMs)
+  await waitFor(`${total} delivered`, async () => (await r.store.counts()).delivered === total, { timeoutMs })
 }
 
 /** Every event accepted exactly once, and in order per user. */

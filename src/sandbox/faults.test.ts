@@ -1,11 +1,10 @@
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { call, FEATURE, post, sandboxes, USER } from '../../test/helpers/sandbox'
+import { sleep } from '../../test/helpers/wait'
 
 const pool = sandboxes()
 afterEach(() => pool.closeAll())
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Resolves 'refused' | 'open' for a raw TCP connection attempt. */
 function probe(port: number): Promise<'refused' | 'open'> {

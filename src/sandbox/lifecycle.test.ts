@@ -1,11 +1,10 @@
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { call, post, sandboxes, USER } from '../../test/helpers/sandbox'
+import { sleep } from '../../test/helpers/wait'
 
 const pool = sandboxes()
 afterEach(() => pool.closeAll())
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function connect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

@@ -35,10 +35,10 @@ beforeAll(async () => {
       { type: 'track', userId: 'u-3', event: 'Fine', properties: { account_id: 'acme' } }
     ]
   })
-  await waitFor(async () => {
+  await waitFor('two dead letters and one delivery', async () => {
     const c = await relay.store.counts()
     return c.dead === 2 && c.delivered === 1
-  }, { timeoutMs: 20_000, what: 'two dead letters and one delivery' })
+  }, { timeoutMs: 20_000 })
 })
 
 afterAll(async () => {
@@ -104,7 +104,7 @@ describe('csb-relay dlq', () => {
     expect(one.code, one.stderr).toBe(0)
     expect(one.stdout).toMatch(/Replayed 1 dead letter\(s\) of 1 requested/)
     // Still missing its account: it comes back as a dead letter.
-    await waitFor(async () => (await relay.store.get(a.id))?.status === 'dead' && (await relay.store.get(a.id))!.attempts >= 1, { what: 'replayed event settled' })
+    await waitFor('replayed event settled', async () => (await relay.store.get(a.id))?.status === 'dead' && (await relay.store.get(a.id))!.attempts >= 1)
 
     const unknown = await cli(withToken(['dlq', 'replay', '999999']))
     expect(unknown.code).toBe(1)
@@ -112,7 +112,7 @@ describe('csb-relay dlq', () => {
 
     const byReason = await cli(withToken(['dlq', 'replay', '--reason', 'account_id']))
     expect(byReason.stdout).toMatch(/Replayed 2 dead letter\(s\) with a reason containing "account_id"/)
-    await waitFor(async () => (await relay.store.counts()).dead === 2, { what: 'dead letters back' })
+    await waitFor('dead letters back', async () => (await relay.store.counts()).dead === 2)
     const all = await cli(withToken(['dlq', 'replay', '--all']))
     expect(all.stdout).toMatch(/Replayed 2 dead letter\(s\)/)
   })
@@ -123,11 +123,11 @@ describe('csb-relay send', () => {
     const r = await cli(['send', '--url', relay.url, '--write-key', TEST_WRITE_KEY, '--type', 'track', '--user-id', 'cli-user', '--account-id', 'acme', '--event', 'CLI Check', '--properties', '{"module_id":"cli"}'])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/^Sent track "CLI Check" messageId=[0-9a-f-]{36} to http:\/\/127\.0\.0\.1:\d+\/v1\/track: 200 \{"success":true\}/)
-    await waitFor(() => sandbox.requests({ path: '/api/v1_1/feature' }).find((q) => (q.body as { feature_id: string }).feature_id === 'CLI Check'), { what: 'the test event at CSB' })
+    await waitFor('the test event at CSB', () => sandbox.requests({ path: '/api/v1_1/feature' }).find((q) => (q.body as { feature_id: string }).feature_id === 'CLI Check'))
 
     const identify = await cli(['send', '--url', relay.url, '--type', 'identify', '--user-id', 'cli-user', '--account-id', 'acme', '--traits', '{"email":"c@acme.test"}'], { CSB_RELAY_WRITE_KEYS: `${TEST_WRITE_KEY},other` })
     expect(identify.code, identify.stderr).toBe(0)
-    await waitFor(() => sandbox.requests({ path: '/api/v1_1/user' }).find((q) => (q.body as { email?: string }).email === 'c@acme.test'), { what: 'the identify at CSB' })
+    await waitFor('the identify at CSB', () => sandbox.requests({ path: '/api/v1_1/user' }).find((q) => (q.body as { email?: string }).email === 'c@acme.test'))
   })
 
   it('explains a missing or refused write key and bad options', async () => {

@@ -73,7 +73,7 @@ describe('csb-relay import of 100,000 events', () => {
   it('shows progress, survives SIGKILL halfway, resumes, and delivers every event exactly once', async () => {
     const checkpoint = `${file}.csb-import-checkpoint.json`
     const first = runCli(['import', file, '--url', relay.url, '--progress-interval', '0.2', '--batch-size', '1000'], { env: env() })
-    await waitFor(() => (readCheckpoint(checkpoint)?.line ?? 0) >= TOTAL / 2, { timeoutMs: 300_000, intervalMs: 20, what: 'half the file acknowledged' })
+    await waitFor('half the file acknowledged', () => (readCheckpoint(checkpoint)?.line ?? 0) >= TOTAL / 2, { timeoutMs: 300_000, intervalMs: 20 })
     first.child.kill('SIGKILL')
     const killed = await first.exited
     expect(killed.signal).toBe('SIGKILL')
@@ -91,7 +91,7 @@ describe('csb-relay import of 100,000 events', () => {
     expect(sentAfterResume).toBeLessThanOrEqual(TOTAL - atKill.sent)
     expect(readCheckpoint(checkpoint)).toMatchObject({ done: true, line: TOTAL, offset: fs.statSync(file).size })
 
-    await waitFor(async () => (await relay.store.counts()).delivered === TOTAL || undefined, { timeoutMs: 720_000, intervalMs: 250, what: 'all events delivered' })
+    await waitFor('all events delivered', async () => (await relay.store.counts()).delivered === TOTAL || undefined, { timeoutMs: 720_000, intervalMs: 250 })
     // Nothing was stored twice: exactly one stored event per line, all delivered.
     const counts = await relay.store.counts()
     expect(counts).toMatchObject({ delivered: TOTAL, dead: 0, skipped: 0, pending: 0, retrying: 0, inFlight: 0 })

@@ -8,7 +8,8 @@ import { promisify } from 'node:util'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { Analytics } from '@segment/analytics-node'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
-import { accepted, waitFor } from '../helpers/delivery'
+import { accepted } from '../helpers/delivery'
+import { waitFor } from '../helpers/wait'
 import { UNRECORDED_PER_SLOT } from '../../src/delivery/pipeline'
 import { postBatch, startRelayProcess, tempDir, type RelayProcess } from './relay-process'
 import { removeTempDirs } from '../helpers/temp'
@@ -58,7 +59,7 @@ async function sendThroughSdk(url: string, prefix: string, pauseMs = 0): Promise
  * the order the relay received them (invariant 3; an SDK may deliver its own batches out of order).
  */
 async function expectDeliveredOnceInOrder(s: Sandbox, relayUrl: string, expected: string[], prefix: string): Promise<void> {
-  await waitFor('all delivered', () => accepted(s, '/api/v1_1/feature').length >= expected.length, 30_000)
+  await waitFor('all delivered', () => accepted(s, '/api/v1_1/feature').length >= expected.length, { timeoutMs: 30_000 })
   await new Promise((r) => setTimeout(r, 300))
   const names = accepted(s, '/api/v1_1/feature').map((q) => (q.body as { feature_id: string }).feature_id)
   expect(names).toHaveLength(expected.length)
@@ -120,7 +121,7 @@ describe('relay process: SDK → relay → sandbox', () => {
     for (let i = 0; i < 3; i++) {
       const res = await postBatch(relay.url, WRITE_KEY, [{ type: 'identify', userId: `wake-${i}`, traits: { account_id: 'acc-wake' } }])
       expect(res.status).toBe(200)
-      await waitFor(`event ${i + 1} delivered`, () => accepted(s, '/api/v1_1/user').length === i + 1, 15_000)
+      await waitFor(`event ${i + 1} delivered`, () => accepted(s, '/api/v1_1/user').length === i + 1, { timeoutMs: 15_000 })
     }
     expect(accepted(s, '/api/v1_1/user').map((q) => (q.body as { account_id?: string }).account_id)).toEqual(['acc-wake', 'acc-wake', 'acc-wake'])
   })
@@ -147,7 +148,7 @@ describe('relay process: SDK → relay → sandbox', () => {
     expect(beforeCrash).toBeLessThan(USERS * PER_USER)
 
     relay = await startRelayProcess({ dir, env: envFor(s), config })
-    await waitFor('every event delivered', () => new Set(accepted(s).map((q) => (q.body as { feature_id: string }).feature_id)).size === USERS * PER_USER, 60_000)
+    await waitFor('every event delivered', () => new Set(accepted(s).map((q) => (q.body as { feature_id: string }).feature_id)).size === USERS * PER_USER, { timeoutMs: 60_000 })
     await new Promise((r) => setTimeout(r, 300))
     const names = accepted(s).map((q) => (q.body as { feature_id: string }).feature_id)
     const duplicates = names.length - new Set(names).size

@@ -1,9 +1,10 @@
-/** Shared by the delivery tests: a store, a sandbox, events, and waiting for conditions. */
+/** Shared by the delivery tests: a store, a sandbox and delivery to it (the rig), and events. */
 import { randomUUID } from 'node:crypto'
 import { openStore, type NewEvent, type SegmentEvent, type Store } from '../../src/store'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { startDelivery, deliveryDefaults, type Delivery, type DeliveryConfig, type OutcomeReport } from '../../src/delivery'
 import { orderingKeyOf } from '../../src/ingest/ordering-key'
+import { silentLogger } from './logger'
 
 export const fastDelivery = {
   ...deliveryDefaults,
@@ -12,12 +13,6 @@ export const fastDelivery = {
   pollIntervalMs: 10,
   leaseMs: 5000,
   requestTimeoutMs: 2000
-}
-
-export function silentLogger() {
-  const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = []
-  const log = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg })
-  return { lines, info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') }
 }
 
 export function segmentEvent(e: Record<string, unknown>): SegmentEvent {
@@ -35,21 +30,6 @@ export async function enqueue(store: Store, events: SegmentEvent[]): Promise<str
     receivedAt: new Date()
   }))
   return (await store.enqueue(rows)).map((r) => r.id)
-}
-
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  while (Date.now() < deadline) {
-    try {
-      const value = await check()
-      if (value) return value
-    } catch (err) {
-      last = err
-    }
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
 }
 
 export interface Rig {

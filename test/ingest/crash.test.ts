@@ -64,7 +64,7 @@ describe('a relay killed with SIGKILL while a generator sends', () => {
       }
     }
     const workers = Array.from({ length: 8 }, (_, w) => worker(w))
-    await waitFor(() => acknowledged.length >= 2000, { timeoutMs: 60_000, what: '2000 acknowledged events' })
+    await waitFor('2000 acknowledged events', () => acknowledged.length >= 2000, { timeoutMs: 60_000 })
     relay.child.kill('SIGKILL')
     const exit = await relay.exited
     running = false

@@ -84,8 +84,8 @@ describe('dashboard in a browser', () => {
     await page.getByTestId('token-input').fill(TOKEN)
     await page.getByTestId('token-submit').click()
     await page.getByTestId('token-dialog').waitFor({ state: 'hidden' })
-    await waitFor(async () => (await text('count-ingested')) === '0', { what: 'empty counts' })
-    await waitFor(async () => /accepts the API key/.test(await text('csb-check')), { what: 'CSB check', timeoutMs: 15_000 })
+    await waitFor('empty counts', async () => (await text('count-ingested')) === '0')
+    await waitFor('CSB check', async () => /accepts the API key/.test(await text('csb-check')), { timeoutMs: 15_000 })
 
     const res = await post(relay, '/v1/batch', {
       batch: [
@@ -97,11 +97,12 @@ describe('dashboard in a browser', () => {
     expect(res.status).toBe(200)
     await page.locator('#periods button[data-period="1h"]').click()
     await waitFor(
+      'dashboard counts after delivery',
       async () => {
         await page.locator('#periods button[data-period="1h"]').click()
         return (await text('count-delivered')) === '2' && (await text('count-dead')) === '1'
       },
-      { what: 'dashboard counts after delivery', timeoutMs: 20_000, intervalMs: 500 }
+      { timeoutMs: 20_000, intervalMs: 500 }
     )
     expect(await text('count-ingested')).toBe('3')
     expect(await text('p95')).toMatch(/\d+(\.\d)? (ms|s)/)
@@ -136,24 +137,21 @@ describe('dashboard in a browser', () => {
     await page.locator('#status-filter button[data-status="dead"]').click()
     const deadRow = page.locator('#events-body tr[data-status="dead"]').filter({ hasText: 'Invoice Sent' })
     await waitFor(
+      'the dead letter in the list',
       async () => {
         await page.locator('#status-filter button[data-status="dead"]').click()
         return (await deadRow.count()) === 1
       },
-      { what: 'the dead letter in the list', timeoutMs: 20_000, intervalMs: 500 }
+      { timeoutMs: 20_000, intervalMs: 500 }
     )
     const id = await deadRow.getAttribute('data-event-id')
     await deadRow.getByTestId('open-event').click()
-    await waitFor(async () => (await page.locator('#detail-status').getAttribute('data-status')) === 'dead', { what: 'detail of the dead letter' })
+    await waitFor('detail of the dead letter', async () => (await page.locator('#detail-status').getAttribute('data-status')) === 'dead')
     expect(await text('sample-response')).toContain('400')
     await shot('3-dead-letter')
 
     await page.getByTestId('detail-replay').click()
-    await waitFor(async () => (await page.locator('#detail-status').getAttribute('data-status')) === 'delivered', {
-      what: 'the replayed event to show as delivered',
-      timeoutMs: 20_000,
-      intervalMs: 250
-    })
+    await waitFor('the replayed event to show as delivered', async () => (await page.locator('#detail-status').getAttribute('data-status')) === 'delivered', { timeoutMs: 20_000, intervalMs: 250 })
     expect(await page.locator('#detail-id').innerText()).toBe(id)
     expect(JSON.parse(await text('sample-response'))).toMatchObject({ status: 200 })
     await shot('4-replayed-delivered')
@@ -164,7 +162,7 @@ describe('dashboard in a browser', () => {
     await page.getByTestId('tester-input').fill(JSON.stringify(event, null, 2))
     const before = sandbox.requests({ path: '/api/v1_1/feature' }).length
     await page.getByTestId('tester-run').click()
-    await waitFor(async () => (await text('tester-output')).includes('/api/v1_1/feature'), { what: 'tester result' })
+    await waitFor('tester result', async () => (await text('tester-output')).includes('/api/v1_1/feature'))
     const output = await text('tester-output')
     expect(output).toMatch(/^Would send: POST http:\/\/127\.0\.0\.1:\d+\/api\/v1_1\/feature \(trackFeature via "Track Calls"\)/)
     expect(output).toContain('"partnerAction": "trackFeature"')
@@ -176,7 +174,7 @@ describe('dashboard in a browser', () => {
     await shot('5-event-tester')
 
     await page.getByTestId('tester-send').click()
-    await waitFor(async () => (await text('tester-output')).includes('"sent": true'), { what: 'tester send result' })
+    await waitFor('tester send result', async () => (await text('tester-output')).includes('"sent": true'))
     expect(await text('tester-output')).toMatch(/^Sent: POST \S+\/api\/v1_1\/feature → 200/)
     const sent = sandbox.requests({ path: '/api/v1_1/feature' }).filter((r) => (r.body as { feature_id?: string }).feature_id === 'Dashboard Viewed')
     expect(sent).toHaveLength(1)
@@ -225,7 +223,7 @@ describe('dashboard in a browser', () => {
       await fresh.locator('#detail-close').click()
       await fresh.getByTestId('detail').waitFor({ state: 'hidden' })
       await fresh.getByTestId('tester-run').click()
-      await waitFor(async () => (await fresh.getByTestId('tester-output').innerText()).includes('/api/v1_1/feature'), { what: 'tester result' })
+      await waitFor('tester result', async () => (await fresh.getByTestId('tester-output').innerText()).includes('/api/v1_1/feature'))
 
       expect(await watch.violations()).toEqual([])
       expect(watch.console).toEqual([])

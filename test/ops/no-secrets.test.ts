@@ -107,11 +107,12 @@ describe('secrets', () => {
     expect((await grab('webhook GET, stray key', `/v1/webhook/?writeKey=${STRAY_URL_KEY}`)).status).toBe(405)
 
     await waitFor(
+      'deliveries, dead letters and a retry',
       async () => {
         const o = JSON.parse((await grab('overview', '/api/overview?period=1h', { headers: admin() })).text)
         return o.totals.delivered >= 3 && o.totals.dead >= 2 && o.totals.retrying >= 1
       },
-      { timeoutMs: 30_000, intervalMs: 300, what: 'deliveries, dead letters and a retry' }
+      { timeoutMs: 30_000, intervalMs: 300 }
     )
 
     // The dashboard page and every admin answer, including each event with its samples.
@@ -141,7 +142,7 @@ describe('secrets', () => {
     expect(sandbox.requests().some((r) => r.headers.authorization === `Bearer ${API_KEY}`)).toBe(true)
 
     // The logs: wait until the failures are logged, then stop the relay so everything is flushed.
-    await waitFor(() => /delivery failed; dead-lettered/.test(relay.stdout()) && /delivery failed; will retry/.test(relay.stdout()), { what: 'failure log lines' })
+    await waitFor('failure log lines', () => /delivery failed; dead-lettered/.test(relay.stdout()) && /delivery failed; will retry/.test(relay.stdout()))
     await relay.stop()
     const logs = relay.stdout() + relay.stderr()
     collected.push({ what: 'logs', text: logs })
