@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ingestPlugin } from '.'
 import { fakeStore, type FakeStore } from '../../test/helpers/fake-store'
+import { basicAuth } from '../../test/helpers/http'
 import { testLimits } from '../../test/helpers/ingest-app'
 
 const SOURCES = [
@@ -39,7 +40,6 @@ async function setup(options: { parseThreads?: number; opaque?: boolean } = {}):
   return store
 }
 
-const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`
 const sign = (value: string) => createHmac('sha1', SECRET).update(value).digest('hex')
 
 function track(i: number, user = 'u-1', extra: Record<string, unknown> = {}) {
@@ -60,7 +60,7 @@ describe('POST /v1/webhook', () => {
   it('stores one event sent with the write key by HTTP Basic, as Segment sent it, and answers 200 {"success":true}', async () => {
     const store = await setup()
     const event = track(1)
-    expect(await post(event, { authorization: basic('wk-web-0123456') })).toEqual({ status: 200, body: { success: true } })
+    expect(await post(event, { authorization: basicAuth('wk-web-0123456') })).toEqual({ status: 200, body: { success: true } })
     expect(store.events).toHaveLength(1)
     expect(store.events[0]).toMatchObject({ source: 'web', messageId: 'm-u-1-1', type: 'track', event })
     expect(store.events[0]!.event).toEqual(event)
@@ -101,11 +101,11 @@ describe('POST /v1/webhook', () => {
     const store = await setup()
     const body = JSON.stringify(track(1))
     const cases: Array<[Record<string, string>, string, RegExp]> = [
-      [{ authorization: basic('wk-web-01234567') }, '/v1/webhook', /^write key not recognised/],
+      [{ authorization: basicAuth('wk-web-01234567') }, '/v1/webhook', /^write key not recognised/],
       [{}, '/v1/webhook?writeKey=wrong', /^write key not recognised/],
       [{ 'x-signature': createHmac('sha1', 'wrong-secret').update(body).digest('hex') }, '/v1/webhook', /^X-Signature does not verify with any source's sharedSecret/],
       [{}, '/v1/webhook', /^no credentials/],
-      [{ authorization: basic('wk-segment-0123456') }, '/v1/webhook', /^this source has a sharedSecret, so requests must be signed/]
+      [{ authorization: basicAuth('wk-segment-0123456') }, '/v1/webhook', /^this source has a sharedSecret, so requests must be signed/]
     ]
     for (const [headers, url, error] of cases) {
       const res = await post(body, headers, url)
@@ -118,7 +118,7 @@ describe('POST /v1/webhook', () => {
 
   it('answers 400 naming the array index and problem, and stores nothing of the array', async () => {
     const store = await setup()
-    const res = await post([track(1), { ...track(2), event: '' }], { authorization: basic('wk-web-0123456') })
+    const res = await post([track(1), { ...track(2), event: '' }], { authorization: basicAuth('wk-web-0123456') })
     expect(res).toEqual({ status: 400, body: { success: false, error: 'body[1]: track event has no "event" name' } })
     expect(store.events).toEqual([])
   })
@@ -128,11 +128,11 @@ describe('POST /v1/webhook', () => {
     const events = Array.from({ length: 1000 }, (_, i) => track(i, `u-${i % 10}`, { properties: { pad: 'x'.repeat(800) } }))
     const body = JSON.stringify(events)
     expect(body.length).toBeGreaterThan(1000 * 1024)
-    expect((await post({ batch: events }, { authorization: basic('wk-web-0123456') }, '/v1/batch')).status).toBe(413)
-    expect((await post(body, { authorization: basic('wk-web-0123456') })).status).toBe(200)
+    expect((await post({ batch: events }, { authorization: basicAuth('wk-web-0123456') }, '/v1/batch')).status).toBe(413)
+    expect((await post(body, { authorization: basicAuth('wk-web-0123456') })).status).toBe(200)
     expect(store.events).toHaveLength(1000)
 
-    const over = await post(`[${'{"type":"track"},'.repeat(WEBHOOK_LIMIT / 16)}{}]`, { authorization: basic('wk-web-0123456') })
+    const over = await post(`[${'{"type":"track"},'.repeat(WEBHOOK_LIMIT / 16)}{}]`, { authorization: basicAuth('wk-web-0123456') })
     expect(over.status).toBe(413)
     expect(over.body.error).toMatch(/^request body is \d+ bytes; the limit is 4194304$/)
   })
@@ -140,7 +140,7 @@ describe('POST /v1/webhook', () => {
   it('stores a user deletion request (type "delete") for delivery to skip with its reason', async () => {
     const store = await setup()
     const deletion = { type: 'delete', userId: 'u-1', messageId: 'del-1', context: {} }
-    expect((await post(deletion, { authorization: basic('wk-web-0123456') })).status).toBe(200)
+    expect((await post(deletion, { authorization: basicAuth('wk-web-0123456') })).status).toBe(200)
     expect(store.events.map((e) => [e.type, e.orderingKey])).toEqual([['delete', 'u-1']])
   })
 
@@ -149,7 +149,7 @@ describe('POST /v1/webhook', () => {
     const events = Array.from({ length: 40 }, (_, i) => track(i, `u-${i % 4}`))
     expect((await post(events, { 'x-signature': sign(JSON.stringify(events[0])) })).status).toBe(200)
     expect(store.events.map((e) => e.event)).toEqual(events)
-    const bad = await post([...events.slice(0, 5), { type: 'track', userId: 'u' }], { authorization: basic('wk-web-0123456') })
+    const bad = await post([...events.slice(0, 5), { type: 'track', userId: 'u' }], { authorization: basicAuth('wk-web-0123456') })
     expect(bad).toEqual({ status: 400, body: { success: false, error: 'body[5]: track event has no "event" name' } })
   })
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { basic, bearer, FEATURE, KEY, post, sandboxes, USER } from '../../test/helpers/sandbox'
+import { basicAuth } from '../../test/helpers/http'
+import { bearer, FEATURE, KEY, post, sandboxes, USER } from '../../test/helpers/sandbox'
 
 const pool = sandboxes()
 afterEach(() => pool.closeAll())
@@ -25,7 +26,7 @@ describe('CSB endpoints', () => {
 
       it('answers 200 with a Basic key (key as user, empty password)', async () => {
         const sandbox = await pool.start()
-        expect((await post(sandbox, path, body, basic())).status).toBe(200)
+        expect((await post(sandbox, path, body, basicAuth(KEY))).status).toBe(200)
       })
 
       for (const field of required) {
@@ -91,8 +92,8 @@ describe('CSB endpoints', () => {
 
     it('answers 401 to a wrong Basic key, and to the right key with a password', async () => {
       const sandbox = await pool.start()
-      expect((await post(sandbox, '/api/v1_1/user', USER, basic('wrong'))).status).toBe(401)
-      expect((await post(sandbox, '/api/v1_1/user', USER, basic(KEY, 'pw'))).status).toBe(401)
+      expect((await post(sandbox, '/api/v1_1/user', USER, basicAuth('wrong'))).status).toBe(401)
+      expect((await post(sandbox, '/api/v1_1/user', USER, basicAuth(KEY, 'pw'))).status).toBe(401)
       expect((await post(sandbox, '/api/v1_1/user', USER, `Basic ${Buffer.from(KEY).toString('base64')}`)).status).toBe(401)
     })
 

@@ -1,6 +1,6 @@
 /**
  * Pieces for multi-instance tests: the sandbox as its own process (read over /_sandbox/requests),
- * relay instances (the built CLI) on one database, and a client that posts batches.
+ * relay instances (the built CLI) on one database, and what each has delivered.
  * Build first: `npx tsc -p tsconfig.build.json`.
  */
 import fs from 'node:fs'
@@ -65,26 +65,6 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   }
   const relay = await startRelayProcess(['--db', options.db, '--config', configFile], { env, cwd: dir })
   return { ...relay, pid: relay.child.pid! }
-}
-
-export function basicAuth(writeKey: string): string {
-  return `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`
-}
-
-/** POST /v1/batch; resolves with the status, or 0 when the request failed without an answer. */
-export async function postBatch(baseUrl: string, writeKey: string, batch: unknown[]): Promise<number> {
-  try {
-    const res = await fetch(`${baseUrl}/v1/batch`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: basicAuth(writeKey) },
-      body: JSON.stringify({ batch }),
-      signal: AbortSignal.timeout(15_000)
-    })
-    await res.arrayBuffer()
-    return res.status
-  } catch {
-    return 0
-  }
 }
 
 /** Sum of `csb_relay_delivery_outcomes_total{outcome="delivered"}` on one instance's /metrics. */

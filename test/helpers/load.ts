@@ -3,7 +3,7 @@
  * batches by a few clients that alternate between instances. A batch counts as acknowledged only
  * when an instance answered it 2xx; a failed request is retried on an instance still alive.
  */
-import { postBatch } from './cluster'
+import { postBatch } from './http'
 
 export interface LoadPlan {
   run: string

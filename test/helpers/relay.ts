@@ -7,6 +7,7 @@ import path from 'node:path'
 import pino from 'pino'
 import { loadConfig } from '../../src/cli/config'
 import { startRelay, type Relay } from '../../src/cli/relay'
+import { basicAuth } from './http'
 import { tempDir } from './temp'
 
 export const TEST_WRITE_KEY = 'wk_relay_test_key'
@@ -33,15 +34,11 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Re
   return startRelay(config, { logger: pino({ level: 'silent' }) })
 }
 
-export function basicAuth(writeKey = TEST_WRITE_KEY): string {
-  return `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`
-}
-
 /** POST JSON to the relay (fetch, loopback). */
 export async function post(relay: { url: string }, pathname: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${relay.url}${pathname}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: basicAuth(), ...headers },
+    headers: { 'content-type': 'application/json', authorization: basicAuth(TEST_WRITE_KEY), ...headers },
     body: typeof body === 'string' ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body)
   })
   return { status: res.status, headers: res.headers, body: (await res.json()) as { success: boolean; error?: string } }

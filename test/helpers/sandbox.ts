@@ -6,10 +6,6 @@ export function bearer(key = KEY): string {
   return `Bearer ${key}`
 }
 
-export function basic(key = KEY, password = ''): string {
-  return `Basic ${Buffer.from(`${key}:${password}`).toString('base64')}`
-}
-
 export interface Answer {
   status: number
   headers: Headers

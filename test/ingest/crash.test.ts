@@ -7,9 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest'
 import http from 'node:http'
 import path from 'node:path'
 import { openStore } from '../../src/store'
-import type { Store } from '../../src/store/types'
 import { startRelayProcess } from '../helpers/processes'
-import { TEST_WRITE_KEY, basicAuth } from '../helpers/relay'
+import { basicAuth } from '../helpers/http'
+import { TEST_WRITE_KEY } from '../helpers/relay'
+import { allMessageIds } from '../helpers/store'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
 
@@ -23,23 +24,12 @@ function send(url: string, pathname: string, body: unknown, agent: http.Agent): 
     const target = new URL(pathname, url)
     const request = http.request(
       { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
-        headers: { authorization: basicAuth(), 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        headers: { authorization: basicAuth(TEST_WRITE_KEY), 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
       (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); res.on('error', () => resolve(0)) }
     )
     request.on('error', () => resolve(0))
     request.end(payload)
   })
-}
-
-async function allMessageIds(store: Store): Promise<Set<string>> {
-  const ids = new Set<string>()
-  let beforeId: string | undefined
-  for (;;) {
-    const page = await store.list({ limit: 1000, beforeId })
-    for (const e of page) ids.add(e.messageId)
-    if (page.length < 1000) return ids
-    beforeId = page[page.length - 1]!.id
-  }
 }
 
 describe('a relay killed with SIGKILL while a generator sends', () => {

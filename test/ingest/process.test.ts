@@ -9,7 +9,8 @@ import path from 'node:path'
 import fs from 'node:fs'
 import { openStore } from '../../src/store'
 import { runCli, startRelayProcess } from '../helpers/processes'
-import { TEST_WRITE_KEY, basicAuth } from '../helpers/relay'
+import { basicAuth } from '../helpers/http'
+import { TEST_WRITE_KEY } from '../helpers/relay'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { freePort } from '../helpers/wait'
 
@@ -64,7 +65,7 @@ describe('start', () => {
       expect(out).toContain(`AnalyticsBrowser.load({ writeKey: '${key}', cdnURL: '${relay.url}' })`)
       expect(out).toContain('events are accepted and held until CSB_API_KEY and CSB_BASE_URL are set')
       const res = await fetch(`${relay.url}/v1/identify`, {
-        method: 'POST', headers: { authorization: basicAuth(key), 'content-type': 'application/json' }, body: '{"userId":"u"}'
+        method: 'POST', headers: { authorization: basicAuth(key!), 'content-type': 'application/json' }, body: '{"userId":"u"}'
       })
       expect(res.status).toBe(200)
     } finally {
@@ -98,7 +99,7 @@ function slowPost(url: string, body: string): { sentHalf: Promise<void>; finish(
   const target = new URL('/v1/track', url)
   const request = http.request({
     host: target.hostname, port: target.port, path: target.pathname, method: 'POST',
-    headers: { authorization: basicAuth(), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+    headers: { authorization: basicAuth(TEST_WRITE_KEY), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
   })
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     request.on('response', (res) => {

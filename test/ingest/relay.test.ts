@@ -6,7 +6,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Relay } from '../../src/cli/relay'
-import { basicAuth, post, startTestRelay } from '../helpers/relay'
+import { basicAuth } from '../helpers/http'
+import { post, startTestRelay } from '../helpers/relay'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 
 const running: Relay[] = []

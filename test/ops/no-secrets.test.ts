@@ -9,6 +9,7 @@ import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
+import { basicAuth } from '../helpers/http'
 import { startRelayProcess, type RelayProcess } from '../helpers/processes'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
@@ -27,10 +28,6 @@ const FORMS = SECRETS.flatMap((s) => [s, encodeURIComponent(s), Buffer.from(`${s
 let sandbox: Sandbox
 let relay: RelayProcess
 const collected: Array<{ what: string; text: string }> = []
-
-function basic(key: string) {
-  return `Basic ${Buffer.from(`${key}:`).toString('base64')}`
-}
 
 async function grab(what: string, url: string, init: RequestInit = {}) {
   const res = await fetch(`${relay.url}${url}`, init)
@@ -71,7 +68,7 @@ afterAll(async () => {
 describe('secrets', () => {
   it('appear nowhere: metrics, logs, dashboard, admin answers, error bodies', async () => {
     const send = (key: string, body: unknown) =>
-      grab('ingest', '/v1/batch', { method: 'POST', headers: { authorization: basic(key), 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      grab('ingest', '/v1/batch', { method: 'POST', headers: { authorization: basicAuth(key), 'content-type': 'application/json' }, body: JSON.stringify(body) })
     const ok = await send(WRITE_KEYS[0], {
       batch: [
         { type: 'identify', userId: 'u1', traits: { account_id: 'acme' } },

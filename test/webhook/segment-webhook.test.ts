@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { accepted } from '../helpers/delivery'
+import { basicAuth } from '../helpers/http'
 import { waitFor } from '../helpers/wait'
 import { startRelayProcess, tempDir, type RelayProcess } from '../delivery/relay-process'
 import { removeTempDirs } from '../helpers/temp'
@@ -45,7 +46,6 @@ afterAll(async () => {
   removeTempDirs()
 })
 
-const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`
 
 /** The destination's settings: one subscription of the Send action, the mapping's data the whole event. */
 function settings(options: { sharedSecret?: string; authorization?: string; batching?: boolean }) {
@@ -113,7 +113,7 @@ describe("Segment's Webhooks (Actions) destination → relay → sandbox", () =>
   it('single events with the write key by HTTP Basic (an Authorization header in the mapping)', async () => {
     const sent = events('basic', 3, 4)
     for (const event of sent) {
-      const results = await destination.onEvent(event as never, settings({ authorization: basic(KEY) }))
+      const results = await destination.onEvent(event as never, settings({ authorization: basicAuth(KEY) }))
       expect(results.at(-1)).toEqual({ output: 'Action Executed', data: { success: true } })
     }
     await expectDeliveredOnceInOrder('basic', sent)
@@ -158,15 +158,15 @@ describe("Segment's Webhooks (Actions) destination → relay → sandbox", () =>
 
   it('a wrong secret and a wrong key are refused with 401, and nothing is stored or delivered', async () => {
     const wrongKey = track('refused0', 'refused0-key')
-    await expect(destination.onEvent(wrongKey as never, settings({ authorization: basic(`${KEY}x`) }))).rejects.toMatchObject({ response: { status: 401 } })
+    await expect(destination.onEvent(wrongKey as never, settings({ authorization: basicAuth(`${KEY}x`) }))).rejects.toMatchObject({ response: { status: 401 } })
     await expect(destination.onEvent(wrongKey as never, settings({ sharedSecret: `${SECRET}x` }))).rejects.toMatchObject({ response: { status: 401 } })
     // The signed source's own key without its signature is refused too.
-    await expect(destination.onEvent(wrongKey as never, settings({ authorization: basic(SIGNED_KEY) }))).rejects.toMatchObject({ response: { status: 401 } })
+    await expect(destination.onEvent(wrongKey as never, settings({ authorization: basicAuth(SIGNED_KEY) }))).rejects.toMatchObject({ response: { status: 401 } })
     const batch = [track('refused0', 'refused0-batch-1'), track('refused0', 'refused0-batch-2')]
     await expect(destination.onBatch(batch as never, settings({ sharedSecret: `${SECRET}x`, batching: true }))).rejects.toMatchObject({ response: { status: 401 } })
 
     // The same user's next good event: anything stored before it would be delivered before it.
-    await destination.onEvent(track('refused0', 'refused0-good') as never, settings({ authorization: basic(KEY) }))
+    await destination.onEvent(track('refused0', 'refused0-good') as never, settings({ authorization: basicAuth(KEY) }))
     await waitFor('the good event delivered', () => featureNames('refused0-good').length === 1)
     expect(featureNames('refused0')).toEqual(['refused0-good'])
     expect((await storedEvents()).filter((e) => e.name?.startsWith('refused0')).map((e) => e.name)).toEqual(['refused0-good'])
