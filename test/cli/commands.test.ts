@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Relay } from '../../src/cli/relay'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
-import { runCli } from '../helpers/processes'
+import { runToExit } from '../helpers/processes'
 import { post, startTestRelay, TEST_WRITE_KEY } from '../helpers/relay'
 import { removeTempDirs } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
@@ -16,11 +16,7 @@ const TOKEN = 'cli-admin-token-123'
 let sandbox: Sandbox
 let relay: Relay
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const p = runCli(args, { env })
-  const { code } = await p.exited
-  return { code, stdout: p.stdout(), stderr: p.stderr() }
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runToExit(args, { env })
 
 const withToken = (args: string[]) => [...args, '--url', relay.url, '--token', TOKEN]
 

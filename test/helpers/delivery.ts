@@ -15,6 +15,9 @@ export const fastDelivery = {
   requestTimeoutMs: 2000
 }
 
+/** The delivery section of a config file for the built relay (a process): quick polls, retries and lease expiry. */
+export const fastDeliveryConfig = { backoffBaseMs: 50, backoffCapMs: 500, pollIntervalMs: 10, leaseMs: 2000, requestTimeoutMs: 2000 }
+
 export function segmentEvent(e: Record<string, unknown>): SegmentEvent {
   const now = new Date().toISOString()
   return { messageId: randomUUID(), timestamp: now, receivedAt: now, ...e } as unknown as SegmentEvent

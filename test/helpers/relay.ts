@@ -17,13 +17,14 @@ export interface TestRelayOptions {
   env?: Record<string, string>
   /** Written to a config file passed with --config. */
   configFile?: Record<string, unknown>
-  /** Reuse a database (restart tests). */
-  db?: string
+  /** Reuse a database (restart tests); null passes no --db flag, for a store named by CSB_RELAY_DB in `env`. */
+  db?: string | null
 }
 
 export async function startTestRelay(options: TestRelayOptions = {}): Promise<Relay> {
   const dir = tempDir()
-  const argv = ['--port', '0', '--host', '127.0.0.1', '--db', options.db ?? path.join(dir, 'relay.db')]
+  const argv = ['--port', '0', '--host', '127.0.0.1']
+  if (options.db !== null) argv.push('--db', options.db ?? path.join(dir, 'relay.db'))
   if (options.configFile) {
     const file = path.join(dir, 'config.json')
     fs.writeFileSync(file, JSON.stringify(options.configFile))

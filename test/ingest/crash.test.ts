@@ -35,7 +35,7 @@ function send(url: string, pathname: string, body: unknown, agent: http.Agent): 
 describe('a relay killed with SIGKILL while a generator sends', () => {
   it('has every acknowledged messageId after restart', async () => {
     const db = path.join(tempDir(), 'relay.db')
-    const relay = await startRelayProcess(['--db', db], { env })
+    const relay = await startRelayProcess({ db, env })
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
     const acknowledged: string[] = []
     let sequence = 0
@@ -63,7 +63,7 @@ describe('a relay killed with SIGKILL while a generator sends', () => {
     expect(exit.signal).toBe('SIGKILL')
     expect(failures).toBeGreaterThan(0) // requests were in flight when it died
 
-    const restarted = await startRelayProcess(['--db', db], { env })
+    const restarted = await startRelayProcess({ db, env })
     const stopped = await restarted.stop()
     expect(stopped, restarted.stdout() + restarted.stderr()).toEqual({ code: 0, signal: null })
 

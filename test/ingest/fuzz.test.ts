@@ -7,16 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { createHmac } from 'node:crypto'
-import fs from 'node:fs'
 import http from 'node:http'
-import path from 'node:path'
 import zlib from 'node:zlib'
 import { openStore } from '../../src/store'
 import { startRelayProcess, type RelayProcess } from '../helpers/processes'
 import { basicAuth } from '../helpers/http'
 import { TEST_WRITE_KEY } from '../helpers/relay'
 import { allMessageIds } from '../helpers/store'
-import { removeTempDirs, tempDir } from '../helpers/temp'
+import { removeTempDirs } from '../helpers/temp'
 
 const LIMITS = { maxEventBytes: 4096, maxRequestBytes: 65_536, maxWebhookRequestBytes: 131_072, maxBatchEvents: 50 }
 /** A source for /v1/webhook that signs (`sharedSecret`), beside TEST_WRITE_KEY's. */
@@ -198,10 +196,8 @@ function send(url: string, request: FuzzRequest, agent: http.Agent): Promise<{ s
 let relay: RelayProcess
 let db: string
 beforeAll(async () => {
-  const dir = tempDir()
-  db = path.join(dir, 'relay.db')
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ingest: LIMITS, sources: [SIGNED] }))
-  relay = await startRelayProcess(['--db', db, '--config', path.join(dir, 'config.json')], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
+  relay = await startRelayProcess({ config: { ingest: LIMITS, sources: [SIGNED] }, env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
+  db = relay.db
 })
 afterAll(async () => {
   await relay?.stop('SIGKILL')

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { Relay } from '../../src/cli/relay'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
-import { runCli } from '../helpers/processes'
+import { runToExit } from '../helpers/processes'
 import { post, startTestRelay } from '../helpers/relay'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
@@ -111,11 +111,7 @@ describe('PUT /api/csb', () => {
 })
 
 describe('csb-relay csb (the built CLI)', () => {
-  async function cli(args: string[], env: Record<string, string> = {}) {
-    const p = runCli(args, { env })
-    const { code } = await p.exited
-    return { code, stdout: p.stdout(), stderr: p.stderr() }
-  }
+  const cli = (args: string[], env: Record<string, string> = {}) => runToExit(args, { env })
 
   it('shows the settings, gives them to a running relay with the key from CSB_API_KEY, and says what is wrong', async () => {
     const csb = await sandbox()

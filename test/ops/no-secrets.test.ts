@@ -6,12 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHmac } from 'node:crypto'
-import fs from 'node:fs'
-import path from 'node:path'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { basicAuth } from '../helpers/http'
 import { startRelayProcess, type RelayProcess } from '../helpers/processes'
-import { removeTempDirs, tempDir } from '../helpers/temp'
+import { removeTempDirs } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
 
 const API_KEY = 'csbKEY_9f8e7d6c5b4a3f2e1d0c'
@@ -46,9 +44,8 @@ beforeAll(async () => {
       { match: { path: '/api/v1_1/feature', body: { feature_id: 'Broken' } }, status: 500 }
     ]
   })
-  const dir = tempDir()
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ sources: [WEBHOOK_SOURCE] }))
-  relay = await startRelayProcess(['--db', path.join(dir, 'relay.db'), '--config', path.join(dir, 'config.json')], {
+  relay = await startRelayProcess({
+    config: { sources: [WEBHOOK_SOURCE] },
     env: {
       CSB_API_KEY: API_KEY,
       CSB_BASE_URL: sandbox.url,

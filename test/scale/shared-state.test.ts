@@ -5,10 +5,10 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store'
 import type { RecordedRequest } from '../../src/sandbox'
-import { assertBuilt } from '../helpers/processes'
+import { assertBuilt, startSandboxProcess, type SandboxProcess } from '../helpers/processes'
 import { removeTempDirs } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
-import { startInstance, startSandboxProcess, type Instance, type SandboxProcess } from '../helpers/cluster'
+import { startInstance, type Instance } from '../helpers/cluster'
 import { postBatch } from '../helpers/http'
 import { createTestDatabase, requireTestPg, type TestDatabase } from '../helpers/pg'
 

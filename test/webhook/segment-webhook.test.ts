@@ -8,11 +8,11 @@ import { createHmac, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
-import { accepted } from '../helpers/delivery'
+import { accepted, fastDeliveryConfig } from '../helpers/delivery'
 import { basicAuth } from '../helpers/http'
 import { waitFor } from '../helpers/wait'
-import { startRelayProcess, tempDir, type RelayProcess } from '../delivery/relay-process'
-import { removeTempDirs } from '../helpers/temp'
+import { startRelayProcess, type RelayProcess } from '../helpers/processes'
+import { removeTempDirs, tempDir } from '../helpers/temp'
 
 // CommonJS, as Segment runs it (actions-core's ESM build does not load on Node 20).
 const require = createRequire(__filename)
@@ -22,7 +22,6 @@ const webhook = (require('@segment/action-destinations/dist/destinations/webhook
 const KEY = 'wk-basic-source-0123456'
 const SIGNED_KEY = 'wk-signed-source-0123456'
 const SECRET = 'shared-secret-0123456789'
-const fastDelivery = { backoffBaseMs: 50, backoffCapMs: 500, pollIntervalMs: 10, leaseMs: 2000, requestTimeoutMs: 2000 }
 
 let sandbox: Sandbox
 let relay: RelayProcess
@@ -32,10 +31,10 @@ beforeAll(async () => {
   sandbox = await startSandbox({ port: 0 })
   relay = await startRelayProcess({
     dir: tempDir('csb-webhook-'),
-    env: { CSB_API_KEY: sandbox.apiKey, CSB_BASE_URL: sandbox.url },
+    env: { CSB_API_KEY: sandbox.apiKey, CSB_BASE_URL: sandbox.url, LOG_LEVEL: 'warn' },
     config: {
       sources: [{ name: 'segment-basic', writeKey: KEY }, { name: 'segment-signed', writeKey: SIGNED_KEY, sharedSecret: SECRET }],
-      delivery: fastDelivery
+      delivery: fastDeliveryConfig
     }
   })
   destination = new Destination(webhook)
