@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { AdaptiveLimiter, DECREASE_FACTOR, TokenBucket, type Ticket } from './limiter'
+import { AdaptiveLimiter, TokenBucket, type Ticket } from './limiter'
+
+/** docs/delivery.md: congestion multiplies the limit by 0.7, at most once per round. */
+const DOCUMENTED_DECREASE = 0.7
 
 const settings = { minConcurrency: 1, maxConcurrency: 64, initialConcurrency: 16, adaptive: true }
 
@@ -48,10 +51,10 @@ describe('AdaptiveLimiter (AIMD)', () => {
     const l = new AdaptiveLimiter(settings, (n) => changes.push(n))
     const tickets = fill(l)
     for (const t of tickets) l.release(t, 'congestion')
-    expect(l.limit).toBe(Math.floor(16 * DECREASE_FACTOR))
-    expect(changes).toEqual([Math.floor(16 * DECREASE_FACTOR)])
+    expect(l.limit).toBe(Math.floor(16 * DOCUMENTED_DECREASE))
+    expect(changes).toEqual([Math.floor(16 * DOCUMENTED_DECREASE)])
     for (const t of fill(l)) l.release(t, 'congestion')
-    expect(l.limit).toBe(Math.floor(16 * DECREASE_FACTOR * DECREASE_FACTOR))
+    expect(l.limit).toBe(Math.floor(16 * DOCUMENTED_DECREASE * DOCUMENTED_DECREASE))
   })
 
   it('never goes below the minimum', () => {
@@ -71,7 +74,7 @@ describe('AdaptiveLimiter (AIMD)', () => {
     }
     const tail = limits.slice(200)
     expect(Math.max(...tail)).toBeLessThanOrEqual(capacity + 2)
-    expect(Math.min(...tail)).toBeGreaterThanOrEqual(Math.floor(capacity * DECREASE_FACTOR) - 1)
+    expect(Math.min(...tail)).toBeGreaterThanOrEqual(Math.floor(capacity * DOCUMENTED_DECREASE) - 1)
   })
 
   it('is fixed at the max when not adaptive', () => {

@@ -6,7 +6,6 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import { UNRECORDED_PER_SLOT } from '../../src/delivery/pipeline'
 import { openStore } from '../../src/store'
 import type { RecordedRequest } from '../../src/sandbox'
 import { assertBuilt, startSandboxProcess, type SandboxProcess } from '../helpers/processes'
@@ -144,10 +143,10 @@ describe('two relay instances on one PostgreSQL', () => {
     console.log(
       `two instances, SIGKILL of A after it delivered ${deliveredByA}: ${total} events acknowledged (${ackedAfterKill} after the kill) ` +
         `in ${stats.requests} requests (${stats.failedRequests} unanswered by A, retried on B); A held ${held.length} unexpired leases at the kill; ` +
-        `${duplicates} delivered twice (bound: ${MAX_CONCURRENCY * UNRECORDED_PER_SLOT} sent but not recorded per instance)`
+        `${duplicates} delivered twice (bound: ${2 * MAX_CONCURRENCY} sent but not recorded per instance)`
     )
-    // A slot is freed when CSB answers; at most UNRECORDED_PER_SLOT x limit events are sent and not yet recorded.
-    expect(duplicates).toBeLessThanOrEqual(MAX_CONCURRENCY * UNRECORDED_PER_SLOT)
+    // docs/delivery.md, "Crashes": at most 2 × maxConcurrency events have been sent but not recorded.
+    expect(duplicates).toBeLessThanOrEqual(2 * MAX_CONCURRENCY)
 
     // The store agrees: everything delivered, nothing pending or dead (the sandbox records a
     // request before the relay commits its outcome, so wait for the last outcomes).
