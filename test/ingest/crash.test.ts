@@ -10,7 +10,7 @@ import { openStore } from '../../src/store'
 import { startRelayProcess } from '../helpers/processes'
 import { basicAuth } from '../helpers/http'
 import { TEST_WRITE_KEY } from '../helpers/relay'
-import { allMessageIds } from '../helpers/store'
+import { allMessageIds } from '../helpers/message-ids'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
 

@@ -13,7 +13,7 @@ import { openStore } from '../../src/store'
 import { startRelayProcess, type RelayProcess } from '../helpers/processes'
 import { basicAuth } from '../helpers/http'
 import { TEST_WRITE_KEY } from '../helpers/relay'
-import { allMessageIds } from '../helpers/store'
+import { allMessageIds } from '../helpers/message-ids'
 import { removeTempDirs } from '../helpers/temp'
 
 const LIMITS = { maxEventBytes: 4096, maxRequestBytes: 65_536, maxWebhookRequestBytes: 131_072, maxBatchEvents: 50 }

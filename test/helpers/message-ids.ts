@@ -1,4 +1,4 @@
-/** Reading a store back in tests. */
+/** The messageIds a store holds, for tests that check nothing acknowledged was lost. */
 import type { Store } from '../../src/store'
 
 /** Every messageId the store holds, read page by page (newest first, as list() pages). */
