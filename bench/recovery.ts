@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util'
 import { COMMON_OPTIONS, setting } from './lib/options'
 import { machineLine } from './lib/report'
-import { describeRun, runRecoveryScenario } from '../test/delivery/recovery-scenario'
+import { describeRun, runRecoveryScenario } from '../test/helpers/recovery-scenario'
 import { removeTempDirs } from '../test/helpers/temp'
 
 async function main(): Promise<void> {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { fakeStore } from '../../test/helpers/fake-store'
-import { basic, ingestApp } from '../../test/helpers/ingest-app'
+import { basicAuth } from '../../test/helpers/http'
+import { WRITE_KEY, ingestApp } from '../../test/helpers/ingest-app'
 import { isOpaqueBatch } from '../store'
 import { IngestError } from './errors'
 import { expand } from './opaque'
@@ -26,7 +27,7 @@ async function pair(opaque: boolean) {
   return { threaded, inline }
 }
 
-const headers = { 'content-type': 'application/json', authorization: basic() }
+const headers = { 'content-type': 'application/json', authorization: basicAuth(WRITE_KEY) }
 
 /** Normalisation stamps the time of receipt; everything else must match exactly. */
 function comparable(event: Record<string, unknown>) {

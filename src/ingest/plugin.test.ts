@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import zlib from 'node:zlib'
 import type { FastifyInstance } from 'fastify'
-import { SOURCE, WRITE_KEY, basic, gzip, ingestApp } from '../../test/helpers/ingest-app'
+import { basicAuth } from '../../test/helpers/http'
+import { SOURCE, WRITE_KEY, gzip, ingestApp } from '../../test/helpers/ingest-app'
 import type { IngestResult } from './observer'
 
 let app: FastifyInstance | undefined
@@ -16,7 +17,7 @@ async function setup(options: Parameters<typeof ingestApp>[0] = {}) {
   return made
 }
 
-const json = { 'content-type': 'application/json', authorization: basic() }
+const json = { 'content-type': 'application/json', authorization: basicAuth(WRITE_KEY) }
 
 describe('accepting events', () => {
   it('stores a track event sent as JSON with HTTP Basic, and answers 200 {"success":true}', async () => {
@@ -61,7 +62,7 @@ describe('accepting events', () => {
   it('accepts /v1/import as a batch, and a JSON body without Content-Type', async () => {
     const { app, store } = await setup()
     const res = await app.inject({
-      method: 'POST', url: '/v1/import', headers: { authorization: basic() }, payload: JSON.stringify({ batch: [{ type: 'identify', userId: 'u' }] })
+      method: 'POST', url: '/v1/import', headers: { authorization: basicAuth(WRITE_KEY) }, payload: JSON.stringify({ batch: [{ type: 'identify', userId: 'u' }] })
     })
     expect(res.statusCode, res.body).toBe(200)
     expect(store.events).toHaveLength(1)
@@ -101,7 +102,7 @@ describe('write keys', () => {
 
   it('refuses an unknown write key, in the header or in the body', async () => {
     const { app } = await setup()
-    const header = await app.inject({ method: 'POST', url: '/v1/track', headers: { ...json, authorization: basic('nope') }, payload: { userId: 'u', event: 'E' } })
+    const header = await app.inject({ method: 'POST', url: '/v1/track', headers: { ...json, authorization: basicAuth('nope') }, payload: { userId: 'u', event: 'E' } })
     expect(header.statusCode).toBe(401)
     expect(header.json().error).toMatch(/^write key not recognised/)
     const body = await app.inject({ method: 'POST', url: '/v1/t', headers: { 'content-type': 'text/plain' }, payload: JSON.stringify({ writeKey: `${WRITE_KEY}x`, userId: 'u', event: 'E' }) })
@@ -157,7 +158,7 @@ describe('malformed requests', () => {
     ['brotli', 'application/json', 'br', '{}', 415, /^Content-Encoding "br" is not supported/]
   ])('answers %s with a 4xx naming the problem', async (_name, type, encoding, payload, status, message) => {
     const { app } = await setup()
-    const headers: Record<string, string> = { 'content-type': type, authorization: basic() }
+    const headers: Record<string, string> = { 'content-type': type, authorization: basicAuth(WRITE_KEY) }
     if (encoding) headers['content-encoding'] = encoding
     const res = await app.inject({ method: 'POST', url: '/v1/track', headers, payload })
     expect(res.statusCode).toBe(status)

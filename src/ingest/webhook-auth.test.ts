@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { basicAuth } from '../../test/helpers/http'
 import { IngestError } from './errors'
 import { WebhookAuth, firstElement, signedPart, type WebhookCredentials } from './webhook-auth'
 
 const text = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8'))
 const hmac = (secret: string, value: string) => createHmac('sha1', secret).update(value, 'utf8').digest('hex')
-const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`
 
 describe('the first element of a JSON array, found by a byte scan', () => {
   it('finds objects, arrays, strings and numbers, with nesting, escapes and UTF-8 inside', () => {
@@ -59,9 +59,9 @@ describe('webhook authentication', () => {
   }
 
   it('takes the write key by HTTP Basic or ?writeKey= for a source without a sharedSecret', () => {
-    expect(sourceOf({ authorization: basic('wk-web-123456') })).toBe('web')
+    expect(sourceOf({ authorization: basicAuth('wk-web-123456') })).toBe('web')
     expect(sourceOf({ queryWriteKey: 'wk-web-123456' })).toBe('web')
-    expect(refusal({ authorization: basic('wk-web-12345') })).toMatch(/^write key not recognised/)
+    expect(refusal({ authorization: basicAuth('wk-web-12345') })).toMatch(/^write key not recognised/)
     expect(refusal({ queryWriteKey: 'nope' })).toMatch(/^write key not recognised/)
     expect(refusal({ queryWriteKey: ['wk-web-123456', 'wk-web-123456'] })).toMatch(/^no credentials/)
     expect(refusal({})).toMatch(/^no credentials: send the write key as HTTP Basic auth/)
@@ -82,16 +82,16 @@ describe('webhook authentication', () => {
 
   it('requires the signature, not only the key, for a source with a sharedSecret', () => {
     const signature = hmac('secret-segment', body.toString())
-    expect(sourceOf({ authorization: basic('wk-segment-123456'), signature })).toBe('segment')
-    expect(refusal({ authorization: basic('wk-segment-123456') })).toMatch(/^this source has a sharedSecret, so requests must be signed/)
+    expect(sourceOf({ authorization: basicAuth('wk-segment-123456'), signature })).toBe('segment')
+    expect(refusal({ authorization: basicAuth('wk-segment-123456') })).toMatch(/^this source has a sharedSecret, so requests must be signed/)
     expect(refusal({ queryWriteKey: 'wk-segment-123456', signature: hmac('secret-other', body.toString()) })).toMatch(/^X-Signature does not verify with this source's sharedSecret/)
     // A key names one source: another source's valid signature does not rescue a wrong pairing.
-    expect(refusal({ authorization: basic('wk-other-123456'), signature })).toMatch(/does not verify with this source's sharedSecret/)
+    expect(refusal({ authorization: basicAuth('wk-other-123456'), signature })).toMatch(/does not verify with this source's sharedSecret/)
   })
 
   it('never puts a key or secret into its messages', () => {
     const messages = [
-      refusal({ authorization: basic('wk-web-123456x') }),
+      refusal({ authorization: basicAuth('wk-web-123456x') }),
       refusal({ queryWriteKey: 'wk-segment-123456' }),
       refusal({ signature: hmac('secret-segment', 'x') })
     ].join('\n')

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { parsePrometheus, valueOf } from '../../test/ops/prom'
+import { parsePrometheus, valueOf } from '../../test/helpers/prom'
 import type { Counts } from '../store/types'
 import { createMetrics, metricsPlugin } from './metrics'
 

@@ -10,8 +10,10 @@ import { RecoveryWatch, type RecoveryOptions } from '../../src/delivery/recovery
 import type { ExpediteOptions } from '../../src/store'
 import { removeTempDirs } from '../helpers/temp'
 import { assertBuilt } from '../helpers/processes'
-import { describeRun, runRecoveryScenario } from './recovery-scenario'
-import { enqueue, fastDelivery, segmentEvent, silentLogger, startRig, waitFor, type Rig } from './helpers'
+import { describeRun, runRecoveryScenario } from '../helpers/recovery-scenario'
+import { enqueue, fastDelivery, segmentEvent, startRig, type Rig } from '../helpers/delivery'
+import { silentLogger } from '../helpers/logger'
+import { waitFor } from '../helpers/wait'
 
 afterAll(removeTempDirs)
 
@@ -87,8 +89,8 @@ describe('a recovery in process', () => {
     })
     const users = ['asked', ...Array.from({ length: 10 }, (_, i) => `u${i}`)]
     const [asked] = await enqueue(r.store, users.map((u) => segmentEvent({ type: 'track', userId: u, event: 'Clicked', properties: { account_id: 'acc' } })))
-    const recovery = await waitFor('a recovery', () => r.logger.lines.find((l) => l.msg?.includes('its retries are due now')), 20_000)
-    await waitFor('the others delivered', async () => (await r.store.counts()).delivered === users.length - 1, 10_000)
+    const recovery = await waitFor('a recovery', () => r.logger.lines.find((l) => l.msg?.includes('its retries are due now')), { timeoutMs: 20_000 })
+    await waitFor('the others delivered', async () => (await r.store.counts()).delivered === users.length - 1, { timeoutMs: 10_000 })
     expect(recovery.obj).toMatchObject({ destination: 'CustomerSuccessBox' })
     expect(recovery.obj.events).toBeGreaterThan(0)
     const waiting = await r.store.get(asked)

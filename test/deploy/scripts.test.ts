@@ -61,7 +61,7 @@ describe('deploy/backup-sqlite.js', () => {
       const batch = before.slice(i, i + 100).map((messageId) => ({ type: 'track', userId: 'u1', event: 'E', messageId }))
       expect((await post(relay, '/v1/batch', { batch })).status).toBe(200)
     }
-    await waitFor(async () => (await relay.store.counts()).pending >= before.length, { what: 'the events in the queue' })
+    await waitFor('the events in the queue', async () => (await relay.store.counts()).pending >= before.length)
 
     // Writes keep landing while the backup runs.
     let writing = true

@@ -79,10 +79,11 @@ describe('disk full under the store', () => {
   it('answers 503 with Retry-After, stays up, recovers when space returns, and loses no acknowledged event', async () => {
     mountPoint = tempDir('csb-relay-disk-full-')
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'tmpfs', mountPoint])
-    const settings = tempDir()
-    fs.writeFileSync(path.join(settings, 'config.json'), JSON.stringify({ delivery: { backoffBaseMs: 50, backoffCapMs: 500, pollIntervalMs: 10, leaseMs: 2_000 } }))
     sandbox = await startSandbox({ port: 0 })
-    relay = await startRelayProcess(['--host', '127.0.0.1', '--db', path.join(mountPoint, 'relay.db'), '--config', path.join(settings, 'config.json')], {
+    relay = await startRelayProcess({
+      db: path.join(mountPoint, 'relay.db'),
+      config: { delivery: { backoffBaseMs: 50, backoffCapMs: 500, pollIntervalMs: 10, leaseMs: 2_000 } },
+      args: ['--host', '127.0.0.1'],
       env: { CSB_RELAY_WRITE_KEYS: WRITE_KEY, CSB_API_KEY: sandbox.apiKey, CSB_BASE_URL: sandbox.url }
     })
     const acknowledged: string[] = []
@@ -116,7 +117,7 @@ describe('disk full under the store', () => {
     // Space returns: the refused requests, retried as a sender would, and new ones are accepted.
     fs.rmSync(path.join(mountPoint, 'filler'))
     for (const sent of refused) {
-      await waitFor(async () => (await send(sent)).status === 200, { timeoutMs: 20_000, intervalMs: 250, what: 'a refused request to be accepted once space returned' })
+      await waitFor('a refused request to be accepted once space returned', async () => (await send(sent)).status === 200, { timeoutMs: 20_000, intervalMs: 250 })
       acknowledged.push(...sent.ids)
     }
     for (let n = 0; n < 3; n++) {
@@ -128,11 +129,7 @@ describe('disk full under the store', () => {
 
     // Every acknowledged event is in the store and reaches CSB.
     const delivered = () => new Set(sandbox!.requests({ path: '/api/v1_1/user' }).map((r) => (r.body as { user_id?: string }).user_id))
-    await waitFor(() => acknowledged.every((id) => delivered().has(id)), {
-      timeoutMs: 60_000,
-      intervalMs: 250,
-      what: `every acknowledged event delivered; missing: ${acknowledged.filter((id) => !delivered().has(id)).slice(0, 10).join(', ')}`
-    })
+    await waitFor(`every acknowledged event delivered; missing: ${acknowledged.filter((id) => !delivered().has(id)).slice(0, 10).join(', ')}`, () => acknowledged.every((id) => delivered().has(id)), { timeoutMs: 60_000, intervalMs: 250 })
     // Deliveries whose outcome could not be written while the disk was full stay leased until
     // the lease ends, then go again (at least once): the store settles them all as delivered.
     const notSettled = async () => {
@@ -140,7 +137,7 @@ describe('disk full under the store', () => {
       const status = new Map(stored.events.map((e) => [e.messageId, e.status]))
       return acknowledged.filter((id) => status.get(id) !== 'delivered').map((id) => `${id}: ${status.get(id) ?? 'not stored'}`)
     }
-    await waitFor(async () => (await notSettled()).length === 0, { timeoutMs: 30_000, intervalMs: 250, what: 'every acknowledged event delivered in the store' }).catch(async (err: Error) => {
+    await waitFor('every acknowledged event delivered in the store', async () => (await notSettled()).length === 0, { timeoutMs: 30_000, intervalMs: 250 }).catch(async (err: Error) => {
       throw new Error(`${err.message}: ${(await notSettled()).slice(0, 10).join('; ')}`)
     })
     expect(relay.child.exitCode).toBeNull()

@@ -62,7 +62,7 @@ describe('durability under strace', () => {
 
     const markers: string[] = []
     try {
-      const url = await waitFor(() => output.match(/listening on (http:\/\/\S+)/)?.[1], { timeoutMs: 60_000, what: `the relay to listen under strace; output:\n${output}` })
+      const url = await waitFor(`the relay to listen under strace; output:\n${output}`, () => output.match(/listening on (http:\/\/\S+)/)?.[1], { timeoutMs: 60_000 })
       const salt = randomBytes(4).toString('hex')
       for (let round = 0; round < ROUNDS; round++) {
         for (const request of requestsOf(round, (kind) => `mk-${kind}-${salt}`)) {

@@ -46,6 +46,4 @@ export async function ingestApp(
   return { app, store }
 }
 
-export const basic = (key = WRITE_KEY) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`
-
 export const gzip = (value: unknown) => zlib.gzipSync(typeof value === 'string' ? value : JSON.stringify(value))

@@ -7,6 +7,7 @@ import path from 'node:path'
 import pino from 'pino'
 import { loadConfig } from '../../src/cli/config'
 import { startRelay, type Relay } from '../../src/cli/relay'
+import { basicAuth } from './http'
 import { tempDir } from './temp'
 
 export const TEST_WRITE_KEY = 'wk_relay_test_key'
@@ -16,13 +17,14 @@ export interface TestRelayOptions {
   env?: Record<string, string>
   /** Written to a config file passed with --config. */
   configFile?: Record<string, unknown>
-  /** Reuse a database (restart tests). */
-  db?: string
+  /** Reuse a database (restart tests); null passes no --db flag, for a store named by CSB_RELAY_DB in `env`. */
+  db?: string | null
 }
 
 export async function startTestRelay(options: TestRelayOptions = {}): Promise<Relay> {
   const dir = tempDir()
-  const argv = ['--port', '0', '--host', '127.0.0.1', '--db', options.db ?? path.join(dir, 'relay.db')]
+  const argv = ['--port', '0', '--host', '127.0.0.1']
+  if (options.db !== null) argv.push('--db', options.db ?? path.join(dir, 'relay.db'))
   if (options.configFile) {
     const file = path.join(dir, 'config.json')
     fs.writeFileSync(file, JSON.stringify(options.configFile))
@@ -33,15 +35,11 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Re
   return startRelay(config, { logger: pino({ level: 'silent' }) })
 }
 
-export function basicAuth(writeKey = TEST_WRITE_KEY): string {
-  return `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`
-}
-
 /** POST JSON to the relay (fetch, loopback). */
 export async function post(relay: { url: string }, pathname: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${relay.url}${pathname}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: basicAuth(), ...headers },
+    headers: { 'content-type': 'application/json', authorization: basicAuth(TEST_WRITE_KEY), ...headers },
     body: typeof body === 'string' ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body)
   })
   return { status: res.status, headers: res.headers, body: (await res.json()) as { success: boolean; error?: string } }

@@ -7,11 +7,12 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
-import { accepted, fastDelivery, waitFor } from '../delivery/helpers'
-import { startRelayProcess, tempDir, type RelayProcess } from '../delivery/relay-process'
-import { basicAuth } from '../helpers/relay'
-import { removeTempDirs } from '../helpers/temp'
-import { parsePrometheus } from '../ops/prom'
+import { accepted, fastDelivery } from '../helpers/delivery'
+import { basicAuth } from '../helpers/http'
+import { startRelayProcess, type RelayProcess } from '../helpers/processes'
+import { parsePrometheus } from '../helpers/prom'
+import { removeTempDirs, tempDir } from '../helpers/temp'
+import { waitFor } from '../helpers/wait'
 
 const WRITE_KEY = 'acceptance-write-key'
 const ADMIN = 'acceptance-admin-token'
@@ -47,7 +48,7 @@ describe("Segment's acceptance rules, through the relay", () => {
     const s = sandbox
     relay = await startRelayProcess({
       dir: tempDir('csb-acceptance-'),
-      env: { CSB_RELAY_WRITE_KEYS: WRITE_KEY, CSB_API_KEY: s.apiKey, CSB_BASE_URL: s.url, CSB_RELAY_ADMIN_TOKEN: ADMIN },
+      env: { CSB_RELAY_WRITE_KEYS: WRITE_KEY, CSB_API_KEY: s.apiKey, CSB_BASE_URL: s.url, CSB_RELAY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' },
       config: { delivery: fastDelivery }
     })
 
@@ -70,7 +71,7 @@ describe("Segment's acceptance rules, through the relay", () => {
     const done = await waitFor('every event finished', async () => {
       const events = await byMessageId()
       return events.size === 57 && [...events.values()].every((e) => e.status === 'delivered' || e.status === 'dead') ? events : undefined
-    }, 30_000)
+    }, { timeoutMs: 30_000 })
 
     // Left without a user id: dead letters whose reason names the junk value.
     expect(done.get('junk-identify')).toMatchObject({ status: 'dead', lastError: expect.stringMatching(/^user_id has no usable id \(identifyUser.*userId was "undefined"/) })

@@ -7,9 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest'
 import http from 'node:http'
 import path from 'node:path'
 import { openStore } from '../../src/store'
-import type { Store } from '../../src/store/types'
 import { startRelayProcess } from '../helpers/processes'
-import { TEST_WRITE_KEY, basicAuth } from '../helpers/relay'
+import { basicAuth } from '../helpers/http'
+import { TEST_WRITE_KEY } from '../helpers/relay'
+import { allMessageIds } from '../helpers/message-ids'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
 
@@ -23,7 +24,7 @@ function send(url: string, pathname: string, body: unknown, agent: http.Agent): 
     const target = new URL(pathname, url)
     const request = http.request(
       { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
-        headers: { authorization: basicAuth(), 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        headers: { authorization: basicAuth(TEST_WRITE_KEY), 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
       (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); res.on('error', () => resolve(0)) }
     )
     request.on('error', () => resolve(0))
@@ -31,21 +32,10 @@ function send(url: string, pathname: string, body: unknown, agent: http.Agent): 
   })
 }
 
-async function allMessageIds(store: Store): Promise<Set<string>> {
-  const ids = new Set<string>()
-  let beforeId: string | undefined
-  for (;;) {
-    const page = await store.list({ limit: 1000, beforeId })
-    for (const e of page) ids.add(e.messageId)
-    if (page.length < 1000) return ids
-    beforeId = page[page.length - 1]!.id
-  }
-}
-
 describe('a relay killed with SIGKILL while a generator sends', () => {
   it('has every acknowledged messageId after restart', async () => {
     const db = path.join(tempDir(), 'relay.db')
-    const relay = await startRelayProcess(['--db', db], { env })
+    const relay = await startRelayProcess({ db, env })
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
     const acknowledged: string[] = []
     let sequence = 0
@@ -64,7 +54,7 @@ describe('a relay killed with SIGKILL while a generator sends', () => {
       }
     }
     const workers = Array.from({ length: 8 }, (_, w) => worker(w))
-    await waitFor(() => acknowledged.length >= 2000, { timeoutMs: 60_000, what: '2000 acknowledged events' })
+    await waitFor('2000 acknowledged events', () => acknowledged.length >= 2000, { timeoutMs: 60_000 })
     relay.child.kill('SIGKILL')
     const exit = await relay.exited
     running = false
@@ -73,7 +63,7 @@ describe('a relay killed with SIGKILL while a generator sends', () => {
     expect(exit.signal).toBe('SIGKILL')
     expect(failures).toBeGreaterThan(0) // requests were in flight when it died
 
-    const restarted = await startRelayProcess(['--db', db], { env })
+    const restarted = await startRelayProcess({ db, env })
     const stopped = await restarted.stop()
     expect(stopped, restarted.stdout() + restarted.stderr()).toEqual({ code: 0, signal: null })
 

@@ -7,15 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { createHmac } from 'node:crypto'
-import fs from 'node:fs'
 import http from 'node:http'
-import path from 'node:path'
 import zlib from 'node:zlib'
 import { openStore } from '../../src/store'
-import type { Store } from '../../src/store/types'
 import { startRelayProcess, type RelayProcess } from '../helpers/processes'
-import { TEST_WRITE_KEY, basicAuth } from '../helpers/relay'
-import { removeTempDirs, tempDir } from '../helpers/temp'
+import { basicAuth } from '../helpers/http'
+import { TEST_WRITE_KEY } from '../helpers/relay'
+import { allMessageIds } from '../helpers/message-ids'
+import { removeTempDirs } from '../helpers/temp'
 
 const LIMITS = { maxEventBytes: 4096, maxRequestBytes: 65_536, maxWebhookRequestBytes: 131_072, maxBatchEvents: 50 }
 /** A source for /v1/webhook that signs (`sharedSecret`), beside TEST_WRITE_KEY's. */
@@ -34,7 +33,7 @@ interface FuzzRequest {
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value))
-const auth = { authorization: basicAuth(), 'content-type': 'application/json' }
+const auth = { authorization: basicAuth(TEST_WRITE_KEY), 'content-type': 'application/json' }
 /** Headers of a request signed as Segment signs: hex HMAC-SHA1 of `signedText` with the source's secret. */
 const signed = (signedText: string, secret = SIGNED.sharedSecret) =>
   ({ 'content-type': 'application/json', 'x-signature': createHmac('sha1', secret).update(signedText).digest('hex') })
@@ -131,7 +130,7 @@ const badRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
     bad('bad gzip', 400, /^body is not valid gzip/, '/v1/batch', { ...auth, 'content-encoding': 'gzip' }, Buffer.from(bytes))),
   fc.constant(bad('gzip bomb', 413, /^request body is over 65536 bytes after gunzip$/, '/v1/batch', { ...auth, 'content-encoding': 'gzip' }, GZIP_BOMB)),
   fc.constantFrom('multipart/form-data; boundary=z', 'image/png', 'video/mp4').map((type) =>
-    bad('wrong content type', 415, /^Content-Type ".*" is not accepted/, '/v1/track', { authorization: basicAuth(), 'content-type': type }, json({ userId: 'u', event: 'E' }))),
+    bad('wrong content type', 415, /^Content-Type ".*" is not accepted/, '/v1/track', { authorization: basicAuth(TEST_WRITE_KEY), 'content-type': type }, json({ userId: 'u', event: 'E' }))),
   fc.constantFrom('br', 'deflate', 'compress').map((encoding) =>
     bad('unsupported encoding', 415, /^Content-Encoding ".*" is not supported/, '/v1/track', { ...auth, 'content-encoding': encoding }, json({ userId: 'u', event: 'E' }))),
   fc.string({ minLength: 1, maxLength: 40 }).filter((k) => k !== TEST_WRITE_KEY && !k.includes(':')).map((key) =>
@@ -194,24 +193,11 @@ function send(url: string, request: FuzzRequest, agent: http.Agent): Promise<{ s
   })
 }
 
-async function allMessageIds(store: Store): Promise<Set<string>> {
-  const ids = new Set<string>()
-  let beforeId: string | undefined
-  for (;;) {
-    const page = await store.list({ limit: 1000, beforeId })
-    for (const e of page) ids.add(e.messageId)
-    if (page.length < 1000) return ids
-    beforeId = page[page.length - 1]!.id
-  }
-}
-
 let relay: RelayProcess
 let db: string
 beforeAll(async () => {
-  const dir = tempDir()
-  db = path.join(dir, 'relay.db')
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ingest: LIMITS, sources: [SIGNED] }))
-  relay = await startRelayProcess(['--db', db, '--config', path.join(dir, 'config.json')], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
+  relay = await startRelayProcess({ config: { ingest: LIMITS, sources: [SIGNED] }, env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
+  db = relay.db
 })
 afterAll(async () => {
   await relay?.stop('SIGKILL')

@@ -9,7 +9,8 @@ import path from 'node:path'
 import fs from 'node:fs'
 import { openStore } from '../../src/store'
 import { runCli, startRelayProcess } from '../helpers/processes'
-import { TEST_WRITE_KEY, basicAuth } from '../helpers/relay'
+import { basicAuth } from '../helpers/http'
+import { TEST_WRITE_KEY } from '../helpers/relay'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { freePort } from '../helpers/wait'
 
@@ -53,7 +54,7 @@ describe('start', () => {
 
   it('prints the generated write key with SDK snippets, the dashboard URL and that CSB is not configured', async () => {
     const db = path.join(tempDir(), 'relay.db')
-    const relay = await startRelayProcess(['--db', db])
+    const relay = await startRelayProcess({ db })
     try {
       await relay.waitForOutput(/CSB not configured/)
       const out = relay.stdout()
@@ -64,28 +65,29 @@ describe('start', () => {
       expect(out).toContain(`AnalyticsBrowser.load({ writeKey: '${key}', cdnURL: '${relay.url}' })`)
       expect(out).toContain('events are accepted and held until CSB_API_KEY and CSB_BASE_URL are set')
       const res = await fetch(`${relay.url}/v1/identify`, {
-        method: 'POST', headers: { authorization: basicAuth(key), 'content-type': 'application/json' }, body: '{"userId":"u"}'
+        method: 'POST', headers: { authorization: basicAuth(key!), 'content-type': 'application/json' }, body: '{"userId":"u"}'
       })
       expect(res.status).toBe(200)
     } finally {
       expect((await relay.stop()).code).toBe(0)
     }
     // Printed only when generated; the key never reaches the log lines.
-    const again = await startRelayProcess(['--db', db])
+    const again = await startRelayProcess({ db })
     await again.waitForOutput(/CSB not configured/)
     await again.stop()
     expect(again.stdout()).not.toMatch(/Write key: wk_/)
   })
 
   it('closes on SIGINT (Ctrl-C) like on SIGTERM, exiting 0', async () => {
-    const relay = await startRelayProcess(['--db', path.join(tempDir(), 'r.db')], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
+    const relay = await startRelayProcess({ env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
     expect(await relay.stop('SIGINT')).toEqual({ code: 0, signal: null })
     expect(relay.stdout()).toMatch(/"signal":"SIGINT".*closing: finishing in-flight requests/)
   })
 
   it('listens on the --port flag rather than PORT from the environment', async () => {
     const [flagPort, envPort] = [await freePort(), await freePort()]
-    const relay = await startRelayProcess(['--port', String(flagPort), '--db', path.join(tempDir(), 'r.db')], {
+    const relay = await startRelayProcess({
+      args: ['--port', String(flagPort)],
       env: { PORT: String(envPort), CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY }
     })
     expect(relay.url).toBe(`http://127.0.0.1:${flagPort}`)
@@ -98,7 +100,7 @@ function slowPost(url: string, body: string): { sentHalf: Promise<void>; finish(
   const target = new URL('/v1/track', url)
   const request = http.request({
     host: target.hostname, port: target.port, path: target.pathname, method: 'POST',
-    headers: { authorization: basicAuth(), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+    headers: { authorization: basicAuth(TEST_WRITE_KEY), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
   })
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     request.on('response', (res) => {
@@ -122,7 +124,7 @@ function slowPost(url: string, body: string): { sentHalf: Promise<void>; finish(
 describe('SIGTERM', () => {
   it('finishes in-flight requests and their commits, refuses new connections, and exits 0', async () => {
     const db = path.join(tempDir(), 'relay.db')
-    const relay = await startRelayProcess(['--db', db], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
+    const relay = await startRelayProcess({ db, env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
     const inFlight = Array.from({ length: 5 }, (_, i) =>
       slowPost(relay.url, JSON.stringify({ userId: 'u', event: 'Slow', messageId: `in-flight-${i}` }))
     )

@@ -4,14 +4,12 @@
  * on every ingest route (/v1/webhook and large bodies on the parse thread included); events are
  * counted, not requests, per source, in /metrics.
  */
-import fs from 'node:fs'
-import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store'
 import { startRelayProcess } from '../helpers/processes'
-import { basicAuth } from '../helpers/relay'
-import { removeTempDirs, tempDir } from '../helpers/temp'
-import { parsePrometheus } from '../ops/prom'
+import { basicAuth } from '../helpers/http'
+import { parsePrometheus } from '../helpers/prom'
+import { removeTempDirs } from '../helpers/temp'
 
 afterAll(removeTempDirs)
 
@@ -31,19 +29,15 @@ const track = (id: string, padding = '') => ({ type: 'track', userId: 'u1', even
 
 describe('sources[].maxEventsPerSecond through the relay', () => {
   it('refuses a source over its limit with 429 + Retry-After, stores nothing of the refused requests, and counts their events per source', async () => {
-    const dir = tempDir()
-    const db = path.join(dir, 'relay.db')
-    fs.writeFileSync(
-      path.join(dir, 'relay.json'),
-      JSON.stringify({
+    const relay = await startRelayProcess({
+      config: {
         sources: [
           { name: 'web', writeKey: 'wk_web', maxEventsPerSecond: SLOW, burstEvents: 5 },
           { name: 'bulk', writeKey: 'wk_bulk', maxEventsPerSecond: SLOW, burstEvents: 50 },
           { name: 'free', writeKey: 'wk_free' }
         ]
-      })
-    )
-    const relay = await startRelayProcess(['--db', db, '--config', path.join(dir, 'relay.json')])
+      }
+    })
     try {
       // web: a batch of 5 takes the whole burst; then a single event, a batch and a webhook are refused.
       expect((await send(relay.url, '/v1/batch', 'wk_web', { batch: [0, 1, 2, 3, 4].map((i) => track(`web-${i}`)) })).status).toBe(200)
@@ -78,7 +72,7 @@ describe('sources[].maxEventsPerSecond through the relay', () => {
       expect((await relay.stop()).code).toBe(0)
     }
 
-    const store = await openStore(db)
+    const store = await openStore(relay.db)
     try {
       const ids = (await store.list({ limit: 1000 })).map((e) => e.messageId)
       expect(ids.filter((id) => id.includes('refused'))).toEqual([])

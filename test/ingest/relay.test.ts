@@ -6,7 +6,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Relay } from '../../src/cli/relay'
-import { basicAuth, post, startTestRelay } from '../helpers/relay'
+import { basicAuth } from '../helpers/http'
+import { post, startTestRelay } from '../helpers/relay'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 
 const running: Relay[] = []
@@ -58,7 +59,8 @@ describe('configuration precedence', () => {
     expect(flagged.config.db).toBe(path.join(dir, 'flag.db'))
     await flagged.close()
 
-    const fromEnv = await startFromEnv(envDb, configFile)
+    // No --db flag: the store is the one CSB_RELAY_DB names.
+    const fromEnv = await start({ db: null, env: { CSB_RELAY_DB: envDb, CSB_RELAY_WRITE_KEYS: 'wk_env' }, configFile })
     expect(fromEnv.config.db).toBe(envDb)
     expect(fs.existsSync(envDb)).toBe(true)
     expect(fs.existsSync(fileDb)).toBe(false)
@@ -70,20 +72,6 @@ describe('configuration precedence', () => {
     expect((await fromEnv.store.list({ limit: 10 })).map((e) => e.source)).toEqual(['from-file', 'from-file'])
   })
 })
-
-async function startFromEnv(envDb: string, configFile: Record<string, unknown>): Promise<Relay> {
-  // No --db flag: startTestRelay always passes one, so build the relay by hand here.
-  const { loadConfig } = await import('../../src/cli/config')
-  const { startRelay } = await import('../../src/cli/relay')
-  const pino = (await import('pino')).default
-  const dir = tempDir()
-  const file = path.join(dir, 'config.json')
-  fs.writeFileSync(file, JSON.stringify(configFile))
-  const config = loadConfig({ argv: ['--port', '0', '--config', file], env: { CSB_RELAY_DB: envDb, CSB_RELAY_WRITE_KEYS: 'wk_env' }, cwd: dir })
-  const relay = await startRelay(config, { logger: pino({ level: 'silent' }) })
-  running.push(relay)
-  return relay
-}
 
 describe('backpressure', () => {
   it('answers 429 with Retry-After once the backlog of held events is over maxBacklog, and stores nothing more', async () => {

@@ -173,14 +173,14 @@ describe('admin access, HOST=0.0.0.0 with no admin token', () => {
   })
 
   it('keeps requiring it on loopback; --new-admin-token replaces it, and the CLI sends the new one', async () => {
-    const relay = await startRelayProcess(['--host', '127.0.0.1', '--db', db], { env: { CSB_RELAY_WRITE_KEYS: WRITE_KEY } })
+    const relay = await startRelayProcess({ db, args: ['--host', '127.0.0.1'], env: { CSB_RELAY_WRITE_KEYS: WRITE_KEY } })
     running.push(relay)
     expect(relay.stdout()).not.toMatch(TOKEN_LINE)
     const get = (token?: string) => fetch(`${relay.url}/api/config`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).then((r) => r.status)
     expect([await get(), await get(generated)]).toEqual([401, 200])
     await relay.stop()
 
-    const renewed = await startRelayProcess(['--host', '127.0.0.1', '--db', db, '--new-admin-token'], { env: { CSB_RELAY_WRITE_KEYS: WRITE_KEY } })
+    const renewed = await startRelayProcess({ db, args: ['--host', '127.0.0.1', '--new-admin-token'], env: { CSB_RELAY_WRITE_KEYS: WRITE_KEY } })
     running.push(renewed)
     const token = renewed.stdout().match(TOKEN_LINE)?.[1]
     expect(token).toMatch(/^at_/)
@@ -195,7 +195,7 @@ describe('admin access, HOST=0.0.0.0 with no admin token', () => {
 
   it('a configured CSB_RELAY_ADMIN_TOKEN wins over the generated one, and cannot be renewed by flag', async () => {
     const configured = 'configured-admin-token-31337'
-    const relay = await startRelayProcess(['--host', '127.0.0.1', '--db', db], { env: { CSB_RELAY_WRITE_KEYS: WRITE_KEY, CSB_RELAY_ADMIN_TOKEN: configured } })
+    const relay = await startRelayProcess({ db, args: ['--host', '127.0.0.1'], env: { CSB_RELAY_WRITE_KEYS: WRITE_KEY, CSB_RELAY_ADMIN_TOKEN: configured } })
     running.push(relay)
     expect(relay.stdout()).not.toMatch(TOKEN_LINE)
     expect(relay.stdout()).toMatch(/Admin access: with the token set by CSB_RELAY_ADMIN_TOKEN/)

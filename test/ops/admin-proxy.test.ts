@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import https from 'node:https'
 import path from 'node:path'
 import { startRelayProcess } from '../helpers/processes'
-import { removeTempDirs, tempDir } from '../helpers/temp'
+import { removeTempDirs } from '../helpers/temp'
 import { startTlsProxy } from '../helpers/tls-proxy'
 
 const WRITE_KEY = 'wk_admin_proxy_test'
@@ -35,11 +35,7 @@ afterAll(() => removeTempDirs())
 describe('admin API without a token, behind a proxy on this machine', () => {
   for (const trustProxy of [false, true]) {
     it(`answers clients on this machine, and nothing the proxy relays (trustProxy ${trustProxy})`, async () => {
-      const dir = tempDir()
-      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ trustProxy }))
-      const relay = await startRelayProcess(['--host', '127.0.0.1', '--db', path.join(dir, 'relay.db'), '--config', path.join(dir, 'config.json')], {
-        env: { CSB_RELAY_WRITE_KEYS: WRITE_KEY }
-      })
+      const relay = await startRelayProcess({ config: { trustProxy }, args: ['--host', '127.0.0.1'], env: { CSB_RELAY_WRITE_KEYS: WRITE_KEY } })
       const proxy = await startTlsProxy(relay.url)
       try {
         expect(relay.stdout()).toMatch(/Admin access: from this machine only, no token/)

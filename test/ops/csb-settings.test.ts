@@ -7,7 +7,7 @@ import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { Relay } from '../../src/cli/relay'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
-import { runCli } from '../helpers/processes'
+import { runToExit } from '../helpers/processes'
 import { post, startTestRelay } from '../helpers/relay'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
@@ -57,7 +57,7 @@ describe('PUT /api/csb', () => {
     expect(put.status).toBe(200)
     expect(put.json).toEqual({ configured: true, source: 'admin API', baseUrl: csb.url, authScheme: 'bearer' })
     expect(put.text).not.toContain(API_KEY)
-    await waitFor(async () => (await relay.store.counts()).delivered === 1, { what: 'the held event delivered' })
+    await waitFor('the held event delivered', async () => (await relay.store.counts()).delivered === 1)
     const sent = csb.requests().filter((r) => r.path === '/api/v1_1/feature')
     expect(sent).toHaveLength(1)
     expect(sent[0]!.headers.authorization).toBe(`Bearer ${API_KEY}`)
@@ -69,7 +69,7 @@ describe('PUT /api/csb', () => {
     const again = await relayOn(db)
     expect(again.csbState()).toEqual({ configured: true, source: 'admin API', baseUrl: csb.url, authScheme: 'bearer' })
     expect((await post(again, '/v1/track', { ...event, event: 'Seat Added' })).status).toBe(200)
-    await waitFor(async () => (await again.store.counts()).delivered === 2, { what: 'the next event delivered after the restart' })
+    await waitFor('the next event delivered after the restart', async () => (await again.store.counts()).delivered === 2)
   })
 
   it('refuses bad settings with the field and the fix, and changes nothing', async () => {
@@ -111,11 +111,7 @@ describe('PUT /api/csb', () => {
 })
 
 describe('csb-relay csb (the built CLI)', () => {
-  async function cli(args: string[], env: Record<string, string> = {}) {
-    const p = runCli(args, { env })
-    const { code } = await p.exited
-    return { code, stdout: p.stdout(), stderr: p.stderr() }
-  }
+  const cli = (args: string[], env: Record<string, string> = {}) => runToExit(args, { env })
 
   it('shows the settings, gives them to a running relay with the key from CSB_API_KEY, and says what is wrong', async () => {
     const csb = await sandbox()
@@ -137,7 +133,7 @@ describe('csb-relay csb (the built CLI)', () => {
     expect(set.code, set.stderr).toBe(0)
     expect(set.stdout).toContain(`CSB: ${csb.url} (bearer auth), settings from the admin API`)
     expect(set.stdout + set.stderr).not.toContain(API_KEY)
-    await waitFor(async () => (await relay.store.counts()).delivered === 1, { what: 'the held event delivered' })
+    await waitFor('the held event delivered', async () => (await relay.store.counts()).delivered === 1)
     expect((await cli(['csb', '--url', relay.url])).stdout).toContain(`CSB: ${csb.url} (bearer auth), settings from the admin API`)
   })
 })

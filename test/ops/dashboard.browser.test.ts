@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Relay } from '../../src/cli/relay'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { launchBrowser } from '../helpers/browser'
@@ -19,10 +19,12 @@ const SHOTS = path.resolve(__dirname, '../../test-results/screenshots')
 const API_KEY = 'csb_browser_test_key_0123456789abcdef'
 const TOKEN = 'dashboard-admin-token-42'
 
+let browser: BrowserContext
+// Each test's own: a sandbox, a relay delivering to it, and a dashboard page watched for CSP violations.
 let sandbox: Sandbox
 let relay: Relay
-let browser: BrowserContext
 let page: Page
+let watch: CspWatch
 
 /** What the browser reported against the page's CSP: violation events, console lines, script errors. */
 interface CspWatch {
@@ -50,30 +52,51 @@ async function watchCsp(p: Page): Promise<CspWatch> {
   return watch
 }
 
-let sharedWatch: CspWatch
-
 async function shot(name: string) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true })
 }
 
 const text = (testId: string) => page.getByTestId(testId).first().innerText()
 
+/** Opens the dashboard on `p` and gives it the admin token. */
+async function signIn(p: Page) {
+  await p.goto(`${relay.url}/`)
+  await p.getByTestId('token-dialog').waitFor({ state: 'visible' })
+  await p.getByTestId('token-input').fill(TOKEN)
+  await p.getByTestId('token-submit').click()
+  await p.getByTestId('token-dialog').waitFor({ state: 'hidden' })
+}
+
 beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true })
-  sandbox = await startSandbox({ port: 0, apiKey: API_KEY })
-  relay = await startTestRelay({ env: { CSB_API_KEY: API_KEY, CSB_BASE_URL: sandbox.url, CSB_RELAY_ADMIN_TOKEN: TOKEN } })
   browser = await launchBrowser()
-  page = await browser.newPage()
-  sharedWatch = await watchCsp(page)
-  await page.setViewportSize({ width: 1360, height: 900 })
-  page.on('dialog', (d) => void d.accept())
 })
 
 afterAll(async () => {
   await browser?.close()
-  await relay?.close()
-  await sandbox?.close()
   removeTempDirs()
+})
+
+beforeEach(async () => {
+  sandbox = await startSandbox({ port: 0, apiKey: API_KEY })
+  relay = await startTestRelay({ env: { CSB_API_KEY: API_KEY, CSB_BASE_URL: sandbox.url, CSB_RELAY_ADMIN_TOKEN: TOKEN } })
+  page = await browser.newPage()
+  watch = await watchCsp(page)
+  await page.setViewportSize({ width: 1360, height: 900 })
+  page.on('dialog', (d) => void d.accept())
+})
+
+afterEach(async () => {
+  try {
+    // Whatever the test did on its page, the browser refused nothing under the CSP.
+    expect(await watch.violations()).toEqual([])
+    expect(watch.console).toEqual([])
+    expect(watch.errors).toEqual([])
+  } finally {
+    await page.close()
+    await relay.close()
+    await sandbox.close()
+  }
 })
 
 describe('dashboard in a browser', () => {
@@ -84,8 +107,8 @@ describe('dashboard in a browser', () => {
     await page.getByTestId('token-input').fill(TOKEN)
     await page.getByTestId('token-submit').click()
     await page.getByTestId('token-dialog').waitFor({ state: 'hidden' })
-    await waitFor(async () => (await text('count-ingested')) === '0', { what: 'empty counts' })
-    await waitFor(async () => /accepts the API key/.test(await text('csb-check')), { what: 'CSB check', timeoutMs: 15_000 })
+    await waitFor('empty counts', async () => (await text('count-ingested')) === '0')
+    await waitFor('CSB check', async () => /accepts the API key/.test(await text('csb-check')), { timeoutMs: 15_000 })
 
     const res = await post(relay, '/v1/batch', {
       batch: [
@@ -97,11 +120,12 @@ describe('dashboard in a browser', () => {
     expect(res.status).toBe(200)
     await page.locator('#periods button[data-period="1h"]').click()
     await waitFor(
+      'dashboard counts after delivery',
       async () => {
         await page.locator('#periods button[data-period="1h"]').click()
         return (await text('count-delivered')) === '2' && (await text('count-dead')) === '1'
       },
-      { what: 'dashboard counts after delivery', timeoutMs: 20_000, intervalMs: 500 }
+      { timeoutMs: 20_000, intervalMs: 500 }
     )
     expect(await text('count-ingested')).toBe('3')
     expect(await text('p95')).toMatch(/\d+(\.\d)? (ms|s)/)
@@ -113,6 +137,9 @@ describe('dashboard in a browser', () => {
   })
 
   it('opens an event and shows its three samples: as received, the request (key redacted), the response', async () => {
+    expect((await post(relay, '/v1/track', { userId: 'ada', event: 'Report Exported', properties: { account_id: 'acme' } })).status).toBe(200)
+    await waitFor('the event delivered', async () => (await relay.store.counts()).delivered === 1)
+    await signIn(page)
     await page.locator('#status-filter button[data-status="delivered"]').click()
     const row = page.locator('#events-body tr[data-status="delivered"]').filter({ hasText: 'Report Exported' })
     await row.first().getByTestId('open-event').click()
@@ -130,41 +157,40 @@ describe('dashboard in a browser', () => {
   })
 
   it('replays a dead letter and shows it as delivered', async () => {
+    await signIn(page)
     // CSB refuses one event once (400, not retried): it becomes a dead letter.
     sandbox.setFaults({ rules: [{ match: { path: '/api/v1_1/feature', body: { feature_id: 'Invoice Sent' } }, status: 400, count: 1, message: 'invalid feature' }] })
     await post(relay, '/v1/track', { userId: 'ada', event: 'Invoice Sent', properties: { account_id: 'acme' } })
     await page.locator('#status-filter button[data-status="dead"]').click()
     const deadRow = page.locator('#events-body tr[data-status="dead"]').filter({ hasText: 'Invoice Sent' })
     await waitFor(
+      'the dead letter in the list',
       async () => {
         await page.locator('#status-filter button[data-status="dead"]').click()
         return (await deadRow.count()) === 1
       },
-      { what: 'the dead letter in the list', timeoutMs: 20_000, intervalMs: 500 }
+      { timeoutMs: 20_000, intervalMs: 500 }
     )
     const id = await deadRow.getAttribute('data-event-id')
     await deadRow.getByTestId('open-event').click()
-    await waitFor(async () => (await page.locator('#detail-status').getAttribute('data-status')) === 'dead', { what: 'detail of the dead letter' })
+    await waitFor('detail of the dead letter', async () => (await page.locator('#detail-status').getAttribute('data-status')) === 'dead')
     expect(await text('sample-response')).toContain('400')
     await shot('3-dead-letter')
 
     await page.getByTestId('detail-replay').click()
-    await waitFor(async () => (await page.locator('#detail-status').getAttribute('data-status')) === 'delivered', {
-      what: 'the replayed event to show as delivered',
-      timeoutMs: 20_000,
-      intervalMs: 250
-    })
+    await waitFor('the replayed event to show as delivered', async () => (await page.locator('#detail-status').getAttribute('data-status')) === 'delivered', { timeoutMs: 20_000, intervalMs: 250 })
     expect(await page.locator('#detail-id').innerText()).toBe(id)
     expect(JSON.parse(await text('sample-response'))).toMatchObject({ status: 200 })
     await shot('4-replayed-delivered')
   })
 
   it('tests an event: shows the matching action and the exact CSB request, then sends it', async () => {
+    await signIn(page)
     const event = { type: 'track', userId: 'ada', event: 'Dashboard Viewed', properties: { account_id: 'acme', module_id: 'insights' } }
     await page.getByTestId('tester-input').fill(JSON.stringify(event, null, 2))
     const before = sandbox.requests({ path: '/api/v1_1/feature' }).length
     await page.getByTestId('tester-run').click()
-    await waitFor(async () => (await text('tester-output')).includes('/api/v1_1/feature'), { what: 'tester result' })
+    await waitFor('tester result', async () => (await text('tester-output')).includes('/api/v1_1/feature'))
     const output = await text('tester-output')
     expect(output).toMatch(/^Would send: POST http:\/\/127\.0\.0\.1:\d+\/api\/v1_1\/feature \(trackFeature via "Track Calls"\)/)
     expect(output).toContain('"partnerAction": "trackFeature"')
@@ -176,14 +202,18 @@ describe('dashboard in a browser', () => {
     await shot('5-event-tester')
 
     await page.getByTestId('tester-send').click()
-    await waitFor(async () => (await text('tester-output')).includes('"sent": true'), { what: 'tester send result' })
+    await waitFor('tester send result', async () => (await text('tester-output')).includes('"sent": true'))
     expect(await text('tester-output')).toMatch(/^Sent: POST \S+\/api\/v1_1\/feature → 200/)
     const sent = sandbox.requests({ path: '/api/v1_1/feature' }).filter((r) => (r.body as { feature_id?: string }).feature_id === 'Dashboard Viewed')
     expect(sent).toHaveLength(1)
   })
 
   it('shows the configuration with secrets redacted, and nothing secret anywhere on the page', async () => {
-    const config = await text('config')
+    await signIn(page)
+    const config = await waitFor('the configuration shown', async () => {
+      const shown = await text('config')
+      return shown.includes('[redacted') && shown
+    })
     expect(config).toContain(sandbox.url)
     expect(config).toContain('[redacted')
     const html = await page.content()
@@ -197,44 +227,31 @@ describe('dashboard in a browser', () => {
     expect(res.headers.get('content-security-policy')).not.toContain('unsafe-inline')
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
 
-    // A page and an event of its own, so this holds however the tests above went; their page is checked too.
+    // A page and an event of its own: the page is opened after the event was sent.
     expect((await post(relay, '/v1/track', { userId: 'ada', event: 'CSP Checked', properties: { account_id: 'acme' } })).status).toBe(200)
-    const fresh = await browser.newPage()
-    const watch = await watchCsp(fresh)
-    try {
-      await fresh.goto(`${relay.url}/`)
-      await fresh.getByTestId('token-dialog').waitFor({ state: 'visible' })
-      await fresh.getByTestId('token-input').fill(TOKEN)
-      await fresh.getByTestId('token-submit').click()
-      await fresh.getByTestId('token-dialog').waitFor({ state: 'hidden' })
-      await fresh.locator('#forget-token').waitFor({ state: 'visible' })
-      await fresh.locator('#periods button[data-period="1h"]').click()
-      await fresh.locator('#chart polyline[data-series="delivered"]').waitFor({ state: 'attached' })
-      // The legend's colours are set from script (allowed); a style attribute would be refused.
-      const swatch = fresh.locator('#legend i').first()
-      expect(await swatch.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(59, 111, 216)')
-      expect(await fresh.locator('#legend i').count()).toBe(5)
-      // The stylesheet applied: the dialog hidden, the cards laid out as a grid.
-      expect(await fresh.locator('.cards').evaluate((e) => getComputedStyle(e).display)).toBe('grid')
-      await fresh.locator('#status-filter button[data-status="dead"]').click()
-      await fresh.locator('#dlq-actions').waitFor({ state: 'visible' })
-      await fresh.locator('#status-filter button[data-status=""]').click()
-      await fresh.locator('#dlq-actions').waitFor({ state: 'hidden' })
-      await fresh.locator('#events-body tr').filter({ hasText: 'CSP Checked' }).getByTestId('open-event').click()
-      await fresh.getByTestId('detail').waitFor({ state: 'visible' })
-      await fresh.locator('#detail-close').click()
-      await fresh.getByTestId('detail').waitFor({ state: 'hidden' })
-      await fresh.getByTestId('tester-run').click()
-      await waitFor(async () => (await fresh.getByTestId('tester-output').innerText()).includes('/api/v1_1/feature'), { what: 'tester result' })
+    await signIn(page)
+    await page.locator('#forget-token').waitFor({ state: 'visible' })
+    await page.locator('#periods button[data-period="1h"]').click()
+    await page.locator('#chart polyline[data-series="delivered"]').waitFor({ state: 'attached' })
+    // The legend's colours are set from script (allowed); a style attribute would be refused.
+    const swatch = page.locator('#legend i').first()
+    expect(await swatch.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(59, 111, 216)')
+    expect(await page.locator('#legend i').count()).toBe(5)
+    // The stylesheet applied: the dialog hidden, the cards laid out as a grid.
+    expect(await page.locator('.cards').evaluate((e) => getComputedStyle(e).display)).toBe('grid')
+    await page.locator('#status-filter button[data-status="dead"]').click()
+    await page.locator('#dlq-actions').waitFor({ state: 'visible' })
+    await page.locator('#status-filter button[data-status=""]').click()
+    await page.locator('#dlq-actions').waitFor({ state: 'hidden' })
+    await page.locator('#events-body tr').filter({ hasText: 'CSP Checked' }).getByTestId('open-event').click()
+    await page.getByTestId('detail').waitFor({ state: 'visible' })
+    await page.locator('#detail-close').click()
+    await page.getByTestId('detail').waitFor({ state: 'hidden' })
+    await page.getByTestId('tester-run').click()
+    await waitFor('tester result', async () => (await page.getByTestId('tester-output').innerText()).includes('/api/v1_1/feature'))
 
-      expect(await watch.violations()).toEqual([])
-      expect(watch.console).toEqual([])
-      expect(watch.errors).toEqual([])
-    } finally {
-      await fresh.close()
-    }
-    expect(await sharedWatch.violations()).toEqual([])
-    expect(sharedWatch.console).toEqual([])
-    expect(sharedWatch.errors).toEqual([])
+    expect(await watch.violations()).toEqual([])
+    expect(watch.console).toEqual([])
+    expect(watch.errors).toEqual([])
   })
 })

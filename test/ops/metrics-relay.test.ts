@@ -8,7 +8,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { post, startTestRelay } from '../helpers/relay'
 import { removeTempDirs } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
-import { parsePrometheus, valueOf } from './prom'
+import { parsePrometheus, valueOf } from '../helpers/prom'
 
 const API_KEY = 'csb_metrics_test_key_0123456789'
 let sandbox: Sandbox
@@ -76,12 +76,13 @@ describe('GET /metrics on a running relay', () => {
     expect((await post(relay, '/v1/track', { userId: 'x' })).status).toBe(400)
 
     const after = await waitFor(
+      'three deliveries (one after a retry) and an empty backlog in /metrics',
       async () => {
         const m = await scrape()
         const delivered = or0(() => valueOf(m, 'csb_relay_delivery_outcomes_total', { outcome: 'delivered' }))
         return delivered >= 3 && valueOf(m, 'csb_relay_backlog_depth') === 0 ? m : undefined
       },
-      { timeoutMs: 30_000, intervalMs: 200, what: 'three deliveries (one after a retry) and an empty backlog in /metrics' }
+      { timeoutMs: 30_000, intervalMs: 200 }
     )
     const ingested = (labels: Record<string, string>) => or0(() => valueOf(after, 'csb_relay_ingested_events_total', labels))
     expect(ingested({ type: 'identify', result: 'accepted' })).toBe(1)

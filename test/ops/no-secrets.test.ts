@@ -11,6 +11,7 @@ import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
+import { basicAuth } from '../helpers/http'
 import { startRelayProcess, type RelayProcess } from '../helpers/processes'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
@@ -30,10 +31,6 @@ let sandbox: Sandbox
 let relay: RelayProcess
 const collected: Array<{ what: string; text: string }> = []
 
-function basic(key: string) {
-  return `Basic ${Buffer.from(`${key}:`).toString('base64')}`
-}
-
 async function grab(what: string, url: string, init: RequestInit = {}) {
   const res = await fetch(`${relay.url}${url}`, init)
   const text = await res.text()
@@ -51,9 +48,8 @@ beforeAll(async () => {
       { match: { path: '/api/v1_1/feature', body: { feature_id: 'Broken' } }, status: 500 }
     ]
   })
-  const dir = tempDir()
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ sources: [WEBHOOK_SOURCE] }))
-  relay = await startRelayProcess(['--db', path.join(dir, 'relay.db'), '--config', path.join(dir, 'config.json')], {
+  relay = await startRelayProcess({
+    config: { sources: [WEBHOOK_SOURCE] },
     env: {
       CSB_API_KEY: API_KEY,
       CSB_BASE_URL: sandbox.url,
@@ -73,7 +69,7 @@ afterAll(async () => {
 describe('secrets', () => {
   it('appear nowhere: metrics, logs, dashboard, admin answers, error bodies', async () => {
     const send = (key: string, body: unknown) =>
-      grab('ingest', '/v1/batch', { method: 'POST', headers: { authorization: basic(key), 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      grab('ingest', '/v1/batch', { method: 'POST', headers: { authorization: basicAuth(key), 'content-type': 'application/json' }, body: JSON.stringify(body) })
     const ok = await send(WRITE_KEYS[0], {
       batch: [
         { type: 'identify', userId: 'u1', traits: { account_id: 'acme' } },
@@ -109,11 +105,12 @@ describe('secrets', () => {
     expect((await grab('webhook GET, stray key', `/v1/webhook/?writeKey=${STRAY_URL_KEY}`)).status).toBe(405)
 
     await waitFor(
+      'deliveries, dead letters and a retry',
       async () => {
         const o = JSON.parse((await grab('overview', '/api/overview?period=1h', { headers: admin() })).text)
         return o.totals.delivered >= 3 && o.totals.dead >= 2 && o.totals.retrying >= 1
       },
-      { timeoutMs: 30_000, intervalMs: 300, what: 'deliveries, dead letters and a retry' }
+      { timeoutMs: 30_000, intervalMs: 300 }
     )
 
     // The dashboard page and every admin answer, including each event with its samples.
@@ -143,7 +140,7 @@ describe('secrets', () => {
     expect(sandbox.requests().some((r) => r.headers.authorization === `Bearer ${API_KEY}`)).toBe(true)
 
     // The logs: wait until the failures are logged, then stop the relay so everything is flushed.
-    await waitFor(() => /delivery failed; dead-lettered/.test(relay.stdout()) && /delivery failed; will retry/.test(relay.stdout()), { what: 'failure log lines' })
+    await waitFor('failure log lines', () => /delivery failed; dead-lettered/.test(relay.stdout()) && /delivery failed; will retry/.test(relay.stdout()))
     await relay.stop()
     const logs = relay.stdout() + relay.stderr()
     collected.push({ what: 'logs', text: logs })
@@ -170,8 +167,8 @@ describe('a generated admin token', () => {
       return res.status
     }
     const auth = (t: string) => ({ authorization: `Bearer ${t}` })
-    expect(await get('ingest', '/v1/track', { method: 'POST', headers: { authorization: basic(WRITE_KEYS[0]), 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'u1', event: 'E', properties: { account_id: 'acme' } }) })).toBe(200)
-    expect(await get('ingest, token as write key', '/v1/track', { method: 'POST', headers: { authorization: basic(token), 'content-type': 'application/json' }, body: '{"userId":"u","event":"E"}' })).toBe(401)
+    expect(await get('ingest', '/v1/track', { method: 'POST', headers: { authorization: basicAuth(WRITE_KEYS[0]), 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'u1', event: 'E', properties: { account_id: 'acme' } }) })).toBe(200)
+    expect(await get('ingest, token as write key', '/v1/track', { method: 'POST', headers: { authorization: basicAuth(token), 'content-type': 'application/json' }, body: '{"userId":"u","event":"E"}' })).toBe(401)
     for (const route of ['/api/overview?period=1h', '/api/events?limit=50', '/api/config', '/api/reasons', '/api/csb', '/api/csb-check', '/api/names']) {
       expect(await get(`admin ${route}`, route, { headers: auth(token) }), route).toBe(200)
       expect(await get(`admin ${route}, wrong token`, route, { headers: auth(`${token.slice(0, -1)}x`) }), route).toBe(401)
@@ -185,9 +182,8 @@ describe('a generated admin token', () => {
 
   it('is printed once, at the start that made it, and appears nowhere else: logs, metrics, answers, the store', async () => {
     const dir = tempDir()
-    const args = ['--db', path.join(dir, 'relay.db')]
     const env = { CSB_RELAY_WRITE_KEYS: WRITE_KEYS.join(','), LOG_LEVEL: 'debug' }
-    const first = await startRelayProcess([...args, '--new-admin-token'], { env })
+    const first = await startRelayProcess({ dir, args: ['--new-admin-token'], env })
     const token = first.stdout().match(TOKEN_LINE)?.[1]
     expect(token).toMatch(/^at_[A-Za-z0-9_-]{43}$/)
     const seen = await exercise(first.url, token!)
@@ -197,7 +193,7 @@ describe('a generated admin token', () => {
     expect((first.stdout() + first.stderr()).split(token!).length - 1).toBe(1)
 
     // A later start knows the hash only: it cannot scrub the token by value, and must never write it.
-    const later = await startRelayProcess(args, { env })
+    const later = await startRelayProcess({ dir, env })
     expect(later.stdout()).not.toMatch(TOKEN_LINE)
     seen.push(...(await exercise(later.url, token!)))
     await later.stop()

@@ -8,7 +8,9 @@ import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { openStore, type Store } from '../../src/store'
-import { assertBuilt, startRelayProcess, tempDir, waitFor, type RelayProcess } from '../routing/relay-process'
+import { assertBuilt, startRelayProcess, type RelayProcess } from '../helpers/processes'
+import { tempDir } from '../helpers/temp'
+import { waitFor } from '../helpers/wait'
 
 const WRITE_KEY = 'wk-consent-test'
 const ACCOUNT = 'acc-consent'
@@ -40,10 +42,13 @@ describe('consent end to end: HTTP → csb-relay start → sandbox', () => {
   beforeAll(async () => {
     assertBuilt()
     sandbox = await startSandbox({ port: 0 })
-    relay = await startRelayProcess(tempDir('consent'), {
-      sources: [{ name: 'consent-test', writeKey: WRITE_KEY }],
-      csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url },
-      consent: { CustomerSuccessBox: ['analytics'] }
+    relay = await startRelayProcess({
+      dir: tempDir('consent'),
+      config: {
+        sources: [{ name: 'consent-test', writeKey: WRITE_KEY }],
+        csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url },
+        consent: { CustomerSuccessBox: ['analytics'] }
+      }
     })
     const batch = CASES.map((c, i) => ({
       type: 'identify',
@@ -59,7 +64,7 @@ describe('consent end to end: HTTP → csb-relay start → sandbox', () => {
       body: JSON.stringify({ batch })
     })
     expect(res.status).toBe(200)
-    store = await openStore(`sqlite:${relay.dbPath}`)
+    store = await openStore(`sqlite:${relay.db}`)
     await waitFor('every event to be delivered or skipped', async () => {
       const counts = await store.counts()
       return counts.delivered + counts.skipped + counts.dead >= CASES.length ? counts : undefined
@@ -71,7 +76,7 @@ describe('consent end to end: HTTP → csb-relay start → sandbox', () => {
     const code = await relay?.stop()
     await sandbox?.close()
     if (relay) fs.rmSync(relay.dir, { recursive: true, force: true })
-    expect(code).toBe(0)
+    expect(code).toEqual({ code: 0, signal: null })
   })
 
   const bodiesFor = (userId: string) => sandbox.requests().filter((r) => JSON.stringify(r.body).includes(`"${userId}"`))

@@ -6,10 +6,13 @@
  */
 import { Analytics } from '@segment/analytics-node'
 import fs from 'node:fs'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { openStore, type Store } from '../../src/store'
-import { assertBuilt, runStart, startRelayProcess, tempDir, waitFor, writeConfig, type RelayProcess } from './relay-process'
+import { assertBuilt, runToExit, startRelayProcess, writeConfig, type RelayProcess } from '../helpers/processes'
+import { removeTempDirs, tempDir } from '../helpers/temp'
+import { waitFor } from '../helpers/wait'
 
 const WRITE_KEY = 'wk-routing-test'
 const ACCOUNT = 'acc-routing'
@@ -47,10 +50,8 @@ describe('routing end to end: analytics-node → csb-relay start → sandbox', (
   beforeAll(async () => {
     assertBuilt()
     sandbox = await startSandbox({ port: 0 })
-    relay = await startRelayProcess(tempDir('routing'), {
-      sources: [{ name: 'routing-test', writeKey: WRITE_KEY }],
-      csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url },
-      filters: FILTERS
+    relay = await startRelayProcess({
+      config: { logLevel: 'warn', sources: [{ name: 'routing-test', writeKey: WRITE_KEY }], csb: { apiKey: sandbox.apiKey, baseUrl: sandbox.url }, filters: FILTERS }
     })
 
     const analytics = new Analytics({ writeKey: WRITE_KEY, host: relay.url, path: '/v1/batch', flushAt: 5, flushInterval: 50, maxRetries: 3 })
@@ -62,7 +63,7 @@ describe('routing end to end: analytics-node → csb-relay start → sandbox', (
     analytics.track({ userId: 'u-feature', event: 'Report Exported', properties: { account_id: ACCOUNT, email: 'bob@secret.test', format: 'csv' } })
     await analytics.closeAndFlush({ timeout: 15_000 })
 
-    store = await openStore(`sqlite:${relay.dbPath}`)
+    store = await openStore(`sqlite:${relay.db}`)
     await waitFor('every event to be delivered or skipped', async () => {
       const counts = await store.counts()
       return counts.delivered + counts.skipped + counts.dead >= total ? counts : undefined
@@ -71,10 +72,10 @@ describe('routing end to end: analytics-node → csb-relay start → sandbox', (
 
   afterAll(async () => {
     await store?.close()
-    const code = await relay?.stop()
+    const exit = await relay?.stop()
     await sandbox?.close()
-    if (relay) fs.rmSync(relay.dir, { recursive: true, force: true })
-    expect(code).toBe(0)
+    removeTempDirs()
+    expect(exit?.code).toBe(0)
   })
 
   const bodiesFor = (userId: string) =>
@@ -129,43 +130,39 @@ describe('routing end to end: analytics-node → csb-relay start → sandbox', (
 })
 
 describe('a broken filter rule stops csb-relay start', () => {
+  afterAll(removeTempDirs)
+  /** `csb-relay start` with only the config file speaking, run to its end. */
+  const runStart = (configFile: string) => runToExit(['start', '--config', configFile, '--port', '0'], { cwd: path.dirname(configFile) })
+
   it('exits 2 naming the rule and the fix', async () => {
     assertBuilt()
-    const dir = tempDir('routing-bad')
-    try {
-      const file = writeConfig(dir, {
-        db: `${dir}/relay.db`,
-        sources: [{ name: 's', writeKey: WRITE_KEY }],
-        csb: { apiKey: 'k', baseUrl: 'http://127.0.0.1:9' },
-        filters: [{ drop: 'type = "screen"' }, { name: 'no internal', drop: 'properties.internal == true' }]
-      })
-      const result = await runStart(file)
-      expect(result.code).toBe(2)
-      expect(result.stderr).toContain(
-        'filter #2 "no internal" (filters[1]): "drop" is not valid FQL (properties.internal == true): "==" is not an FQL operator. Fix: compare with a single =.'
-      )
-      expect(result.stdout).not.toContain('listening on')
-      // Refused before anything opened: no store was created.
-      expect(fs.existsSync(`${dir}/relay.db`)).toBe(false)
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    const dir = tempDir('csb-routing-bad-')
+    const file = writeConfig(dir, {
+      db: `${dir}/relay.db`,
+      sources: [{ name: 's', writeKey: WRITE_KEY }],
+      csb: { apiKey: 'k', baseUrl: 'http://127.0.0.1:9' },
+      filters: [{ drop: 'type = "screen"' }, { name: 'no internal', drop: 'properties.internal == true' }]
+    })
+    const result = await runStart(file)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(
+      'filter #2 "no internal" (filters[1]): "drop" is not valid FQL (properties.internal == true): "==" is not an FQL operator. Fix: compare with a single =.'
+    )
+    expect(result.stdout).not.toContain('listening on')
+    // Refused before anything opened: no store was created.
+    expect(fs.existsSync(`${dir}/relay.db`)).toBe(false)
   })
 
   it('exits 2 for a bad path and for an empty list', async () => {
-    const dir = tempDir('routing-bad-path')
-    try {
-      const base = { db: `${dir}/relay.db`, sources: [{ name: 's', writeKey: WRITE_KEY }] }
-      const badPath = await runStart(writeConfig(dir, { ...base, filters: [{ name: 'no PII', block: ['traits.email', 'email'] }] }))
-      expect(badPath.code).toBe(2)
-      expect(badPath.stderr).toContain(
-        'filter #1 "no PII" (filters[0]): "block"[1] "email" is outside properties, traits and context. Fix: start the path with properties., traits. or context., e.g. "traits.email".'
-      )
-      const empty = await runStart(writeConfig(dir, { ...base, filters: [{ allow: [] }] }))
-      expect(empty.code).toBe(2)
-      expect(empty.stderr).toContain('filter #1 (filters[0]): "allow" is an empty list.')
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    const dir = tempDir('csb-routing-bad-path-')
+    const base = { db: `${dir}/relay.db`, sources: [{ name: 's', writeKey: WRITE_KEY }] }
+    const badPath = await runStart(writeConfig(dir, { ...base, filters: [{ name: 'no PII', block: ['traits.email', 'email'] }] }))
+    expect(badPath.code).toBe(2)
+    expect(badPath.stderr).toContain(
+      'filter #1 "no PII" (filters[0]): "block"[1] "email" is outside properties, traits and context. Fix: start the path with properties., traits. or context., e.g. "traits.email".'
+    )
+    const empty = await runStart(writeConfig(dir, { ...base, filters: [{ allow: [] }] }))
+    expect(empty.code).toBe(2)
+    expect(empty.stderr).toContain('filter #1 (filters[0]): "allow" is an empty list.')
   })
 })

@@ -5,11 +5,12 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store'
 import type { RecordedRequest } from '../../src/sandbox'
-import { assertBuilt } from '../helpers/processes'
+import { assertBuilt, startSandboxProcess, type SandboxProcess } from '../helpers/processes'
 import { removeTempDirs } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
-import { postBatch, startInstance, startSandboxProcess, type Instance, type SandboxProcess } from './cluster'
-import { createTestDatabase, requireTestPg, type TestDatabase } from './pg'
+import { startInstance, type Instance } from '../helpers/cluster'
+import { postBatch } from '../helpers/http'
+import { createTestDatabase, requireTestPg, type TestDatabase } from '../helpers/pg'
 
 const WRITE_KEY = 'wk_scale_shared_state'
 const config = { delivery: { leaseMs: 2000, pollIntervalMs: 20, backoffBaseMs: 50, backoffCapMs: 500 } }
@@ -57,10 +58,7 @@ describe('two instances on one PostgreSQL share state', () => {
     expect(await Promise.all([postBatch(a.url, WRITE_KEY, [raced]), postBatch(b.url, WRITE_KEY, [raced])])).toEqual([200, 200])
     // A third event after them: once it is delivered, the two before it (same user) have been too.
     expect(await postBatch(b.url, WRITE_KEY, [event(`${db!.name}-m3`, 'Last')])).toBe(200)
-    await waitFor(async () => (await requestsFor(user)).some((r) => (r.body as { feature_id: string }).feature_id === 'Last'), {
-      timeoutMs: 20_000,
-      what: 'the last event to be delivered'
-    })
+    await waitFor('the last event to be delivered', async () => (await requestsFor(user)).some((r) => (r.body as { feature_id: string }).feature_id === 'Last'), { timeoutMs: 20_000 })
     await new Promise((r) => setTimeout(r, 500))
 
     const features = (await requestsFor(user)).map((r) => (r.body as { feature_id: string }).feature_id)
@@ -69,10 +67,10 @@ describe('two instances on one PostgreSQL share state', () => {
     try {
       const ours = async () => (await store.list({ limit: 100 })).filter((e) => e.event.userId === user)
       // The sandbox records a request before the relay commits its outcome: wait for the outcomes.
-      const stored = await waitFor(async () => {
+      const stored = await waitFor('the outcomes to be recorded', async () => {
         const events = await ours()
         return events.every((e) => e.status === 'delivered') && events
-      }, { timeoutMs: 10_000, what: 'the outcomes to be recorded' }).catch(ours)
+      }, { timeoutMs: 10_000 }).catch(ours)
       expect(stored.map((e) => e.messageId).sort()).toEqual([`${db!.name}-m1`, `${db!.name}-m2`, `${db!.name}-m3`])
       expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered', 'delivered'])
     } finally {
@@ -85,7 +83,7 @@ describe('two instances on one PostgreSQL share state', () => {
     // A alone learns the link, so B cannot have learned it itself.
     const a = await instance()
     expect(await postBatch(a.url, WRITE_KEY, [{ type: 'identify', userId: user, traits: { account_id: 'acc-shared', name: 'Jo' } }])).toBe(200)
-    await waitFor(async () => (await requestsFor(user)).length === 1, { timeoutMs: 20_000, what: 'the identify to be delivered by A' })
+    await waitFor('the identify to be delivered by A', async () => (await requestsFor(user)).length === 1, { timeoutMs: 20_000 })
     await a.stop('SIGTERM')
 
     const b = await instance()
@@ -96,10 +94,10 @@ describe('two instances on one PostgreSQL share state', () => {
       context: { personas: { computation_class: 'audience', computation_key: 'vip_users', space_id: 'spa_1' } }
     }
     expect(await postBatch(b.url, WRITE_KEY, [audience])).toBe(200)
-    const requests = await waitFor(async () => {
+    const requests = await waitFor('the audience identify to be delivered by B', async () => {
       const seen = await requestsFor(user)
       return seen.length === 2 && seen
-    }, { timeoutMs: 20_000, what: 'the audience identify to be delivered by B' })
+    }, { timeoutMs: 20_000 })
     expect(requests.map((r) => [r.path, r.status])).toEqual([
       ['/api/v1_1/user', 200],
       ['/api/v1_1/user', 200]
@@ -116,10 +114,10 @@ describe('two instances on one PostgreSQL share state', () => {
     expect(await Promise.all([postBatch(a.url, WRITE_KEY, events('a')), postBatch(b.url, WRITE_KEY, events('b'))])).toEqual([200, 200])
     const store = await openStore(db!.url, { poolSize: 1 })
     try {
-      const finished = await waitFor(async () => {
+      const finished = await waitFor('all eight events delivered or dead-lettered', async () => {
         const list = await store.list({ limit: 100 })
         return list.length === 8 && list.every((e) => e.status === 'delivered' || e.status === 'dead') && list
-      }, { timeoutMs: 20_000, what: 'all eight events delivered or dead-lettered' })
+      }, { timeoutMs: 20_000 })
       const delivered = finished.filter((e) => e.status === 'delivered')
       const dead = finished.filter((e) => e.status === 'dead')
       expect(delivered).toHaveLength(3)

@@ -6,15 +6,14 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import { UNRECORDED_PER_SLOT } from '../../src/delivery/pipeline'
 import { openStore } from '../../src/store'
 import type { RecordedRequest } from '../../src/sandbox'
-import { assertBuilt } from '../helpers/processes'
+import { assertBuilt, startSandboxProcess, type SandboxProcess } from '../helpers/processes'
 import { removeTempDirs } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
-import { deliveredBy, startInstance, startSandboxProcess, type Instance, type SandboxProcess } from './cluster'
-import { sendLoad, type LoadPlan } from './load'
-import { createTestDatabase, requireTestPg, type TestDatabase } from './pg'
+import { deliveredBy, startInstance, type Instance } from '../helpers/cluster'
+import { sendLoad, type LoadPlan } from '../helpers/load'
+import { createTestDatabase, requireTestPg, type TestDatabase } from '../helpers/pg'
 
 const WRITE_KEY = 'wk_scale_two_instances'
 const MAX_CONCURRENCY = 16
@@ -87,13 +86,9 @@ describe('two relay instances on one PostgreSQL', () => {
 
     // Kill A while it is delivering and the clients are still sending (40% acknowledged), at a
     // moment a client request to A is waiting for its answer.
-    await waitFor(async () => load.stats.acknowledged.length >= total * 0.4 && (await deliveredBy(a.url)) >= 20, {
-      timeoutMs: 45_000,
-      intervalMs: 20,
-      what: '40% of the events acknowledged and instance A delivering'
-    })
+    await waitFor('40% of the events acknowledged and instance A delivering', async () => load.stats.acknowledged.length >= total * 0.4 && (await deliveredBy(a.url)) >= 20, { timeoutMs: 45_000, intervalMs: 20 })
     const deliveredByA = await deliveredBy(a.url)
-    await waitFor(() => (load.stats.inFlight.get(a.url) ?? 0) > 0, { timeoutMs: 10_000, intervalMs: 1, what: 'a request to A in flight' })
+    await waitFor('a request to A in flight', () => (load.stats.inFlight.get(a.url) ?? 0) > 0, { timeoutMs: 10_000, intervalMs: 1 })
     live = [b.url]
     await a.stop('SIGKILL')
     const killedAt = Date.now()
@@ -112,12 +107,13 @@ describe('two relay instances on one PostgreSQL', () => {
     const acked = new Set(stats.acknowledged.map((e) => `${e.user}#${e.seq}`))
     let deliveries: Delivery[] = []
     await waitFor(
+      `all ${total} acknowledged events to be delivered`,
       async () => {
         deliveries = deliveriesOf(await sb.recording(), plan.run)
         const seen = new Set(deliveries.map((d) => `${d.user}#${d.seq}`))
         return [...acked].every((k) => seen.has(k))
       },
-      { timeoutMs: 60_000, intervalMs: 250, what: `all ${total} acknowledged events to be delivered` }
+      { timeoutMs: 60_000, intervalMs: 250 }
     )
     // Late duplicates would come from leases expiring after the kill: give them time to show.
     await new Promise((r) => setTimeout(r, Math.max(0, killedAt + LEASE_MS + 500 - Date.now())))
@@ -147,21 +143,22 @@ describe('two relay instances on one PostgreSQL', () => {
     console.log(
       `two instances, SIGKILL of A after it delivered ${deliveredByA}: ${total} events acknowledged (${ackedAfterKill} after the kill) ` +
         `in ${stats.requests} requests (${stats.failedRequests} unanswered by A, retried on B); A held ${held.length} unexpired leases at the kill; ` +
-        `${duplicates} delivered twice (bound: ${MAX_CONCURRENCY * UNRECORDED_PER_SLOT} sent but not recorded per instance)`
+        `${duplicates} delivered twice (bound: ${2 * MAX_CONCURRENCY} sent but not recorded per instance)`
     )
-    // A slot is freed when CSB answers; at most UNRECORDED_PER_SLOT x limit events are sent and not yet recorded.
-    expect(duplicates).toBeLessThanOrEqual(MAX_CONCURRENCY * UNRECORDED_PER_SLOT)
+    // docs/delivery.md, "Crashes": at most 2 × maxConcurrency events have been sent but not recorded.
+    expect(duplicates).toBeLessThanOrEqual(2 * MAX_CONCURRENCY)
 
     // The store agrees: everything delivered, nothing pending or dead (the sandbox records a
     // request before the relay commits its outcome, so wait for the last outcomes).
     const store = await openStore(db!.url, { poolSize: 1 })
     try {
       const counts = await waitFor(
+        'the store to record every delivery',
         async () => {
           const c = await store.counts()
           return c.delivered === total && c.inFlight === 0 && c
         },
-        { timeoutMs: 15_000, intervalMs: 100, what: 'the store to record every delivery' }
+        { timeoutMs: 15_000, intervalMs: 100 }
       ).catch(async () => store.counts())
       expect(counts).toMatchObject({ pending: 0, retrying: 0, inFlight: 0, delivered: total, dead: 0, skipped: 0 })
     } finally {

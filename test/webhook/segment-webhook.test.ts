@@ -8,9 +8,11 @@ import { createHmac, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
-import { accepted, waitFor } from '../delivery/helpers'
-import { startRelayProcess, tempDir, type RelayProcess } from '../delivery/relay-process'
-import { removeTempDirs } from '../helpers/temp'
+import { accepted, fastDeliveryConfig } from '../helpers/delivery'
+import { basicAuth } from '../helpers/http'
+import { waitFor } from '../helpers/wait'
+import { startRelayProcess, type RelayProcess } from '../helpers/processes'
+import { removeTempDirs, tempDir } from '../helpers/temp'
 
 // CommonJS, as Segment runs it (actions-core's ESM build does not load on Node 20).
 const require = createRequire(__filename)
@@ -20,7 +22,6 @@ const webhook = (require('@segment/action-destinations/dist/destinations/webhook
 const KEY = 'wk-basic-source-0123456'
 const SIGNED_KEY = 'wk-signed-source-0123456'
 const SECRET = 'shared-secret-0123456789'
-const fastDelivery = { backoffBaseMs: 50, backoffCapMs: 500, pollIntervalMs: 10, leaseMs: 2000, requestTimeoutMs: 2000 }
 
 let sandbox: Sandbox
 let relay: RelayProcess
@@ -30,10 +31,10 @@ beforeAll(async () => {
   sandbox = await startSandbox({ port: 0 })
   relay = await startRelayProcess({
     dir: tempDir('csb-webhook-'),
-    env: { CSB_API_KEY: sandbox.apiKey, CSB_BASE_URL: sandbox.url },
+    env: { CSB_API_KEY: sandbox.apiKey, CSB_BASE_URL: sandbox.url, LOG_LEVEL: 'warn' },
     config: {
       sources: [{ name: 'segment-basic', writeKey: KEY }, { name: 'segment-signed', writeKey: SIGNED_KEY, sharedSecret: SECRET }],
-      delivery: fastDelivery
+      delivery: fastDeliveryConfig
     }
   })
   destination = new Destination(webhook)
@@ -44,7 +45,6 @@ afterAll(async () => {
   removeTempDirs()
 })
 
-const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`
 
 /** The destination's settings: one subscription of the Send action, the mapping's data the whole event. */
 function settings(options: { sharedSecret?: string; authorization?: string; batching?: boolean }) {
@@ -112,7 +112,7 @@ describe("Segment's Webhooks (Actions) destination → relay → sandbox", () =>
   it('single events with the write key by HTTP Basic (an Authorization header in the mapping)', async () => {
     const sent = events('basic', 3, 4)
     for (const event of sent) {
-      const results = await destination.onEvent(event as never, settings({ authorization: basic(KEY) }))
+      const results = await destination.onEvent(event as never, settings({ authorization: basicAuth(KEY) }))
       expect(results.at(-1)).toEqual({ output: 'Action Executed', data: { success: true } })
     }
     await expectDeliveredOnceInOrder('basic', sent)
@@ -157,15 +157,15 @@ describe("Segment's Webhooks (Actions) destination → relay → sandbox", () =>
 
   it('a wrong secret and a wrong key are refused with 401, and nothing is stored or delivered', async () => {
     const wrongKey = track('refused0', 'refused0-key')
-    await expect(destination.onEvent(wrongKey as never, settings({ authorization: basic(`${KEY}x`) }))).rejects.toMatchObject({ response: { status: 401 } })
+    await expect(destination.onEvent(wrongKey as never, settings({ authorization: basicAuth(`${KEY}x`) }))).rejects.toMatchObject({ response: { status: 401 } })
     await expect(destination.onEvent(wrongKey as never, settings({ sharedSecret: `${SECRET}x` }))).rejects.toMatchObject({ response: { status: 401 } })
     // The signed source's own key without its signature is refused too.
-    await expect(destination.onEvent(wrongKey as never, settings({ authorization: basic(SIGNED_KEY) }))).rejects.toMatchObject({ response: { status: 401 } })
+    await expect(destination.onEvent(wrongKey as never, settings({ authorization: basicAuth(SIGNED_KEY) }))).rejects.toMatchObject({ response: { status: 401 } })
     const batch = [track('refused0', 'refused0-batch-1'), track('refused0', 'refused0-batch-2')]
     await expect(destination.onBatch(batch as never, settings({ sharedSecret: `${SECRET}x`, batching: true }))).rejects.toMatchObject({ response: { status: 401 } })
 
     // The same user's next good event: anything stored before it would be delivered before it.
-    await destination.onEvent(track('refused0', 'refused0-good') as never, settings({ authorization: basic(KEY) }))
+    await destination.onEvent(track('refused0', 'refused0-good') as never, settings({ authorization: basicAuth(KEY) }))
     await waitFor('the good event delivered', () => featureNames('refused0-good').length === 1)
     expect(featureNames('refused0')).toEqual(['refused0-good'])
     expect((await storedEvents()).filter((e) => e.name?.startsWith('refused0')).map((e) => e.name)).toEqual(['refused0-good'])

@@ -1,9 +1,9 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { removeTempDirs, tempDir } from '../../../test/helpers/temp'
 import { readLines } from './lines'
 import { badIndices, deterministicMessageId, ImportError, prepareLine, runImport } from './importer'
 import { readCheckpoint } from './checkpoint'
@@ -11,11 +11,9 @@ import { progressBar, progressLine } from './progress'
 
 let dir: string
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-import-'))
+  dir = tempDir('csb-import-')
 })
-afterEach(() => {
-  fs.rmSync(dir, { recursive: true, force: true })
-})
+afterEach(removeTempDirs)
 
 describe('readLines', () => {
   it('yields each line with its number and the byte offset after it, and resumes from an offset', async () => {
