@@ -8,6 +8,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { deliveryDefaults, type CsbSettings, type DeliverySettings, type SubscriptionConfig } from '../delivery'
 import { processEnv, type Environment } from './env'
+import { parseDestinations, type DestinationConfig } from './destinations-config'
 
 // Delivery owns its settings' shape and defaults; the CLI only loads them.
 export type { CsbSettings, DeliverySettings, SubscriptionConfig }
@@ -58,6 +59,8 @@ export interface RelayConfig {
   subscriptions?: SubscriptionConfig[]
   /** Destination filters, applied in order before the destination runs (validated by delivery/routing). */
   filters?: unknown[]
+  /** Segment Actions definitions delivered to beside CSB (destinations-config.ts, docs/destinations.md). */
+  destinations: DestinationConfig[]
   ingest: IngestSettings
   delivery: DeliverySettings
   /** Worker threads that run the destination (CSB_RELAY_DELIVERY_THREADS; 0: the main thread). */
@@ -200,7 +203,7 @@ function parseCsb(file: unknown, env: Environment): CsbSettings | undefined {
 }
 
 const KNOWN_TOP_LEVEL = new Set([
-  'port', 'host', 'db', 'sources', 'adminToken', 'csb', 'subscriptions', 'filters', 'ingest', 'delivery', 'store', 'logLevel'
+  'port', 'host', 'db', 'sources', 'adminToken', 'csb', 'subscriptions', 'filters', 'ingest', 'delivery', 'store', 'logLevel', 'destinations'
 ])
 
 export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() }: ConfigSources = {}): RelayConfig {
@@ -245,6 +248,7 @@ export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() 
     csb: parseCsb(file.csb, env),
     subscriptions: file.subscriptions as SubscriptionConfig[] | undefined,
     filters: file.filters as unknown[] | undefined,
+    destinations: destinationsOf(file.destinations),
     ingest: ingestSettings(file.ingest),
     delivery: mergeNumbers(defaults.delivery, file.delivery, 'delivery'),
     deliveryThreads: deliveryThreads(env.CSB_RELAY_DELIVERY_THREADS),
@@ -270,4 +274,12 @@ function ingestSettings(fromFile: unknown): IngestSettings {
     throw new ConfigError(`"ingest.parseThreads" must be an integer from 0 (parse on the request thread) to 16, got ${threads}`)
   }
   return ingest
+}
+
+function destinationsOf(fromFile: unknown): DestinationConfig[] {
+  try {
+    return parseDestinations(fromFile)
+  } catch (err) {
+    throw new ConfigError((err as Error).message)
+  }
 }

@@ -9,9 +9,10 @@
  */
 import type { RelayDestination } from './actions-core'
 import { captureHooks, DryRunStop, finishExchanges, type CaptureContext, type Exchange } from './capture'
+import type { Batcher } from './batcher'
 import type { RequestGuard } from './names'
 import type { ActiveSubscription } from './subscriptions'
-import type { CsbSettings } from './types'
+import type { DestinationSettings } from './types'
 
 export type { RelayDestination } from './actions-core'
 
@@ -32,12 +33,18 @@ export interface AttemptResult {
 export async function runSubscriptions(
   destination: RelayDestination,
   event: Record<string, unknown>,
-  settings: CsbSettings,
+  settings: DestinationSettings,
   subscriptions: ActiveSubscription[],
-  { dryRun = false, guard }: { dryRun?: boolean; guard?: RequestGuard } = {}
+  { dryRun = false, guard, batcher }: { dryRun?: boolean; guard?: RequestGuard; batcher?: Batcher } = {}
 ): Promise<AttemptResult> {
   const results: SubscriptionResult[] = []
   for (const sub of subscriptions) {
+    if (batcher && !dryRun && batcher.batched(sub)) {
+      const result = await batcher.run(sub, event, settings)
+      results.push(result)
+      if (result.error !== undefined) return { results, failed: result }
+      continue
+    }
     const result: SubscriptionResult = { subscription: sub.name, action: sub.partnerAction, exchanges: [] }
     results.push(result)
     const capture: CaptureContext = { exchanges: result.exchanges, dryRun, guard }

@@ -6,14 +6,15 @@
  * classification reads (name, message, code, status, retryAfterMs, networkErrorCode, ...).
  */
 import { threadEntry, WorkerRpc, type NameAdmission } from '../store'
+import type { Batcher } from './batcher'
 import { runSubscriptions, type AttemptResult, type RelayDestination } from './attempt'
 import type { ActiveSubscription, DefinitionLike } from './subscriptions'
 import type { AdmitNames, NameGuard, NameKind, NameLimits } from './names'
-import type { CsbSettings, SubscriptionConfig } from './types'
+import type { DestinationSettings, SubscriptionConfig } from './types'
 
 export interface AttemptTask {
   event: Record<string, unknown>
-  settings: CsbSettings
+  settings: DestinationSettings
   /** Names of the subscriptions to run, in order. */
   subscriptions: string[]
 }
@@ -24,9 +25,9 @@ export interface Executor {
   close(): Promise<void>
 }
 
-export function inThreadExecutor(destination: RelayDestination, subscriptions: ActiveSubscription[], guard?: NameGuard): Executor {
+export function inThreadExecutor(destination: RelayDestination, subscriptions: ActiveSubscription[], guard?: NameGuard, batcher?: Batcher): Executor {
   const byName = new Map(subscriptions.map((s) => [s.name, s]))
-  const options = { guard: guard?.check }
+  const options = { guard: guard?.check, batcher }
   return {
     threads: 0,
     run: (task) =>

@@ -21,8 +21,8 @@ import { inThreadExecutor, threadPoolExecutor, type Executor } from './executor'
 import { NameGuard, type AdmitNames, type NameKind, type NameStats } from './names'
 import type { CsbSettings, DeliveryConfig, DeliveryLogger, SubscriptionConfig } from './types'
 
-export type { CsbSettings, DeliveryConfig, DeliverySettings, SubscriptionConfig, DeliveryLogger } from './types'
-export { deliveryDefaults } from './types'
+export type { CsbSettings, DeliveryConfig, DeliverySettings, DestinationConfig, SubscriptionConfig, DeliveryLogger } from './types'
+export { CSB_DESTINATION, deliveryDefaults } from './types'
 export type { DeliveryObserver, OutcomeReport, DeliveryOutcome } from './observer'
 export type { DryRunResult } from './dry-run'
 export { SubscriptionError } from './subscriptions'
@@ -157,7 +157,7 @@ export function startDelivery(options: StartDeliveryOptions): Delivery {
     },
     wake: () => pipeline.wake(),
     test: (event, testOptions = {}) =>
-      dryRun(event, { runtime, store, csb: pipeline.csbSettings, send: testOptions.send ?? false, guard: names.check }),
+      dryRun(event, { runtime, store, csb: pipeline.csbSettings as CsbSettings | undefined, send: testOptions.send ?? false, guard: names.check }),
     stats: () => ({
       ...pipeline.stats(),
       names: names.stats(),

@@ -6,6 +6,8 @@ export type DeliveryOutcome = 'delivered' | 'retrying' | 'dead' | 'skipped'
 
 export interface OutcomeReport {
   outcome: DeliveryOutcome
+  /** The destination's name; delivery always sets it (absent: `CustomerSuccessBox`, the built-in one). */
+  destination?: string
   /** Action slug that ran (e.g. "trackFeature"), or null when none did. */
   action: string | null
   /** HTTP status from CSB, or null (network error, skipped, validation). */
@@ -28,6 +30,6 @@ export interface OutcomeReport {
 export interface DeliveryObserver {
   outcome?(report: OutcomeReport): void
   /** The limiter changed the number of requests allowed in flight. */
-  concurrency?(current: number): void
+  concurrency?(current: number, destination?: string): void
   storeLatency?(operation: string, seconds: number): void
 }
