@@ -6,7 +6,7 @@ import type { Counts } from '../store/types'
 import { createMetrics, metricsPlugin } from './metrics'
 
 function counts(over: Partial<Counts> = {}): Counts {
-  return { admitted: 0, pending: 0, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null, ...over }
+  return { admitted: 0, pending: 0, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null, byDestination: {}, ...over }
 }
 
 describe('metrics', () => {

@@ -8,7 +8,7 @@ import type { Store, StoreOptions } from './types'
 import { parseStoreUrl } from './url'
 
 export * from './types'
-export { defaultStoreOptions } from './options'
+export { DEFAULT_DESTINATION, defaultStoreOptions } from './options'
 export { parseStoreUrl, type StoreLocation } from './url'
 export * from './worker-rpc'
 export {

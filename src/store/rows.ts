@@ -18,6 +18,8 @@ export interface EventRow {
   action: string | null
   last_status: number | null
   samples: string | null
+  /** Absent only in rows of a schema without destinations. */
+  destination?: string
 }
 
 export const EVENT_COLUMNS =
@@ -29,6 +31,7 @@ const dateOrNull = (ms: number | string | null): Date | null => (ms === null ? n
 export function toStoredEvent(row: EventRow): StoredEvent {
   return {
     id: String(row.id),
+    destination: row.destination ?? 'CustomerSuccessBox',
     source: row.source,
     messageId: row.message_id,
     orderingKey: row.ordering_key,

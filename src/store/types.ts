@@ -49,6 +49,12 @@ export interface StoreOptions {
   dedupeWindowMs: number
   /** How long finished (delivered, skipped) events are kept for the dashboard. Default 7 days. */
   retentionMs: number
+  /**
+   * The destinations each accepted event is delivered to: it gets one delivery row per name when
+   * it moves into the queue. Default `['CustomerSuccessBox']` (DEFAULT_DESTINATION). A name added
+   * later gets the events queued after that; a name removed keeps its rows (listable, replayable).
+   */
+  destinations?: string[]
   /** Clock in ms since the epoch; tests inject one. Default `Date.now`. */
   now?: () => number
   /** PostgreSQL only: schema holding the tables (created when missing). Default `public`, or `?schema=` in the URL. */

@@ -40,7 +40,7 @@ export function fakeStore(): FakeStore {
         if (existing) return { id: existing.id, duplicate: true }
         const id = String(store.events.length + 1)
         store.events.push({
-          ...e, id, status: 'pending', attempts: 0, runAt: e.receivedAt, firstFailedAt: null, lastError: null,
+          ...e, id, destination: 'CustomerSuccessBox', status: 'pending', attempts: 0, runAt: e.receivedAt, firstFailedAt: null, lastError: null,
           finishedAt: null, action: null, lastStatus: null, samples: null
         })
         return { id, duplicate: false }
@@ -56,7 +56,7 @@ export function fakeStore(): FakeStore {
     async counts(): Promise<Counts> {
       store.countsCalls++
       const pending = store.backlog ?? store.events.length
-      return { admitted: 0, pending, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null }
+      return { admitted: 0, pending, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null, byDestination: {} }
     },
     async get(id) { return store.events.find((e) => e.id === id) ?? null },
     async list() { return [...store.events].reverse() },

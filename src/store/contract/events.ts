@@ -21,7 +21,10 @@ export interface NewEvent {
 }
 
 export interface EnqueueResult {
-  /** Store id of the event (the existing one when `duplicate`). */
+  /**
+   * Store id of the event (the existing one when `duplicate`): the id of its row for the first
+   * destination in `StoreOptions.destinations` (each destination's row has its own id).
+   */
   id: string
   /** True when (source, messageId) was already stored inside the dedupe window. */
   duplicate: boolean
@@ -38,8 +41,15 @@ export interface DeliverySamples {
   response?: unknown
 }
 
+/**
+ * One event as one destination sees it: each accepted event is stored once per destination in
+ * `StoreOptions.destinations` (a delivery row), with its own id, status, attempts and outcome.
+ */
 export interface StoredEvent {
+  /** Unique per row: the rows of one event for two destinations have different ids. */
   id: string
+  /** The destination this row is delivered to (a name from `StoreOptions.destinations`). */
+  destination: string
   source: string
   messageId: string
   orderingKey: string

@@ -8,8 +8,13 @@ export interface LeaseOptions {
   leaseMs: number
   /** Who holds the lease (instance id), for diagnosis. */
   owner: string
-  /** Keys the caller is already working on and does not want (optional optimisation). */
+  /**
+   * Ordering keys the caller is already working on and does not want (optional optimisation):
+   * keys of `destination` when given, else these keys at every destination.
+   */
   excludeKeys?: Iterable<string>
+  /** Lease only this destination's events. Default: any destination's. */
+  destination?: string
 }
 
 export interface CompleteItem {
@@ -59,6 +64,8 @@ export interface ReplayFilter {
   all?: boolean
   /** Only dead letters whose reason contains this text. */
   reason?: string
+  /** Only dead letters of this destination. Default: every destination's. */
+  destination?: string
 }
 
 /** What one move into the queue did, per event type: events queued, and duplicates dropped. */
@@ -70,7 +77,8 @@ export type QueuedSummary = Array<{ type: string; queued: number; duplicates: nu
  */
 export interface StoreQueue {
   /**
-   * Stores events durably. Resolves only after the transaction that holds them has
+   * Stores events durably, one delivery row per destination in `StoreOptions.destinations`
+   * (a duplicate gets none). Resolves only after the transaction that holds them has
    * committed. Concurrent calls are group-committed: they share one transaction.
    * Results are in the order of `events`.
    */
@@ -96,8 +104,9 @@ export interface StoreQueue {
   onQueued(listener: (summary: QueuedSummary) => void): () => void
 
   /**
-   * Leases up to `limit` deliverable events, each the head of its ordering key. Leasing counts
-   * as an attempt: a leased event's `attempts` includes the one it is leased for.
+   * Leases up to `limit` deliverable events, each the head of its ordering key at its
+   * destination (order holds per (destination, ordering key)). Leasing counts as an attempt: a
+   * leased event's `attempts` includes the one it is leased for.
    */
   lease(options: LeaseOptions): Promise<LeasedEvent[]>
   /** Extends leases still held (long deliveries); `leaseMs` 0 gives them back at once. */

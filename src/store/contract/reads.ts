@@ -1,5 +1,21 @@
 import type { EventStatus, StoredEvent } from './events'
 
+/** The counts of one destination's delivery rows (see `Counts`). */
+export interface DestinationCounts {
+  pending: number
+  retrying: number
+  inFlight: number
+  delivered: number
+  dead: number
+  skipped: number
+  /** receivedAt of this destination's oldest unfinished event, or null when it has none. */
+  oldestPendingAt: Date | null
+}
+
+/**
+ * What is stored, by state. The totals count delivery rows of every destination: an event
+ * queued for two destinations counts twice (`byDestination` splits them).
+ */
 export interface Counts {
   /**
    * Taken by `admit` and durable, not yet moved into the queue (SQLite's inbox; always 0 on
@@ -17,6 +33,11 @@ export interface Counts {
   skipped: number
   /** receivedAt of the oldest unfinished event, or null when the backlog is empty. */
   oldestPendingAt: Date | null
+  /**
+   * The same counts per destination: every destination in `StoreOptions.destinations`, and any
+   * other that still has stored rows (one removed from the list).
+   */
+  byDestination: Record<string, DestinationCounts>
 }
 
 /** Unfinished events (admitted + pending + retrying + in flight): what backpressure compares to its bound. */
@@ -38,6 +59,8 @@ export interface StatsQuery {
   to: Date
   /** Bucket width in seconds (e.g. 60). */
   bucketSeconds: number
+  /** Only this destination's outcomes. Default: summed over every destination. */
+  destination?: string
 }
 
 export interface ListQuery {
@@ -49,9 +72,18 @@ export interface ListQuery {
   limit?: number
   /** Return events with id below this (paging, newest first). */
   beforeId?: string
+  /** Only this destination's rows. Default: every destination's. */
+  destination?: string
 }
 
+export interface ReasonsQuery {
+  /** Only this destination's rows. Default: every destination's. */
+  destination?: string
+}
+
+/** A reason and how many rows of one destination and status hold it. */
 export interface ReasonCount {
+  destination: string
   reason: string
   status: EventStatus | 'retrying'
   count: number
@@ -63,10 +95,13 @@ export interface StoreReads {
   counts(): Promise<Counts>
   get(id: string): Promise<StoredEvent | null>
   list(query: ListQuery): Promise<StoredEvent[]>
-  /** Outcome counts per time bucket. */
+  /** Outcome counts per time bucket (of one destination, or summed over all). */
   stats(query: StatsQuery): Promise<StatsBucket[]>
-  /** Dead letters and retrying events grouped by reason. */
-  reasons(): Promise<ReasonCount[]>
-  /** End-to-end latency (finishedAt - receivedAt) percentile in ms of delivered events since `since`. */
-  latencyPercentile(p: number, since: Date): Promise<number | null>
+  /** Dead letters and retrying events grouped by destination, reason and status. */
+  reasons(query?: ReasonsQuery): Promise<ReasonCount[]>
+  /**
+   * End-to-end latency (finishedAt - receivedAt) percentile in ms of events delivered since
+   * `since` (to `destination`, or to any destination).
+   */
+  latencyPercentile(p: number, since: Date, destination?: string): Promise<number | null>
 }

@@ -24,6 +24,7 @@ export async function countEvents(pool: Queryable, options: ResolvedStoreOptions
     delivered: n('delivered'),
     dead: n('dead'),
     skipped: n('skipped'),
+    byDestination: {},
     oldestPendingAt: oldest === undefined ? null : new Date(oldest)
   }
 }
@@ -89,7 +90,7 @@ export async function reasons(pool: Queryable): Promise<ReasonCount[]> {
          FROM events WHERE status = 'pending' AND last_error IS NOT NULL GROUP BY last_error
      ) r ORDER BY n DESC, reason COLLATE "C"`
   )
-  return rows.map((r) => ({ reason: r.reason ?? '', status: r.status, count: Number(r.n), lastAt: new Date(Number(r.last_at)) }))
+  return rows.map((r) => ({ destination: 'CustomerSuccessBox', reason: r.reason ?? '', status: r.status, count: Number(r.n), lastAt: new Date(Number(r.last_at)) }))
 }
 
 export async function latencyPercentile(pool: Queryable, p: number, since: Date): Promise<number | null> {

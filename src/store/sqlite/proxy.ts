@@ -52,7 +52,7 @@ export class WorkerSqliteStore implements Store {
 
   /** Starts the thread and waits until it has opened (and migrated) the database. */
   static async open(file: string, options: ResolvedStoreOptions, customClock: boolean): Promise<WorkerSqliteStore> {
-    const setup: WorkerSetup = { file, dedupeWindowMs: options.dedupeWindowMs, retentionMs: options.retentionMs, customClock, expander: options.expander?.path }
+    const setup: WorkerSetup = { file, dedupeWindowMs: options.dedupeWindowMs, retentionMs: options.retentionMs, destinations: options.destinations, customClock, expander: options.expander?.path }
     const store = new WorkerSqliteStore(setup, customClock ? options.now : null, options.logger)
     try {
       await store.call('open', [])

@@ -26,6 +26,7 @@ export function countEvents(ctx: SqliteContext): Counts {
     delivered: n('delivered'),
     dead: n('dead'),
     skipped: n('skipped'),
+    byDestination: {},
     oldestPendingAt: oldestAt === Infinity ? null : new Date(oldestAt)
   }
 }
@@ -93,7 +94,7 @@ export function reasons(ctx: SqliteContext): ReasonCount[] {
        ORDER BY n DESC, reason`
     )
     .all()
-  return rows.map((r) => ({ reason: r.reason ?? '', status: r.status, count: r.n, lastAt: new Date(r.last_at) }))
+  return rows.map((r) => ({ destination: 'CustomerSuccessBox', reason: r.reason ?? '', status: r.status, count: r.n, lastAt: new Date(r.last_at) }))
 }
 
 /** Nearest-rank percentile of finishedAt - receivedAt over events delivered since `since`. */

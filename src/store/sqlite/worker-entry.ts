@@ -67,7 +67,7 @@ async function counted<T>(run: () => Promise<T>): Promise<T> {
 const handlers: Partial<Handlers<EngineThread>> = {
   open() {
     const expander = setup.expander === undefined ? undefined : { path: setup.expander, expand: loadExpander(setup.expander) }
-    store = new SqliteStore(setup.file, { dedupeWindowMs: setup.dedupeWindowMs, retentionMs: setup.retentionMs, now, poolSize: 1, expander, logger })
+    store = new SqliteStore(setup.file, { dedupeWindowMs: setup.dedupeWindowMs, retentionMs: setup.retentionMs, destinations: setup.destinations, now, poolSize: 1, expander, logger })
     store.onQueued((queued) => rpc.notify('queued', queued))
   },
   enqueueMany: (calls) => counted(() => enqueueMany(calls)),

@@ -12,6 +12,7 @@ export interface WorkerSetup {
   file: string
   dedupeWindowMs: number
   retentionMs: number
+  destinations: string[]
   /** The caller injected a clock: its reading comes with each call (the `clock` note). */
   customClock: boolean
   /** StoreOptions.expander: the module path the thread loads. */
