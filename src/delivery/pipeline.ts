@@ -98,7 +98,7 @@ export class Pipeline {
     this.bucket = s.maxRatePerSecond > 0 ? new TokenBucket(s.maxRatePerSecond) : null
     this.writer = new OutcomeWriter(options.store, options.observer)
     this.delivery = new EventDelivery({ ...options, writer: this.writer })
-    this.leases = new Leases({ ...options, timed: (operation, fn) => this.timed(operation, fn), answered: () => this.wakeLoop('lease-done') })
+    this.leases = new Leases({ ...options, destination: (options.profile ?? CSB_PROFILE).name, timed: (operation, fn) => this.timed(operation, fn), answered: () => this.wakeLoop('lease-done') })
     this.csb = options.csb
     options.observer.concurrency?.(this.limiter.limit, (options.profile ?? CSB_PROFILE).name)
   }
