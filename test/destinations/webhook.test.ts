@@ -1,0 +1,128 @@
+/**
+ * CustomerSuccessBox plus Segment's `webhook` definition, each against its own stand-in (the CSB
+ * sandbox; a loopback HTTP server): every event reaches both, in order per user, once; a webhook
+ * outage holds back neither CSB nor, once it ends, the webhook; batches carry arrays.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { randomUUID } from 'node:crypto'
+import { startSandbox, type Sandbox } from '../../src/sandbox'
+import type { Relay } from '../../src/cli/relay'
+import { post, startTestRelay } from '../helpers/relay'
+import { waitFor } from '../delivery/helpers'
+import { startHookServer, type HookServer } from './webhook-server'
+
+const USERS = ['u1', 'u2', 'u3']
+const PER_USER = 8
+const fast = { backoffBaseMs: 100, backoffCapMs: 1000, pollIntervalMs: 10, requestTimeoutMs: 3000 }
+
+let open: Array<{ close(): Promise<void> }> = []
+afterEach(async () => {
+  for (const o of open.reverse()) await o.close()
+  open = []
+})
+
+async function rig(subscription: Record<string, unknown>, delivery: Record<string, unknown> = {}): Promise<{ relay: Relay; sandbox: Sandbox; hook: HookServer }> {
+  const sandbox = await startSandbox({ port: 0 })
+  const hook = await startHookServer()
+  open.push(sandbox, hook)
+  const relay = await startTestRelay({
+    env: { CSB_API_KEY: sandbox.apiKey, CSB_BASE_URL: sandbox.url },
+    configFile: {
+      delivery: fast,
+      destinations: [
+        {
+          name: 'hooks',
+          definition: 'webhook',
+          settings: { sharedSecret: 'hook-secret-value' },
+          subscriptions: [{ name: 'tracks', partnerAction: 'send', subscribe: 'type = "track"', mapping: { url: `${hook.url}/in`, method: 'POST', data: { '@path': '$.' }, ...subscription } }],
+          delivery: { ...fast, ...delivery }
+        }
+      ]
+    }
+  })
+  open.push(relay)
+  return { relay, sandbox, hook }
+}
+
+/** Sends PER_USER track events per user, interleaved, in small batches; returns their names in sending order. */
+async function send(relay: Relay): Promise<string[]> {
+  const names: string[] = []
+  const run = randomUUID().slice(0, 6)
+  for (let i = 0; i < PER_USER; i++) {
+    const batch = USERS.map((u) => {
+      const event = `E-${run}-${u}-${String(i).padStart(2, '0')}`
+      names.push(event)
+      return { type: 'track', userId: u, event, messageId: randomUUID(), properties: { seq: i, account_id: `acc-${u}` } }
+    })
+    const res = await post(relay, '/v1/batch', { batch })
+    expect(res.status).toBe(200)
+  }
+  return names
+}
+
+function csbNames(sandbox: Sandbox, names: string[]): string[] {
+  const text = sandbox.requests().filter((r) => r.status < 300).map((r) => JSON.stringify(r.body))
+  return names.filter((n) => text.some((t) => t.includes(n))).sort((a, b) => firstIndex(text, a) - firstIndex(text, b))
+}
+const firstIndex = (texts: string[], n: string) => texts.findIndex((t) => t.includes(n))
+
+function expectOrderPerUser(received: string[], names: string[]): void {
+  for (const u of USERS) {
+    const sent = names.filter((n) => n.includes(`-${u}-`))
+    expect(received.filter((n) => n.includes(`-${u}-`))).toEqual(sent)
+  }
+}
+
+describe('CSB and the webhook definition side by side', () => {
+  it('delivers every event to both, in order per user, with no duplicates', async () => {
+    const { relay, sandbox, hook } = await rig({})
+    const names = await send(relay)
+    await waitFor('the webhook to get every event', () => hook.accepted().length >= names.length)
+    await waitFor('CSB to get every event', () => csbNames(sandbox, names).length === names.length)
+    const hooked = hook.accepted().map((b) => String(b.event))
+    expect(hooked).toHaveLength(names.length)
+    expect(new Set(hooked).size).toBe(names.length)
+    expectOrderPerUser(hooked, names)
+    expectOrderPerUser(csbNames(sandbox, names), names)
+    // The shared secret signs the webhook's requests, and never appears in what the relay shows.
+    expect(hook.requests[0].headers['x-signature']).toMatch(/^[0-9a-f]{40}$/)
+    const counts = await relay.store.counts()
+    expect(counts.byDestination.hooks.delivered).toBe(names.length)
+    expect(counts.byDestination.CustomerSuccessBox.delivered).toBe(names.length)
+  }, 30_000)
+
+  it('goes on delivering to CSB while the webhook answers 503 for 10 s; the webhook catches up', async () => {
+    const { relay, sandbox, hook } = await rig({})
+    hook.failUntil = Date.now() + 10_000
+    const names = await send(relay)
+    await waitFor('CSB to get every event during the outage', () => csbNames(sandbox, names).length === names.length, 8_000)
+    expect(Date.now()).toBeLessThan(hook.failUntil)
+    expect(hook.accepted()).toHaveLength(0)
+    expect(hook.requests.length).toBeGreaterThan(0)
+    await waitFor('the webhook to catch up', () => hook.accepted().length >= names.length, 20_000)
+    const hooked = hook.accepted().map((b) => String(b.event))
+    expect(new Set(hooked).size).toBe(names.length)
+    expect(hooked).toHaveLength(names.length)
+    expectOrderPerUser(hooked, names)
+    expectOrderPerUser(csbNames(sandbox, names), names)
+  }, 40_000)
+
+  it('batches: requests carry arrays, order per user holds, a failed batch is retried without duplicates', async () => {
+    const { relay, hook } = await rig({ enable_batching: true, batch_size: 6 }, { initialConcurrency: 12, maxConcurrency: 12 })
+    hook.failNext = 1
+    const names = await send(relay)
+    await waitFor('the webhook to get every event', () => hook.accepted().length >= names.length, 20_000)
+    expect(hook.requests[0].status).toBe(503)
+    expect(hook.requests.every((r) => Array.isArray(r.body))).toBe(true)
+    expect(hook.requests.some((r) => (r.body as unknown[]).length > 1)).toBe(true)
+    expect(Math.max(...hook.requests.map((r) => (r.body as unknown[]).length))).toBeLessThanOrEqual(6)
+    const hooked = hook.accepted().map((b) => String(b.event))
+    expect(hooked).toHaveLength(names.length)
+    expect(new Set(hooked).size).toBe(names.length)
+    expectOrderPerUser(hooked, names)
+    // The events of the failed batch were sent again; none of the others twice.
+    const failed = (hook.requests[0].body as Array<{ event: string }>).map((e) => e.event)
+    expect(failed.length).toBeGreaterThan(0)
+    for (const n of failed) expect(hooked.filter((h) => h === n)).toHaveLength(1)
+  }, 30_000)
+})
