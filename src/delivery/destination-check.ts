@@ -64,7 +64,7 @@ export function checkDestination(config: DestinationConfig, cwd: string): Checke
   }
   const settingsProblem = fieldsProblem(settingFields, config.settings)
   if (settingsProblem) {
-    throw new DestinationConfigError(`${label}: invalid "settings": ${settingsProblem}. Fix it in destinations[].settings (fields: ${Object.keys(settingFields).join(', ') || 'none'})`)
+    throw new DestinationConfigError(`${label}: invalid "settings": ${settingsProblem.replace(/\.$/, '')}. Fix it in destinations[].settings (fields: ${Object.keys(settingFields).join(', ') || 'none'})`)
   }
 
   const configured = (config.subscriptions ?? defaultSubscriptions(definition)).map((sub) => withFieldDefaults(sub, definition))
@@ -84,7 +84,7 @@ export function checkDestination(config: DestinationConfig, cwd: string): Checke
     const fields = (action.fields ?? {}) as Record<string, { required?: boolean; default?: unknown }>
     const literals = Object.fromEntries(Object.entries(sub.mapping).filter(([k, v]) => k in fields && !containsDirective(v)))
     const problem = fieldsProblem(fields, literals, true)
-    if (problem) throw new DestinationConfigError(`${label}, subscription "${sub.name}": invalid mapping: ${problem}. Fix the mapping's value`)
+    if (problem) throw new DestinationConfigError(`${label}, subscription "${sub.name}": invalid mapping: ${problem.replace(/\.$/, '')}. Fix the mapping's value`)
     for (const [field, spec] of Object.entries(fields)) {
       if (spec.required && !(field in sub.mapping)) {
         throw new DestinationConfigError(`${label}, subscription "${sub.name}": the mapping lacks "${field}", which ${sub.partnerAction} requires; add it (a value or a directive such as {"@path": "$.userId"})`)
