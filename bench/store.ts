@@ -1,27 +1,35 @@
 /**
  * Store throughput, printed beside baselines measured in the same run:
- *   npx tsx bench/store.ts [--pg URL] [--events N] [--backlog N] [--engines sqlite,postgres]
+ *   npx tsx bench/store.ts [--pg URL] [--events N] [--backlog N] [--engines sqlite,postgres] [--dist PATH] [--quick]
  * Baseline: raw better-sqlite3 multi-row inserts of the same rows into a bare table with the
  * same durability (WAL, synchronous=FULL), 100 rows per transaction.
  * With --pg (or CSB_RELAY_TEST_PG) the PostgreSQL engine runs too, each run in its own schema.
+ * The store comes from the built dist (this checkout's, or another's with --dist / BENCH_DIST);
+ * --quick (or BENCH_QUICK=1) shortens every run to a smoke check.
  */
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import pg from 'pg'
-import { openStore, type NewEvent, type Store } from '../src/store'
+import type * as StoreModule from '../src/store'
+import type { NewEvent, Store } from '../src/store'
+import { openDist } from './lib/dist'
+import { COMMON_OPTIONS, setting } from './lib/options'
+import { machineLine } from './lib/report'
 
-const args = process.argv.slice(2)
-const flag = (name: string) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
-const EVENTS = Number(flag('events') ?? 100_000)
-const BACKLOG = Number(flag('backlog') ?? 100_000)
-const PG = flag('pg') ?? process.env.CSB_RELAY_TEST_PG
+const { values: args } = parseArgs({
+  options: { ...COMMON_OPTIONS, events: { type: 'string' }, backlog: { type: 'string' }, pg: { type: 'string' }, engines: { type: 'string' } }
+})
+const quick = args.quick ?? false
+const EVENTS = setting('--events', args.events, { full: 100_000, short: 2000 }, quick, 100)
+const BACKLOG = setting('--backlog', args.backlog, { full: 100_000, short: 2000 }, quick, 500)
+const PG = args.pg ?? process.env.CSB_RELAY_TEST_PG
 /** --engines sqlite,postgres (default both; postgres needs --pg or CSB_RELAY_TEST_PG). */
-const ENGINES = (flag('engines') ?? 'sqlite,postgres').split(',')
+const ENGINES = (args.engines ?? 'sqlite,postgres').split(',')
+const dist = openDist(args.dist)
+const { openStore } = dist.load<typeof StoreModule>('store')
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-bench-store-'))
 
 let serial = 0
@@ -140,7 +148,9 @@ async function dropSchemas(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`store bench: ${EVENTS} events per enqueue run, ${BACKLOG} backlog for lease runs (${os.cpus().length} CPUs)`)
+  console.log(`store bench${quick ? ' (quick: a smoke check, not a measurement)' : ''}: ${EVENTS} events per enqueue run, ${BACKLOG} backlog for lease runs`)
+  console.log(dist.describe())
+  console.log(machineLine())
   const baseline = rawBaseline(EVENTS)
   console.log(`baseline raw better-sqlite3 inserts, 100 per transaction: ${baseline} ev/s`)
   // CPU alone (no disk): the engine in memory against raw inserts in memory.

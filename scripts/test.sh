@@ -14,10 +14,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   built=1
 fi
 
-# 2. Debian packages: chromium for browser tests, postgresql for the PostgreSQL engine.
+# 2. Debian packages: chromium for browser tests, postgresql for the PostgreSQL engine,
+#    systemd for systemd-analyze (the deploy unit's test), strace for the durability test.
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+[ -x /usr/bin/strace ] || need+=(strace)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== apt-get install ${need[*]}"
   as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null || exit 1

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
 import { redactConfig, redactDbUrl } from '../delivery'
 import { ConfigError, defaults, loadConfig } from './config'
 
@@ -57,5 +60,49 @@ describe('redaction', () => {
     const shown = JSON.stringify(redactConfig(config))
     for (const secret of ['api-key-123456', 'wk-abcdef', 'admin-token-xyz', 'dbpass']) expect(shown).not.toContain(secret)
     expect(shown).toContain('acme.customersuccessbox.com')
+  })
+})
+
+describe('config file keys', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-relay-config-'))
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+  function load(file: unknown) {
+    fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify(file))
+    return loadConfig({ argv: ['--config', 'c.json'], env: {}, cwd: dir })
+  }
+
+  it('refuses an unknown key at any depth with a ConfigError naming its path and the closest known key', () => {
+    expect(() => load({ sources: [{ writeKey: 'k', sharedSecrt: 's' }] })).toThrow(ConfigError)
+    expect(() => load({ sources: [{ writeKey: 'k', sharedSecrt: 's' }] })).toThrow(/^unknown setting "sources\[0\]\.sharedSecrt"; did you mean "sharedSecret"\?/)
+    expect(() => load({ csb: { apiKey: 'a', baseUrl: 'https://a.customersuccessbox.com', defaultProduct: 'x' } })).toThrow(
+      /unknown setting "csb\.defaultProduct"; did you mean "defaultProductId"\?/
+    )
+    expect(() => load({ ingest: { maxBatch: 3 } })).toThrow(/unknown setting "ingest\.maxBatch"; did you mean "maxBatchEvents"\?.*\(in .*c\.json\)$/)
+  })
+
+  it('knows every key of the tuning sections from their defaults', () => {
+    const config = load({ ingest: { ...defaults.ingest, maxBacklog: 7 }, delivery: { ...defaults.delivery, maxConcurrency: 9 }, store: { ...defaults.store } })
+    expect(config.ingest.maxBacklog).toBe(7)
+    expect(config.delivery.maxConcurrency).toBe(9)
+  })
+
+  it('reads a source rate limit, and no limit when it is left out', () => {
+    const config = load({ sources: [{ name: 'a', writeKey: 'k1', maxEventsPerSecond: 2.5, burstEvents: 10 }, { name: 'b', writeKey: 'k2', maxEventsPerSecond: 100 }, { name: 'c', writeKey: 'k3' }] })
+    expect(config.sources).toEqual([
+      { name: 'a', writeKey: 'k1', maxEventsPerSecond: 2.5, burstEvents: 10 },
+      { name: 'b', writeKey: 'k2', maxEventsPerSecond: 100 },
+      { name: 'c', writeKey: 'k3' }
+    ])
+    expect('maxEventsPerSecond' in config.sources[2]!).toBe(false)
+  })
+
+  it.each([
+    [{ maxEventsPerSecond: 0 }, /^sources\[0\]\.maxEventsPerSecond must be a number of events per second above 0/],
+    [{ maxEventsPerSecond: '10' }, /^sources\[0\]\.maxEventsPerSecond must be/],
+    [{ maxEventsPerSecond: 10, burstEvents: 0 }, /^sources\[0\]\.burstEvents must be a whole number of events >= 1 \(default: one second's worth, 10\)/],
+    [{ maxEventsPerSecond: 10, burstEvents: 2.5 }, /^sources\[0\]\.burstEvents must be a whole number/],
+    [{ burstEvents: 5 }, /^sources\[0\]\.burstEvents needs sources\[0\]\.maxEventsPerSecond/]
+  ])('refuses the rate limit %j naming the setting and the fix', (limit, message) => {
+    expect(() => load({ sources: [{ writeKey: 'k', ...limit }] })).toThrow(message)
   })
 })

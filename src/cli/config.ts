@@ -7,22 +7,16 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { deliveryDefaults, type CsbSettings, type DeliverySettings, type SubscriptionConfig } from '../delivery'
+import { configSchema, findUnknownKey } from './config-schema'
+import { ConfigError } from './config-error'
+import { parseSources, type SourceConfig } from './config-sources'
 import { processEnv, type Environment } from './env'
 import { parseDestinations, type DestinationConfig } from './destinations-config'
 
 // Delivery owns its settings' shape and defaults; the CLI only loads them.
 export type { CsbSettings, DeliverySettings, SubscriptionConfig }
-
-export interface SourceConfig {
-  /** Recorded with each event; shown in the dashboard instead of the write key. */
-  name: string
-  writeKey: string
-  /**
-   * Segment's Webhooks destinations sign with it (`X-Signature`); when set, /v1/webhook requests
-   * of this source must carry a signature that verifies (docs/from-segment.md).
-   */
-  sharedSecret?: string
-}
+export { ConfigError }
+export type { SourceConfig }
 
 export interface IngestSettings {
   /** Largest accepted event, in bytes of JSON. Segment: 32 KB. */
@@ -67,6 +61,10 @@ export interface RelayConfig {
   deliveryThreads: number
   store: StoreSettings
   logLevel: string
+  /** The relay's URL as browsers reach it (analytics.js is told to send there); absent: as each request came in. */
+  publicUrl?: string
+  /** Behind a proxy: take the client's host, scheme and address from its X-Forwarded-* headers. */
+  trustProxy: boolean
   /** Where the config came from, for messages. */
   configFile?: string
 }
@@ -79,6 +77,7 @@ export const defaults = {
   db: './data/csb-relay.db',
   logLevel: 'info',
   deliveryThreads: 0,
+  trustProxy: false,
   ingest: {
     maxEventBytes: 32 * 1024,
     maxRequestBytes: 500 * 1024,
@@ -95,9 +94,6 @@ export const defaults = {
   } satisfies StoreSettings
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-}
 
 export interface ConfigSources {
   argv?: string[]
@@ -137,10 +133,8 @@ function mergeNumbers<T extends object>(base: T, override: unknown, section: str
     throw new ConfigError(`"${section}" in the config file must be an object`)
   }
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) }
+  // Unknown keys were refused with the rest of the file's (CONFIG_SCHEMA): every key here is base's.
   for (const [key, value] of Object.entries(override as Json)) {
-    if (!(key in base)) {
-      throw new ConfigError(`unknown setting "${section}.${key}"; known: ${Object.keys(base).join(', ')}`)
-    }
     const current = (base as Record<string, unknown>)[key]
     if (typeof current === 'boolean') {
       if (typeof value !== 'boolean') throw new ConfigError(`"${section}.${key}" must be true or false`)
@@ -150,35 +144,6 @@ function mergeNumbers<T extends object>(base: T, override: unknown, section: str
     }
   }
   return out as T
-}
-
-function parseSources(fileSources: unknown, envKeys: string | undefined): SourceConfig[] {
-  const sources: SourceConfig[] = []
-  if (fileSources !== undefined) {
-    if (!Array.isArray(fileSources)) throw new ConfigError('"sources" must be an array of {"name", "writeKey", "sharedSecret"?}')
-    fileSources.forEach((s, i) => {
-      const src = s as Json
-      if (!src || typeof src.writeKey !== 'string' || src.writeKey === '') {
-        throw new ConfigError(`sources[${i}].writeKey must be a non-empty string`)
-      }
-      const source: SourceConfig = { name: typeof src.name === 'string' && src.name ? src.name : `source-${i + 1}`, writeKey: src.writeKey }
-      if (src.sharedSecret !== undefined) {
-        if (typeof src.sharedSecret !== 'string' || src.sharedSecret === '') {
-          throw new ConfigError(`sources[${i}].sharedSecret must be a non-empty string (the Shared Secret set in Segment's Webhooks destination), or left out`)
-        }
-        source.sharedSecret = src.sharedSecret
-      }
-      sources.push(source)
-    })
-  }
-  if (envKeys) {
-    envKeys
-      .split(',')
-      .map((k) => k.trim())
-      .filter(Boolean)
-      .forEach((writeKey, i) => sources.push({ name: `env-${i + 1}`, writeKey }))
-  }
-  return sources
 }
 
 function parseCsb(file: unknown, env: Environment): CsbSettings | undefined {
@@ -202,9 +167,8 @@ function parseCsb(file: unknown, env: Environment): CsbSettings | undefined {
   return csb
 }
 
-const KNOWN_TOP_LEVEL = new Set([
-  'port', 'host', 'db', 'sources', 'adminToken', 'csb', 'subscriptions', 'filters', 'ingest', 'delivery', 'store', 'logLevel', 'destinations'
-])
+/** Every key a config file may hold (config-schema.ts). */
+export const CONFIG_SCHEMA = configSchema(defaults)
 
 export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() }: ConfigSources = {}): RelayConfig {
   const { values } = parseArgs({
@@ -221,11 +185,8 @@ export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() 
   const configPath = values.config ?? env.CSB_RELAY_CONFIG
   const configFile = configPath ? path.resolve(cwd, configPath) : undefined
   const file: Json = configFile ? readConfigFile(configFile) : {}
-  for (const key of Object.keys(file)) {
-    if (!KNOWN_TOP_LEVEL.has(key)) {
-      throw new ConfigError(`unknown setting "${key}" in ${configFile}; known: ${[...KNOWN_TOP_LEVEL].join(', ')}`)
-    }
-  }
+  const unknown = findUnknownKey(file, CONFIG_SCHEMA)
+  if (unknown) throw new ConfigError(`${unknown.message} (in ${configFile})`)
 
   const port = toNumber(values.port ?? env.PORT ?? file.port ?? defaults.port, 'port', { min: 0 })
   if (port > 65535) throw new ConfigError(`port must be at most 65535, got ${port}`)
@@ -254,6 +215,8 @@ export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() 
     deliveryThreads: deliveryThreads(env.CSB_RELAY_DELIVERY_THREADS),
     store: mergeNumbers(defaults.store, file.store, 'store'),
     logLevel: String(env.LOG_LEVEL ?? file.logLevel ?? defaults.logLevel),
+    publicUrl: publicUrlOf(env.CSB_RELAY_PUBLIC_URL || file.publicUrl, env.CSB_RELAY_PUBLIC_URL ? 'CSB_RELAY_PUBLIC_URL' : '"publicUrl"'),
+    trustProxy: trustProxyOf(file.trustProxy),
     configFile
   }
 }
@@ -265,6 +228,22 @@ function deliveryThreads(text: string | undefined): number {
     throw new ConfigError(`CSB_RELAY_DELIVERY_THREADS must be an integer from 0 (run the destination in the main thread) to 64, got "${text}"`)
   }
   return n
+}
+
+/** `http(s)://host[:port][/path]`, without a trailing slash; the setting's name is in every refusal. */
+function publicUrlOf(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === '') return undefined
+  const refuse = (problem: string) => new ConfigError(`${name} must ${problem}, e.g. "https://relay.example.com" or "https://www.example.com/relay"; got ${JSON.stringify(value)}`)
+  const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined
+  if (!url) throw refuse("be the relay's URL as browsers reach it")
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refuse('start with https:// or http://')
+  if (url.username || url.password || url.search || url.hash) throw refuse('have no user, password, query or fragment')
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`
+}
+
+function trustProxyOf(value: unknown): boolean {
+  if (value === undefined || typeof value === 'boolean') return value ?? defaults.trustProxy
+  throw new ConfigError(`"trustProxy" must be true (behind a proxy that sets X-Forwarded-Host/-Proto/-For) or false, got ${JSON.stringify(value)}`)
 }
 
 function ingestSettings(fromFile: unknown): IngestSettings {

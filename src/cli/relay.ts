@@ -16,6 +16,7 @@ import {
 } from '../ops'
 import { backlogOf, openStore, type Store } from '../store'
 import type { RelayConfig } from './config'
+import { ensureAdminToken, type AdminAccess } from './admin-token'
 
 export interface Relay {
   app: FastifyInstance
@@ -25,6 +26,8 @@ export interface Relay {
   config: RelayConfig
   /** The accepted sources; `generated` when the relay runs on a key it generated. */
   writeKeys: WriteKeySetup
+  /** The admin token in force and where it comes from; `createdNow` when generated at this start. */
+  adminAccess: AdminAccess
   logger: pino.Logger
   /** Whether CSB is configured now, and from where (settings may be given at runtime: PUT /api/csb). */
   csbState(): CsbState
@@ -37,6 +40,8 @@ const PRUNE_FIRST_DELAY_MS = 60_000
 
 export interface RelayDeps {
   logger?: pino.Logger
+  /** Replace the kept admin token with a new one (`start --new-admin-token`). */
+  newAdminToken?: boolean
 }
 
 function urlOf(address: AddressInfo): string {
@@ -65,6 +70,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     // write keys: the configured ones, else the generated one kept in the store
     const writeKeys = await ensureWriteKey(store, config.sources)
 
+    // admin token: the configured one, else the kept hash, else one generated when listening beyond loopback
+    const adminAccess = await ensureAdminToken(store, { configured: config.adminToken, host: config.host, renew: deps.newAdminToken })
+
     // CSB settings: the configuration's, else those given earlier through PUT /api/csb (kept in the store)
     let csb = config.csb
     let csbSource: CsbSource | null = csb ? 'configuration' : null
@@ -75,12 +83,19 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     const csbState = (): CsbState => ({ configured: csb !== undefined, source: csbSource, baseUrl: csb?.baseUrl ?? null, authScheme: csb ? (csb.authScheme ?? 'bearer') : null })
 
     // secrets: every one the relay knows (the configuration's, the generated write key, CSB settings
-    // kept in the store), scrubbed from logs and admin answers; a key given later joins them
-    const secrets = new SecretSet([...secretValuesOf(config), csb?.apiKey, ...writeKeys.sources.flatMap((s) => [s.writeKey, s.sharedSecret]), ...destinations.flatMap((d) => d.secrets)])
+    // kept in the store, an admin token made at this start), scrubbed from logs and admin answers;
+    // a key given later joins them
+    const secrets = new SecretSet([
+      ...secretValuesOf(config), csb?.apiKey, adminAccess.createdNow, ...writeKeys.sources.flatMap((s) => [s.writeKey, s.sharedSecret]),
+      ...destinations.flatMap((d) => d.secrets)
+    ])
 
     // logger: one for the whole relay, scrubbing every secret it could meet
     const logger = deps.logger ?? createLogger({ level: config.logLevel, secrets })
     relayLogger = logger
+    if (config.trustProxy && adminAccess.source === 'none') {
+      logger.warn('trustProxy is on and there is no admin token: /api/ answers no request that came through the proxy; set CSB_RELAY_ADMIN_TOKEN or start with --new-admin-token')
+    }
 
     // http server
     const app = Fastify({
@@ -90,7 +105,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       // request.log is made when first used (it is, on errors), not for every request.
       childLoggerFactory: lazyChildLogger as never,
       // While closing, requests on kept-alive connections get 503 + Connection: close; SDKs retry.
-      return503OnClosing: true
+      return503OnClosing: true,
+      // The one place trustProxy is read: request.host, .protocol and .ip honour X-Forwarded-* when on.
+      trustProxy: config.trustProxy
     })
 
     // ops: metrics registry, dashboard and admin plugins; sets the observer ingest reports to
@@ -103,6 +120,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       secrets,
       checkCsb: (settings) => csbAuthentication.testAuthentication(settings as never),
       csb: () => csb,
+      adminTokenHash: adminAccess.hash,
       csbControls: {
         state: csbState,
         set: async (body) => {
@@ -135,7 +153,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     let wakeDelivery: () => void = () => {}
     const opsIngestObserver: IngestObserver | undefined = ops.ingestObserver
     const ingestObserver: IngestObserver = {
-      storeLatency: (operation, seconds) => opsIngestObserver?.storeLatency?.(operation, seconds),
+      ...opsIngestObserver,
       ingested(type, result, count) {
         opsIngestObserver?.ingested?.(type, result, count)
         if (result === 'accepted' && count > 0) wakeDelivery()
@@ -149,7 +167,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       sources: writeKeys.sources,
       limits: config.ingest,
       parseThreads: config.ingest.parseThreads,
-      observer: ingestObserver
+      observer: ingestObserver,
+      publicUrl: config.publicUrl
     })
 
     // health
@@ -196,6 +215,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       url,
       config,
       writeKeys,
+      adminAccess,
       logger,
       csbState,
       close: () => (closing ??= undo())

@@ -10,6 +10,7 @@
  */
 import type { IdentityLink, SegmentEvent } from '../store/types'
 import { fillAccount, linksFrom, type IdentityStore } from './identity'
+import { junkIdProblem } from './junk-ids'
 import { matching, type ActiveSubscription } from './subscriptions'
 
 export type RouteFn = (event: SegmentEvent) => { deliver: true; event: SegmentEvent } | { deliver: false; reason: string }
@@ -29,8 +30,9 @@ export type Plan =
   /** Nothing to send, visibly: routing dropped it or no subscription takes it. */
   | { kind: 'skip'; reason: string; links: IdentityLink[]; filledAccount: string | null }
   /**
-   * Routing or matching threw. Both are pure functions of the event, so every attempt would
-   * throw again: the event is dead-lettered at once instead of coming back forever.
+   * Routing or matching threw, or an id the subscriptions need was junk (junk-ids.ts). Each is a
+   * pure function of the event, so every attempt would fail again: the event is dead-lettered at
+   * once instead of coming back forever.
    */
   | { kind: 'reject'; reason: string; links: IdentityLink[] }
 
@@ -67,5 +69,8 @@ export async function planEvent(event: SegmentEvent, inputs: PlanInputs): Promis
   }
   const done = inputs.done ?? []
   const run = matched.filter((s) => !done.includes(s.name))
+  // An id ingest found to be junk leaves the event without it, on every attempt alike.
+  const junk = junkIdProblem(filled.event, run)
+  if (junk) return { kind: 'reject', reason: junk, links }
   return { kind: 'run', event: filled.event, matched, run, done, links, filledAccount: filled.filledAccount }
 }

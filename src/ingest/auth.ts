@@ -12,6 +12,10 @@ export interface IngestSource {
   writeKey: string
   /** When set, /v1/webhook requests of this source must be signed with it (webhook-auth.ts). */
   sharedSecret?: string
+  /** Events per second the source may send (rate-limit.ts); none when unset. */
+  maxEventsPerSecond?: number
+  /** Events it may send at once above that rate; default one second's worth. */
+  burstEvents?: number
 }
 
 export const WRITE_KEY_HELP =

@@ -9,7 +9,8 @@ import { IngestError } from './errors'
 import { normaliseEvent, requestFacts, type Envelope } from './normalise'
 import { orderingKeyOf } from './ordering-key'
 import { fail, sizeOf, typeProblem, type Problem } from './problems'
-import { eventProblem, isEventType, isPlainObject, isValidDate, structuralProblem, type EventType } from './validate'
+import { countRepairs, type Repairs } from './repairs'
+import { eventProblem, isEventType, isPlainObject, structuralProblem, type EventType } from './validate'
 import { checkWebhook, webhookEvents } from './webhook-events'
 
 /**
@@ -61,8 +62,9 @@ interface Checked {
  * Every check of `eventsOfRequest`, without normalising: throws the same IngestError.
  * `recheck` false: the body passed these checks when it was accepted (an opaque batch moved into
  * the queue), so only the shape needed to pick its events is looked at again.
+ * `repairs`: counts what normalising will repair in the events of an accepted request.
  */
-function check(route: TrackingRoute, body: unknown, bodyBytes: number, limits: EventLimits, recheck = true): Checked {
+function check(route: TrackingRoute, body: unknown, bodyBytes: number, limits: EventLimits, recheck = true, repairs?: Repairs): Checked {
   if (!isPlainObject(body)) throw new IngestError(400, 'body must be a JSON object')
 
   if (route !== 'batch') {
@@ -74,6 +76,7 @@ function check(route: TrackingRoute, body: unknown, bodyBytes: number, limits: E
     }
     const problem = recheck ? eventProblem(body, route) : undefined
     if (problem) throw new IngestError(400, problem)
+    if (repairs) countRepairs(repairs, body)
     return { items: [{ raw: body, type: route }], envelope: {} }
   }
 
@@ -89,9 +92,6 @@ function check(route: TrackingRoute, body: unknown, bodyBytes: number, limits: E
     if (!recheck || value === undefined || value === null) continue
     const problem = isPlainObject(value) ? structuralProblem(value) : 'must be an object'
     if (problem) envelopeProblems.push({ message: `batch-level "${field}": ${problem}`, tooLarge: false })
-  }
-  if (recheck && body.sentAt !== undefined && body.sentAt !== null && !isValidDate(body.sentAt)) {
-    envelopeProblems.push({ message: `batch-level "sentAt" is not a valid date: ${JSON.stringify(body.sentAt).slice(0, 60)}`, tooLarge: false })
   }
   if (envelopeProblems.length > 0) fail(envelopeProblems)
 
@@ -125,13 +125,22 @@ function check(route: TrackingRoute, body: unknown, bodyBytes: number, limits: E
     if (problems.length === 0) items.push({ raw: item, type })
   }
   if (problems.length > 0) fail(problems)
+  if (repairs) {
+    // Ids are read after the batch's context is merged in (normalise.ts): count them the same way.
+    const outerTraits = isPlainObject(envelope.context) ? envelope.context.traits : undefined
+    for (const { raw } of items) {
+      const own = isPlainObject(raw.context) ? raw.context : undefined
+      const inherits = outerTraits !== undefined && !(own && Object.hasOwn(own, 'traits'))
+      countRepairs(repairs, raw, envelope.sentAt, inherits ? { ...raw, context: { ...own, traits: outerTraits } } : raw)
+    }
+  }
   return { items, envelope }
 }
 
-/** How many events the request holds, after every check of `eventsOfRequest` (same errors). */
-export function checkRequest(route: Route, body: unknown, bodyBytes: number, limits: EventLimits): number {
-  if (route === 'webhook') return checkWebhook(body, bodyBytes, limits).length
-  return check(route, body, bodyBytes, limits).items.length
+/** How many events the request holds, after every check of `eventsOfRequest` (same errors, same repairs counted). */
+export function checkRequest(route: Route, body: unknown, bodyBytes: number, limits: EventLimits, repairs?: Repairs): number {
+  if (route === 'webhook') return checkWebhook(body, bodyBytes, limits, true, repairs).length
+  return check(route, body, bodyBytes, limits, true, repairs).items.length
 }
 
 export function eventsOfRequest(
@@ -142,10 +151,12 @@ export function eventsOfRequest(
   limits: EventLimits,
   receivedAt: Date,
   /** False for a body that passed the checks when it was accepted (see `check`). */
-  recheck = true
+  recheck = true,
+  /** Counts what normalising repairs (repairs.ts). */
+  repairs?: Repairs
 ): NewEvent[] {
-  if (route === 'webhook') return webhookEvents(body, bodyBytes, source, limits, receivedAt, recheck)
-  const { items, envelope } = check(route, body, bodyBytes, limits, recheck)
+  if (route === 'webhook') return webhookEvents(body, bodyBytes, source, limits, receivedAt, recheck, repairs)
+  const { items, envelope } = check(route, body, bodyBytes, limits, recheck, repairs)
   const facts = requestFacts(envelope, receivedAt)
   return items.map(({ raw, type }) => {
     const event = normaliseEvent(raw, type, facts)

@@ -4,13 +4,17 @@
  * - `receivedAt` set to the time the relay received the request;
  * - clock skew corrected: `timestamp = receivedAt - (sentAt - originalTimestamp)` when the
  *   sender says when it sent (`sentAt`), keeping what it sent as `originalTimestamp`;
+ * - a malformed `timestamp` or `sentAt` replaced (receivedAt; no skew correction) and junk ids
+ *   removed, what was sent kept in `context.csbRelay` (repairs.ts);
  * - batch-level `context` and `integrations` merged into each event (the event's keys win);
  * - the write key removed.
  */
 import { randomUUID } from 'node:crypto'
 import type { SegmentEvent } from '../store/types'
 import { isoString } from './iso-time'
-import { isId, isPlainObject, type EventType } from './validate'
+import { withoutJunkIds } from './junk-ids'
+import { hasNotes, withNotes, type RelayNotes } from './repairs'
+import { isId, isPlainObject, isValidDate, type EventType } from './validate'
 
 /** Fields a batch (or the browser library's envelope) sets for all of its events. */
 export interface Envelope {
@@ -24,7 +28,7 @@ export interface RequestFacts {
   envelope: Envelope
   receivedMs: number
   receivedIso: string
-  /** The envelope's sentAt in ms, when it has one. */
+  /** The envelope's sentAt in ms, when it has a valid one. */
   sentAtMs: number | undefined
 }
 
@@ -42,7 +46,7 @@ export function requestFacts(envelope: Envelope, receivedAt: Date): RequestFacts
     envelope,
     receivedMs: receivedAt.getTime(),
     receivedIso: isoString(receivedAt.getTime()),
-    sentAtMs: present(envelope.sentAt) ? toMillis(envelope.sentAt) : undefined
+    sentAtMs: present(envelope.sentAt) && isValidDate(envelope.sentAt) ? toMillis(envelope.sentAt) : undefined
   }
 }
 
@@ -65,18 +69,39 @@ export function normaliseEvent(raw: Record<string, unknown>, type: EventType, fa
   if (envelope.context !== undefined) event.context = mergeBag(envelope.context, raw.context)
   if (envelope.integrations !== undefined) event.integrations = mergeBag(envelope.integrations, raw.integrations)
 
-  const ownSentAt = present(raw.sentAt)
-  const sentAtMs = ownSentAt ? toMillis(raw.sentAt) : facts.sentAtMs
-  if (!ownSentAt && sentAtMs !== undefined) event.sentAt = envelope.sentAt
+  const notes: RelayNotes = {}
+  let sentAtMs: number | undefined
+  if (present(raw.sentAt)) {
+    if (isValidDate(raw.sentAt)) sentAtMs = toMillis(raw.sentAt)
+    else {
+      notes.invalidSentAt = raw.sentAt
+      delete event.sentAt
+    }
+  }
+  if (sentAtMs === undefined && present(envelope.sentAt)) {
+    if (facts.sentAtMs !== undefined) {
+      sentAtMs = facts.sentAtMs
+      event.sentAt = envelope.sentAt
+    } else if (notes.invalidSentAt === undefined) {
+      notes.invalidSentAt = envelope.sentAt
+    }
+  }
   let timestamp = receivedIso
   if (present(raw.timestamp)) {
-    event.originalTimestamp = raw.timestamp
-    const originalMs = toMillis(raw.timestamp)
-    const corrected = sentAtMs !== undefined ? receivedMs - (sentAtMs - originalMs) : originalMs
-    // Hostile sentAt/timestamp pairs can land outside the Date range: keep receivedAt then.
-    if (Math.abs(corrected) <= MAX_DATE_MS) timestamp = isoString(corrected)
+    if (isValidDate(raw.timestamp)) {
+      event.originalTimestamp = raw.timestamp
+      const originalMs = toMillis(raw.timestamp)
+      const corrected = sentAtMs !== undefined ? receivedMs - (sentAtMs - originalMs) : originalMs
+      // Hostile sentAt/timestamp pairs can land outside the Date range: keep receivedAt then.
+      if (Math.abs(corrected) <= MAX_DATE_MS) timestamp = isoString(corrected)
+    } else {
+      notes.invalidTimestamp = raw.timestamp
+    }
   }
   event.timestamp = timestamp
   event.receivedAt = receivedIso
-  return event as SegmentEvent
+  const { event: cleaned, junk } = withoutJunkIds(event)
+  if (junk) notes.junkIds = junk
+  if (hasNotes(notes)) return withNotes(cleaned, notes) as SegmentEvent
+  return cleaned as SegmentEvent
 }

@@ -5,6 +5,7 @@ import { checkRequest, eventsOfRequest } from './events'
 import { bodyText, parseJson } from './json'
 import { opaqueRequest } from './opaque'
 import { PARSE_ERROR_FIELDS, type ParseSetup, type ParseThreadSide, type RequestThreadSide } from './parse-thread'
+import { noRepairs } from './repairs'
 
 const { limits, output } = workerData as ParseSetup
 
@@ -17,12 +18,14 @@ parentEndpoint<ParseThreadSide, RequestThreadSide>({
     parse(request) {
       const body = parseJson(bodyText(request.raw))
       const receivedAt = new Date(request.receivedAtMs)
+      const repairs = noRepairs()
       if (output !== 'opaque') {
-        return serialiseEvents(eventsOfRequest(request.route, body, request.raw.byteLength, request.source, limits, receivedAt))
+        const batch = serialiseEvents(eventsOfRequest(request.route, body, request.raw.byteLength, request.source, limits, receivedAt, true, repairs))
+        return { batch, repairs }
       }
-      const batch = opaqueRequest(request.route, request.source, receivedAt, request.raw, checkRequest(request.route, body, request.raw.byteLength, limits))
+      const batch = opaqueRequest(request.route, request.source, receivedAt, request.raw, checkRequest(request.route, body, request.raw.byteLength, limits, repairs))
       // The body goes back without a copy: its buffer moves to the request thread.
-      return moving(batch, movableBuffers([batch.body]))
+      return moving({ batch, repairs }, movableBuffers([batch.body]))
     }
   }
 })

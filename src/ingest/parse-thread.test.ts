@@ -96,7 +96,7 @@ describe('parse threads', () => {
       const error = await pending.then(() => null, (e: unknown) => e)
       expect(error).toBeInstanceOf(IngestError)
       expect(error).toMatchObject({ statusCode: 503, message: expect.stringMatching(/retry later/) })
-      const batch = await threads.parse('batch', Buffer.from(body), 'src', new Date())
+      const { batch } = await threads.parse('batch', Buffer.from(body), 'src', new Date())
       expect(batch).toMatchObject({ opaque: true, n: 1 })
       if (!isOpaqueBatch(batch)) throw new Error('expected an opaque batch')
       expect(expand(batch.head, batch.body)).toMatchObject([{ source: 'src', type: 'track', orderingKey: 'u', event: { event: 'E', userId: 'u' } }])

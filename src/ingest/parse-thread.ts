@@ -8,6 +8,7 @@
 import { movableBuffers, threadEntry, WorkerRpc, type OpaqueBatch, type PlainError, type SerialisedEvents } from '../store'
 import { IngestError } from './errors'
 import type { EventLimits, Route } from './events'
+import type { Repairs } from './repairs'
 
 export interface ParseRequest {
   route: Route
@@ -36,8 +37,14 @@ export interface ParseSetup {
  * one message (the RPC's `coalesce`): under load each message carries several requests, and
  * each message costs both threads a wake-up (on a virtual machine, tens of microseconds).
  */
+/** A parsed request: ready for the store, with what its normalisation repaired (counted for /metrics). */
+export interface Parsed {
+  batch: OpaqueBatch | SerialisedEvents
+  repairs: Repairs
+}
+
 export interface ParseThreadSide {
-  calls: { parse(request: ParseRequest): OpaqueBatch | SerialisedEvents }
+  calls: { parse(request: ParseRequest): Parsed }
   notes: Record<never, never>
 }
 
@@ -89,7 +96,7 @@ class ParseThread {
     return rpc
   }
 
-  parse(request: ParseRequest): Promise<OpaqueBatch | SerialisedEvents> {
+  parse(request: ParseRequest): Promise<Parsed> {
     // A body that owns its whole buffer moves to the thread instead of being copied.
     return this.rpc.call('parse', [request], movableBuffers([request.raw]))
   }
@@ -110,7 +117,7 @@ export class ParseThreads {
   }
 
   /** The request ready for `store.admit` (see ParseOutput); rejects with the IngestError the request thread would throw. */
-  parse(route: Route, raw: Uint8Array, source: string, receivedAt: Date): Promise<OpaqueBatch | SerialisedEvents> {
+  parse(route: Route, raw: Uint8Array, source: string, receivedAt: Date): Promise<Parsed> {
     // The least busy thread (with one thread, that one).
     let thread = this.threads[0]!
     for (const t of this.threads) if (t.load < thread.load) thread = t

@@ -16,11 +16,13 @@ import { backlogOf, type NewEvent, type QueuedSummary, type Store } from '../sto
 import { WRITE_KEY_HELP, WriteKeys, writeKeyFromAuthorization, type IngestSource } from './auth'
 import { BacklogGate } from './backlog-gate'
 import { readBody } from './body'
-import { browserSettings } from './browser-settings'
+import { browserRoutes } from './browser-routes'
 import { IngestError } from './errors'
 import { ROUTES, eventsOfRequest, routeOf, writeKeyInBody, type Route } from './events'
 import { parseJson } from './json'
 import { ParseThreads } from './parse-thread'
+import { SourceRateLimits } from './rate-limit'
+import { noRepairs, type Repairs } from './repairs'
 import type { IngestObserver, IngestResult } from './observer'
 import { WEBHOOK_PATHS, webhookRoute } from './webhook-route'
 
@@ -49,6 +51,8 @@ export interface IngestOptions {
   parseThreads?: number
   /** Bodies from this size (bytes, after gunzip) go to a parse thread. Default 16 KiB. */
   parseThreadMinBytes?: number
+  /** The relay's URL as browsers reach it (config `publicUrl`); absent: as each request came in. */
+  publicUrl?: string
 }
 
 /** Distinct valid Authorization headers remembered (one per source and encoding, in practice). */
@@ -64,6 +68,13 @@ function errorBody(message: string): string {
   return JSON.stringify({ success: false, error: message })
 }
 
+/** Reports what ingest repaired in the events of a stored request (repairs.ts). */
+function reportRepairs(observer: IngestObserver | undefined, repairs: Repairs): void {
+  if (!observer) return
+  for (const [field, count] of Object.entries(repairs.invalidTimes)) observer.invalidTime?.(field, count)
+  for (const [path, count] of Object.entries(repairs.junkIds)) observer.junkId?.(path, count)
+}
+
 /** Reports accepted and duplicate events per type: one call per (type, result), not per event. */
 function report(observer: IngestObserver, summary: QueuedSummary): void {
   for (const { type, queued, duplicates } of summary) {
@@ -75,6 +86,7 @@ function report(observer: IngestObserver, summary: QueuedSummary): void {
 export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: FastifyInstance, options) => {
   const { store, limits, observer } = options
   const keys = new WriteKeys(options.sources)
+  const rateLimits = new SourceRateLimits(options.sources)
   // Authorization headers already found to carry a valid key, with their source: SDKs send the
   // same header on every request. Only valid keys are kept, so a lookup tells an attacker nothing
   // the answer would not (a miss goes through the constant-time comparison).
@@ -153,17 +165,30 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     }
   }
 
-  async function admit(request: FastifyRequest, events: NewEvent[] | OpaqueBatch | SerialisedEvents, count: number): Promise<void> {
+  /** Takes the request's events from its source's rate limit, or refuses the request whole (429). */
+  function takeRate(source: string, count: number): void {
+    try {
+      rateLimits.take(source, count)
+    } catch (err) {
+      observer?.rateLimited?.(source, count)
+      throw err
+    }
+  }
+
+  async function admit(request: FastifyRequest, source: string, events: NewEvent[] | OpaqueBatch | SerialisedEvents, count: number, repairs: Repairs): Promise<void> {
     if (count === 0) return
+    takeRate(source, count)
     const started = performance.now()
     try {
       await store.admit(events)
     } catch (err) {
+      rateLimits.giveBack(source, count)
       request.log.error({ err }, 'store.admit failed')
       throw new IngestError(503, 'events could not be stored; retry later', 5)
     }
     observer?.storeLatency?.('admit', (performance.now() - started) / 1000)
     gate.accepted(count)
+    reportRepairs(observer, repairs)
   }
 
   async function ingest(route: Route, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -203,13 +228,14 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
   async function admitRequest(route: Route, request: FastifyRequest, raw: Buffer, source: string, receivedAt: Date, body?: unknown): Promise<void> {
     if (body === undefined && parseThreads && raw.length >= parseThreadMinBytes) {
       await refuseOverBacklog()
-      const batch = await parseThreads.parse(route, raw, source, receivedAt)
-      return admit(request, batch, batch.n)
+      const { batch, repairs } = await parseThreads.parse(route, raw, source, receivedAt)
+      return admit(request, source, batch, batch.n, repairs)
     }
     const parsed = body === undefined ? parseJson(raw) : body
     await refuseOverBacklog()
-    const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt)
-    await admit(request, events, events.length)
+    const repairs = noRepairs()
+    const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt, true, repairs)
+    await admit(request, source, events, events.length, repairs)
   }
 
   app.post<{ Params: { kind: string } }>('/v1/:kind', (request, reply) => {
@@ -227,16 +253,6 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     answer: (reply) => reply.code(200).type(JSON_TYPE).send(SUCCESS)
   })
 
-  app.get<{ Params: { writeKey: string } }>('/v1/projects/:writeKey/settings', async (request, reply) => {
-    const writeKey = request.params.writeKey
-    if (keys.sourceOf(writeKey) === undefined) {
-      return reply.code(404).type(JSON_TYPE).send(errorBody('no source has this write key'))
-    }
-    const settings = browserSettings({
-      writeKey,
-      host: request.host,
-      protocol: request.protocol === 'https' ? 'https' : 'http'
-    })
-    return reply.header('cache-control', 'no-cache').type(JSON_TYPE).send(JSON.stringify(settings))
-  })
+  // analytics.js, its chunks and its settings, from this origin (browser-routes.ts)
+  browserRoutes(app, { writeKeys: keys, publicUrl: options.publicUrl })
 }

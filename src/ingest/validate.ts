@@ -11,7 +11,6 @@ export const MAX_NESTING_DEPTH = 64
 export const MAX_MESSAGE_ID_LENGTH = 256
 
 const OBJECT_FIELDS = ['context', 'integrations', 'properties', 'traits'] as const
-const DATE_FIELDS = ['timestamp', 'sentAt'] as const
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -134,11 +133,6 @@ export function eventProblem(event: Record<string, unknown>, type: EventType | '
     const value = event[field]
     if (value !== undefined && value !== null && !isPlainObject(value)) return `"${field}" must be an object`
   }
-  for (const field of DATE_FIELDS) {
-    const value = event[field]
-    if (value !== undefined && value !== null && !isValidDate(value)) {
-      return `"${field}" is not a valid date: ${JSON.stringify(value).slice(0, 60)}`
-    }
-  }
+  // A malformed timestamp or sentAt is no refusal: normalisation replaces it (repairs.ts).
   return structuralProblem(event)
 }

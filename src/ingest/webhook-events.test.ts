@@ -73,13 +73,13 @@ describe('webhook events', () => {
   })
 
   it('refuse an array whole, naming the index and problem of every bad event', () => {
-    const body = [segmentEvent(), { type: 'track', userId: 'u' }, 7, { type: 'purchase', userId: 'u' }, segmentEvent({ receivedAt: 'yesterday' })]
+    const body = [segmentEvent(), { type: 'track', userId: 'u' }, 7, { type: 'purchase', userId: 'u' }, segmentEvent({ properties: 'yesterday' })]
     expect(refusal(body)).toEqual({
       status: 400,
       message:
         'body[1]: track event has no "event" name; body[2]: event is not a JSON object; ' +
         'body[3]: unknown type "purchase"; expected one of identify, track, page, screen, group, alias, delete; ' +
-        'body[4]: "receivedAt" is not a valid date: "yesterday"'
+        'body[4]: "properties" must be an object'
     })
   })
 

@@ -4,7 +4,9 @@
  * events already, so they are kept as sent: `messageId`, `timestamp`, `receivedAt`, `context`
  * and `integrations` are not touched (no clock-skew correction: Segment made it). The relay's
  * own arrival time is the stored event's `receivedAt` (NewEvent.receivedAt), beside Segment's.
- * Fields only a non-Segment sender could leave out are filled as the other routes fill them.
+ * Fields only a non-Segment sender could leave out are filled as the other routes fill them, and
+ * what the other routes repair is repaired the same way (repairs.ts): a malformed `timestamp`,
+ * `sentAt` or `receivedAt` is replaced by the relay's time of receipt, junk ids are removed.
  *
  * An array is all or nothing, as /v1/batch: one bad event refuses the request and the error
  * names the index (`body[3]`) and problem of every bad event.
@@ -15,8 +17,10 @@ import { IngestError } from './errors'
 import type { EventLimits } from './events'
 import { isoString } from './iso-time'
 import { orderingKeyOf } from './ordering-key'
+import { withoutJunkIds } from './junk-ids'
 import { fail, sizeOf, typeProblem, type Problem } from './problems'
-import { EVENT_TYPES, eventProblem, isEventType, isId, isPlainObject, isValidDate } from './validate'
+import { countRepairs, hasNotes, isMalformedTime, withNotes, type RelayNotes, type Repairs } from './repairs'
+import { EVENT_TYPES, eventProblem, isEventType, isId, isPlainObject } from './validate'
 
 /** Segment forwards a user deletion request as `{"type":"delete","userId":...}`. */
 export const DELETE_TYPE = 'delete'
@@ -39,24 +43,30 @@ function problemOf(item: unknown, recheck: boolean): string | undefined {
   if (!isPlainObject(item)) return 'event is not a JSON object'
   if (!isWebhookType(item.type)) return typeProblem(item.type, WEBHOOK_TYPES)
   if (!recheck) return undefined
-  const problem = eventProblem(item, item.type)
-  if (problem) return problem
-  if (present(item.receivedAt) && !isValidDate(item.receivedAt)) {
-    return `"receivedAt" is not a valid date: ${JSON.stringify(item.receivedAt).slice(0, 60)}`
+  return eventProblem(item, item.type)
+}
+
+/** Counts the repairs `keptEvent` makes (repairs.ts). */
+function countItems(items: Item[], repairs: Repairs | undefined): Item[] {
+  if (!repairs) return items
+  for (const { raw } of items) {
+    countRepairs(repairs, raw)
+    if (isMalformedTime(raw.receivedAt)) repairs.invalidTimes.receivedAt = (repairs.invalidTimes.receivedAt ?? 0) + 1
   }
-  return undefined
+  return items
 }
 
 /**
  * Every check of `webhookEvents`, without making events: throws the same IngestError.
  * `recheck` false: the body passed these checks when it was accepted (see events.ts).
+ * `repairs`: counts what `webhookEvents` will repair.
  */
-export function checkWebhook(body: unknown, bodyBytes: number, limits: EventLimits, recheck = true): Item[] {
+export function checkWebhook(body: unknown, bodyBytes: number, limits: EventLimits, recheck = true, repairs?: Repairs): Item[] {
   if (isPlainObject(body)) {
     if (bodyBytes > limits.maxEventBytes) throw new IngestError(413, `event is ${bodyBytes} bytes; the limit is ${limits.maxEventBytes}`)
     const problem = problemOf(body, recheck)
     if (problem) throw new IngestError(400, problem)
-    return [{ raw: body, type: body.type as WebhookEventType }]
+    return countItems([{ raw: body, type: body.type as WebhookEventType }], repairs)
   }
   if (!Array.isArray(body)) throw new IngestError(400, 'body must be a Segment event (a JSON object) or a JSON array of events')
   if (body.length > limits.maxBatchEvents) {
@@ -86,10 +96,10 @@ export function checkWebhook(body: unknown, bodyBytes: number, limits: EventLimi
     if (problems.length === 0) items.push({ raw: item as Record<string, unknown>, type: (item as Record<string, unknown>).type as WebhookEventType })
   }
   if (problems.length > 0) fail(problems)
-  return items
+  return countItems(items, repairs)
 }
 
-/** One event as Segment sent it; only what a non-Segment sender may have left out is filled. */
+/** One event as Segment sent it; only what a non-Segment sender may have left out is filled, and what is malformed repaired. */
 function keptEvent(raw: Record<string, unknown>, type: WebhookEventType, receivedIso: string): SegmentEvent {
   // A write key has no business in a stored event, whoever put it there.
   const { writeKey: _writeKey, ...event } = raw
@@ -97,11 +107,25 @@ function keptEvent(raw: Record<string, unknown>, type: WebhookEventType, receive
   event.messageId = isId(raw.messageId) ? String(raw.messageId) : randomUUID()
   if (typeof raw.userId === 'number') event.userId = String(raw.userId)
   if (typeof raw.anonymousId === 'number') event.anonymousId = String(raw.anonymousId)
-  // Destinations read times as ISO strings; a number (ms) is the same instant written another way.
-  if (typeof raw.timestamp === 'number') event.timestamp = isoString(raw.timestamp)
-  else if (!present(raw.timestamp)) event.timestamp = receivedIso
-  if (!present(raw.receivedAt)) event.receivedAt = receivedIso
-  return event as SegmentEvent
+  const notes: RelayNotes = {}
+  if (isMalformedTime(raw.timestamp)) {
+    notes.invalidTimestamp = raw.timestamp
+    event.timestamp = receivedIso
+  } else if (typeof raw.timestamp === 'number') {
+    // Destinations read times as ISO strings; a number (ms) is the same instant written another way.
+    event.timestamp = isoString(raw.timestamp)
+  } else if (!present(raw.timestamp)) {
+    event.timestamp = receivedIso
+  }
+  if (isMalformedTime(raw.sentAt)) {
+    notes.invalidSentAt = raw.sentAt
+    delete event.sentAt
+  }
+  if (isMalformedTime(raw.receivedAt)) notes.invalidReceivedAt = raw.receivedAt
+  if (!present(raw.receivedAt) || notes.invalidReceivedAt !== undefined) event.receivedAt = receivedIso
+  const { event: cleaned, junk } = withoutJunkIds(event)
+  if (junk) notes.junkIds = junk
+  return (hasNotes(notes) ? withNotes(cleaned, notes) : cleaned) as SegmentEvent
 }
 
 export function webhookEvents(
@@ -110,9 +134,10 @@ export function webhookEvents(
   source: string,
   limits: EventLimits,
   receivedAt: Date,
-  recheck = true
+  recheck = true,
+  repairs?: Repairs
 ): NewEvent[] {
-  const items = checkWebhook(body, bodyBytes, limits, recheck)
+  const items = checkWebhook(body, bodyBytes, limits, recheck, repairs)
   const receivedIso = isoString(receivedAt.getTime())
   return items.map(({ raw, type }) => {
     const event = keptEvent(raw, type, receivedIso)

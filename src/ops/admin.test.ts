@@ -190,7 +190,9 @@ describe('admin API', () => {
     const local = await app.inject({ method: 'PUT', url: '/api/csb', payload: body, remoteAddress: '127.0.0.1' })
     expect(local.statusCode).toBe(200)
     expect(given).toEqual([body])
-    expect((await app.inject({ url: '/api/csb', remoteAddress: '203.0.113.9' })).json()).toEqual(state)
+    // Without a token, reading is for this machine only too (admin-auth.test.ts has the rest).
+    expect((await app.inject({ url: '/api/csb', remoteAddress: '203.0.113.9' })).statusCode).toBe(403)
+    expect((await app.inject({ url: '/api/csb', remoteAddress: '127.0.0.1' })).json()).toEqual(state)
 
     await app.close()
     await build()

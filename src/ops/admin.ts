@@ -1,9 +1,9 @@
 /**
- * The admin JSON API under `/api/` that the dashboard and the CLI use. When an admin token is
- * configured every route requires `Authorization: Bearer <token>`. Every answer is scrubbed of
- * secret values before it leaves, whatever produced it.
+ * The admin JSON API under `/api/` that the dashboard and the CLI use. When an admin token
+ * exists every route requires `Authorization: Bearer <token>`; without one, only clients on
+ * this machine may use it (admin-auth.ts). Every answer is scrubbed of secret values before it
+ * leaves, whatever produced it.
  */
-import { timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { EventStatus, ReplayFilter, Store, StoredEvent } from '../store/types'
 import { suggestFix } from './fixes'
@@ -11,6 +11,8 @@ import { parsePeriod } from './period'
 import { SecretSet, scrubValue } from '../delivery'
 import { CsbSettingsError, type CsbState } from './csb-settings'
 import { buildOverview } from './overview'
+import { browserSetupHandler } from './browser-setup'
+import { adminAccessHook, hashAdminToken } from './admin-auth'
 
 /** Result of asking CSB whether it accepts the configured key (destination's testAuthentication). */
 export interface CsbCheck {
@@ -30,7 +32,10 @@ export interface AdminOptions {
   store: Store
   /** The configuration in force, already redacted (`redactConfig`). */
   config: Record<string, unknown>
+  /** The admin token set by the operator; scrubbed from answers, and required unless `adminTokenHash` is given. */
   adminToken?: string
+  /** `sha256:<hex>` of the token in force (a generated one is known by its hash only); wins over `adminToken`. */
+  adminTokenHash?: string
   /** Secret values to scrub from every answer (API key, write keys, admin token); a SecretSet may grow later. */
   secrets: Iterable<string | undefined | null> | SecretSet
   /** Replays dead letters and wakes delivery; defaults to `store.replay`. */
@@ -55,23 +60,18 @@ export interface CsbControls {
 const STATUSES = new Set(['pending', 'retrying', 'delivered', 'dead', 'skipped'])
 const MAX_LIST = 500
 const CSB_CHECK_TIMEOUT_MS = 15_000
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
 
 export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options) => {
   const { store } = options
   const secrets = options.secrets instanceof SecretSet ? options.secrets : new SecretSet(options.secrets)
   secrets.add(options.adminToken)
   const scrub = secrets.scrub
-  const expected = options.adminToken ? Buffer.from(`Bearer ${options.adminToken}`) : null
+  const tokenHash = options.adminTokenHash ?? (options.adminToken ? hashAdminToken(options.adminToken) : null)
+  const checkAccess = adminAccessHook(tokenHash)
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store')
-    if (!expected) return
-    const given = Buffer.from(request.headers.authorization ?? '')
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      reply.code(401).header('www-authenticate', 'Bearer realm="csb-relay admin"')
-      return reply.send({ error: 'admin token required: send Authorization: Bearer <CSB_RELAY_ADMIN_TOKEN>' })
-    }
+    return checkAccess(request, reply)
   })
 
   app.addHook('onSend', async (_request, _reply, payload) => (typeof payload === 'string' ? scrub(payload) : payload))
@@ -152,6 +152,9 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
 
   app.get('/config', async () => ({ config: options.config, engine: store.engine }))
 
+  // Per source: Segment's snippet for the relay's public URL and the CSP entries (browser-setup.ts).
+  app.get('/browser', browserSetupHandler(options.config))
+
   app.get('/csb', async (_request, reply) => {
     if (!options.csb) return reply.code(503).send({ error: 'CSB settings cannot be read or changed in this relay' })
     return options.csb.state()
@@ -159,10 +162,8 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
 
   app.put<{ Body: unknown }>('/csb', async (request, reply) => {
     if (!options.csb) return reply.code(503).send({ error: 'CSB settings cannot be read or changed in this relay' })
-    // Whoever sets CSB's address decides where every event goes: without an admin token only this machine may.
-    if (!expected && !LOOPBACK.has(request.socket.remoteAddress ?? '')) {
-      return reply.code(403).send({ error: 'without an admin token, CSB settings can be changed only from this machine (127.0.0.1): set CSB_RELAY_ADMIN_TOKEN to change them remotely' })
-    }
+    // Whoever sets CSB's address decides where every event goes: the access hook lets only
+    // the token's holder, or without a token only this machine, this far.
     try {
       return await options.csb.set(request.body)
     } catch (err) {

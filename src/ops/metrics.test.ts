@@ -36,6 +36,9 @@ describe('metrics', () => {
       csb_relay_delivery_concurrency: 'gauge',
       csb_relay_late_feature_events_total: 'counter',
       csb_relay_store_operation_seconds: 'histogram',
+      csb_relay_rate_limited_events_total: 'counter',
+      csb_relay_invalid_timestamps_total: 'counter',
+      csb_relay_junk_ids_total: 'counter',
       csb_relay_process_cpu_seconds_total: 'counter'
     }
     for (const [name, type] of Object.entries(types)) expect(before.get(name)?.type, name).toBe(type)
@@ -46,6 +49,10 @@ describe('metrics', () => {
     metrics.ingestObserver.ingested!('identify', 'duplicate', 1)
     metrics.ingestObserver.ingested!('Weird', 'rejected', 1)
     metrics.ingestObserver.storeLatency!('admit', 0.002)
+    metrics.ingestObserver.rateLimited('web', 100)
+    metrics.ingestObserver.rateLimited('web', 1)
+    metrics.ingestObserver.invalidTime('timestamp', 2)
+    metrics.ingestObserver.junkId('traits.user_id', 3)
     const delivery = metrics.deliveryObserver
     delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '1', messageId: 'a', attempts: 1, endToEndMs: 40 })
     delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '2', messageId: 'b', attempts: 2, endToEndMs: 7000, lateFeatures: 1 })
@@ -58,6 +65,9 @@ describe('metrics', () => {
     expect(valueOf(after, 'csb_relay_ingested_events_total', { type: 'track', result: 'accepted' })).toBe(3)
     expect(valueOf(after, 'csb_relay_ingested_events_total', { type: 'identify', result: 'duplicate' })).toBe(1)
     expect(valueOf(after, 'csb_relay_ingested_events_total', { type: 'other', result: 'rejected' })).toBe(1)
+    expect(valueOf(after, 'csb_relay_rate_limited_events_total', { source: 'web' })).toBe(101)
+    expect(valueOf(after, 'csb_relay_invalid_timestamps_total', { field: 'timestamp' })).toBe(2)
+    expect(valueOf(after, 'csb_relay_junk_ids_total', { path: 'traits.user_id' })).toBe(3)
     expect(valueOf(after, 'csb_relay_delivery_outcomes_total', { action: 'trackFeature', status: '200', outcome: 'delivered' })).toBe(2)
     expect(valueOf(after, 'csb_relay_delivery_outcomes_total', { action: 'identifyUser', status: '400', outcome: 'dead' })).toBe(1)
     expect(valueOf(after, 'csb_relay_delivery_retries_total', { action: 'trackFeature' })).toBe(1)

@@ -17,6 +17,9 @@ export const METRIC_PREFIX = 'csb_relay_'
 export interface IngestMetricsObserver {
   ingested(type: string, result: 'accepted' | 'duplicate' | 'rejected' | 'throttled', count: number): void
   storeLatency(operation: string, seconds: number): void
+  rateLimited(source: string, events: number): void
+  invalidTime(field: string, count: number): void
+  junkId(path: string, count: number): void
 }
 
 /** End-to-end latency buckets (seconds): sub-second when healthy, hours when CSB was down. */
@@ -48,6 +51,24 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
     name: `${METRIC_PREFIX}ingested_events_total`,
     help: 'Events received on the tracking API, by Segment type and result (accepted, duplicate, rejected, throttled).',
     labelNames: ['type', 'result'] as const,
+    registers
+  })
+  const rateLimited = new Counter({
+    name: `${METRIC_PREFIX}rate_limited_events_total`,
+    help: 'Events refused (429, none stored) because their source was over its sources[].maxEventsPerSecond, by source name.',
+    labelNames: ['source'] as const,
+    registers
+  })
+  const invalidTimes = new Counter({
+    name: `${METRIC_PREFIX}invalid_timestamps_total`,
+    help: 'Stored events whose timestamp, sentAt or receivedAt (field) was malformed: replaced by the time of receipt, the original kept in context.csbRelay.',
+    labelNames: ['field'] as const,
+    registers
+  })
+  const junkIds = new Counter({
+    name: `${METRIC_PREFIX}junk_ids_total`,
+    help: 'Ids such as "undefined", "null" or "[object Object]" removed from stored events as absent, by path (userId, traits.user_id...); the original kept in context.csbRelay.junkIds.',
+    labelNames: ['path'] as const,
     registers
   })
   const outcomes = new Counter({
@@ -163,6 +184,15 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
     },
     storeLatency(operation, seconds) {
       storeLatency.observe({ operation }, seconds)
+    },
+    rateLimited(source, events) {
+      rateLimited.inc({ source }, events)
+    },
+    invalidTime(field, count) {
+      invalidTimes.inc({ field }, count)
+    },
+    junkId(path, count) {
+      junkIds.inc({ path }, count)
     }
   }
 

@@ -48,6 +48,8 @@ export interface CreateOpsOptions {
   csb?: () => CsbSettings | undefined
   /** Runtime CSB settings for the admin API (`/api/csb`). */
   csbControls?: CsbControls
+  /** `sha256:<hex>` of the admin token in force, when the relay generated it (only its hash is known). */
+  adminTokenHash?: string
 }
 
 export interface Ops {
@@ -89,6 +91,7 @@ export function createOps(options: CreateOpsOptions): Ops {
       store,
       config: redactConfig(config),
       adminToken: config.adminToken,
+      adminTokenHash: options.adminTokenHash,
       secrets,
       replay: (filter) => (delivery ? delivery.replay(filter) : store.replay(filter)),
       testEvent: async (event, { send }) => {

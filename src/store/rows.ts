@@ -18,20 +18,19 @@ export interface EventRow {
   action: string | null
   last_status: number | null
   samples: string | null
-  /** Absent only in rows of a schema without destinations. */
-  destination?: string
+  destination: string
 }
 
 export const EVENT_COLUMNS =
   'id, source, message_id, ordering_key, type, event, received_at, status, attempts, run_at, ' +
-  'first_failed_at, last_error, finished_at, action, last_status, samples'
+  'first_failed_at, last_error, finished_at, action, last_status, samples, destination'
 
 const dateOrNull = (ms: number | string | null): Date | null => (ms === null ? null : new Date(Number(ms)))
 
 export function toStoredEvent(row: EventRow): StoredEvent {
   return {
     id: String(row.id),
-    destination: row.destination ?? 'CustomerSuccessBox',
+    destination: row.destination,
     source: row.source,
     messageId: row.message_id,
     orderingKey: row.ordering_key,

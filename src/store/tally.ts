@@ -1,32 +1,53 @@
 import { MINUTE_MS, type TotalBucket } from './rows'
 import type { Outcome } from './types'
 
+/** One outcome counter change: a minute, an outcome, a destination. */
+export interface OutcomeDelta {
+  minute: number
+  outcome: Outcome
+  destination: string
+  n: number
+}
+
+/** One total change: a destination's status bucket. */
+export interface TotalDelta {
+  destination: string
+  bucket: TotalBucket
+  n: number
+}
+
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
 /**
- * Counter changes made by one transaction: outcome counts per minute (for `stats`) and
- * per-status totals (for `counts`). Written once, at the end of the same transaction.
+ * Counter changes made by one transaction: outcome counts per minute and destination (for
+ * `stats`) and per-status totals per destination (for `counts`). Written once, at the end of
+ * the same transaction.
  */
 export class Tally {
-  readonly outcomes = new Map<string, { minute: number; outcome: Outcome; n: number }>()
-  readonly totals = new Map<TotalBucket, number>()
+  readonly outcomes = new Map<string, OutcomeDelta>()
+  readonly totals = new Map<string, TotalDelta>()
 
-  outcome(atMs: number, outcome: Outcome, n = 1): void {
+  outcome(destination: string, atMs: number, outcome: Outcome, n = 1): void {
     if (n === 0) return
     const minute = Math.floor(atMs / MINUTE_MS) * MINUTE_MS
-    const key = `${minute}|${outcome}`
+    const key = `${minute}|${outcome}|${destination}`
     const entry = this.outcomes.get(key)
     if (entry) entry.n += n
-    else this.outcomes.set(key, { minute, outcome, n })
+    else this.outcomes.set(key, { minute, outcome, destination, n })
   }
 
-  total(bucket: TotalBucket, delta: number): void {
+  total(destination: string, bucket: TotalBucket, delta: number): void {
     if (delta === 0) return
-    this.totals.set(bucket, (this.totals.get(bucket) ?? 0) + delta)
+    const key = `${bucket}|${destination}`
+    const entry = this.totals.get(key)
+    if (entry) entry.n += delta
+    else this.totals.set(key, { destination, bucket, n: delta })
   }
 
   /** Adds another tally's changes to this one. */
   merge(other: Tally): void {
-    for (const { minute, outcome, n } of other.outcomes.values()) this.outcome(minute, outcome, n)
-    for (const [bucket, n] of other.totals) this.total(bucket, n)
+    for (const o of other.outcomes.values()) this.outcome(o.destination, o.minute, o.outcome, o.n)
+    for (const t of other.totals.values()) this.total(t.destination, t.bucket, t.n)
   }
 
   /** Bucket of an unfinished event. */
@@ -35,15 +56,18 @@ export class Tally {
   }
 
   get empty(): boolean {
-    return this.outcomes.size === 0 && [...this.totals.values()].every((v) => v === 0)
+    return this.outcomes.size === 0 && [...this.totals.values()].every((t) => t.n === 0)
   }
 
-  /** Entries in a fixed order, so concurrent PostgreSQL transactions lock counter rows in the same order. */
-  sortedOutcomes(): Array<{ minute: number; outcome: Outcome; n: number }> {
-    return [...this.outcomes.values()].sort((a, b) => a.minute - b.minute || (a.outcome < b.outcome ? -1 : a.outcome > b.outcome ? 1 : 0))
+  /**
+   * Entries in a fixed order (the counters' key order), so concurrent PostgreSQL transactions
+   * lock counter rows in the same order.
+   */
+  sortedOutcomes(): OutcomeDelta[] {
+    return [...this.outcomes.values()].sort((a, b) => a.minute - b.minute || byText(a.outcome, b.outcome) || byText(a.destination, b.destination))
   }
 
-  sortedTotals(): Array<[TotalBucket, number]> {
-    return [...this.totals.entries()].filter(([, n]) => n !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  sortedTotals(): TotalDelta[] {
+    return [...this.totals.values()].filter((t) => t.n !== 0).sort((a, b) => byText(a.destination, b.destination) || byText(a.bucket, b.bucket))
   }
 }

@@ -12,10 +12,12 @@ export function hasChromium(): boolean {
   return fs.existsSync(CHROMIUM)
 }
 
-export async function launchBrowser(): Promise<BrowserContext> {
+/** `ignoreHTTPSErrors`: accept self-signed certificates (a loopback TLS server in a test). */
+export async function launchBrowser(options: { ignoreHTTPSErrors?: boolean } = {}): Promise<BrowserContext> {
   const context = await chromium.launchPersistentContext(tempDir('csb-relay-chromium-'), {
     executablePath: CHROMIUM,
     headless: true,
+    ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'

@@ -3,6 +3,8 @@
  * never appear in /metrics, the logs, the dashboard page, admin API answers or error bodies. The
  * relay runs as a process at LOG_LEVEL=debug with deliveries that succeed, fail for good (401,
  * 400) and retry (500), and with /v1/webhook requests keyed in the URL (`?writeKey=`) and signed.
+ * An admin token the relay generated is printed once, on its own line, and appears nowhere else:
+ * not at that start, nor at a later one that knows only its hash, nor in the store's files.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHmac } from 'node:crypto'
@@ -153,5 +155,60 @@ describe('secrets', () => {
     for (const { what, text } of collected) for (const form of FORMS) if (text.includes(form)) leaks.push(`${what} contains ${form.slice(0, 8)}…`)
     expect(leaks).toEqual([])
     expect(collected.length).toBeGreaterThan(20)
+  })
+})
+
+describe('a generated admin token', () => {
+  const TOKEN_LINE = /^Admin token: (\S+)$/m
+
+  /** Admin calls with the token right and wrong, ingest with it as a write key, /metrics: what each answers. */
+  async function exercise(url: string, token: string): Promise<Array<{ what: string; text: string }>> {
+    const seen: Array<{ what: string; text: string }> = []
+    const get = async (what: string, pathname: string, init: RequestInit = {}) => {
+      const res = await fetch(`${url}${pathname}`, init)
+      seen.push({ what: `${what} (${res.status})`, text: await res.text() })
+      return res.status
+    }
+    const auth = (t: string) => ({ authorization: `Bearer ${t}` })
+    expect(await get('ingest', '/v1/track', { method: 'POST', headers: { authorization: basic(WRITE_KEYS[0]), 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'u1', event: 'E', properties: { account_id: 'acme' } }) })).toBe(200)
+    expect(await get('ingest, token as write key', '/v1/track', { method: 'POST', headers: { authorization: basic(token), 'content-type': 'application/json' }, body: '{"userId":"u","event":"E"}' })).toBe(401)
+    for (const route of ['/api/overview?period=1h', '/api/events?limit=50', '/api/config', '/api/reasons', '/api/csb', '/api/csb-check', '/api/names']) {
+      expect(await get(`admin ${route}`, route, { headers: auth(token) }), route).toBe(200)
+      expect(await get(`admin ${route}, wrong token`, route, { headers: auth(`${token.slice(0, -1)}x`) }), route).toBe(401)
+    }
+    expect(await get('admin, no token', '/api/config')).toBe(401)
+    expect(await get('replay, wrong token', '/api/replay', { method: 'POST', headers: { ...auth(`${token}x`), 'content-type': 'application/json' }, body: '{"all":true}' })).toBe(401)
+    await get('metrics', '/metrics')
+    await get('dashboard', '/')
+    return seen
+  }
+
+  it('is printed once, at the start that made it, and appears nowhere else: logs, metrics, answers, the store', async () => {
+    const dir = tempDir()
+    const args = ['--db', path.join(dir, 'relay.db')]
+    const env = { CSB_RELAY_WRITE_KEYS: WRITE_KEYS.join(','), LOG_LEVEL: 'debug' }
+    const first = await startRelayProcess([...args, '--new-admin-token'], { env })
+    const token = first.stdout().match(TOKEN_LINE)?.[1]
+    expect(token).toMatch(/^at_[A-Za-z0-9_-]{43}$/)
+    const seen = await exercise(first.url, token!)
+    await first.stop()
+    // Everything the relay wrote, but the one line that prints the token.
+    seen.push({ what: 'logs', text: (first.stdout() + first.stderr()).replace(`Admin token: ${token}`, '') })
+    expect((first.stdout() + first.stderr()).split(token!).length - 1).toBe(1)
+
+    // A later start knows the hash only: it cannot scrub the token by value, and must never write it.
+    const later = await startRelayProcess(args, { env })
+    expect(later.stdout()).not.toMatch(TOKEN_LINE)
+    seen.push(...(await exercise(later.url, token!)))
+    await later.stop()
+    seen.push({ what: 'logs, later start', text: later.stdout() + later.stderr() })
+    for (const file of fs.readdirSync(dir).filter((f) => f.startsWith('relay.db'))) {
+      seen.push({ what: `store file ${file}`, text: fs.readFileSync(path.join(dir, file)).toString('latin1') })
+    }
+
+    const forms = [token!, encodeURIComponent(token!), Buffer.from(`${token}:`).toString('base64').replace(/=+$/, '')]
+    const leaks = seen.flatMap(({ what, text }) => forms.filter((form) => text.includes(form)).map((form) => `${what} contains ${form.slice(0, 8)}…`))
+    expect(leaks).toEqual([])
+    expect(seen.length).toBeGreaterThan(40)
   })
 })

@@ -1,6 +1,7 @@
 /**
- * `csb-relay start [--config FILE] [--port N] [--host H] [--db URL]`: runs the relay until
- * SIGTERM or SIGINT, then closes it gracefully and exits 0. Configuration errors exit 2.
+ * `csb-relay start [--config FILE] [--port N] [--host H] [--db URL] [--new-admin-token]`: runs
+ * the relay until SIGTERM or SIGINT, then closes it gracefully and exits 0. Configuration errors
+ * exit 2.
  */
 import { ConfigError, loadConfig, type RelayConfig } from '../config'
 import { redactDbUrl } from '../../delivery'
@@ -8,12 +9,19 @@ import { createRouter, RoutingConfigError } from '../../delivery/routing'
 import { checkDestinations, DestinationConfigError } from '../../delivery'
 import { startRelay, type Relay } from '../relay'
 
-const USAGE = `Usage: csb-relay start [--config FILE] [--port N] [--host H] [--db URL]
+const USAGE = `Usage: csb-relay start [--config FILE] [--port N] [--host H] [--db URL] [--new-admin-token]
 
 Runs the relay: the Segment tracking API, the durable store, delivery to CustomerSuccessBox
 and the dashboard. Flags win over environment variables (PORT, HOST, CSB_RELAY_DB,
 CSB_RELAY_CONFIG, CSB_API_KEY, CSB_BASE_URL, CSB_RELAY_WRITE_KEYS, CSB_RELAY_ADMIN_TOKEN),
-which win over the JSON config file.`
+which win over the JSON config file.
+
+Listening on any host but a loopback address without CSB_RELAY_ADMIN_TOKEN, the relay makes an
+admin token on first start and prints it once ("Admin token: ..."); the store keeps only its
+hash. --new-admin-token makes a new one (printed once) and the old one stops working.`
+
+/** Not a setting of the relay but an action at start: the config loader never sees it. */
+const NEW_ADMIN_TOKEN_FLAG = '--new-admin-token'
 
 export function sdkSnippets(url: string, writeKey: string): string {
   return [
@@ -37,7 +45,7 @@ export function sdkSnippets(url: string, writeKey: string): string {
   ].join('\n')
 }
 
-function banner(relay: Relay): string {
+function banner(relay: Relay, renewedAdminToken: boolean): string {
   const { url, config, writeKeys } = relay
   const lines = [`csb-relay listening on ${url} (store: ${relay.store.engine}, ${redactDbUrl(config.db)})`, `Dashboard: ${url}/`]
   const generated = writeKeys.generated
@@ -55,6 +63,7 @@ function banner(relay: Relay): string {
   } else {
     lines.push(`Write keys: ${writeKeys.sources.length} source(s): ${writeKeys.sources.map((s) => s.name).join(', ')}`)
   }
+  lines.push(...adminLines(relay, renewedAdminToken))
   const csb = relay.csbState()
   lines.push(
     '',
@@ -63,6 +72,27 @@ function banner(relay: Relay): string {
       : 'CSB not configured: events are accepted and held until CSB_API_KEY and CSB_BASE_URL are set (or PUT /api/csb).'
   )
   return lines.join('\n')
+}
+
+function adminLines({ adminAccess, config }: Relay, renewed: boolean): string[] {
+  if (adminAccess.createdNow) {
+    return [
+      '',
+      renewed
+        ? 'A new admin token was made (--new-admin-token); the one before it no longer works (on other relays sharing this database: once they restart). The store keeps only its hash.'
+        : `No admin token was configured and the relay listens beyond this machine (${config.host}), so it made one; the store keeps only its hash.`,
+      `Admin token: ${adminAccess.createdNow}`,
+      '(shown only now: the dashboard and the CLI (--token or CSB_RELAY_ADMIN_TOKEN) need it for /api/; start with --new-admin-token for another)'
+    ]
+  }
+  switch (adminAccess.source) {
+    case 'configuration':
+      return ['Admin access: with the token set by CSB_RELAY_ADMIN_TOKEN or "adminToken"']
+    case 'generated':
+      return ['Admin access: with the token generated earlier (the store keeps only its hash; start with --new-admin-token for a new one, or set CSB_RELAY_ADMIN_TOKEN)']
+    case 'none':
+      return [`Admin access: from this machine only, no token (listening on ${config.host}; set CSB_RELAY_ADMIN_TOKEN for a token)`]
+  }
 }
 
 function readConfig(argv: string[]): RelayConfig | string {
@@ -87,9 +117,14 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE)
     return 0
   }
-  const config = readConfig(argv)
+  const newAdminToken = argv.includes(NEW_ADMIN_TOKEN_FLAG)
+  const config = readConfig(argv.filter((arg) => arg !== NEW_ADMIN_TOKEN_FLAG))
   if (typeof config === 'string') {
     console.error(`csb-relay start: configuration error: ${config}`)
+    return 2
+  }
+  if (newAdminToken && config.adminToken) {
+    console.error(`csb-relay start: ${NEW_ADMIN_TOKEN_FLAG}: the admin token is set by CSB_RELAY_ADMIN_TOKEN or "adminToken" in the config file; change it there instead`)
     return 2
   }
 
@@ -110,12 +145,12 @@ export async function run(argv: string[]): Promise<number> {
   })
 
   try {
-    relay = await startRelay(config)
+    relay = await startRelay(config, { newAdminToken })
   } catch (err) {
     console.error(`csb-relay start: could not start: ${(err as Error).message}`)
     return 1
   }
-  console.log(banner(relay))
+  console.log(banner(relay, newAdminToken))
 
   const signal = await stopRequested
   relay.logger.info({ signal }, 'closing: finishing in-flight requests')

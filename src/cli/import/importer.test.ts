@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import zlib from 'node:zlib'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { readLines } from './lines'
@@ -23,6 +24,18 @@ describe('readLines', () => {
     const lines = []
     for await (const l of readLines(file, { offset: 0, line: 0 })) lines.push(l)
     expect(lines.map((l) => [l.number, l.text, l.end])).toEqual([[1, 'one', 4], [2, 'zwei-ü', 12], [3, '', 13], [4, 'last', 17]])
+    const rest = []
+    for await (const l of readLines(file, { offset: 12, line: 2 })) rest.push([l.number, l.text])
+    expect(rest).toEqual([[3, ''], [4, 'last']])
+  })
+
+  it('reads a gzip file as its uncompressed lines, with uncompressed offsets, and resumes inside it', async () => {
+    const file = path.join(dir, 'a.jsonl.gz')
+    fs.writeFileSync(file, zlib.gzipSync(Buffer.from('one\nzwei-ü\n\nlast')))
+    const lines = []
+    for await (const l of readLines(file, { offset: 0, line: 0 })) lines.push(l)
+    expect(lines.map((l) => [l.number, l.text, l.end])).toEqual([[1, 'one', 4], [2, 'zwei-ü', 12], [3, '', 13], [4, 'last', 17]])
+    expect(lines[3].fileBytes).toBe(fs.statSync(file).size)
     const rest = []
     for await (const l of readLines(file, { offset: 12, line: 2 })) rest.push([l.number, l.text])
     expect(rest).toEqual([[3, ''], [4, 'last']])
@@ -128,6 +141,25 @@ describe('runImport', () => {
     expect(again.alreadyDone).toBe(true)
     expect(relay.seen.size).toBe(247)
     expect(relay.requests.reduce((a, b) => a + b, 0)).toBe(247)
+    await relay.app.close()
+  })
+
+  it('imports a gzip export (as Segment archives are) once, with progress in bytes of the file on disk', async () => {
+    const relay = await fakeRelay()
+    const plain = path.join(dir, 'events.jsonl')
+    writeEvents(plain, 300, [5])
+    const file = path.join(dir, 'events.jsonl.gz')
+    fs.writeFileSync(file, zlib.gzipSync(fs.readFileSync(plain)))
+    const checkpointPath = path.join(dir, 'cp-gz.json')
+    const done: Array<[number, number]> = []
+    const summary = await runImport({ file, url: relay.url, writeKey: 'wk', checkpointPath, batchSize: 100 }, { progress: (p) => done.push([p.bytesDone, p.bytesTotal]) })
+    expect(summary).toMatchObject({ sent: 299, bad: 1, lines: 300, alreadyDone: false })
+    expect(relay.seen.size).toBe(299)
+    expect(done.at(-1)).toEqual([fs.statSync(file).size, fs.statSync(file).size])
+    expect(readCheckpoint(checkpointPath)).toMatchObject({ done: true, offset: fs.statSync(plain).size, line: 300 })
+    const again = await runImport({ file, url: relay.url, writeKey: 'wk', checkpointPath, batchSize: 100 })
+    expect(again.alreadyDone).toBe(true)
+    expect(relay.requests.reduce((a, b) => a + b, 0)).toBe(299)
     await relay.app.close()
   })
 

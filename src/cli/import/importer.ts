@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import { readLines } from './lines'
+import { isGzipFile, readLines } from './lines'
 import { fileHead, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint'
 
 export interface ImportOptions {
@@ -122,19 +122,21 @@ export async function runImport(options: ImportOptions, hooks: ImportHooks = {})
   }
   if (!stat.isFile()) throw new ImportError(`${opts.file} is not a file`)
   const head = fileHead(opts.file)
+  // A gzip file's checkpoint offset counts uncompressed bytes, so it is not compared with the file's size.
+  const gzip = isGzipFile(opts.file)
 
   let checkpoint: Checkpoint = {
     version: 1, file: opts.file, head, offset: 0, line: 0, sent: 0, bad: 0, done: false, updatedAt: new Date().toISOString()
   }
   const previous = opts.restart ? null : readCheckpoint(opts.checkpointPath)
   if (previous) {
-    if (previous.head !== head || previous.offset > stat.size) {
+    if (previous.head !== head || (!gzip && previous.offset > stat.size)) {
       throw new ImportError(
         `${opts.file} is not the file checkpointed in ${opts.checkpointPath} (its content changed); run with --restart to import it from the start`
       )
     }
     checkpoint = { ...previous, file: opts.file }
-    if (previous.done && previous.offset === stat.size) {
+    if (previous.done && (gzip || previous.offset === stat.size)) {
       return { file: opts.file, alreadyDone: true, resumed: false, sent: 0, bad: 0, lines: previous.line, seconds: 0, checkpointPath: opts.checkpointPath }
     }
   }
@@ -144,8 +146,13 @@ export async function runImport(options: ImportOptions, hooks: ImportHooks = {})
   const run = { sent: 0, bad: 0 }
   const endpoint = `${opts.url.replace(/\/+$/, '')}/v1/import`
   const authorization = `Basic ${Buffer.from(`${opts.writeKey}:`).toString('base64')}`
+  // Progress is told in bytes of the file as it lies on disk (compressed for gzip).
+  let fileBytes = gzip ? 0 : checkpoint.offset
   const progress = (line: number, offset: number) =>
-    hooks.progress?.({ bytesDone: offset, bytesTotal: stat.size, sent: run.sent, bad: run.bad, line, startedAt, resumedFrom: resumed ? (previous?.offset ?? 0) : 0 })
+    hooks.progress?.({
+      bytesDone: gzip ? fileBytes : offset, bytesTotal: stat.size, sent: run.sent, bad: run.bad, line, startedAt,
+      resumedFrom: resumed && !gzip ? (previous?.offset ?? 0) : 0
+    })
   const bad = (line: number, problem: string) => {
     run.bad++
     hooks.badLine?.({ line, problem })
@@ -244,6 +251,7 @@ export async function runImport(options: ImportOptions, hooks: ImportHooks = {})
     }
     lastLine = line.number
     lastEnd = line.end
+    fileBytes = line.fileBytes
   }
   checkpoint.done = true
   await flush(lastEnd, lastLine)

@@ -43,6 +43,13 @@
 /** @typedef {{ ids?: string[], all?: boolean, reason?: string }} ReplayFilter */
 /** @typedef {{ configured: boolean, ok: boolean, message: string }} CsbCheck */
 /**
+ * @typedef {object} BrowserSetup
+ * @property {string} publicUrl the relay's URL as browsers reach it
+ * @property {'configuration' | 'request'} publicUrlFrom
+ * @property {{ 'script-src': string[], 'connect-src': string[], note: string }} csp
+ * @property {Array<{ name: string, writeKeyPlaceholder: string, snippet: string }>} sources
+ */
+/**
  * @typedef {object} TesterMatch
  * @property {string} subscription
  * @property {string} partnerAction
@@ -153,4 +160,9 @@ export function getConfig() {
 /** @returns {Promise<CsbCheck>} */
 export function checkCsb() {
   return call('GET', '/csb-check')
+}
+
+/** @returns {Promise<BrowserSetup>} */
+export function getBrowserSetup() {
+  return call('GET', '/browser')
 }

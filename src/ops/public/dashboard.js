@@ -5,6 +5,7 @@
  * page loads nothing from the internet; its CSP allows scripts and styles from the relay only.
  */
 import { checkCsb as askCsb, forgetToken, getConfig, hasToken, onTokenNeeded, saveToken } from './api.js'
+import { loadBrowser, setUpBrowser } from './browser.js'
 import { all, byId, field } from './dom.js'
 import { loadEvents, openEvent, setUpEvents } from './events.js'
 import { pretty } from './format.js'
@@ -43,7 +44,7 @@ function checkCsb() {
 
 function refreshAll() {
   notice('')
-  const jobs = [loadOverview(), loadEvents(true), loadConfig()]
+  const jobs = [loadOverview(), loadEvents(true), loadConfig(), loadBrowser()]
   if (state.detailId) jobs.push(openEvent(state.detailId, true))
   return Promise.all(jobs).catch(showError)
 }
@@ -74,6 +75,7 @@ if (hasToken()) byId('forget-token').hidden = false
 
 setUpEvents()
 setUpTester()
+setUpBrowser()
 byId('csb-recheck').addEventListener('click', () => checkCsb().catch(showError))
 const periodButtons = all('#periods button')
 for (const b of periodButtons) {

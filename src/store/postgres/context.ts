@@ -14,104 +14,120 @@ export const randomShard = (): number => Math.floor(Math.random() * SHARDS)
 
 /** Writes a transaction's counter changes, rows in a fixed order (no lock-order deadlocks). */
 export async function writeTally(client: Queryable, tally: Tally): Promise<void> {
-  const shard = randomShard()
-  const outcomes = tally.sortedOutcomes()
-  if (outcomes.length > 0) {
-    await client.query(
-      `INSERT INTO outcome_counts (minute, outcome, shard, n)
-       SELECT minute, outcome, $4, n FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS t(minute, outcome, n)
-       ON CONFLICT (minute, outcome, shard) DO UPDATE SET n = outcome_counts.n + EXCLUDED.n`,
-      [outcomes.map((o) => o.minute), outcomes.map((o) => o.outcome), outcomes.map((o) => o.n), shard]
-    )
+  if (tally.empty) return
+  await client.query(`WITH ${counters(1)} SELECT 1`, tallyParams(tally))
+}
+
+/** A key: an ordering key at a destination. */
+export interface KeyName {
+  destination: string
+  orderingKey: string
+}
+
+/** Keys as the two parallel arrays the SQL unnests. */
+export function keyArrays(keys: Iterable<KeyName>): [string[], string[]] {
+  const destinations: string[] = []
+  const orderingKeys: string[] = []
+  const seen = new Set<string>()
+  for (const k of keys) {
+    const id = `${k.destination}\u0000${k.orderingKey}`
+    if (seen.has(id)) continue
+    seen.add(id)
+    destinations.push(k.destination)
+    orderingKeys.push(k.orderingKey)
   }
-  const totals = tally.sortedTotals()
-  if (totals.length > 0) {
-    await client.query(
-      `INSERT INTO totals (bucket, shard, n)
-       SELECT bucket, $3, n FROM unnest($1::text[], $2::bigint[]) AS t(bucket, n)
-       ON CONFLICT (bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n`,
-      [totals.map(([b]) => b), totals.map(([, n]) => n), shard]
-    )
-  }
+  return [destinations, orderingKeys]
 }
 
 /**
- * Makes each key's row match its events, releases the leases in `released`, and writes the
- * transaction's counters, in one statement. Head = lowest-id pending event; a lease still held
+ * Makes each key's row match its events and writes the transaction's counters, in one
+ * statement. Head = lowest-id pending event of the key at its destination; a lease still held
  * is kept (the key is ready again when it expires); a key with no pending event has no row.
  * Callers hold the locks of the existing key rows and have already changed the events.
  */
-export async function refreshKeys(client: Queryable, keys: string[], released: string[] = [], tally?: Tally): Promise<void> {
-  const outcomes = tally?.sortedOutcomes() ?? []
-  const totals = tally?.sortedTotals() ?? []
-  if (keys.length === 0 && outcomes.length === 0 && totals.length === 0) return
+export async function refreshKeys(client: Queryable, keys: KeyName[], tally?: Tally): Promise<void> {
+  const [destinations, orderingKeys] = keyArrays(keys)
+  if (destinations.length === 0 && (tally === undefined || tally.empty)) return
   await client.query(
     `WITH heads AS (
-       SELECT k.ordering_key, h.id, h.run_at
-         FROM unnest($1::text[]) AS k(ordering_key)
+       SELECT k.destination, k.ordering_key, h.id, h.run_at
+         FROM unnest($1::text[], $2::text[]) AS k(destination, ordering_key)
          JOIN LATERAL (
-           SELECT id, run_at FROM events WHERE ordering_key = k.ordering_key AND status = 'pending' ORDER BY id LIMIT 1
+           SELECT id, run_at FROM events
+            WHERE destination = k.destination AND ordering_key = k.ordering_key AND status = 'pending' ORDER BY id LIMIT 1
          ) h ON true
-     ), ${keyRowsAndCounters(1, 2, 3)}
+     ), ${keyRowsAndCounters(1, 3, 4)}
      SELECT 1`,
-    [[...new Set(keys)], released, ...tallyParams(tally)]
+    [destinations, orderingKeys, [], ...tallyParams(tally)]
   )
 }
 
 /**
- * CTEs that bring the rows of the keys in $keys in line with a `heads` CTE (ordering_key, id,
- * run_at of each key's head; keys without one lose their row), release the leases of the keys
- * in $released, and add the counters given by tallyParams at $first.. $first+5.
+ * CTEs that bring the rows of the keys given at $keys, $keys+1 (destinations, ordering keys)
+ * in line with a `heads` CTE (destination, ordering_key, id, run_at of each key's head; keys
+ * without one lose their row), release the leases held by the events in $released (ids), and
+ * add the counters given by tallyParams at $first.. $first+7.
  */
 export function keyRowsAndCounters(keys: number, released: number, first: number): string {
-  const [buckets, deltas, minutes, names, counts, shard] = [0, 1, 2, 3, 4, 5].map((i) => `$${first + i}`)
+  const freed = `queue_keys.leased_event_id = ANY($${released}::bigint[])`
   return `refreshed AS (
-       INSERT INTO queue_keys (ordering_key, head_id, ready_at)
-       SELECT ordering_key, id, run_at FROM heads ORDER BY ordering_key COLLATE "C"
-       ON CONFLICT (ordering_key) DO UPDATE SET
+       INSERT INTO queue_keys (destination, ordering_key, head_id, ready_at)
+       SELECT destination, ordering_key, id, run_at FROM heads ORDER BY destination COLLATE "C", ordering_key COLLATE "C"
+       ON CONFLICT (destination, ordering_key) DO UPDATE SET
          head_id = EXCLUDED.head_id,
-         ready_at = CASE WHEN queue_keys.leased_event_id IS NOT NULL AND NOT (queue_keys.ordering_key = ANY($${released}::text[]))
-                         THEN queue_keys.leased_until ELSE EXCLUDED.ready_at END,
-         leased_event_id = CASE WHEN queue_keys.ordering_key = ANY($${released}::text[]) THEN NULL ELSE queue_keys.leased_event_id END,
-         leased_until = CASE WHEN queue_keys.ordering_key = ANY($${released}::text[]) THEN NULL ELSE queue_keys.leased_until END,
-         lease_owner = CASE WHEN queue_keys.ordering_key = ANY($${released}::text[]) THEN NULL ELSE queue_keys.lease_owner END,
-         lease_token = CASE WHEN queue_keys.ordering_key = ANY($${released}::text[]) THEN NULL ELSE queue_keys.lease_token END
+         ready_at = CASE WHEN queue_keys.leased_event_id IS NOT NULL AND NOT (${freed}) THEN queue_keys.leased_until ELSE EXCLUDED.ready_at END,
+         leased_event_id = CASE WHEN ${freed} THEN NULL ELSE queue_keys.leased_event_id END,
+         leased_until = CASE WHEN ${freed} THEN NULL ELSE queue_keys.leased_until END,
+         lease_owner = CASE WHEN ${freed} THEN NULL ELSE queue_keys.lease_owner END,
+         lease_token = CASE WHEN ${freed} THEN NULL ELSE queue_keys.lease_token END
      ), emptied AS (
-       DELETE FROM queue_keys WHERE ordering_key = ANY($${keys}::text[]) AND ordering_key NOT IN (SELECT ordering_key FROM heads)
-     ), counted AS (
-       INSERT INTO totals (bucket, shard, n)
-       SELECT bucket, ${shard}::int, n FROM unnest(${buckets}::text[], ${deltas}::bigint[]) AS t(bucket, n)
-       ON CONFLICT (bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n
+       DELETE FROM queue_keys q USING unnest($${keys}::text[], $${keys + 1}::text[]) AS t(destination, ordering_key)
+        WHERE q.destination = t.destination AND q.ordering_key = t.ordering_key
+          AND NOT EXISTS (SELECT 1 FROM heads h WHERE h.destination = q.destination AND h.ordering_key = q.ordering_key)
+     ), ${counters(first)}`
+}
+
+/** CTEs that add the counters given by tallyParams at $first.. $first+7. */
+function counters(first: number): string {
+  const [totalDestinations, buckets, deltas, minutes, names, outcomeDestinations, counts, shard] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `$${first + i}`)
+  return `counted AS (
+       INSERT INTO totals (destination, bucket, shard, n)
+       SELECT destination, bucket, ${shard}::int, n FROM unnest(${totalDestinations}::text[], ${buckets}::text[], ${deltas}::bigint[]) AS t(destination, bucket, n)
+       ON CONFLICT (destination, bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n
      ), outcomes AS (
-       INSERT INTO outcome_counts (minute, outcome, shard, n)
-       SELECT minute, outcome, ${shard}::int, n FROM unnest(${minutes}::bigint[], ${names}::text[], ${counts}::bigint[]) AS t(minute, outcome, n)
-       ON CONFLICT (minute, outcome, shard) DO UPDATE SET n = outcome_counts.n + EXCLUDED.n
+       INSERT INTO outcome_counts (minute, outcome, destination, shard, n)
+       SELECT minute, outcome, destination, ${shard}::int, n
+         FROM unnest(${minutes}::bigint[], ${names}::text[], ${outcomeDestinations}::text[], ${counts}::bigint[]) AS t(minute, outcome, destination, n)
+       ON CONFLICT (minute, outcome, destination, shard) DO UPDATE SET n = outcome_counts.n + EXCLUDED.n
      )`
 }
 
-/** The six parameters keyRowsAndCounters expects for a tally. */
+/** The eight parameters keyRowsAndCounters (and writeTally) expect for a tally, rows in the tally's fixed order. */
 export function tallyParams(tally?: Tally): unknown[] {
   const outcomes = tally?.sortedOutcomes() ?? []
   const totals = tally?.sortedTotals() ?? []
   return [
-    totals.map(([b]) => b), totals.map(([, n]) => n),
-    outcomes.map((o) => o.minute), outcomes.map((o) => o.outcome), outcomes.map((o) => o.n),
+    totals.map((t) => t.destination), totals.map((t) => t.bucket), totals.map((t) => t.n),
+    outcomes.map((o) => o.minute), outcomes.map((o) => o.outcome), outcomes.map((o) => o.destination), outcomes.map((o) => o.n),
     randomShard()
   ]
 }
 
-/** Locks the rows of these keys in sorted order (every transaction takes key locks in this order). */
-export async function lockKeys<R = KeyRow>(client: Queryable, keys: Iterable<string>): Promise<R[]> {
-  const sorted = [...new Set(keys)].sort()
-  if (sorted.length === 0) return []
+/** Locks the rows of these keys in (destination, ordering key) order (every transaction takes key locks in this order). */
+export async function lockKeys<R = KeyRow>(client: Queryable, keys: Iterable<KeyName>): Promise<R[]> {
+  const [destinations, orderingKeys] = keyArrays(keys)
+  if (destinations.length === 0) return []
   const { rows } = await client.query(
-    `SELECT * FROM queue_keys WHERE ordering_key = ANY($1::text[]) ORDER BY ordering_key COLLATE "C" FOR UPDATE`,
-    [sorted]
+    `SELECT q.* FROM queue_keys q JOIN unnest($1::text[], $2::text[]) AS t(destination, ordering_key)
+         ON q.destination = t.destination AND q.ordering_key = t.ordering_key
+      ORDER BY q.destination COLLATE "C", q.ordering_key COLLATE "C" FOR UPDATE OF q`,
+    [destinations, orderingKeys]
   )
   return rows as R[]
 }
 
 export interface KeyRow {
+  destination: string
   ordering_key: string
   head_id: number
   ready_at: number

@@ -4,49 +4,61 @@ import type { EnqueueResult, NewEvent } from '../types'
 import { randomShard, type Queryable } from './context'
 
 /**
- * Stores a group of events in ONE statement (atomic on its own, one round trip): ids are
- * allocated in call order, dedupe claims go in as a multi-row upsert (an entry older than the
- * window is taken over), only claimed events are inserted, their keys' rows are created or
- * their heads lowered, and the counters move. Rows are written sorted (dedupe by (source,
- * messageId), keys by name) so concurrent instances rarely wait on each other.
+ * Stores a group of events in ONE statement (atomic on its own, one round trip): each event is
+ * fanned out to one row per destination, ids allocated in call order (and within an event in
+ * the order of the destinations), dedupe claims go in as a multi-row upsert (an entry older than
+ * the window is taken over) naming the first destination's row, only claimed events' rows are
+ * inserted, their keys' rows are created or their heads lowered, and the counters move. Rows are
+ * written sorted (dedupe by (source, messageId), keys by destination and name) so concurrent
+ * instances rarely wait on each other.
  */
 const ENQUEUE_SQL = `
 WITH input AS (
-  -- Ids in call order: unnest yields the rows in order and nextval runs once per row (the CTE is
-  -- materialised, being volatile).
-  SELECT t.*, nextval('events_id_seq') AS id
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY
       AS t(source, message_id, ordering_key, type, event, received_at, ord)
+), fanned AS (
+  -- The subquery hands the rows over sorted and nextval runs once per row, in that order (the
+  -- CTE is materialised, being volatile).
+  SELECT f.*, nextval('events_id_seq') AS id FROM (
+    SELECT i.*, d.destination, d.dord
+      FROM input i CROSS JOIN unnest($11::text[]) WITH ORDINALITY AS d(destination, dord)
+     ORDER BY i.ord, d.dord
+  ) f
 ), claimed AS (
   INSERT INTO dedupe (source, message_id, event_id, seen_at)
-  SELECT source, message_id, id, $7::bigint FROM input
+  SELECT source, message_id, id, $7::bigint FROM fanned WHERE dord = 1
    ORDER BY source COLLATE "C", message_id COLLATE "C"
   ON CONFLICT (source, message_id) DO UPDATE SET event_id = EXCLUDED.event_id, seen_at = EXCLUDED.seen_at
     WHERE dedupe.seen_at <= $8::bigint
   RETURNING event_id
 ), inserted AS (
-  INSERT INTO events (id, source, message_id, ordering_key, type, event, received_at, status, attempts, run_at, updated_at)
-  SELECT i.id, i.source, i.message_id, i.ordering_key, i.type, i.event, i.received_at, 'pending', 0, $7::bigint, $7::bigint
-    FROM input i JOIN claimed c ON c.event_id = i.id
-  RETURNING id, ordering_key
+  INSERT INTO events (id, destination, source, message_id, ordering_key, type, event, received_at, status, attempts, run_at, updated_at)
+  SELECT f.id, f.destination, f.source, f.message_id, f.ordering_key, f.type, f.event, f.received_at, 'pending', 0, $7::bigint, $7::bigint
+    FROM fanned f
+    JOIN fanned first ON first.ord = f.ord AND first.dord = 1
+    JOIN claimed c ON c.event_id = first.id
+  RETURNING id, destination, ordering_key
 ), keyed AS (
   -- A key's head is its lowest pending id; an instance whose ids were allocated earlier but that
   -- commits later lowers the head again (its events were concurrent with the others).
   -- Rows not updated are still locked, so a concurrent outcome cannot delete the key row under us.
-  INSERT INTO queue_keys (ordering_key, head_id, ready_at)
-  SELECT ordering_key, min(id), $7::bigint FROM inserted GROUP BY ordering_key ORDER BY ordering_key COLLATE "C"
-  ON CONFLICT (ordering_key) DO UPDATE SET
+  INSERT INTO queue_keys (destination, ordering_key, head_id, ready_at)
+  SELECT destination, ordering_key, min(id), $7::bigint FROM inserted GROUP BY destination, ordering_key
+   ORDER BY destination COLLATE "C", ordering_key COLLATE "C"
+  ON CONFLICT (destination, ordering_key) DO UPDATE SET
     head_id = EXCLUDED.head_id,
     ready_at = CASE WHEN queue_keys.leased_event_id IS NULL THEN EXCLUDED.ready_at ELSE queue_keys.ready_at END
     WHERE EXCLUDED.head_id < queue_keys.head_id
 ), counted AS (
-  INSERT INTO totals (bucket, shard, n) SELECT 'new', $9::int, count(*) FROM inserted HAVING count(*) > 0
-  ON CONFLICT (bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n
+  INSERT INTO totals (destination, bucket, shard, n)
+  SELECT destination, 'new', $9::int, count(*) FROM inserted GROUP BY destination ORDER BY destination COLLATE "C"
+  ON CONFLICT (destination, bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n
 ), ingested AS (
-  INSERT INTO outcome_counts (minute, outcome, shard, n) SELECT $10::bigint, 'ingested', $9::int, count(*) FROM inserted HAVING count(*) > 0
-  ON CONFLICT (minute, outcome, shard) DO UPDATE SET n = outcome_counts.n + EXCLUDED.n
+  INSERT INTO outcome_counts (minute, outcome, destination, shard, n)
+  SELECT $10::bigint, 'ingested', destination, $9::int, count(*) FROM inserted GROUP BY destination ORDER BY destination COLLATE "C"
+  ON CONFLICT (minute, outcome, destination, shard) DO UPDATE SET n = outcome_counts.n + EXCLUDED.n
 )
-SELECT i.ord, i.id, c.event_id IS NOT NULL AS fresh FROM input i LEFT JOIN claimed c ON c.event_id = i.id ORDER BY i.ord`
+SELECT f.ord, f.id, c.event_id IS NOT NULL AS fresh FROM fanned f LEFT JOIN claimed c ON c.event_id = f.id WHERE f.dord = 1 ORDER BY f.ord`
 
 export async function enqueueEvents(db: Queryable, options: ResolvedStoreOptions, events: NewEvent[]): Promise<EnqueueResult[]> {
   const now = options.now()
@@ -68,7 +80,7 @@ export async function enqueueEvents(db: Queryable, options: ResolvedStoreOptions
   const { rows } = await db.query<{ ord: number; id: number; fresh: boolean }>(ENQUEUE_SQL, [
     unique.map((e) => e.source), unique.map((e) => e.messageId), unique.map((e) => e.orderingKey), unique.map((e) => e.type),
     json, unique.map((e) => receivedAtMs(e.receivedAt, now)), now, now - options.dedupeWindowMs, randomShard(),
-    Math.floor(now / MINUTE_MS) * MINUTE_MS
+    Math.floor(now / MINUTE_MS) * MINUTE_MS, options.destinations
   ])
   const uniqueResults: EnqueueResult[] = rows.map((r) => ({ id: String(r.id), duplicate: !r.fresh }))
   const seenBefore = unique.map((_, u) => u).filter((u) => uniqueResults[u].duplicate)

@@ -5,7 +5,7 @@ import { parseId } from '../rows'
 import { fromComplete, fromDeadLetter, fromRetry, fromSkip } from '../settlement'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
-  NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
+  NewEvent, QueuedSummary, ReasonCount, ReasonsQuery, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { QueuedListeners, summariseQueued } from '../queued'
 import type { OpaqueBatch, SerialisedEvents } from '../serialised'
@@ -214,12 +214,12 @@ export class PostgresStore implements Store {
     return stats(this.db, query)
   }
 
-  reasons(): Promise<ReasonCount[]> {
-    return reasons(this.db)
+  reasons(query?: ReasonsQuery): Promise<ReasonCount[]> {
+    return reasons(this.db, query)
   }
 
-  latencyPercentile(p: number, since: Date): Promise<number | null> {
-    return latencyPercentile(this.db, p, since)
+  latencyPercentile(p: number, since: Date, destination?: string): Promise<number | null> {
+    return latencyPercentile(this.db, p, since, destination)
   }
 
   async linkIdentities(links: IdentityLink[]): Promise<void> {

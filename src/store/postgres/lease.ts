@@ -4,6 +4,36 @@ import { newLeaseToken } from '../lease-token'
 import type { LeasedEvent, LeaseOptions } from '../types'
 import { randomShard, type Queryable } from './context'
 
+/** Every destination that has a key row: one index probe per destination, not a scan of the keys. */
+export const KEY_DESTINATIONS = `key_destinations(destination) AS (
+       SELECT min(destination) FROM queue_keys
+       UNION ALL
+       SELECT (SELECT min(destination) FROM queue_keys q WHERE q.destination > d.destination) FROM key_destinations d
+        WHERE d.destination IS NOT NULL
+     )`
+
+/**
+ * The due keys a lease takes, locked: one destination's from the (destination, ready_at,
+ * head_id) index; or each destination's first due keys, merged (the extra keys a destination
+ * offered stay locked only until the statement ends).
+ */
+const PICK_ONE = `picked AS (
+       SELECT destination, ordering_key FROM queue_keys
+        WHERE destination = $8 AND ready_at <= $1 AND NOT (ordering_key = ANY($5::text[]))
+        ORDER BY ready_at, head_id LIMIT $2
+        FOR UPDATE SKIP LOCKED
+     )`
+const PICK_ANY = `${KEY_DESTINATIONS}, picked AS (
+       SELECT p.destination, p.ordering_key FROM key_destinations d CROSS JOIN LATERAL (
+         SELECT destination, ordering_key, ready_at, head_id FROM queue_keys
+          WHERE destination = d.destination AND ready_at <= $1 AND NOT (ordering_key = ANY($5::text[]))
+          ORDER BY ready_at, head_id LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       ) p
+        WHERE d.destination IS NOT NULL
+        ORDER BY p.ready_at, p.head_id LIMIT $2
+     )`
+
 /**
  * Leases the heads of up to `limit` due keys. `FOR UPDATE SKIP LOCKED` lets instances lease
  * side by side without waiting on each other or taking the same key; a key whose lease expired
@@ -14,33 +44,29 @@ export async function leaseEvents(db: Queryable, options: ResolvedStoreOptions, 
   if (limit === 0) return []
   const now = options.now()
   const until = now + leaseMs
+  const one = lease.destination !== undefined
   // One statement: atomic by itself, one round trip. Leasing counts as an attempt; a first
-  // attempt moves the event from the 'new' to the 'retrying' total.
+  // attempt moves the event from its destination's 'new' to its 'retrying' total.
   const { rows } = await db.query<EventRow & { lease_token: string }>(
-    `WITH picked AS (
-       SELECT ordering_key FROM queue_keys
-        WHERE ready_at <= $1 AND NOT (ordering_key = ANY($5::text[]))
-        ORDER BY ready_at, head_id LIMIT $2
-        FOR UPDATE SKIP LOCKED
-     ), leased AS (
+    `WITH RECURSIVE ${one ? PICK_ONE : PICK_ANY}, leased AS (
        UPDATE queue_keys k SET leased_event_id = k.head_id, leased_until = $3, ready_at = $3, lease_owner = $4,
               lease_token = $6 || '-' || k.head_id
-         FROM picked WHERE k.ordering_key = picked.ordering_key
+         FROM picked WHERE k.destination = picked.destination AND k.ordering_key = picked.ordering_key
        RETURNING k.head_id, k.lease_token
      ), started AS (
        UPDATE events e SET attempts = e.attempts + 1, updated_at = $1
          FROM leased WHERE e.id = leased.head_id
        RETURNING ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}, leased.lease_token
      ), firsts AS (
-       SELECT count(*) AS n FROM started WHERE attempts = 1
+       SELECT destination, count(*) AS n FROM started WHERE attempts = 1 GROUP BY destination
      ), counted AS (
-       INSERT INTO totals (bucket, shard, n)
-       SELECT b.bucket, $7, b.n FROM firsts, LATERAL (VALUES ('new', -firsts.n), ('retrying', firsts.n)) AS b(bucket, n)
-        WHERE firsts.n > 0 ORDER BY 1
-       ON CONFLICT (bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n
+       INSERT INTO totals (destination, bucket, shard, n)
+       SELECT f.destination, b.bucket, $7, b.n FROM firsts f, LATERAL (VALUES ('new', -f.n), ('retrying', f.n)) AS b(bucket, n)
+        ORDER BY f.destination COLLATE "C", b.bucket COLLATE "C"
+       ON CONFLICT (destination, bucket, shard) DO UPDATE SET n = totals.n + EXCLUDED.n
      )
      SELECT * FROM started ORDER BY id`,
-    [now, limit, until, lease.owner, [...(lease.excludeKeys ?? [])], newLeaseToken(), randomShard()]
+    [now, limit, until, lease.owner, [...(lease.excludeKeys ?? [])], newLeaseToken(), randomShard(), ...(one ? [lease.destination] : [])]
   )
   return rows.map((row) => ({ ...toStoredEvent(row), leasedUntil: new Date(until), leaseId: row.lease_token }))
 }
@@ -50,11 +76,13 @@ export async function extendLeases(client: Queryable, options: ResolvedStoreOpti
   const until = options.now() + (Number.isFinite(leaseMs) ? Math.max(0, leaseMs) : 0)
   await client.query(
     `WITH target AS (
-       SELECT q.ordering_key FROM queue_keys q JOIN events e ON e.ordering_key = q.ordering_key AND q.leased_event_id = e.id
+       SELECT q.destination, q.ordering_key FROM queue_keys q
+         JOIN events e ON e.destination = q.destination AND e.ordering_key = q.ordering_key AND q.leased_event_id = e.id
         WHERE e.id = ANY($1::bigint[]) AND e.status = 'pending'
-        ORDER BY q.ordering_key COLLATE "C" FOR UPDATE OF q
+        ORDER BY q.destination COLLATE "C", q.ordering_key COLLATE "C" FOR UPDATE OF q
      )
-     UPDATE queue_keys q SET leased_until = $2, ready_at = $2 FROM target WHERE q.ordering_key = target.ordering_key`,
+     UPDATE queue_keys q SET leased_until = $2, ready_at = $2 FROM target
+      WHERE q.destination = target.destination AND q.ordering_key = target.ordering_key`,
     [ids, until]
   )
 }

@@ -10,12 +10,20 @@ export async function pruneChunk(client: Queryable, options: ResolvedStoreOption
   let deleted = 0
   let more = false
   for (const status of ['delivered', 'skipped'] as const) {
-    const { rowCount } = await client.query(
-      `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE status = '${status}' AND finished_at < $1 LIMIT ${PRUNE_CHUNK})`,
+    // Each deleted row leaves its own destination's total.
+    const { rows } = await client.query<{ destination: string; n: number }>(
+      `WITH gone AS (
+         DELETE FROM events WHERE id IN (SELECT id FROM events WHERE status = '${status}' AND finished_at < $1 LIMIT ${PRUNE_CHUNK})
+         RETURNING destination
+       )
+       SELECT destination, count(*) AS n FROM gone GROUP BY destination`,
       [cutoff]
     )
-    const n = rowCount ?? 0
-    tally.total(status, -n)
+    let n = 0
+    for (const row of rows) {
+      tally.total(row.destination, status, -Number(row.n))
+      n += Number(row.n)
+    }
     deleted += n
     more ||= n === PRUNE_CHUNK
   }

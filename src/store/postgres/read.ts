@@ -1,32 +1,34 @@
 import type { ResolvedStoreOptions } from '../options'
 import { bucketWidthMs, EVENT_COLUMNS, MINUTE_MS, parseId, percentileFraction, toStoredEvent, type EventRow, type TotalBucket } from '../rows'
 import type { Queryable } from './context'
-import type { Counts, ListQuery, Outcome, ReasonCount, StatsBucket, StatsQuery, StoredEvent } from '../types'
+import type { Counts, DestinationCounts, ListQuery, Outcome, ReasonCount, ReasonsQuery, StatsBucket, StatsQuery, StoredEvent } from '../types'
+import { addTotal, emptyDestinationCounts, sumCounts } from '../counts'
+import { KEY_DESTINATIONS } from './lease'
 
 export async function countEvents(pool: Queryable, options: ResolvedStoreOptions): Promise<Counts> {
-  const { rows } = await pool.query<{ bucket: TotalBucket | 'in_flight' | 'oldest'; n: number | null }>(
-    `SELECT bucket, sum(n)::bigint AS n FROM totals GROUP BY bucket
+  const { rows } = await pool.query<{ destination: string; bucket: TotalBucket | 'in_flight' | 'oldest'; n: number | null }>(
+    `WITH RECURSIVE ${KEY_DESTINATIONS}
+     SELECT destination, bucket, sum(n)::bigint AS n FROM totals GROUP BY destination, bucket
      UNION ALL
-     SELECT 'in_flight', count(*) FROM queue_keys WHERE leased_event_id IS NOT NULL AND leased_until > $1
+     SELECT destination, 'in_flight', count(*) FROM queue_keys WHERE leased_event_id IS NOT NULL AND leased_until > $1 GROUP BY destination
      UNION ALL
-     SELECT 'oldest', received_at FROM events WHERE id = (SELECT min(head_id) FROM queue_keys)`,
+     -- A destination's oldest unfinished event is the lowest head of its keys.
+     SELECT d.destination, 'oldest', (SELECT received_at FROM events WHERE id = (SELECT min(head_id) FROM queue_keys q WHERE q.destination = d.destination))
+       FROM key_destinations d WHERE d.destination IS NOT NULL`,
     [options.now()]
   )
-  const value = new Map(rows.map((r) => [r.bucket, r.n === null ? 0 : Number(r.n)]))
-  const n = (bucket: TotalBucket) => value.get(bucket) ?? 0
-  const inFlight = value.get('in_flight') ?? 0
-  const oldest = value.get('oldest')
-  return {
-    admitted: 0,
-    pending: n('new'),
-    retrying: Math.max(0, n('retrying') - inFlight),
-    inFlight,
-    delivered: n('delivered'),
-    dead: n('dead'),
-    skipped: n('skipped'),
-    byDestination: {},
-    oldestPendingAt: oldest === undefined ? null : new Date(oldest)
+  const byDestination: Record<string, DestinationCounts> = {}
+  const of = (destination: string): DestinationCounts => (byDestination[destination] ??= emptyDestinationCounts())
+  for (const destination of options.destinations) of(destination)
+  for (const row of rows) {
+    const n = row.n === null ? null : Number(row.n)
+    if (row.bucket === 'oldest') {
+      if (n !== null) of(row.destination).oldestPendingAt = new Date(n)
+    } else if (row.bucket === 'in_flight') of(row.destination).inFlight = n ?? 0
+    // A destination removed from the options whose rows are all gone keeps zero totals: not listed.
+    else if (n !== 0 || byDestination[row.destination]) addTotal(of(row.destination), row.bucket, n ?? 0)
   }
+  return sumCounts(0, null, byDestination)
 }
 
 export async function getEvent(pool: Queryable, id: string): Promise<StoredEvent | null> {
@@ -55,6 +57,10 @@ export async function listEvents(pool: Queryable, query: ListQuery): Promise<Sto
     params.push(query.type)
     where.push(`type = $${params.length}`)
   }
+  if (query.destination !== undefined) {
+    params.push(query.destination)
+    where.push(`destination = $${params.length}`)
+  }
   if (query.beforeId !== undefined) {
     const before = parseId(query.beforeId)
     if (before === null) return []
@@ -74,32 +80,35 @@ export async function stats(pool: Queryable, query: StatsQuery): Promise<StatsBu
   const from = Math.floor(query.from.getTime() / MINUTE_MS) * MINUTE_MS
   const { rows } = await pool.query<{ at: number; outcome: Outcome; n: number }>(
     `SELECT minute - minute % $1 AS at, outcome, sum(n)::bigint AS n FROM outcome_counts
-      WHERE minute >= $2 AND minute < $3 GROUP BY 1, 2 ORDER BY 1, outcome COLLATE "C"`,
-    [width, from, query.to.getTime()]
+      WHERE minute >= $2 AND minute < $3 AND ($4::text IS NULL OR destination = $4::text)
+      GROUP BY 1, 2 ORDER BY 1, outcome COLLATE "C"`,
+    [width, from, query.to.getTime(), query.destination ?? null]
   )
   return rows.map((r) => ({ at: new Date(Number(r.at)), outcome: r.outcome, count: Number(r.n) }))
 }
 
-export async function reasons(pool: Queryable): Promise<ReasonCount[]> {
-  const { rows } = await pool.query<{ reason: string | null; status: 'dead' | 'retrying'; n: number; last_at: number }>(
+export async function reasons(pool: Queryable, query: ReasonsQuery = {}): Promise<ReasonCount[]> {
+  const { rows } = await pool.query<{ destination: string; reason: string | null; status: 'dead' | 'retrying'; n: number; last_at: number }>(
     `SELECT * FROM (
-       SELECT last_error AS reason, 'dead' AS status, count(*) AS n, max(updated_at) AS last_at
-         FROM events WHERE status = 'dead' GROUP BY last_error
+       SELECT destination, last_error AS reason, 'dead' AS status, count(*) AS n, max(updated_at) AS last_at
+         FROM events WHERE status = 'dead' AND ($1::text IS NULL OR destination = $1::text) GROUP BY destination, last_error
        UNION ALL
-       SELECT last_error, 'retrying', count(*), max(updated_at)
-         FROM events WHERE status = 'pending' AND last_error IS NOT NULL GROUP BY last_error
-     ) r ORDER BY n DESC, reason COLLATE "C"`
+       SELECT destination, last_error, 'retrying', count(*), max(updated_at)
+         FROM events WHERE status = 'pending' AND last_error IS NOT NULL AND ($1::text IS NULL OR destination = $1::text)
+        GROUP BY destination, last_error
+     ) r ORDER BY n DESC, reason COLLATE "C", destination COLLATE "C", status COLLATE "C"`,
+    [query.destination ?? null]
   )
-  return rows.map((r) => ({ destination: 'CustomerSuccessBox', reason: r.reason ?? '', status: r.status, count: Number(r.n), lastAt: new Date(Number(r.last_at)) }))
+  return rows.map((r) => ({ destination: r.destination, reason: r.reason ?? '', status: r.status, count: Number(r.n), lastAt: new Date(Number(r.last_at)) }))
 }
 
-export async function latencyPercentile(pool: Queryable, p: number, since: Date): Promise<number | null> {
+export async function latencyPercentile(pool: Queryable, p: number, since: Date, destination?: string): Promise<number | null> {
   const fraction = percentileFraction(p)
   // percentile_disc is the nearest-rank percentile, as the SQLite engine computes it.
   const { rows } = await pool.query<{ l: number | null }>(
     `SELECT percentile_disc($1::float8) WITHIN GROUP (ORDER BY finished_at - received_at) AS l
-       FROM events WHERE status = 'delivered' AND finished_at >= $2`,
-    [fraction, since.getTime()]
+       FROM events WHERE status = 'delivered' AND finished_at >= $2 AND ($3::text IS NULL OR destination = $3::text)`,
+    [fraction, since.getTime(), destination ?? null]
   )
   return rows[0].l === null ? null : Number(rows[0].l)
 }

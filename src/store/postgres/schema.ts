@@ -97,6 +97,35 @@ const migrations: string[] = [
     seq integer NOT NULL,
     PRIMARY KEY (kind, name)
   );
+  `,
+  // 3: fan-out. Each event has one row per destination; keys and counters are per destination.
+  // Rows, keys and counters of a schema without destinations were all CustomerSuccessBox's. The
+  // defaults only fill those rows (no table rewrite) and are dropped: the engine always names
+  // the destination.
+  `
+  ALTER TABLE events ADD COLUMN destination text NOT NULL DEFAULT 'CustomerSuccessBox';
+  ALTER TABLE events ALTER COLUMN destination DROP DEFAULT;
+  DROP INDEX events_key_pending;
+  CREATE INDEX events_key_pending ON events (destination, ordering_key, id) WHERE status = 'pending';
+
+  ALTER TABLE queue_keys ADD COLUMN destination text NOT NULL DEFAULT 'CustomerSuccessBox';
+  ALTER TABLE queue_keys ALTER COLUMN destination DROP DEFAULT;
+  ALTER TABLE queue_keys DROP CONSTRAINT queue_keys_pkey;
+  ALTER TABLE queue_keys ADD PRIMARY KEY (destination, ordering_key);
+  DROP INDEX queue_keys_ready;
+  CREATE INDEX queue_keys_ready ON queue_keys (destination, ready_at, head_id);
+  DROP INDEX queue_keys_head;
+  CREATE INDEX queue_keys_head ON queue_keys (destination, head_id);
+
+  ALTER TABLE outcome_counts ADD COLUMN destination text NOT NULL DEFAULT 'CustomerSuccessBox';
+  ALTER TABLE outcome_counts ALTER COLUMN destination DROP DEFAULT;
+  ALTER TABLE outcome_counts DROP CONSTRAINT outcome_counts_pkey;
+  ALTER TABLE outcome_counts ADD PRIMARY KEY (minute, outcome, destination, shard);
+
+  ALTER TABLE totals ADD COLUMN destination text NOT NULL DEFAULT 'CustomerSuccessBox';
+  ALTER TABLE totals ALTER COLUMN destination DROP DEFAULT;
+  ALTER TABLE totals DROP CONSTRAINT totals_pkey;
+  ALTER TABLE totals ADD PRIMARY KEY (destination, bucket, shard);
   `
 ]
 

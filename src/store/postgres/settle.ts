@@ -2,7 +2,9 @@ import type { ResolvedStoreOptions } from '../options'
 import { parseId, samplesText } from '../rows'
 import { mayApply, type Settlement } from '../settlement'
 import { Tally } from '../tally'
-import { keyRowsAndCounters, tallyParams, type KeyRow, type Queryable } from './context'
+import { keyArrays, keyRowsAndCounters, tallyParams, type KeyName, type KeyRow, type Queryable } from './context'
+
+const keyOf = (destination: string, orderingKey: string): string => `${destination}\u0000${orderingKey}`
 
 /**
  * Applies outcomes under the rules in settlement.ts, set-based, in two statements: lock and
@@ -17,41 +19,44 @@ export async function settle(client: Queryable, options: ResolvedStoreOptions, i
   // so what we decide on is the state committed by whoever held them. Events whose key has no
   // row are not pending: they drop out of the join and are ignored, as rule 1 says.
   const { rows: locked } = await client.query<KeyRow & { id: number; status: string; attempts: number }>(
-    `SELECT e.id, e.status, e.attempts, q.ordering_key, q.head_id, q.ready_at, q.leased_event_id, q.leased_until,
+    `SELECT e.id, e.status, e.attempts, q.destination, q.ordering_key, q.head_id, q.ready_at, q.leased_event_id, q.leased_until,
             q.lease_owner, q.lease_token
-       FROM events e JOIN queue_keys q ON q.ordering_key = e.ordering_key
+       FROM events e JOIN queue_keys q ON q.destination = e.destination AND q.ordering_key = e.ordering_key
       WHERE e.id = ANY($1::bigint[])
-      ORDER BY q.ordering_key COLLATE "C", e.id
+      ORDER BY q.destination COLLATE "C", q.ordering_key COLLATE "C", e.id
       FOR UPDATE OF q, e`,
     [ids]
   )
-  const keys = new Map(locked.map((k) => [k.ordering_key, k]))
-  const events = new Map(locked.map((e) => [Number(e.id), { id: Number(e.id), ordering_key: e.ordering_key, status: e.status, attempts: Number(e.attempts) }]))
+  const keys = new Map(locked.map((k) => [keyOf(k.destination, k.ordering_key), k]))
+  const events = new Map(
+    locked.map((e) => [Number(e.id), { id: Number(e.id), destination: e.destination, ordering_key: e.ordering_key, status: e.status, attempts: Number(e.attempts) }])
+  )
 
   const tally = new Tally()
   const updates = new Map<number, { item: Settlement }>()
-  const released = new Set<string>()
-  const touched = new Set<string>()
+  // Events that held their key's lease: the refresh releases those leases.
+  const released: number[] = []
+  const touched: KeyName[] = []
   for (const item of items) {
     const id = parseId(item.id)
     if (id === null) continue
     const event = events.get(id)
-    const key: KeyRow | undefined = event ? keys.get(event.ordering_key) : undefined
+    const key: KeyRow | undefined = event ? keys.get(keyOf(event.destination, event.ordering_key)) : undefined
     const { apply, holdsLease } = mayApply(item, event, key)
     if (!apply || !event) continue
     updates.set(id, { item })
     if (holdsLease && key) {
-      released.add(event.ordering_key)
+      released.push(id)
       key.leased_event_id = null
       key.lease_token = null
     }
-    touched.add(event.ordering_key)
+    touched.push({ destination: event.destination, orderingKey: event.ordering_key })
     if (item.status !== 'pending') {
-      tally.total(Tally.unfinished(event.attempts), -1)
-      tally.total(item.status, 1)
+      tally.total(event.destination, Tally.unfinished(event.attempts), -1)
+      tally.total(event.destination, item.status, 1)
       event.status = item.status
     }
-    tally.outcome(now, item.status === 'pending' ? 'retrying' : item.status)
+    tally.outcome(event.destination, now, item.status === 'pending' ? 'retrying' : item.status)
   }
   if (updates.size === 0) return
 
@@ -81,16 +86,16 @@ export async function settle(client: Queryable, options: ResolvedStoreOptions, i
        -- Start at the current head: every pending id of a key is at or above it, and the index
        -- entries below it belong to finished events (dead row versions until vacuumed).
        -- A plain filter on the finished ids keeps this an index scan that stops at the first hit.
-       SELECT q.ordering_key, h.id, COALESCE((SELECT u.run_at FROM u WHERE u.id = h.id), h.run_at) AS run_at
-         FROM queue_keys q
+       SELECT q.destination, q.ordering_key, h.id, COALESCE((SELECT u.run_at FROM u WHERE u.id = h.id), h.run_at) AS run_at
+         FROM unnest($11::text[], $12::text[]) AS t(destination, ordering_key)
+         JOIN queue_keys q ON q.destination = t.destination AND q.ordering_key = t.ordering_key
          JOIN LATERAL (
            SELECT e.id, e.run_at FROM events e
-            WHERE e.ordering_key = q.ordering_key AND e.status = 'pending' AND e.id >= q.head_id
-              AND NOT (e.id = ANY($19::bigint[]))
+            WHERE e.destination = q.destination AND e.ordering_key = q.ordering_key AND e.status = 'pending' AND e.id >= q.head_id
+              AND NOT (e.id = ANY($22::bigint[]))
             ORDER BY e.id LIMIT 1
          ) h ON true
-        WHERE q.ordering_key = ANY($11::text[])
-     ), ${keyRowsAndCounters(11, 12, 13)}
+     ), ${keyRowsAndCounters(11, 13, 14)}
      SELECT count(*) FROM changed`,
     [
       list.map(([id]) => id),
@@ -103,8 +108,8 @@ export async function settle(client: Queryable, options: ResolvedStoreOptions, i
       col((i) => i.httpStatus ?? null),
       col((i) => samplesText(i.samples)),
       now,
-      [...touched],
-      [...released],
+      ...keyArrays(touched),
+      released,
       ...tallyParams(tally),
       list.filter(([, u]) => u.item.status !== 'pending').map(([id]) => id)
     ]

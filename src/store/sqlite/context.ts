@@ -4,6 +4,7 @@ import { EVENT_COLUMNS, type EventRow } from '../rows'
 import { Tally } from '../tally'
 
 export interface KeyRow {
+  destination: string
   ordering_key: string
   head_id: number
   ready_at: number
@@ -14,6 +15,8 @@ export interface KeyRow {
 }
 
 type Run = Database.Statement<unknown[], unknown>
+/** A key's identity: (destination, ordering key). */
+type Key = [destination: string, orderingKey: string]
 
 /** Prepared statements shared by the verbs; prepared once per connection. */
 export interface Statements {
@@ -22,21 +25,30 @@ export interface Statements {
   dedupeRenew: Run
   eventInsert: Run
   keyInsert: Run
-  keyGet: Database.Statement<[string], KeyRow>
-  keyHead: Database.Statement<[string], { id: number; run_at: number }>
+  keyGet: Database.Statement<Key, KeyRow>
+  keyHead: Database.Statement<Key, { id: number; run_at: number }>
   keyUpdateHead: Run
   keyInsertHead: Run
   keyDelete: Run
-  keyRelease: Run
-  keysReady: Database.Statement<[number, number], KeyRow>
+  keysReady: Database.Statement<[string, number, number], KeyRow>
   keyLease: Run
   keyExtend: Run
+  /** Every destination that has a key row: one index probe per destination, not a scan of the keys. */
+  keyDestinations: Database.Statement<[], { destination: string }>
   eventGet: Database.Statement<[number], EventRow & { updated_at: number }>
-  eventBrief: Database.Statement<[number], { id: number; ordering_key: string; status: string; attempts: number }>
+  eventBrief: Database.Statement<[number], EventBrief>
   eventStartAttempt: Database.Statement<[number, number], EventRow>
   eventSettle: Run
   outcomeAdd: Run
   totalAdd: Run
+}
+
+export interface EventBrief {
+  id: number
+  destination: string
+  ordering_key: string
+  status: string
+  attempts: number
 }
 
 export function prepare(db: Database.Database): Statements {
@@ -47,35 +59,41 @@ export function prepare(db: Database.Database): Statements {
     dedupeInsert: db.prepare('INSERT INTO dedupe (source, message_id, event_id, seen_at) VALUES (?, ?, ?, ?)'),
     dedupeRenew: db.prepare('UPDATE dedupe SET event_id = ?, seen_at = ? WHERE source = ? AND message_id = ?'),
     eventInsert: db.prepare(
-      `INSERT INTO events (source, message_id, ordering_key, type, event, received_at, status, attempts, run_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`
+      `INSERT INTO events (destination, source, message_id, ordering_key, type, event, received_at, status, attempts, run_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`
     ),
     keyInsert: db.prepare(
-      `INSERT INTO queue_keys (ordering_key, head_id, ready_at) VALUES (?, ?, ?) ON CONFLICT (ordering_key) DO NOTHING`
+      `INSERT INTO queue_keys (destination, ordering_key, head_id, ready_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (destination, ordering_key) DO NOTHING`
     ),
-    keyGet: db.prepare<[string], KeyRow>('SELECT * FROM queue_keys WHERE ordering_key = ?'),
-    keyHead: db.prepare<[string], { id: number; run_at: number }>(
-      `SELECT id, run_at FROM events INDEXED BY events_key_pending WHERE ordering_key = ? AND status = 'pending' ORDER BY id LIMIT 1`
+    keyGet: db.prepare<Key, KeyRow>('SELECT * FROM queue_keys WHERE destination = ? AND ordering_key = ?'),
+    keyHead: db.prepare<Key, { id: number; run_at: number }>(
+      `SELECT id, run_at FROM events INDEXED BY events_key_pending
+        WHERE destination = ? AND ordering_key = ? AND status = 'pending' ORDER BY id LIMIT 1`
     ),
-    keyUpdateHead: db.prepare('UPDATE queue_keys SET head_id = ?, ready_at = ? WHERE ordering_key = ?'),
-    keyInsertHead: db.prepare('INSERT INTO queue_keys (ordering_key, head_id, ready_at) VALUES (?, ?, ?)'),
-    keyDelete: db.prepare('DELETE FROM queue_keys WHERE ordering_key = ?'),
-    keyRelease: db.prepare(
-      `UPDATE queue_keys SET leased_event_id = NULL, leased_until = NULL, lease_owner = NULL, lease_token = NULL
-       WHERE ordering_key = ?`
+    keyUpdateHead: db.prepare('UPDATE queue_keys SET head_id = ?, ready_at = ? WHERE destination = ? AND ordering_key = ?'),
+    keyInsertHead: db.prepare('INSERT INTO queue_keys (destination, ordering_key, head_id, ready_at) VALUES (?, ?, ?, ?)'),
+    keyDelete: db.prepare('DELETE FROM queue_keys WHERE destination = ? AND ordering_key = ?'),
+    keysReady: db.prepare<[string, number, number], KeyRow>(
+      'SELECT * FROM queue_keys WHERE destination = ? AND ready_at <= ? ORDER BY ready_at, head_id LIMIT ?'
     ),
-    keysReady: db.prepare<[number, number], KeyRow>('SELECT * FROM queue_keys WHERE ready_at <= ? ORDER BY ready_at, head_id LIMIT ?'),
     keyLease: db.prepare(
       `UPDATE queue_keys SET leased_event_id = head_id, leased_until = ?, ready_at = ?, lease_owner = ?, lease_token = ?
-       WHERE ordering_key = ?`
+       WHERE destination = ? AND ordering_key = ?`
     ),
     keyExtend: db.prepare(
-      'UPDATE queue_keys SET leased_until = ?, ready_at = ? WHERE leased_event_id = ? AND ordering_key = ?'
+      'UPDATE queue_keys SET leased_until = ?, ready_at = ? WHERE leased_event_id = ? AND destination = ? AND ordering_key = ?'
+    ),
+    keyDestinations: db.prepare<[], { destination: string }>(
+      `WITH RECURSIVE d(destination) AS (
+         SELECT min(destination) FROM queue_keys
+         UNION ALL
+         SELECT (SELECT min(destination) FROM queue_keys WHERE destination > d.destination) FROM d WHERE d.destination IS NOT NULL
+       )
+       SELECT destination FROM d WHERE destination IS NOT NULL`
     ),
     eventGet: db.prepare<[number], EventRow & { updated_at: number }>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`),
-    eventBrief: db.prepare<[number], { id: number; ordering_key: string; status: string; attempts: number }>(
-      'SELECT id, ordering_key, status, attempts FROM events WHERE id = ?'
-    ),
+    eventBrief: db.prepare<[number], EventBrief>('SELECT id, destination, ordering_key, status, attempts FROM events WHERE id = ?'),
     eventStartAttempt: db.prepare<[number, number], EventRow>(
       `UPDATE events SET attempts = attempts + 1, updated_at = ? WHERE id = ? RETURNING ${EVENT_COLUMNS}`
     ),
@@ -87,9 +105,12 @@ export function prepare(db: Database.Database): Statements {
        WHERE id = ?`
     ),
     outcomeAdd: db.prepare(
-      'INSERT INTO outcome_counts (minute, outcome, n) VALUES (?, ?, ?) ON CONFLICT (minute, outcome) DO UPDATE SET n = n + excluded.n'
+      `INSERT INTO outcome_counts (minute, outcome, destination, n) VALUES (?, ?, ?, ?)
+       ON CONFLICT (minute, outcome, destination) DO UPDATE SET n = n + excluded.n`
     ),
-    totalAdd: db.prepare('INSERT INTO totals (bucket, n) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET n = n + excluded.n')
+    totalAdd: db.prepare(
+      'INSERT INTO totals (destination, bucket, n) VALUES (?, ?, ?) ON CONFLICT (destination, bucket) DO UPDATE SET n = n + excluded.n'
+    )
   }
 }
 
@@ -132,25 +153,34 @@ export function writeTally(ctx: SqliteContext, tally: Tally): void {
 }
 
 export function writeTallyNow(ctx: SqliteContext, tally: Tally): void {
-  for (const { minute, outcome, n } of tally.sortedOutcomes()) ctx.s.outcomeAdd.run(minute, outcome, n)
-  for (const [bucket, n] of tally.sortedTotals()) ctx.s.totalAdd.run(bucket, n)
+  for (const { minute, outcome, destination, n } of tally.sortedOutcomes()) ctx.s.outcomeAdd.run(minute, outcome, destination, n)
+  for (const { destination, bucket, n } of tally.sortedTotals()) ctx.s.totalAdd.run(destination, bucket, n)
 }
 
 /**
- * Makes the key's row match its events: the head is the lowest-id pending event; a lease in
- * progress is kept (ready again when it expires); no pending event left → no row.
+ * Makes the key's row match its events: the head is the lowest-id pending event of the key at
+ * its destination; a lease in progress is kept (ready again when it expires); no pending event
+ * left → no row.
  */
-export function refreshKey(ctx: SqliteContext, orderingKey: string): void {
-  const head = ctx.s.keyHead.get(orderingKey)
-  const key = ctx.s.keyGet.get(orderingKey)
+export function refreshKey(ctx: SqliteContext, destination: string, orderingKey: string): void {
+  const head = ctx.s.keyHead.get(destination, orderingKey)
+  const key = ctx.s.keyGet.get(destination, orderingKey)
   if (!head) {
-    if (key) ctx.s.keyDelete.run(orderingKey)
+    if (key) ctx.s.keyDelete.run(destination, orderingKey)
     return
   }
   if (!key) {
-    ctx.s.keyInsertHead.run(orderingKey, head.id, head.run_at)
+    ctx.s.keyInsertHead.run(destination, orderingKey, head.id, head.run_at)
     return
   }
   const readyAt = key.leased_event_id !== null ? (key.leased_until as number) : head.run_at
-  if (key.head_id !== head.id || key.ready_at !== readyAt) ctx.s.keyUpdateHead.run(head.id, readyAt, orderingKey)
+  if (key.head_id !== head.id || key.ready_at !== readyAt) ctx.s.keyUpdateHead.run(head.id, readyAt, destination, orderingKey)
+}
+
+/** Key identities gathered in a set: destination and ordering key joined by NUL (cleaned text holds no NUL). */
+export const keyId = (destination: string, orderingKey: string): string => `${destination}\u0000${orderingKey}`
+
+export function splitKeyId(id: string): [destination: string, orderingKey: string] {
+  const cut = id.indexOf('\u0000')
+  return [id.slice(0, cut), id.slice(cut + 1)]
 }

@@ -72,18 +72,25 @@ function eventsOfRow(ctx: SqliteContext, row: InboxRecord): Array<NewEvent & { e
   return eventsOfInput(ctx, { opaque: true, n: row.n, head: row.meta, body: row.events as Buffer })
 }
 
-/** Keeps a row that could not be moved as one dead letter with the reason and the row's text; returns the reason. */
+/**
+ * Keeps a row that could not be moved as one dead letter per destination (each destination's
+ * account of the events holds it), with the reason and the row's text; returns the reason.
+ */
 function deadLetterRow(ctx: SqliteContext, row: InboxRecord, error: unknown): string {
   const now = ctx.options.now()
   const reason = `inbox row ${row.id} could not be queued: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500)
-  ctx.q(
-    `INSERT INTO events (source, message_id, ordering_key, type, event, received_at, status, attempts, run_at,
+  const text = JSON.stringify({ inboxRow: row.id, kind: row.kind, meta: row.meta, events: typeof row.events === 'string' ? row.events : row.events.toString('utf8') })
+  const insert = ctx.q(
+    `INSERT INTO events (destination, source, message_id, ordering_key, type, event, received_at, status, attempts, run_at,
        last_error, finished_at, updated_at)
-     VALUES ('inbox', ?, ?, 'unknown', ?, ?, 'dead', 0, ?, ?, ?, ?)`
-  ).run(`inbox-${row.id}`, `inbox-${row.id}`, JSON.stringify({ inboxRow: row.id, kind: row.kind, meta: row.meta, events: typeof row.events === 'string' ? row.events : row.events.toString('utf8') }), now, now, reason, now, now)
+     VALUES (?, 'inbox', ?, ?, 'unknown', ?, ?, 'dead', 0, ?, ?, ?, ?)`
+  )
   const tally = new Tally()
-  tally.total('dead', 1)
-  tally.outcome(now, 'dead', 1)
+  for (const destination of ctx.options.destinations) {
+    insert.run(destination, `inbox-${row.id}`, `inbox-${row.id}`, text, now, now, reason, now, now)
+    tally.total(destination, 'dead', 1)
+    tally.outcome(destination, now, 'dead', 1)
+  }
   writeTally(ctx, tally)
   return reason
 }

@@ -2,7 +2,7 @@ import type { ResolvedStoreOptions } from '../options'
 import { parseId } from '../rows'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
-  NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
+  NewEvent, QueuedSummary, ReasonCount, ReasonsQuery, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { Tally } from '../tally'
 import { isOpaqueBatch, isSerialisedEvents, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
@@ -163,12 +163,12 @@ export class SqliteStore implements Store {
     return this.readEvents(() => stats(this.ctx, query))
   }
 
-  reasons(): Promise<ReasonCount[]> {
-    return this.readEvents(() => reasons(this.ctx))
+  reasons(query?: ReasonsQuery): Promise<ReasonCount[]> {
+    return this.readEvents(() => reasons(this.ctx, query))
   }
 
-  latencyPercentile(p: number, since: Date): Promise<number | null> {
-    return this.readEvents(() => latencyPercentile(this.ctx, p, since))
+  latencyPercentile(p: number, since: Date, destination?: string): Promise<number | null> {
+    return this.readEvents(() => latencyPercentile(this.ctx, p, since, destination))
   }
 
   async linkIdentities(links: IdentityLink[]): Promise<void> {

@@ -9,7 +9,7 @@
 import type { ResolvedStoreOptions } from '../options'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
-  NewEvent, QueuedSummary, ReasonCount, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoreLogger, StoredEvent
+  NewEvent, QueuedSummary, ReasonCount, ReasonsQuery, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoreLogger, StoredEvent
 } from '../types'
 import { QueuedListeners } from '../queued'
 import { isOpaqueBatch, isSerialisedEvents, movableBuffers, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
@@ -162,12 +162,12 @@ export class WorkerSqliteStore implements Store {
     return this.call('stats', [query])
   }
 
-  reasons(): Promise<ReasonCount[]> {
-    return this.call('reasons', [])
+  reasons(query?: ReasonsQuery): Promise<ReasonCount[]> {
+    return this.call('reasons', [query])
   }
 
-  latencyPercentile(p: number, since: Date): Promise<number | null> {
-    return this.call('latencyPercentile', [p, since])
+  latencyPercentile(p: number, since: Date, destination?: string): Promise<number | null> {
+    return this.call('latencyPercentile', [p, since, destination])
   }
 
   linkIdentities(links: IdentityLink[]): Promise<void> {

@@ -16,12 +16,16 @@ export function pruneChunk(ctx: SqliteContext, nowMs: number, first: boolean): {
   let deleted = 0
   let more = false
   for (const status of ['delivered', 'skipped'] as const) {
-    const n = ctx
-      .q(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE status = '${status}' AND finished_at < ? LIMIT ${PRUNE_CHUNK})`)
-      .run(cutoff).changes
-    tally.total(status, -n)
-    deleted += n
-    more ||= n === PRUNE_CHUNK
+    // Each deleted row leaves its own destination's total.
+    const gone = ctx
+      .q<{ destination: string }>(
+        `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE status = '${status}' AND finished_at < ? LIMIT ${PRUNE_CHUNK})
+         RETURNING destination`
+      )
+      .all(cutoff)
+    for (const row of gone) tally.total(row.destination, status, -1)
+    deleted += gone.length
+    more ||= gone.length === PRUNE_CHUNK
   }
   if (first) ctx.q('DELETE FROM outcome_counts WHERE minute < ?').run(cutoff)
   const forgotten = ctx

@@ -1,34 +1,35 @@
 import { countInbox } from './inbox'
-import { bucketWidthMs, cleanText, EVENT_COLUMNS, MINUTE_MS, parseId, percentileFraction, toStoredEvent, type EventRow, type TotalBucket } from '../rows'
-import type { Counts, ListQuery, Outcome, ReasonCount, StatsBucket, StatsQuery, StoredEvent } from '../types'
+import { addTotal, emptyDestinationCounts, sumCounts } from '../counts'
+import { bucketWidthMs, cleanOptional, cleanText, EVENT_COLUMNS, MINUTE_MS, parseId, percentileFraction, toStoredEvent, type EventRow, type TotalBucket } from '../rows'
+import type { Counts, DestinationCounts, ListQuery, Outcome, ReasonCount, ReasonsQuery, StatsBucket, StatsQuery, StoredEvent } from '../types'
 import type { SqliteContext } from './context'
 
 export function countEvents(ctx: SqliteContext): Counts {
   const now = ctx.options.now()
-  const totals = new Map<string, number>()
-  for (const row of ctx.q<{ bucket: TotalBucket; n: number }>('SELECT bucket, n FROM totals').all()) totals.set(row.bucket, row.n)
-  const inFlight = ctx
-    .q<{ n: number }>('SELECT count(*) AS n FROM queue_keys WHERE leased_event_id IS NOT NULL AND leased_until > ?')
-    .get(now)!.n
-  // The oldest unfinished event is the lowest head of all keys.
-  const oldest = ctx
-    .q<{ received_at: number }>(`SELECT received_at FROM events WHERE id = (SELECT min(head_id) FROM queue_keys)`)
-    .get()
-  const n = (bucket: TotalBucket) => totals.get(bucket) ?? 0
-  const inbox = countInbox(ctx)
-  const oldestAt = Math.min(oldest?.received_at ?? Infinity, inbox.oldestAt ?? Infinity)
-  return {
-    admitted: inbox.events,
-    pending: n('new'),
-    // Leasing counts as an attempt, so every leased event sits in the retrying bucket.
-    retrying: Math.max(0, n('retrying') - inFlight),
-    inFlight,
-    delivered: n('delivered'),
-    dead: n('dead'),
-    skipped: n('skipped'),
-    byDestination: {},
-    oldestPendingAt: oldestAt === Infinity ? null : new Date(oldestAt)
+  const byDestination: Record<string, DestinationCounts> = {}
+  const of = (destination: string): DestinationCounts => (byDestination[destination] ??= emptyDestinationCounts())
+  for (const destination of ctx.options.destinations) of(destination)
+  const totals = ctx.q<{ destination: string; bucket: TotalBucket; n: number }>('SELECT destination, bucket, n FROM totals').all()
+  for (const row of totals) {
+    // A destination removed from the options whose rows are all gone keeps zero totals: not listed.
+    if (row.n !== 0 || byDestination[row.destination]) addTotal(of(row.destination), row.bucket, row.n)
   }
+  const inFlight = ctx
+    .q<{ destination: string; n: number }>(
+      'SELECT destination, count(*) AS n FROM queue_keys WHERE leased_event_id IS NOT NULL AND leased_until > ? GROUP BY destination'
+    )
+    .all(now)
+  for (const row of inFlight) of(row.destination).inFlight = row.n
+  // A destination's oldest unfinished event is the lowest head of its keys.
+  const oldest = ctx.q<{ received_at: number }>(
+    'SELECT received_at FROM events WHERE id = (SELECT min(head_id) FROM queue_keys WHERE destination = ?)'
+  )
+  for (const { destination } of ctx.s.keyDestinations.all()) {
+    const row = oldest.get(destination)
+    if (row) of(destination).oldestPendingAt = new Date(row.received_at)
+  }
+  const inbox = countInbox(ctx)
+  return sumCounts(inbox.events, inbox.oldestAt, byDestination)
 }
 
 export function getEvent(ctx: SqliteContext, id: string): StoredEvent | null {
@@ -59,6 +60,10 @@ export function listEvents(ctx: SqliteContext, query: ListQuery): StoredEvent[] 
     where.push('type = ?')
     params.push(cleanText(query.type))
   }
+  if (query.destination !== undefined) {
+    where.push('destination = ?')
+    params.push(cleanText(query.destination))
+  }
   if (query.beforeId !== undefined) {
     const before = parseId(query.beforeId)
     if (before === null) return []
@@ -77,39 +82,47 @@ export function stats(ctx: SqliteContext, query: StatsQuery): StatsBucket[] {
   const rows = ctx
     .q<{ at: number; outcome: Outcome; n: number }>(
       `SELECT minute - minute % ? AS at, outcome, sum(n) AS n FROM outcome_counts
-       WHERE minute >= ? AND minute < ? GROUP BY at, outcome ORDER BY at, outcome`
+       WHERE minute >= ? AND minute < ? AND (? IS NULL OR destination = ?) GROUP BY at, outcome ORDER BY at, outcome`
     )
-    .all(width, from, query.to.getTime())
+    .all(width, from, query.to.getTime(), ...twice(query.destination))
   return rows.map((r) => ({ at: new Date(r.at), outcome: r.outcome, count: r.n }))
 }
 
-export function reasons(ctx: SqliteContext): ReasonCount[] {
+export function reasons(ctx: SqliteContext, query: ReasonsQuery = {}): ReasonCount[] {
   const rows = ctx
-    .q<{ reason: string | null; status: 'dead' | 'retrying'; n: number; last_at: number }>(
-      `SELECT last_error AS reason, 'dead' AS status, count(*) AS n, max(updated_at) AS last_at
-         FROM events WHERE status = 'dead' GROUP BY last_error
+    .q<{ destination: string; reason: string | null; status: 'dead' | 'retrying'; n: number; last_at: number }>(
+      `SELECT destination, last_error AS reason, 'dead' AS status, count(*) AS n, max(updated_at) AS last_at
+         FROM events WHERE status = 'dead' AND (? IS NULL OR destination = ?) GROUP BY destination, last_error
        UNION ALL
-       SELECT last_error, 'retrying', count(*), max(updated_at)
-         FROM events WHERE status = 'pending' AND last_error IS NOT NULL GROUP BY last_error
-       ORDER BY n DESC, reason`
+       SELECT destination, last_error, 'retrying', count(*), max(updated_at)
+         FROM events WHERE status = 'pending' AND last_error IS NOT NULL AND (? IS NULL OR destination = ?)
+        GROUP BY destination, last_error
+       ORDER BY n DESC, reason, destination, status`
     )
-    .all()
-  return rows.map((r) => ({ destination: 'CustomerSuccessBox', reason: r.reason ?? '', status: r.status, count: r.n, lastAt: new Date(r.last_at) }))
+    .all(...twice(query.destination), ...twice(query.destination))
+  return rows.map((r) => ({ destination: r.destination, reason: r.reason ?? '', status: r.status, count: r.n, lastAt: new Date(r.last_at) }))
 }
 
 /** Nearest-rank percentile of finishedAt - receivedAt over events delivered since `since`. */
-export function latencyPercentile(ctx: SqliteContext, p: number, since: Date): number | null {
+export function latencyPercentile(ctx: SqliteContext, p: number, since: Date, destination?: string): number | null {
   const fraction = percentileFraction(p)
+  const to = ` AND (? IS NULL OR destination = ?)`
   const n = ctx
-    .q<{ n: number }>(`SELECT count(*) AS n FROM events WHERE status = 'delivered' AND finished_at >= ?`)
-    .get(since.getTime())!.n
+    .q<{ n: number }>(`SELECT count(*) AS n FROM events WHERE status = 'delivered' AND finished_at >= ?${to}`)
+    .get(since.getTime(), ...twice(destination))!.n
   if (n === 0) return null
   const rank = Math.max(1, Math.ceil(fraction * n - 1e-9))
   const row = ctx
     .q<{ l: number }>(
-      `SELECT finished_at - received_at AS l FROM events WHERE status = 'delivered' AND finished_at >= ?
+      `SELECT finished_at - received_at AS l FROM events WHERE status = 'delivered' AND finished_at >= ?${to}
        ORDER BY l LIMIT 1 OFFSET ?`
     )
-    .get(since.getTime(), rank - 1)
+    .get(since.getTime(), ...twice(destination), rank - 1)
   return row ? row.l : null
+}
+
+/** A destination filter as the two parameters of `(? IS NULL OR destination = ?)`: null means every destination. */
+const twice = (destination: string | undefined): [string | null, string | null] => {
+  const d = cleanOptional(destination)
+  return [d, d]
 }

@@ -99,6 +99,54 @@ const migrations: string[] = [
     seq INTEGER NOT NULL,
     PRIMARY KEY (kind, name)
   ) WITHOUT ROWID;
+  `,
+  // 4: fan-out. Each event has one row per destination; keys and counters are per destination.
+  // Rows, keys and counters of a store without destinations were all CustomerSuccessBox's. The
+  // column default only serves those rows: the engine always names the destination.
+  `
+  ALTER TABLE events ADD COLUMN destination TEXT NOT NULL DEFAULT 'CustomerSuccessBox';
+  DROP INDEX events_key_pending;
+  CREATE INDEX events_key_pending ON events (destination, ordering_key, id) WHERE status = 'pending';
+
+  CREATE TABLE queue_keys_4 (
+    destination TEXT NOT NULL,
+    ordering_key TEXT NOT NULL,
+    head_id INTEGER NOT NULL,
+    ready_at INTEGER NOT NULL,
+    leased_event_id INTEGER,
+    leased_until INTEGER,
+    lease_owner TEXT,
+    lease_token TEXT,
+    PRIMARY KEY (destination, ordering_key)
+  ) WITHOUT ROWID;
+  INSERT INTO queue_keys_4 (destination, ordering_key, head_id, ready_at, leased_event_id, leased_until, lease_owner, lease_token)
+    SELECT 'CustomerSuccessBox', ordering_key, head_id, ready_at, leased_event_id, leased_until, lease_owner, lease_token FROM queue_keys;
+  DROP TABLE queue_keys;
+  ALTER TABLE queue_keys_4 RENAME TO queue_keys;
+  CREATE INDEX queue_keys_ready ON queue_keys (destination, ready_at, head_id);
+  CREATE INDEX queue_keys_head ON queue_keys (destination, head_id);
+  CREATE INDEX queue_keys_leased ON queue_keys (leased_until) WHERE leased_event_id IS NOT NULL;
+
+  CREATE TABLE outcome_counts_4 (
+    minute INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (minute, outcome, destination)
+  ) WITHOUT ROWID;
+  INSERT INTO outcome_counts_4 (minute, outcome, destination, n) SELECT minute, outcome, 'CustomerSuccessBox', n FROM outcome_counts;
+  DROP TABLE outcome_counts;
+  ALTER TABLE outcome_counts_4 RENAME TO outcome_counts;
+
+  CREATE TABLE totals_4 (
+    destination TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (destination, bucket)
+  ) WITHOUT ROWID;
+  INSERT INTO totals_4 (destination, bucket, n) SELECT 'CustomerSuccessBox', bucket, n FROM totals;
+  DROP TABLE totals;
+  ALTER TABLE totals_4 RENAME TO totals;
   `
 ]
 

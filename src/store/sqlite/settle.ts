@@ -2,19 +2,19 @@ import { cleanOptional, parseId, samplesText } from '../rows'
 import { fromComplete, fromDeadLetter, fromRetry, fromSkip, mayApply, type Settlement } from '../settlement'
 import { Tally } from '../tally'
 import type { CompleteItem, DeadLetterItem, RetryItem, SkipItem } from '../types'
-import { refreshKey, writeTally, type SqliteContext } from './context'
+import { keyId, refreshKey, splitKeyId, writeTally, type SqliteContext } from './context'
 
 const RELEASE_TO_HEAD = `UPDATE queue_keys SET head_id = ?, ready_at = ?, leased_event_id = NULL, leased_until = NULL,
-  lease_owner = NULL, lease_token = NULL WHERE ordering_key = ?`
+  lease_owner = NULL, lease_token = NULL WHERE destination = ? AND ordering_key = ?`
 
 /**
  * Releases the key's lease and moves its head to the next pending event (or removes the key when
  * none is left): what the lease release followed by `refreshKey` does, in two statements, not four.
  */
-function releaseToNextHead(ctx: SqliteContext, orderingKey: string): void {
-  const head = ctx.s.keyHead.get(orderingKey)
-  if (head) ctx.q(RELEASE_TO_HEAD).run(head.id, head.run_at, orderingKey)
-  else ctx.s.keyDelete.run(orderingKey)
+function releaseToNextHead(ctx: SqliteContext, destination: string, orderingKey: string): void {
+  const head = ctx.s.keyHead.get(destination, orderingKey)
+  if (head) ctx.q(RELEASE_TO_HEAD).run(head.id, head.run_at, destination, orderingKey)
+  else ctx.s.keyDelete.run(destination, orderingKey)
 }
 
 /** Applies outcomes under the rules in settlement.ts. */
@@ -26,7 +26,7 @@ function settle(ctx: SqliteContext, items: Settlement[]): void {
     const id = parseId(item.id)
     if (id === null) continue
     const event = ctx.s.eventBrief.get(id)
-    const key = event ? ctx.s.keyGet.get(event.ordering_key) : undefined
+    const key = event ? ctx.s.keyGet.get(event.destination, event.ordering_key) : undefined
     const { apply, holdsLease } = mayApply(item, event, key)
     if (!apply || !event) continue
     const retrying = item.status === 'pending'
@@ -43,15 +43,15 @@ function settle(ctx: SqliteContext, items: Settlement[]): void {
       samplesText(item.samples),
       id
     )
-    if (holdsLease) releaseToNextHead(ctx, event.ordering_key)
-    else touched.add(event.ordering_key)
+    if (holdsLease) releaseToNextHead(ctx, event.destination, event.ordering_key)
+    else touched.add(keyId(event.destination, event.ordering_key))
     if (item.status !== 'pending') {
-      tally.total(Tally.unfinished(event.attempts), -1)
-      tally.total(item.status, 1)
+      tally.total(event.destination, Tally.unfinished(event.attempts), -1)
+      tally.total(event.destination, item.status, 1)
     }
-    tally.outcome(now, item.status === 'pending' ? 'retrying' : item.status)
+    tally.outcome(event.destination, now, item.status === 'pending' ? 'retrying' : item.status)
   }
-  for (const key of touched) refreshKey(ctx, key)
+  for (const key of touched) refreshKey(ctx, ...splitKeyId(key))
   writeTally(ctx, tally)
 }
 

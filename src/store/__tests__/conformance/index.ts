@@ -5,6 +5,7 @@
 import { describe } from 'vitest'
 import { admitTests } from './admit'
 import { enqueueTests } from './enqueue'
+import { fanOutTests } from './fanout'
 import { createSuite, type StoreHarness } from './harness'
 import { instanceTests } from './instances'
 import { leaseTests } from './lease'
@@ -22,5 +23,6 @@ export function storeConformance(harness: StoreHarness): void {
     replayTests(suite)
     readTests(suite)
     instanceTests(suite)
+    fanOutTests(suite)
   })
 }

@@ -8,7 +8,9 @@ export function readTests(suite: Suite): void {
   describe('counts, list, stats, reasons, latency', () => {
     test('counts each state and the oldest unfinished event', async () => {
       const store = await open()
-      expect(await store.counts()).toEqual({ admitted: 0, pending: 0, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null })
+      const none = { pending: 0, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null }
+      // The default destination is listed even before it has rows.
+      expect(await store.counts()).toEqual({ admitted: 0, ...none, byDestination: { CustomerSuccessBox: none } })
       const made = await enqueueAll(store, ['a', 'b', 'c', 'd', 'e', 'f'].map((k, i) => newEvent(k, { receivedAt: new Date(T0 + i) })))
       const leased = await lease(store, 5)
       const byId = new Map(leased.map((e) => [e.id, e]))
@@ -17,9 +19,8 @@ export function readTests(suite: Suite): void {
       await store.deadLetter([{ ...settle(1), reason: 'bad' }])
       await store.skip([{ ...settle(2), reason: 'filtered' }])
       await store.retryLater([{ ...settle(3), runAt: clock.date(HOUR), error: 'HTTP 500' }])
-      expect(await store.counts()).toEqual({
-        admitted: 0, pending: 1, retrying: 1, inFlight: 1, delivered: 1, dead: 1, skipped: 1, oldestPendingAt: new Date(T0 + 3)
-      })
+      const each = { pending: 1, retrying: 1, inFlight: 1, delivered: 1, dead: 1, skipped: 1, oldestPendingAt: new Date(T0 + 3) }
+      expect(await store.counts()).toEqual({ admitted: 0, ...each, byDestination: { CustomerSuccessBox: each } })
     })
 
     test('list: newest first, by status, reason, type, with paging', async () => {
@@ -88,9 +89,9 @@ export function readTests(suite: Suite): void {
       await store.deadLetter([{ id: made[2], reason: 'HTTP 422' }])
       await store.retryLater([{ id: made[3], runAt: clock.date(HOUR), error: 'HTTP 503' }])
       expect(await store.reasons()).toEqual([
-        { reason: 'HTTP 400', status: 'dead', count: 2, lastAt: new Date(T0) },
-        { reason: 'HTTP 422', status: 'dead', count: 1, lastAt: clock.date() },
-        { reason: 'HTTP 503', status: 'retrying', count: 1, lastAt: clock.date() }
+        { destination: 'CustomerSuccessBox', reason: 'HTTP 400', status: 'dead', count: 2, lastAt: new Date(T0) },
+        { destination: 'CustomerSuccessBox', reason: 'HTTP 422', status: 'dead', count: 1, lastAt: clock.date() },
+        { destination: 'CustomerSuccessBox', reason: 'HTTP 503', status: 'retrying', count: 1, lastAt: clock.date() }
       ])
     })
 

@@ -1,7 +1,7 @@
 /**
- * The requests bench/ingest.ts sends. Bodies come from templates with a fresh messageId spliced
- * in, so building them costs the generator next to nothing and every event is new to the relay
- * (no dedupe shortcut).
+ * The requests bench/ingest.ts sends, the same to the relay and to the bare server. Bodies come
+ * from templates with a fresh messageId spliced in, so building them costs the generator next to
+ * nothing and every event is new to the relay (no dedupe shortcut).
  */
 import { createHmac } from 'node:crypto'
 

@@ -1,0 +1,118 @@
+/**
+ * Every bench runs in its quick form (--quick: a few seconds each) and prints its headline
+ * figures and ratios. The figures themselves are not judged (the machine is shared and noisy);
+ * what fails here is a bench that no longer runs, exits with an error, or stops printing what
+ * the README quotes. The benches run at once: most of their time is spent waiting on latency.
+ */
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { assertBuilt, ROOT } from '../helpers/processes'
+
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx')
+const TIMEOUT_MS = 240_000
+
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** `tsx bench/<script> --quick ...args`, with no BENCH_ variable of the caller's shell. */
+function bench(script: string, ...args: string[]): Promise<Run> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BENCH_')))
+  return new Promise((resolve) => {
+    execFile(TSX, [path.join('bench', script), '--quick', ...args], { cwd: ROOT, env, timeout: TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** Fails with the bench's whole output, so a broken bench says why. */
+function expectRan(run: Run): void {
+  expect(run.code, `exit code ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`).toBe(0)
+}
+
+const N = String.raw`[\d,]+`
+const RATIO = String.raw`\d+\.\d\d`
+
+describe.concurrent('benches in their quick form (bench/, --quick)', () => {
+  beforeAll(assertBuilt)
+
+  it('ingest prints the sustained rate against the bare server first, then acceptance with its targets', { timeout: TIMEOUT_MS }, async () => {
+    const run = await bench('ingest.ts')
+    expectRan(run)
+    const out = run.stdout
+    const sustained = out.indexOf("Sustained rate: events accepted AND moved into the relay's queue")
+    const acceptance = out.indexOf('Acceptance only:')
+    expect(sustained).toBeGreaterThan(0)
+    expect(acceptance).toBeGreaterThan(sustained)
+    for (const scenario of ['single-event requests', '100-event batches', '100-event webhook arrays']) {
+      // Peak against peak: bare events/s (connections), relay events/s (connections), ratio.
+      const peakRow = new RegExp(`^${scenario}\\s+${N} \\(32\\)\\s+${N} \\(32\\)\\s+\\d+%`, 'm')
+      expect(out.slice(sustained, acceptance)).toMatch(peakRow)
+      expect(out.slice(acceptance)).toMatch(new RegExp(`^${scenario}\\s+${N} \\(32\\)\\s+${N} \\(32\\)\\s+\\d+%\\s+>= \\d+% (met|MISSED)`, 'm'))
+    }
+    expect(out).toMatch(/^relay: webhook arrays against batches \(acceptance, peak against peak\):\s+\d+%/m)
+    expect(out).toMatch(/^relay code: .*dist/m)
+  })
+
+  it('delivery prints each scenario with its ratio to the same bound, the contended ones included', { timeout: TIMEOUT_MS }, async () => {
+    const run = await bench('delivery.ts')
+    expectRan(run)
+    const out = run.stdout
+    const section = (name: string) => {
+      const start = out.indexOf(`== ${name}`)
+      expect(start, `no scenario "${name}" in:\n${out}`).toBeGreaterThanOrEqual(0)
+      const end = out.indexOf('\n== ', start + 1)
+      return out.slice(start, end < 0 ? undefined : end)
+    }
+    const bound = /bound 64\/(\d+\.\d)ms\s+(\d+)/
+    const throughput = section('throughput, no filters')
+    expect(throughput).toMatch(new RegExp(`ratio \\(target >= 0\\.80\\)\\s+${RATIO}`))
+    const contended = section('throughput, contended: 200 ordering keys')
+    const names = section('throughput, 300 feature names (names guard on, limit 1000)')
+    for (const scenario of [throughput, contended, names]) {
+      // Every event reached an outcome, and none was refused (the names guard's limit is above the names).
+      expect(scenario).toMatch(/delivered, dead, skipped\s+300, 0, 0/)
+      expect(scenario).toMatch(/delivered\/s\s+\d+/)
+      expect(scenario.match(bound)?.slice(1)).toEqual(throughput.match(bound)?.slice(1))
+    }
+    expect(contended).toMatch(/ordering keys, event names\s+200, 1/)
+    expect(contended).toMatch(new RegExp(`ratio to the bound\\s+${RATIO}`))
+    expect(names).toMatch(/ordering keys, event names\s+300, 300/)
+    // The guard admitted every name (through the store), and refused none.
+    expect(names).toMatch(/feature names known \/ limit\s+300 \/ 1000/)
+    expect(names).toMatch(new RegExp(`ratio to the bound\\s+${RATIO}`))
+    expect(section('request client alone')).toMatch(new RegExp(`ratio to the bound\\s+${RATIO}`))
+    expect(section('steady 1000/s')).toMatch(/p95 ms \(target < 150\)\s+\d+/)
+    expect(section('steady 200/s')).toMatch(/verdict\s+(kept up|FELL BEHIND)/)
+    expect(section('routing')).toMatch(/throughput ratio three\/none\s+\d+\.\d{3}/)
+  })
+
+  it('postgres prints each store setup and the PG-1 / SQLite and PG-2 / PG-1 ratios', { timeout: TIMEOUT_MS }, async () => {
+    const run = await bench('postgres.ts')
+    expectRan(run)
+    for (const setup of ['SQLite, 1 instance', 'PostgreSQL, 1 instance', 'PostgreSQL, 2 instances']) {
+      expect(run.stdout).toMatch(new RegExp(`^${setup}\\s+\\d+\\s+\\d+\\s+${RATIO}\\s+${RATIO}$`, 'm'))
+    }
+    expect(run.stdout).toMatch(new RegExp(`^PG-1 / SQLite: ingest ${RATIO}, delivery ${RATIO}$`, 'm'))
+    expect(run.stdout).toMatch(new RegExp(`^PG-2 / PG-1:   ingest ${RATIO}, delivery ${RATIO}$`, 'm'))
+  })
+
+  it('store prints its engine runs against the raw-insert baseline', { timeout: TIMEOUT_MS }, async () => {
+    const run = await bench('store.ts', '--engines', 'sqlite')
+    expectRan(run)
+    expect(run.stdout).toMatch(/^baseline raw better-sqlite3 inserts, 100 per transaction: \d+ ev\/s$/m)
+    for (const line of ['enqueue, 100-event batches, one at a time', 'enqueue, 1-event calls, 64 concurrent', 'lease+complete, 2k backlog over 64 keys']) {
+      expect(run.stdout).toMatch(new RegExp(`^sqlite\\s+${line.replace(/[+()]/g, '\\$&')}.*\\s\\d+ ev/s\\s+${RATIO}x baseline$`, 'm'))
+    }
+  })
+
+  it('a bench pointed at a dist that is not built says so and how to fix it', { timeout: TIMEOUT_MS }, async () => {
+    const run = await bench('store.ts', '--dist', path.join(ROOT, 'no-such-checkout', 'dist'))
+    expect(run.code).not.toBe(0)
+    expect(run.stderr).toMatch(/no-such-checkout\/dist\/cli\/main\.js is missing; build that checkout/)
+  })
+})
