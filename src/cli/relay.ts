@@ -14,7 +14,7 @@ import {
   CsbSettingsError, createLogger, createOps, healthPlugin, lazyChildLogger, loadStoredCsbSettings, opsPlugin, parseCsbSettings,
   storeCsbSettings, type CsbSource, type CsbState
 } from '../ops'
-import { backlogOf, openStore, type Store } from '../store'
+import { openStore, slowestBacklog, type Store } from '../store'
 import type { RelayConfig } from './config'
 import { ensureAdminToken, type AdminAccess } from './admin-token'
 
@@ -175,7 +175,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     await app.register(healthPlugin, {
       readiness: async () => ({
         engine: store.engine,
-        backlog: backlogOf(await store.counts()),
+        backlog: slowestBacklog(await store.counts()),
         csbConfigured: csb !== undefined
       })
     })

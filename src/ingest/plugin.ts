@@ -12,7 +12,7 @@
 import os from 'node:os'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { OpaqueBatch, SerialisedEvents } from '../store/serialised'
-import { backlogOf, type Counts, type NewEvent, type QueuedSummary, type Store } from '../store/types'
+import { slowestBacklog, type NewEvent, type QueuedSummary, type Store } from '../store/types'
 import { WRITE_KEY_HELP, WriteKeys, writeKeyFromAuthorization, type IngestSource } from './auth'
 import { BacklogGate } from './backlog-gate'
 import { readBody } from './body'
@@ -64,19 +64,6 @@ const PARSE_THREAD_MIN_BYTES = 16 * 1024
 const SUCCESS = '{"success":true}'
 const JSON_TYPE = 'application/json; charset=utf-8'
 const CORS_DEFAULT_HEADERS = 'Content-Type, Authorization, X-Retry-Count'
-/**
- * The backlog backpressure compares with `maxBacklog`, in events: what is admitted and not yet
- * queued, plus the unfinished rows of the destination furthest behind. The store keeps one row
- * per destination, so the rows' total would fill the bound N times as fast with N destinations,
- * and the gate adds accepted events (not rows) to its last count. Counting the slowest
- * destination keeps the bound's meaning (events not yet delivered everywhere) whatever N is.
- */
-export function slowestBacklog(counts: Counts): number {
-  const perDestination = Object.values(counts.byDestination ?? {}).map((d) => d.pending + d.retrying + d.inFlight)
-  if (perDestination.length === 0) return backlogOf(counts)
-  return counts.admitted + Math.max(...perDestination)
-}
-
 function errorBody(message: string): string {
   return JSON.stringify({ success: false, error: message })
 }

@@ -3,7 +3,7 @@
  * everywhere (the slowest destination's rows), not the rows of every destination added up.
  */
 import { describe, expect, it } from 'vitest'
-import { slowestBacklog } from '../../src/ingest/plugin'
+import { slowestBacklog } from '../../src/store/types'
 import type { Counts, DestinationCounts } from '../../src/store/types'
 
 const dest = (pending: number, retrying = 0, inFlight = 0): DestinationCounts => ({
