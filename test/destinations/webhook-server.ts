@@ -16,6 +16,8 @@ export interface HookServer {
   failUntil: number
   /** Answer 503 to the next N requests. */
   failNext: number
+  /** Answer this status to every request (after the 503s above), when set. */
+  answer?: number
   /** The bodies of requests answered 2xx, each array flattened into its items. */
   accepted(): Array<Record<string, unknown>>
   close(): Promise<void>
@@ -45,7 +47,7 @@ export async function startHookServer(): Promise<HookServer> {
       else if (hook.failNext > 0) {
         hook.failNext--
         status = 503
-      }
+      } else if (hook.answer !== undefined) status = hook.answer
       hook.requests.push({ at: Date.now(), status, headers: req.headers, body })
       res.writeHead(status, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ ok: status === 200 }))
