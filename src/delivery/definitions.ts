@@ -35,9 +35,9 @@ function looksLikePath(spec: string): boolean {
 }
 
 /** The package's `dist/destinations` folder, or null when the package is not installed. */
-function catalogFolder(resolveFrom: string): string | null {
+function catalogFolder(paths: string[]): string | null {
   try {
-    const pkg = require.resolve('@segment/action-destinations/package.json', { paths: [resolveFrom, __dirname] })
+    const pkg = require.resolve('@segment/action-destinations/package.json', { paths })
     return path.join(path.dirname(pkg), 'dist', 'destinations')
   } catch {
     return null
@@ -69,15 +69,16 @@ function definitionOf(mod: unknown): LoadedDefinition | null {
 
 /**
  * Loads the definition `spec` names, from `cwd` for a path. Throws DefinitionError naming what
- * was looked for, where, and the fix.
+ * was looked for, where, and the fix. The package is looked for from `cwd` and from the relay's
+ * own folder (`searchFrom`, which a test narrows to show the error of a missing package).
  */
-export function loadDefinition(spec: string, cwd: string): LoadedDefinition {
+export function loadDefinition(spec: string, cwd: string, searchFrom: string[] = [cwd, __dirname]): LoadedDefinition {
   let file: string
   if (looksLikePath(spec)) {
     file = path.resolve(cwd, spec)
     if (!fs.existsSync(file)) throw new DefinitionError(`definition ${JSON.stringify(spec)}: no file at ${file}; give a path (relative to the working directory) to a module exporting a DestinationDefinition`)
   } else {
-    const catalog = catalogFolder(cwd)
+    const catalog = catalogFolder(searchFrom)
     if (!catalog) {
       throw new DefinitionError(`definition ${JSON.stringify(spec)} comes from @segment/action-destinations, which is not installed; install it with: ${INSTALL_HINT}`)
     }

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { parseDestinations } from '../../src/cli/destinations-config'
 import type { DestinationConfig } from '../../src/delivery'
 import { checkDestination, DestinationConfigError } from '../../src/delivery/destination-check'
-import { refusal } from '../../src/delivery/definitions'
+import { DefinitionError, INSTALL_HINT, loadDefinition, refusal } from '../../src/delivery/definitions'
 import { tempDir } from '../helpers/temp'
 
 const hook = (over: Partial<DestinationConfig> = {}): DestinationConfig => ({
@@ -70,6 +70,17 @@ describe('destinations config', () => {
     const checked = checkDestination({ name: 'mine', definition: './inhouse.js', settings: {} }, dir)
     expect(checked.definition.name).toBe('In House')
     expect(checked.subscriptions.map((s) => s.name)).toEqual(['pings'])
+  })
+
+  it('names the npm command when @segment/action-destinations is not installed, and needs it only for its definitions', () => {
+    const bare = tempDir('csb-no-catalog-')
+    expect(() => loadDefinition('webhook', bare, [bare])).toThrow(DefinitionError)
+    expect(() => loadDefinition('webhook', bare, [bare])).toThrow(`is not installed; install it with: ${INSTALL_HINT}`)
+    expect(INSTALL_HINT).toBe('npm install @segment/action-destinations@3.497.0')
+    // An in-house definition loads without the package.
+    const file = path.join(bare, 'audit.js')
+    fs.writeFileSync(file, "module.exports = { name: 'Audit', actions: { record: { title: 'R', fields: {}, perform: () => undefined } } }")
+    expect(loadDefinition('./audit.js', bare, [bare]).name).toBe('Audit')
   })
 
   it('csb-relay start exits 2 naming the destination, the field and the fix', () => {
