@@ -54,6 +54,18 @@ afterAll(async () => {
 })
 
 describe('the CLI per destination', () => {
+  it('keeps each destination\'s dead letters with their own samples and reason', async () => {
+    const [dead] = await relay.store.list({ status: 'dead', destination: 'hooks', limit: 1 })
+    expect(dead!.destination).toBe('hooks')
+    expect(dead!.action).toBe('send')
+    expect(dead!.lastStatus).toBe(400)
+    expect(JSON.stringify(dead!.samples?.request)).toContain(`${hook.url}/in`)
+    expect(dead!.samples?.response).toMatchObject({ status: 400 })
+    // The same event's CSB row was delivered, with CSB's request as its sample.
+    const [csb] = await relay.store.list({ status: 'delivered', destination: 'CustomerSuccessBox', limit: 1 })
+    expect(JSON.stringify(csb!.samples?.request)).toContain('/api/v1_1/')
+  })
+
   it('status shows a line per destination, and one destination alone with --destination', async () => {
     const all = await cli(['status'])
     expect(all.code).toBe(0)

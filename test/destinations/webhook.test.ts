@@ -21,7 +21,11 @@ afterEach(async () => {
   open = []
 })
 
-async function rig(subscription: Record<string, unknown>, delivery: Record<string, unknown> = {}): Promise<{ relay: Relay; sandbox: Sandbox; hook: HookServer }> {
+async function rig(
+  subscription: Record<string, unknown>,
+  delivery: Record<string, unknown> = {},
+  filters?: unknown[]
+): Promise<{ relay: Relay; sandbox: Sandbox; hook: HookServer }> {
   const sandbox = await startSandbox({ port: 0 })
   const hook = await startHookServer()
   open.push(sandbox, hook)
@@ -35,7 +39,8 @@ async function rig(subscription: Record<string, unknown>, delivery: Record<strin
           definition: 'webhook',
           settings: { sharedSecret: 'hook-secret-value' },
           subscriptions: [{ name: 'tracks', partnerAction: 'send', subscribe: 'type = "track"', mapping: { url: `${hook.url}/in`, method: 'POST', data: { '@path': '$.' }, ...subscription } }],
-          delivery: { ...fast, ...delivery }
+          delivery: { ...fast, ...delivery },
+          ...(filters ? { filters } : {})
         }
       ]
     }
@@ -124,5 +129,28 @@ describe('CSB and the webhook definition side by side', () => {
     const failed = (hook.requests[0].body as Array<{ event: string }>).map((e) => e.event)
     expect(failed.length).toBeGreaterThan(0)
     for (const n of failed) expect(hooked.filter((h) => h === n)).toHaveLength(1)
+  }, 30_000)
+
+  it('skips per destination: integrations by name or definition name, and the destination\'s own filters', async () => {
+    const { relay, sandbox, hook } = await rig({}, {}, [{ name: 'no internal', drop: 'properties.internal = true' }])
+    const track = (event: string, extra: Record<string, unknown> = {}) => ({ type: 'track', userId: 'u9', event, messageId: randomUUID(), properties: { account_id: 'acc-9' }, ...extra })
+    const batch = [
+      track('Both'),
+      track('Not to Webhook', { integrations: { Webhook: false } }),
+      track('Not to hooks', { integrations: { hooks: false } }),
+      track('Internal', { properties: { account_id: 'acc-9', internal: true } }),
+      track('Not to CSB', { integrations: { CustomerSuccessBox: false } })
+    ]
+    expect((await post(relay, '/v1/batch', { batch })).status).toBe(200)
+    await waitFor('every row settled', async () => {
+      const c = (await relay.store.counts()).byDestination
+      return c.hooks.delivered + c.hooks.skipped === 5 && c.CustomerSuccessBox.delivered + c.CustomerSuccessBox.skipped === 5
+    })
+    expect(hook.accepted().map((e) => e.event)).toEqual(['Both', 'Not to CSB'])
+    expect(csbNames(sandbox, ['Both', 'Not to Webhook', 'Not to hooks', 'Internal', 'Not to CSB'])).toEqual(['Both', 'Not to Webhook', 'Not to hooks', 'Internal'])
+    const skipped = await relay.store.list({ status: 'skipped', destination: 'hooks' })
+    expect(skipped.map((e) => e.lastError).sort()).toEqual(['integrations.Webhook is false', 'integrations.hooks is false', expect.stringContaining('no internal')].sort())
+    const csbSkipped = await relay.store.list({ status: 'skipped', destination: 'CustomerSuccessBox' })
+    expect(csbSkipped.map((e) => e.lastError)).toEqual(['integrations.CustomerSuccessBox is false'])
   }, 30_000)
 })
