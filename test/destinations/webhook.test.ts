@@ -153,4 +153,20 @@ describe('CSB and the webhook definition side by side', () => {
     const csbSkipped = await relay.store.list({ status: 'skipped', destination: 'CustomerSuccessBox' })
     expect(csbSkipped.map((e) => e.lastError)).toEqual(['integrations.CustomerSuccessBox is false'])
   }, 30_000)
+
+  it('goes on delivering to CSB while the webhook answers 429; the webhook is retried, not dead-lettered', async () => {
+    const { relay, sandbox, hook } = await rig({})
+    hook.answer = 429
+    const names = await send(relay)
+    await waitFor('CSB to get every event while the webhook answers 429', () => csbNames(sandbox, names).length === names.length, 8_000)
+    expect(hook.accepted()).toHaveLength(0)
+    expect(hook.requests.some((r) => r.status === 429)).toBe(true)
+    const during = (await relay.store.counts()).byDestination.hooks
+    expect(during.dead).toBe(0)
+    hook.answer = undefined
+    await waitFor('the webhook to catch up', () => hook.accepted().length >= names.length, 20_000)
+    const hooked = hook.accepted().map((b) => String(b.event))
+    expect(new Set(hooked).size).toBe(names.length)
+    expectOrderPerUser(hooked, names)
+  }, 40_000)
 })
