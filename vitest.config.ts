@@ -10,6 +10,9 @@ export default defineConfig({
     alias: [{ find: /^@segment\/actions-core$/, replacement: path.join(actionsCore, 'index.js') }]
   },
   test: {
+    // describe/it/expect as globals, as jest has them: src/destination's tests run under both
+    // (see docs/destination.md, Contributing it to Segment).
+    globals: true,
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -30,12 +30,22 @@ export interface AttemptResult {
   failed: SubscriptionResult | null
 }
 
+export interface RunOptions {
+  /** Stop each request before it is sent (the event tester). */
+  dryRun?: boolean
+  guard?: RequestGuard
+  /** The destination's own account of a failed run (CSB's: where a missing id was looked for). */
+  explain?: (error: unknown, action: string, mapping: Record<string, unknown>) => unknown
+  /** Gathers events of batching subscriptions into `performBatch` calls (batcher.ts). */
+  batcher?: Batcher
+}
+
 export async function runSubscriptions(
   destination: RelayDestination,
   event: Record<string, unknown>,
   settings: DestinationSettings,
   subscriptions: ActiveSubscription[],
-  { dryRun = false, guard, batcher }: { dryRun?: boolean; guard?: RequestGuard; batcher?: Batcher } = {}
+  { dryRun = false, guard, explain, batcher }: RunOptions = {}
 ): Promise<AttemptResult> {
   const results: SubscriptionResult[] = []
   for (const sub of subscriptions) {
@@ -53,7 +63,7 @@ export async function runSubscriptions(
     } catch (error) {
       if (!(dryRun && (error instanceof DryRunStop || result.exchanges.length > 0))) {
         // A request the relay's guard refused: its reason, not the network failure the destination made of it.
-        result.error = capture.refused ?? error
+        result.error = capture.refused ?? (explain ? explain(error, sub.partnerAction, sub.mapping) : error)
         return { results, failed: result }
       }
     } finally {

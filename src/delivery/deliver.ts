@@ -13,6 +13,7 @@ import { parseRetryAfter } from './backoff'
 import { LinkCache } from './identity'
 import { lateFeatureRequests } from './late'
 import type { Signal } from './limiter'
+import type { Answer } from './recovery'
 import type { OutcomeWriter } from './outcome-writer'
 import { planEvent, type RouteFn } from './plan'
 import type { ActiveSubscription } from './subscriptions'
@@ -63,6 +64,8 @@ export interface EventDeliveryOptions {
   /** Default: CSB_PROFILE. */
   profile?: DestinationProfile
   random?: () => number
+  /** Hears how each request's answer bears on its destination's health (recovery.ts). */
+  answered?(destination: string, answer: Answer): void
 }
 
 interface ReportFields {
@@ -141,6 +144,7 @@ export class EventDelivery {
 
     if (!attempt.failed) {
       slot.free('ok')
+      this.options.answered?.(leased.destination, 'success')
       // The links are committed before the outcome is queued; a failure to write them leaves the
       // event leased (our own failure: it comes back after its lease and teaches them again).
       await settled()
@@ -163,10 +167,13 @@ export class EventDelivery {
     const decision = decide({ ...facts, reason }, attempts, leased.firstFailedAt, now, settings, this.options.random)
     if (facts.status === 429 && facts.retryAfterMs) slot.pauseUntil(now.getTime() + Math.min(facts.retryAfterMs, settings.backoffCapMs))
     slot.free(facts.congestion ? 'congestion' : 'neutral')
+    this.options.answered?.(leased.destination, facts.retryable && facts.status !== 429 ? 'outage' : 'other')
     await settled()
     const logFields = { eventId: leased.id, messageId: leased.messageId, action, status: facts.status, attempts, reason }
     if (decision.kind === 'retry') {
-      await writer.retryLater({ ...base, runAt: decision.runAt, error: reason, action, status: facts.status, samples })
+      // CSB's own wait (Retry-After; a 429's whole backoff) holds even when CSB answers again.
+      const notBefore = facts.retryAfterMs ? new Date(now.getTime() + facts.retryAfterMs) : facts.status === 429 ? decision.runAt : undefined
+      await writer.retryLater({ ...base, runAt: decision.runAt, notBefore, error: reason, action, status: facts.status, samples })
       this.report('retrying', leased, { action, status: facts.status, reason, attempts, ...late })
       this.options.logger.warn({ ...logFields, retryAt: decision.runAt.toISOString() }, 'delivery failed; will retry')
     } else {

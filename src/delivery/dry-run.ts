@@ -13,6 +13,7 @@ import type { IdentityStore } from './identity'
 import { planEvent, type RouteFn } from './plan'
 import type { ActiveSubscription } from './subscriptions'
 import type { CsbSettings } from './types'
+import { explainActionError } from '../destination'
 
 export interface DryRunMatch {
   subscription: string
@@ -68,7 +69,7 @@ export async function dryRun(
   const settings = options.csb ?? PLACEHOLDER
   const matches: DryRunMatch[] = []
   for (const sub of plan.run) {
-    const attempt = await runSubscriptions(runtime.destination, plan.event, settings, [sub], { dryRun: !send, guard: options.guard })
+    const attempt = await runSubscriptions(runtime.destination, plan.event, settings, [sub], { dryRun: !send, guard: options.guard, explain: explainActionError })
     const result = attempt.results[0]
     const exchange = result.exchanges[result.exchanges.length - 1]
     const match: DryRunMatch = { subscription: sub.name, partnerAction: sub.partnerAction, request: exchange?.request ?? null }

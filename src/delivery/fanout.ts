@@ -52,7 +52,8 @@ export function startDestination(checked: CheckedDestination, options: FanoutOpt
   // The integrations object names a destination by its name here or by its definition's name ("Webhook": false).
   const router = createRouter(config.filters, { integrationNames: [config.name, definition.name] })
   const batcher = checked.batching.size > 0 ? new Batcher(destination, checked.batching) : undefined
-  const executor = inThreadExecutor(destination, checked.subscriptions, undefined, batcher)
+  // CSB's explanations of failed runs are CSB's: this destination's errors go out as its definition gave them.
+  const executor = inThreadExecutor(destination, checked.subscriptions, undefined, batcher, (error) => error)
   const secrets = checked.secrets
   const profile: DestinationProfile = { name: config.name, identity: false, lateFeatures: false, secretsOf: () => secrets }
   const pipeline = new Pipeline({

@@ -23,6 +23,7 @@ import type { ActiveSubscription } from './subscriptions'
 import type { DeliveryLogger, DeliverySettings, DestinationSettings } from './types'
 import { CSB_PROFILE, type DestinationProfile } from './deliver'
 import { Leases, STORE_ERROR_WAIT_MS } from './leases'
+import { RecoveryWatch } from './recovery'
 import { WAKE_EFFECTS, type WakeCause } from './wake'
 
 export type { RouteFn } from './plan'
@@ -82,6 +83,7 @@ export class Pipeline {
   private readonly writer: OutcomeWriter
   private readonly delivery: EventDelivery
   private readonly leases: Leases
+  private readonly recovery: RecoveryWatch
   /** Events started and not yet recorded, with the promise that settles when each is. */
   private readonly running = new Map<string, Promise<void>>()
   private csb: DestinationSettings | undefined
@@ -97,8 +99,14 @@ export class Pipeline {
     this.limiter = new AdaptiveLimiter(s, (limit) => options.observer.concurrency?.(limit, (options.profile ?? CSB_PROFILE).name))
     this.bucket = s.maxRatePerSecond > 0 ? new TokenBucket(s.maxRatePerSecond) : null
     this.writer = new OutcomeWriter(options.store, options.observer)
-    this.delivery = new EventDelivery({ ...options, writer: this.writer })
-    this.leases = new Leases({ ...options, destination: (options.profile ?? CSB_PROFILE).name, timed: (operation, fn) => this.timed(operation, fn), answered: () => this.wakeLoop('lease-done') })
+    this.recovery = new RecoveryWatch({ ...options, settled: () => this.writer.drain(), recovered: () => this.wakeLoop('recovered') })
+    this.delivery = new EventDelivery({ ...options, writer: this.writer, answered: (destination, answer) => this.recovery.answered(destination, answer) })
+    this.leases = new Leases({
+      ...options,
+      destination: (options.profile ?? CSB_PROFILE).name,
+      timed: (operation, fn) => this.timed(operation, fn),
+      answered: () => this.wakeLoop('lease-done')
+    })
     this.csb = options.csb
     options.observer.concurrency?.(this.limiter.limit, (options.profile ?? CSB_PROFILE).name)
   }

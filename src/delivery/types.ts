@@ -46,6 +46,13 @@ export interface DeliverySettings {
   leaseMs: number
   /** How often idle workers poll the store, in ms. */
   pollIntervalMs: number
+  /**
+   * When CSB answers again after an outage, make the retries it caused due at once instead of
+   * each waiting out its backoff (recovery.ts).
+   */
+  wakeOnRecovery: boolean
+  /** An outage shorter than this (from its first failure to the first success after it) wakes nothing, in ms. */
+  recoveryAfterMs: number
   /** Distinct feature names the relay sends to CSB, at most (CSB keeps 256 per instance; 0 = no limit). See names.ts. */
   maxDistinctFeatures: number
   /** Distinct module names the relay sends to CSB, at most (CSB keeps 256 per instance; 0 = no limit). */
@@ -73,6 +80,10 @@ export const deliveryDefaults: DeliverySettings = {
   requestTimeoutMs: 10_000,
   leaseMs: 60_000,
   pollIntervalMs: 50,
+  wakeOnRecovery: true,
+  // Shorter failure runs are what a scattered error rate looks like (recovery.ts), and leave
+  // backoffs of a few seconds at most (backoffBaseMs 1 s).
+  recoveryAfterMs: 2000,
   maxDistinctFeatures: 256,
   maxDistinctModules: 256
 }

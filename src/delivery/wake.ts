@@ -26,6 +26,8 @@ export type WakeCause =
   | 'turn-end'
   /** A lease answered: its events are in the buffer (or it failed and set when to try again). */
   | 'lease-done'
+  /** A destination answers again after an outage: its retries were made due (recovery.ts). */
+  | 'recovered'
   /** The loop's own timer: the poll interval, a Retry-After pause or a rate-limit wait ran out. */
   | 'timer'
 
@@ -58,5 +60,6 @@ export const WAKE_EFFECTS: Readonly<Record<WakeCause, WakeEffect>> = {
   'slot-freed': { unseenEvents: false, leaseSoon: false, atTurnEnd: true },
   'turn-end': { unseenEvents: false, leaseSoon: true, atTurnEnd: false },
   'lease-done': { unseenEvents: false, leaseSoon: false, atTurnEnd: false },
+  recovered: { unseenEvents: true, leaseSoon: true, atTurnEnd: false },
   timer: { unseenEvents: false, leaseSoon: false, atTurnEnd: false }
 }

@@ -3,7 +3,7 @@
  * subscriptions as the main thread and runs attempts it is sent, returning plain results.
  */
 import { workerData } from 'node:worker_threads'
-import csbDestination from '../destination'
+import csbDestination, { explainActionError } from '../destination'
 import { parentEndpoint } from '../store'
 import { instrumentDefinition, RelayDestination } from './actions-core'
 import { runSubscriptions, type AttemptResult } from './attempt'
@@ -32,4 +32,4 @@ const pool = parentEndpoint<DeliveryWorkerSide, PoolSide>({ handlers: { run } })
 
 // New feature and module names are admitted by the main thread (it asks the store).
 const guard = new NameGuard((kind, names, limit) => pool.call('admitNames', [kind, names, limit]), setup.nameLimits)
-const options = { guard: guard.check }
+const options = { guard: guard.check, explain: explainActionError }

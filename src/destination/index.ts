@@ -5,8 +5,9 @@
 import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
 import type { DestinationDefinition, ModifiedResponse, Preset, RequestClient } from '@segment/actions-core'
 import type { Settings } from './generated-types'
-import { BASE_URL_EXAMPLE, CSB_PATHS, DEFAULT_MODULE_ID, DEFAULT_PRODUCT_ID } from './common/constants'
+import { BASE_URL_EXAMPLE, CALL_NAMES, CSB_PATHS, DEFAULT_MODULE_ID, DEFAULT_PRODUCT_ID } from './common/constants'
 import { errorForNetworkFailure } from './common/errors'
+import { explainMissingIds } from './common/ids'
 import { authorizationHeader, baseUrlOf, InvalidSettingsError } from './common/settings'
 import identifyUser from './identifyUser'
 import syncAudience from './syncAudience'
@@ -89,11 +90,13 @@ export const destination: DestinationDefinition<Settings> = {
         label: 'Base URL',
         description: `Your CustomerSuccessBox address, like ${BASE_URL_EXAMPLE}. https:// only; http:// is allowed for 127.0.0.1, localhost and [::1] (a local sandbox).`,
         type: 'string',
+        format: 'uri',
         required: true
       },
       authScheme: {
         label: 'Authorization Scheme',
-        description: 'How the key is sent: "bearer" (Authorization: Bearer <key>, the default) or "basic" (HTTP Basic, the key as user name, empty password).',
+        description:
+          'How the key is sent: "bearer" (Authorization: Bearer <key>, the default) or "basic" (HTTP Basic, the key as user name, empty password).',
         type: 'string',
         choices: [
           { label: 'Bearer', value: 'bearer' },
@@ -142,12 +145,33 @@ export const INTEGRATION_NAMES: readonly string[] = Array.from(
   new Set(['CustomerSuccessBox', 'CustomerSuccessBox (Actions)', 'Actions CustomerSuccessBox', destination.name])
 )
 
+/**
+ * `error` as the relay reports it: when actions-core refused `action`'s payload for a missing
+ * required id, a PayloadValidationError naming the event paths `mapping` read for it (Segment's
+ * own runtime shows actions-core's message instead); any other error unchanged.
+ */
+export function explainActionError(error: unknown, action: string, mapping?: unknown): unknown {
+  const definition = destination.actions[action]
+  if (!definition) return error
+  return explainMissingIds(error, {
+    rawMapping: mapping,
+    fields: definition.fields,
+    call: CALL_NAMES[action] ?? action
+  })
+}
+
 export type { Settings } from './generated-types'
 export type { CsbDelivery } from './common/request'
 export type { CsbErrorDetails } from './common/errors'
 export { CsbRejectionError } from './common/errors'
 export { InvalidSettingsError, baseUrlProblem } from './common/settings'
 export { CSB_PATHS, DEFAULT_MODULE_ID, DEFAULT_PRODUCT_ID } from './common/constants'
-export { CSB_MAX_DISTINCT_NAMES, FEATURE_NAME_FIELDS, FEATURE_TIMESTAMP_FIELD, isFeatureRequest } from './common/feature-names'
+export {
+  CSB_MAX_DISTINCT_NAMES,
+  FEATURE_NAME_FIELDS,
+  FEATURE_TIMESTAMP_FIELD,
+  isFeatureRequest
+} from './common/feature-names'
+export { CUSTOMERSUCCESSBOX_API_VERSION } from './versioning-info'
 
 export default destination

@@ -8,7 +8,7 @@ import type { NewEvent } from '../store/types'
 import { IngestError } from './errors'
 import { normaliseEvent, requestFacts, type Envelope } from './normalise'
 import { orderingKeyOf } from './ordering-key'
-import { fail, sizeOf, typeProblem, type Problem } from './problems'
+import { checkEach, fail, typeProblem, type Problem } from './problems'
 import { countRepairs, type Repairs } from './repairs'
 import { eventProblem, isEventType, isPlainObject, structuralProblem, type EventType } from './validate'
 import { checkWebhook, webhookEvents } from './webhook-events'
@@ -95,36 +95,13 @@ function check(route: TrackingRoute, body: unknown, bodyBytes: number, limits: E
   }
   if (envelopeProblems.length > 0) fail(envelopeProblems)
 
-  // When the whole body fits in one event's limit, every event does: skip measuring each.
-  const measure = bodyBytes > limits.maxEventBytes
-  const problems: Problem[] = []
-  const items: Checked['items'] = []
-  for (let i = 0; i < batch.length; i++) {
-    const item: unknown = batch[i]
-    if (!isPlainObject(item)) {
-      problems.push({ message: `batch[${i}]: event is not a JSON object`, tooLarge: false })
-      continue
-    }
+  const items: Checked['items'] = checkEach<EventType>(batch, 'batch', bodyBytes, limits.maxEventBytes, (item) => {
+    if (!isPlainObject(item)) return { problem: 'event is not a JSON object' }
     const type = item.type
-    if (!isEventType(type)) {
-      problems.push({ message: `batch[${i}]: ${typeProblem(type)}`, tooLarge: false })
-      continue
-    }
+    if (!isEventType(type)) return { problem: typeProblem(type) }
     const problem = recheck ? eventProblem(item, type) : undefined
-    if (problem) {
-      problems.push({ message: `batch[${i}]: ${problem}`, tooLarge: false })
-      continue
-    }
-    if (measure) {
-      const bytes = sizeOf(item)
-      if (bytes > limits.maxEventBytes) {
-        problems.push({ message: `batch[${i}]: event is ${bytes} bytes; the limit is ${limits.maxEventBytes}`, tooLarge: true })
-        continue
-      }
-    }
-    if (problems.length === 0) items.push({ raw: item, type })
-  }
-  if (problems.length > 0) fail(problems)
+    return problem ? { problem } : { type }
+  })
   if (repairs) {
     // Ids are read after the batch's context is merged in (normalise.ts): count them the same way.
     const outerTraits = isPlainObject(envelope.context) ? envelope.context.traits : undefined

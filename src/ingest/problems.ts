@@ -28,3 +28,39 @@ export function typeProblem(type: unknown, accepted: readonly string[] = EVENT_T
 export function sizeOf(event: unknown): number {
   return Buffer.byteLength(JSON.stringify(event))
 }
+
+/**
+ * Checks each event of an array, gathering every problem under `label[i]`: `problemOf` gives an
+ * event's own problem, or its type when it has none; events are measured against the limit only
+ * when the whole body is over it (then some may be). Throws the request's refusal (`fail`) when
+ * any event has a problem, else gives every event with its type.
+ */
+export function checkEach<T extends string>(
+  events: readonly unknown[],
+  label: string,
+  bodyBytes: number,
+  maxEventBytes: number,
+  problemOf: (event: unknown) => { problem: string } | { type: T }
+): Array<{ raw: Record<string, unknown>; type: T }> {
+  const measure = bodyBytes > maxEventBytes
+  const problems: Problem[] = []
+  const items: Array<{ raw: Record<string, unknown>; type: T }> = []
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]
+    const found = problemOf(event)
+    if ('problem' in found) {
+      problems.push({ message: `${label}[${i}]: ${found.problem}`, tooLarge: false })
+      continue
+    }
+    if (measure) {
+      const bytes = sizeOf(event)
+      if (bytes > maxEventBytes) {
+        problems.push({ message: `${label}[${i}]: event is ${bytes} bytes; the limit is ${maxEventBytes}`, tooLarge: true })
+        continue
+      }
+    }
+    if (problems.length === 0) items.push({ raw: event as Record<string, unknown>, type: found.type })
+  }
+  if (problems.length > 0) fail(problems)
+  return items
+}

@@ -18,7 +18,7 @@ import type { EventLimits } from './events'
 import { isoString } from './iso-time'
 import { orderingKeyOf } from './ordering-key'
 import { withoutJunkIds } from './junk-ids'
-import { fail, sizeOf, typeProblem, type Problem } from './problems'
+import { checkEach, sizeOf, typeProblem } from './problems'
 import { countRepairs, hasNotes, isMalformedTime, withNotes, type RelayNotes, type Repairs } from './repairs'
 import { EVENT_TYPES, eventProblem, isEventType, isId, isPlainObject } from './validate'
 
@@ -75,27 +75,10 @@ export function checkWebhook(body: unknown, bodyBytes: number, limits: EventLimi
       `array has ${body.length} events; at most ${limits.maxBatchEvents} are accepted per request (lower the batch size in Segment's mapping)`
     )
   }
-  // When the whole body fits in one event's limit, every event does: skip measuring each.
-  const measure = bodyBytes > limits.maxEventBytes
-  const problems: Problem[] = []
-  const items: Item[] = []
-  for (let i = 0; i < body.length; i++) {
-    const item: unknown = body[i]
+  const items = checkEach<WebhookEventType>(body, 'body', bodyBytes, limits.maxEventBytes, (item) => {
     const problem = problemOf(item, recheck)
-    if (problem) {
-      problems.push({ message: `body[${i}]: ${problem}`, tooLarge: false })
-      continue
-    }
-    if (measure) {
-      const bytes = sizeOf(item)
-      if (bytes > limits.maxEventBytes) {
-        problems.push({ message: `body[${i}]: event is ${bytes} bytes; the limit is ${limits.maxEventBytes}`, tooLarge: true })
-        continue
-      }
-    }
-    if (problems.length === 0) items.push({ raw: item as Record<string, unknown>, type: (item as Record<string, unknown>).type as WebhookEventType })
-  }
-  if (problems.length > 0) fail(problems)
+    return problem ? { problem } : { type: (item as Record<string, unknown>).type as WebhookEventType }
+  })
   return countItems(items, repairs)
 }
 

@@ -14,6 +14,8 @@ export interface Settlement {
   /** 'pending' keeps the event queued (retry later). */
   status: 'delivered' | 'dead' | 'skipped' | 'pending'
   runAt?: number
+  /** A retry the destination asked for (Retry-After): not expedited before this time. */
+  notBefore?: number
   error?: string | null
   action?: string | null
   httpStatus?: number | null
@@ -34,7 +36,7 @@ export const fromSkip = (items: SkipItem[]): Settlement[] =>
   items.map((i) => ({ id: i.id, leaseId: i.leaseId, status: 'skipped', error: i.reason }))
 
 export const fromRetry = (items: RetryItem[]): Settlement[] =>
-  items.map((i) => ({ id: i.id, leaseId: i.leaseId, status: 'pending', runAt: validMs(i.runAt), error: i.error, action: i.action, httpStatus: i.status, samples: i.samples }))
+  items.map((i) => ({ id: i.id, leaseId: i.leaseId, status: 'pending', runAt: validMs(i.runAt), notBefore: validMs(i.notBefore), error: i.error, action: i.action, httpStatus: i.status, samples: i.samples }))
 
 export const fromDeadLetter = (items: DeadLetterItem[]): Settlement[] =>
   items.map((i) => ({ id: i.id, leaseId: i.leaseId, status: 'dead', error: i.reason, action: i.action, httpStatus: i.status, samples: i.samples }))

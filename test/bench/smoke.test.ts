@@ -131,6 +131,17 @@ describe.concurrent('benches in their quick form (bench/, --quick)', () => {
     }
   })
 
+  it('recovery prints the drain time and the attempts during the outage with the recovery off, then on', { timeout: TIMEOUT_MS }, async () => {
+    const run = await bench('recovery.ts')
+    expectRan(run)
+    const out = run.stdout
+    const line = (label: string) => new RegExp(`^${label}.*: ${N} events, drained -?\\d+\\.\\d s after the outage ended; ${N} attempts during the outage`, 'm')
+    expect(out).toMatch(line('recovery off'))
+    expect(out).toMatch(line('recovery on'))
+    expect(out.search(line('recovery off'))).toBeLessThan(out.search(line('recovery on')))
+    expect(out).toMatch(new RegExp(`^on / off: drain ${RATIO}, attempts during the outage ${RATIO}`, 'm'))
+  })
+
   it('a bench pointed at a dist that is not built says so and how to fix it', { timeout: TIMEOUT_MS }, async () => {
     const run = await bench('store.ts', '--dist', path.join(ROOT, 'no-such-checkout', 'dist'))
     expect(run.code).not.toBe(0)

@@ -74,6 +74,7 @@ export function fakeStore(): FakeStore {
     retryLater: notInFake('retryLater'),
     deadLetter: notInFake('deadLetter'),
     replay: notInFake('replay'),
+    expediteRetries: notInFake('expediteRetries'),
     stats: notInFake('stats'),
     reasons: notInFake('reasons'),
     latencyPercentile: notInFake('latencyPercentile'),

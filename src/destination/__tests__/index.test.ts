@@ -1,100 +1,15 @@
-import { execFileSync } from 'node:child_process'
-import fs from 'node:fs'
-import path from 'node:path'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createTestIntegration, Destination } from '@segment/actions-core'
-import type { SegmentEvent } from '@segment/actions-core'
-import { parseFql, validate } from '@segment/destination-subscriptions'
-import destination, { INTEGRATION_NAMES, destination as namedDestination } from '..'
-import { startSandbox, type Sandbox } from '../../sandbox'
-import { onEventSettings, presetSubscriptions, settingsFor } from './helpers'
+import destination, {
+  CSB_PATHS,
+  CUSTOMERSUCCESSBOX_API_VERSION,
+  INTEGRATION_NAMES,
+  destination as namedDestination
+} from '..'
+import { useFakeCsb } from './__helpers__/fake-csb'
+import { onEventSettings, settingsFor } from './__helpers__/helpers'
+import { expected, seed } from './__helpers__/seed'
 
-const TIMESTAMP = '2024-01-08T10:00:00.000Z'
-const ROOT = path.resolve(__dirname, '../../..')
-
-/** The four example calls on the seed page, as the browser library sends them. */
-const seed: Record<'identify' | 'track' | 'group' | 'page', SegmentEvent> = {
-  identify: {
-    type: 'identify',
-    userId: 'userID123',
-    traits: { account_id: '12345678', user_id: 'john.doe@company.com' },
-    timestamp: TIMESTAMP,
-    messageId: 'm-identify'
-  },
-  track: {
-    type: 'track',
-    event: 'Order Received',
-    userId: 'userID123',
-    properties: { cost: '$120.00', account_id: '12345678', user_id: 'john.doe@company.com' },
-    timestamp: TIMESTAMP,
-    messageId: 'm-track'
-  },
-  group: {
-    type: 'group',
-    userId: 'userID123',
-    groupId: 'accountId123',
-    traits: { account_id: '12345678', name: 'ABC Group' },
-    timestamp: TIMESTAMP,
-    messageId: 'm-group'
-  },
-  page: {
-    type: 'page',
-    name: 'orders',
-    userId: 'userID123',
-    properties: {
-      name: 'orders',
-      title: 'My Orders',
-      url: 'https://app.example.com/orders',
-      path: '/orders',
-      referrer: 'https://app.example.com/',
-      account_id: '12345678',
-      user_id: 'john.doe@company.com'
-    },
-    timestamp: TIMESTAMP,
-    messageId: 'm-page'
-  }
-}
-
-const expected = {
-  identify: { path: '/api/v1_1/user', body: { account_id: '12345678', user_id: 'john.doe@company.com' } },
-  track: {
-    path: '/api/v1_1/feature',
-    body: {
-      account_id: '12345678',
-      user_id: 'john.doe@company.com',
-      product_id: 'Default Product',
-      module_id: 'Default Module',
-      feature_id: 'Order Received',
-      total: 1,
-      type: 'feature',
-      timestamp: TIMESTAMP
-    }
-  },
-  group: { path: '/api/v1_1/account', body: { account_id: '12345678', name: 'ABC Group' } },
-  page: {
-    path: '/api_js/v1_1/page',
-    body: {
-      type: 'page',
-      account_id: '12345678',
-      user_id: 'john.doe@company.com',
-      name: 'orders',
-      url: 'https://app.example.com/orders',
-      path: '/orders',
-      title: 'My Orders',
-      referrer: 'https://app.example.com/',
-      timestamp: TIMESTAMP
-    }
-  }
-}
-
-let csb: Sandbox
-beforeAll(async () => {
-  csb = await startSandbox({ port: 0, apiKey: 'seed-key-0123456789' })
-})
-afterAll(async () => {
-  await csb.close()
-})
-beforeEach(() => csb.clearRequests())
+const csb = useFakeCsb()
 
 function settings(extra: Record<string, unknown> = {}) {
   return { ...onEventSettings(csb.url, extra), apiKey: csb.apiKey }
@@ -127,77 +42,10 @@ describe('the seed page example calls, through onEvent with the default presets'
     const results = await new Destination(destination).onEvent(seed.group, settings())
     const executed = results.filter((r) => r.output === 'Action Executed')
     expect(executed).toStrictEqual([
-      { output: 'Action Executed', data: { endpoint: '/api/v1_1/account', status: 200, response: { success: true }, warnings: [] } }
-    ])
-  })
-})
-
-describe('presets', () => {
-  const engageIdentify: SegmentEvent = {
-    type: 'identify',
-    userId: 'u1',
-    traits: { account_id: 'a1', order_completed_last_30days: true },
-    context: { personas: { computation_class: 'audience', computation_key: 'order_completed_last_30days' } }
-  }
-  const engageTrack = (event: string, value: boolean): SegmentEvent => ({
-    type: 'track',
-    event,
-    userId: 'u1',
-    properties: { account_id: 'a1', audience_key: 'order_completed_last_30days', order_completed_last_30days: value },
-    context: { personas: { computation_class: 'audience', computation_key: 'order_completed_last_30days' } }
-  })
-  const cases: Array<[string, SegmentEvent, string[]]> = [
-    ['identify', seed.identify, ['identifyUser']],
-    ['group', seed.group, ['upsertAccount']],
-    ['track', seed.track, ['trackFeature']],
-    ['page', seed.page, ['trackPage']],
-    ['audience identify', engageIdentify, ['syncAudience']],
-    ['Audience Entered', engageTrack('Audience Entered', true), ['syncAudience']],
-    ['Audience Exited', engageTrack('Audience Exited', false), ['syncAudience']],
-    ['User Login', { ...seed.track, event: 'User Login' }, ['trackFeature']],
-    ['computed-trait identify', { ...seed.identify, context: { personas: { computation_class: 'trait' } } }, ['identifyUser']],
-    ['alias', { type: 'alias', userId: 'u1', previousId: 'u0' }, []],
-    ['screen', { type: 'screen', userId: 'u1', name: 'Home' }, []]
-  ]
-
-  it('are automatic, one per action, with the action default mapping', () => {
-    expect(destination.presets?.map((p) => p.partnerAction)).toStrictEqual([
-      'identifyUser',
-      'upsertAccount',
-      'trackFeature',
-      'trackPage',
-      'syncAudience'
-    ])
-    for (const preset of destination.presets ?? []) {
-      expect(preset.type).toBe('automatic')
-      expect(Object.keys(preset.mapping ?? {})).toStrictEqual(Object.keys(destination.actions[preset.partnerAction].fields))
-    }
-  })
-
-  for (const [name, event, actions] of cases) {
-    it(`match a ${name} call with ${actions.length ? actions.join(', ') : 'no action'} only (FQL)`, () => {
-      const matching = presetSubscriptions().filter((s) => {
-        const parsed = parseFql(s.subscribe as string)
-        if ('error' in parsed) throw parsed.error
-        return validate(parsed, event)
-      })
-      expect(matching.map((s) => s.partnerAction)).toStrictEqual(actions)
-    })
-  }
-
-  it('send an Engage audience identify once, to /user, and not as a plain identify', async () => {
-    await new Destination(destination).onEvent(engageIdentify, settings())
-    expect(csb.requests().map((r) => [r.path, r.body])).toStrictEqual([
-      ['/api/v1_1/user', { account_id: 'a1', user_id: 'u1', order_completed_last_30days: true }]
-    ])
-  })
-
-  it('send Audience Entered / Exited once each, not as feature events', async () => {
-    await new Destination(destination).onEvent(engageTrack('Audience Entered', true), settings())
-    await new Destination(destination).onEvent(engageTrack('Audience Exited', false), settings())
-    expect(csb.requests().map((r) => [r.path, r.body])).toStrictEqual([
-      ['/api/v1_1/user', { account_id: 'a1', user_id: 'u1', order_completed_last_30days: true }],
-      ['/api/v1_1/user', { account_id: 'a1', user_id: 'u1', order_completed_last_30days: false }]
+      {
+        output: 'Action Executed',
+        data: { endpoint: '/api/v1_1/account', status: 200, response: { success: true }, warnings: [] }
+      }
     ])
   })
 })
@@ -231,18 +79,19 @@ describe('testAuthentication', () => {
 
   it('says it could not verify when the base URL answers something else (404)', async () => {
     const test = createTestIntegration(destination)
-    const error = await test
-      .testAuthentication(settingsFor(`${csb.url}/not-csb`, { apiKey: csb.apiKey }))
-      .then(() => null, (e: Error) => e)
+    const error = await test.testAuthentication(settingsFor(`${csb.url}/not-csb`, { apiKey: csb.apiKey })).then(
+      () => null,
+      (e: Error) => e
+    )
     expect(error?.message).toMatch(/Could not verify the API key: POST \/api\/v1_1\/account answered 404/)
     expect(error?.message).toMatch(/https:\/\/<tenant>\.customersuccessbox\.com/)
   })
 
   it('rejects a bad baseUrl before sending anything', async () => {
     const test = createTestIntegration(destination)
-    await expect(test.testAuthentication(settingsFor('http://csb.example.com', { apiKey: csb.apiKey }))).rejects.toThrow(
-      /baseUrl must use https:\/\/.*https:\/\/<tenant>\.customersuccessbox\.com/
-    )
+    await expect(
+      test.testAuthentication(settingsFor('http://csb.example.com', { apiKey: csb.apiKey }))
+    ).rejects.toThrow(/baseUrl must use https:\/\/.*https:\/\/<tenant>\.customersuccessbox\.com/)
     expect(csb.requests()).toHaveLength(0)
   })
 })
@@ -267,36 +116,41 @@ describe('the definition', () => {
     expect(error?.status).toBe(400)
   })
 
+  it('declares baseUrl a URI, and a loopback http:// URI passes that check (the sandbox)', () => {
+    expect(destination.authentication?.fields.baseUrl).toMatchObject({ format: 'uri', required: true })
+    const d = new Destination(destination)
+    expect(() => d.validateSettings(settingsFor('http://127.0.0.1:8081'))).not.toThrow()
+    expect(() => d.validateSettings(settingsFor('not a url'))).toThrow(/Base URL must be a valid/)
+  })
+
+  it('marks the ids every request needs as required', () => {
+    const required = Object.fromEntries(
+      Object.entries(destination.actions).map(([slug, action]) => [
+        slug,
+        Object.keys(action.fields).filter((key) => action.fields[key].required === true)
+      ])
+    )
+    expect(required).toStrictEqual({
+      identifyUser: ['account_id', 'user_id'],
+      upsertAccount: ['account_id'],
+      trackFeature: ['account_id', 'user_id', 'feature_id'],
+      trackPage: ['account_id', 'user_id'],
+      syncAudience: ['account_id', 'user_id', 'audience_key']
+    })
+  })
+
+  it('builds every endpoint path from the CSB API version in versioning-info.ts', () => {
+    expect(CUSTOMERSUCCESSBOX_API_VERSION).toBe('v1_1')
+    for (const path of Object.values(CSB_PATHS)) expect(path).toContain(`/${CUSTOMERSUCCESSBOX_API_VERSION}/`)
+  })
+
   it('exports the definition as default and as `destination`, and the integrations-object names', () => {
     expect(namedDestination).toBe(destination)
-    expect(INTEGRATION_NAMES).toStrictEqual(['CustomerSuccessBox', 'CustomerSuccessBox (Actions)', 'Actions CustomerSuccessBox'])
+    expect(INTEGRATION_NAMES).toStrictEqual([
+      'CustomerSuccessBox',
+      'CustomerSuccessBox (Actions)',
+      'Actions CustomerSuccessBox'
+    ])
     expect(INTEGRATION_NAMES).toContain(destination.name)
-  })
-})
-
-describe('csb-relay/destination from another project', () => {
-  it('loads with require() from the compiled dist/ and validates settings', () => {
-    const compiled = path.join(ROOT, 'dist/destination/index.js')
-    expect(fs.existsSync(compiled), 'dist/destination/index.js is missing: run `npx tsc -p tsconfig.build.json` first').toBe(true)
-    const script = `
-      const mod = require('csb-relay/destination')
-      const { Destination } = require('@segment/actions-core')
-      const d = new Destination(mod.default)
-      d.validateSettings({ apiKey: 'k', baseUrl: 'https://acme.customersuccessbox.com' })
-      console.log(JSON.stringify({
-        resolved: require.resolve('csb-relay/destination'),
-        same: mod.default === mod.destination,
-        name: mod.destination.name,
-        names: mod.INTEGRATION_NAMES,
-        actions: Object.keys(mod.destination.actions)
-      }))`
-    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' })) as Record<string, unknown>
-    expect(out).toStrictEqual({
-      resolved: compiled,
-      same: true,
-      name: 'CustomerSuccessBox',
-      names: [...INTEGRATION_NAMES],
-      actions: ['identifyUser', 'upsertAccount', 'trackFeature', 'trackPage', 'syncAudience']
-    })
   })
 })

@@ -2,18 +2,34 @@
  * Every CustomerSuccessBox-specific constant the destination relies on, in one place: endpoint
  * paths, setting defaults, limits, and the standard attribute names the spec records.
  */
+import { CUSTOMERSUCCESSBOX_API_VERSION } from '../versioning-info'
+
+const API = `/api/${CUSTOMERSUCCESSBOX_API_VERSION}` as const
+const API_JS = `/api_js/${CUSTOMERSUCCESSBOX_API_VERSION}` as const
 
 /** Endpoint paths, relative to the tenant's base URL (`https://<tenant>.customersuccessbox.com`). */
 export const CSB_PATHS = {
-  user: '/api/v1_1/user',
-  account: '/api/v1_1/account',
-  feature: '/api/v1_1/feature',
-  login: '/api/v1_1/login',
-  logout: '/api/v1_1/logout',
-  page: '/api_js/v1_1/page'
+  user: `${API}/user`,
+  account: `${API}/account`,
+  feature: `${API}/feature`,
+  login: `${API}/login`,
+  logout: `${API}/logout`,
+  page: `${API_JS}/page`
 } as const
 
-export type CsbPath = (typeof CSB_PATHS)[keyof typeof CSB_PATHS]
+export type CsbPath = typeof CSB_PATHS[keyof typeof CSB_PATHS]
+
+/**
+ * How each action's call is named in a missing-id message ("set traits.account_id in the
+ * identify call").
+ */
+export const CALL_NAMES: Readonly<Record<string, string>> = {
+  identifyUser: 'identify',
+  upsertAccount: 'group',
+  trackFeature: 'track',
+  trackPage: 'page',
+  syncAudience: 'identify or track'
+}
 
 /** Product a feature event is filed under when the track call names none (setting `defaultProductId`). */
 export const DEFAULT_PRODUCT_ID = 'Default Product'

@@ -12,7 +12,12 @@
  * | 501 and other 4xx (400, 403, 404...)  | IntegrationError               | the HTTP status   |
  * | 200 with `success: false`             | CsbRejectionError              | 400 (`responseStatus` 200) |
  */
-import { IntegrationError, InvalidAuthenticationError, RetryableError, getErrorCodeFromHttpStatus } from '@segment/actions-core'
+import {
+  IntegrationError,
+  InvalidAuthenticationError,
+  RetryableError,
+  getErrorCodeFromHttpStatus
+} from '@segment/actions-core'
 
 /** Fields this module adds to the errors it throws. */
 export interface CsbErrorDetails {
@@ -68,7 +73,9 @@ export interface HttpFailure {
 export function errorForHttpStatus(failure: HttpFailure): Error {
   const { status, path } = failure
   const said = failure.detail ? `: ${failure.detail}` : ''
-  const answered = `CustomerSuccessBox answered ${status}${failure.statusText ? ` ${failure.statusText}` : ''} to POST ${path}${said}`
+  const answered = `CustomerSuccessBox answered ${status}${
+    failure.statusText ? ` ${failure.statusText}` : ''
+  } to POST ${path}${said}`
   if (status === 401) {
     return withDetails(
       new InvalidAuthenticationError(
@@ -96,7 +103,15 @@ export function rejectionError(path: string, message: string | undefined): CsbRe
   return new CsbRejectionError(`CustomerSuccessBox rejected POST ${path} with success: false${said}; not retried`)
 }
 
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'REQUESTTIMEOUTERROR', 'REQUESTCLIENTERROR', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
+const TIMEOUT_CODES = new Set([
+  'ETIMEDOUT',
+  'REQUESTTIMEOUTERROR',
+  'REQUESTCLIENTERROR',
+  'ESOCKETTIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT'
+])
 
 /**
  * The typed error for a request that got no HTTP answer: a timeout (ours, or the caller's
@@ -104,7 +119,14 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'REQUESTTIMEOUTERROR', 'REQUESTCLIEN
  * is retryable with status 503. Both carry `networkErrorCode`.
  */
 export function errorForNetworkFailure(err: unknown, url: string): Error {
-  const e = (err ?? {}) as { name?: string; code?: unknown; errno?: unknown; type?: string; message?: string; cause?: { code?: unknown } }
+  const e = (err ?? {}) as {
+    name?: string
+    code?: unknown
+    errno?: unknown
+    type?: string
+    message?: string
+    cause?: { code?: unknown }
+  }
   const rawCode = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined
   const timedOut =
     (rawCode !== undefined && TIMEOUT_CODES.has(rawCode)) ||
@@ -114,7 +136,10 @@ export function errorForNetworkFailure(err: unknown, url: string): Error {
   const networkErrorCode = rawCode ?? (timedOut ? 'ETIMEDOUT' : 'ECONNECTION')
   if (timedOut) {
     return withDetails(
-      new RetryableError(`No answer from CustomerSuccessBox at ${url} before the timeout (${networkErrorCode}); will retry`, 408),
+      new RetryableError(
+        `No answer from CustomerSuccessBox at ${url} before the timeout (${networkErrorCode}); will retry`,
+        408
+      ),
       { networkErrorCode }
     )
   }

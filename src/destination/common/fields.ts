@@ -8,7 +8,9 @@ import type { InputField } from '@segment/actions-core'
 export function firstOf(...paths: string[]): InputField['default'] {
   const [head, ...rest] = paths
   if (rest.length === 0) return { '@path': head }
-  return { '@if': { exists: { '@path': head }, then: { '@path': head }, else: firstOf(...rest) } } as InputField['default']
+  return {
+    '@if': { exists: { '@path': head }, then: { '@path': head }, else: firstOf(...rest) }
+  } as InputField['default']
 }
 
 export function accountIdField(description: string, ...paths: string[]): InputField {
@@ -16,6 +18,7 @@ export function accountIdField(description: string, ...paths: string[]): InputFi
     label: 'Account ID',
     description: `${description} Required; sent as a string.`,
     type: 'string',
+    required: true,
     default: firstOf(...paths)
   }
 }
@@ -25,6 +28,7 @@ export function userIdField(description: string, ...paths: string[]): InputField
     label: 'User ID',
     description: `${description} Required; sent as a string.`,
     type: 'string',
+    required: true,
     default: firstOf(...paths)
   }
 }

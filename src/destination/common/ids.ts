@@ -48,10 +48,35 @@ export function missingIdMessage(field: string, context: IdContext): string {
   let sources = mappingSources(mapping)
   if (sources.length === 0 && mapping === undefined) sources = mappingSources(context.fields[field]?.default)
   const where = sources.length > 0 ? `looked in ${sources.join(', ')}` : 'its mapping gave no value'
-  const fix = sources.length > 0 ? `set ${sources.join(' or ')} in the ${context.call} call` : `set it in the ${context.call} call`
+  const fix =
+    sources.length > 0
+      ? `set ${sources.join(' or ')} in the ${context.call} call`
+      : `set it in the ${context.call} call`
   return `${field} is missing or empty: ${where}; ${fix}, or remap the ${field} field`
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+const MISSING_REQUIRED_FIELD = /missing the required field '([^']+)'/
+
+/**
+ * actions-core checks `required: true` fields before `perform` runs, so a missing id is refused
+ * with its AggregateAjvError ("The root value is missing the required field 'account_id'.").
+ * For such an error this returns a PayloadValidationError saying, for each missing id, where the
+ * mapping looked for it (the message `requireId` gives); any other error comes back unchanged.
+ */
+export function explainMissingIds(error: unknown, context: IdContext): unknown {
+  const errors = (error as { name?: unknown; errors?: unknown } | null)?.errors
+  if ((error as { name?: unknown } | null)?.name !== 'AggregateAjvError' || !Array.isArray(errors)) return error
+  let explained = false
+  const messages = errors.map((item: { message?: unknown }) => {
+    const message = typeof item?.message === 'string' ? item.message : ''
+    const field = MISSING_REQUIRED_FIELD.exec(message)?.[1]
+    if (field === undefined || !(field in context.fields)) return message
+    explained = true
+    return missingIdMessage(field, context)
+  })
+  return explained ? new PayloadValidationError(messages.filter(Boolean).join('; ')) : error
 }

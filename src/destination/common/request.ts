@@ -68,7 +68,8 @@ function messageOf(answer: Record<string, unknown>, settings: Settings): string 
   for (const key of ['message', 'error', 'errors']) {
     const value = answer[key]
     if (typeof value === 'string' && value.trim() !== '') return excerpt(value, settings)
-    if (value !== undefined && value !== null && typeof value === 'object') return excerpt(JSON.stringify(value), settings)
+    if (value !== undefined && value !== null && typeof value === 'object')
+      return excerpt(JSON.stringify(value), settings)
   }
   return undefined
 }

@@ -4,15 +4,15 @@ export interface Payload {
   /**
    * The CustomerSuccessBox account the user belongs to: traits.account_id (identify) or properties.account_id (track). Required; sent as a string.
    */
-  account_id?: string
+  account_id: string
   /**
    * The CustomerSuccessBox user: traits.user_id, else properties.user_id, else the Segment userId. Required; sent as a string.
    */
-  user_id?: string
+  user_id: string
   /**
    * The user attribute that records membership (the snake_cased audience name Engage sends).
    */
-  audience_key?: string
+  audience_key: string
   /**
    * For track calls: "Audience Entered" means true, "Audience Exited" false, when the properties carry no boolean under the audience key.
    */

@@ -3,7 +3,13 @@ import type { ActionDefinition } from '@segment/actions-core'
 import type { Settings } from '../generated-types'
 import type { Payload } from './generated-types'
 import { prefixCustomKeys } from '../common/attributes'
-import { AUDIENCE_ENTERED_EVENT, AUDIENCE_EXITED_EVENT, CSB_PATHS, STANDARD_USER_KEYS } from '../common/constants'
+import {
+  AUDIENCE_ENTERED_EVENT,
+  AUDIENCE_EXITED_EVENT,
+  CALL_NAMES,
+  CSB_PATHS,
+  STANDARD_USER_KEYS
+} from '../common/constants'
 import { accountIdField, firstOf, userIdField } from '../common/fields'
 import { requireId } from '../common/ids'
 import { postToCsb } from '../common/request'
@@ -24,6 +30,7 @@ const fields: ActionDefinition<Settings, Payload>['fields'] = {
     label: 'Audience Key',
     description: 'The user attribute that records membership (the snake_cased audience name Engage sends).',
     type: 'string',
+    required: true,
     default: { '@path': '$.context.personas.computation_key' }
   },
   event_name: {
@@ -35,7 +42,7 @@ const fields: ActionDefinition<Settings, Payload>['fields'] = {
   membership_values: {
     label: 'Membership Values',
     description:
-      'The object holding the membership flag under the audience key: the identify call\'s traits, or the track call\'s properties.',
+      "The object holding the membership flag under the audience key: the identify call's traits, or the track call's properties.",
     type: 'object',
     default: firstOf('$.traits', '$.properties')
   }
@@ -50,13 +57,14 @@ const action: ActionDefinition<Settings, Payload> = {
   fields,
   perform: (request, data) => {
     const { payload, settings } = data
-    const context = { rawMapping: (data as { rawMapping?: unknown }).rawMapping, fields, call: 'identify or track' }
+    const context = { rawMapping: (data as { rawMapping?: unknown }).rawMapping, fields, call: CALL_NAMES.syncAudience }
     const account_id = requireId(payload.account_id, 'account_id', context)
     const user_id = requireId(payload.user_id, 'user_id', context)
     const audienceKey = requireId(payload.audience_key, 'audience_key', context)
     const member = membershipOf(payload, audienceKey, data.audienceMembership)
     let attribute: Record<string, boolean> = { [audienceKey]: member }
-    if (settings.prefixCustomTraits) attribute = prefixCustomKeys(attribute, STANDARD_USER_KEYS) as Record<string, boolean>
+    if (settings.prefixCustomTraits)
+      attribute = prefixCustomKeys(attribute, STANDARD_USER_KEYS) as Record<string, boolean>
     return postToCsb(request, settings, CSB_PATHS.user, { account_id, user_id, ...attribute })
   }
 }

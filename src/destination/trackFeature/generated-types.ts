@@ -4,11 +4,11 @@ export interface Payload {
   /**
    * The CustomerSuccessBox account the user belongs to. Required; sent as a string.
    */
-  account_id?: string
+  account_id: string
   /**
    * The CustomerSuccessBox user. Defaults to properties.user_id, else the Segment userId. Required; sent as a string.
    */
-  user_id?: string
+  user_id: string
   /**
    * Decides the endpoint: "User Login" goes to /api/v1_1/login, "User Logout" to /api/v1_1/logout, anything else to /api/v1_1/feature.
    */
@@ -16,7 +16,7 @@ export interface Payload {
   /**
    * The feature name shown in CustomerSuccessBox; at most 64 characters are kept.
    */
-  feature_id?: string
+  feature_id: string
   /**
    * The module the feature belongs to; the defaultModuleId setting when empty. At most 64 characters are kept.
    */

@@ -2,7 +2,7 @@ import type { ActionDefinition } from '@segment/actions-core'
 import type { Settings } from '../generated-types'
 import type { Payload } from './generated-types'
 import { idString, isoTimestamp } from '../common/attributes'
-import { CSB_PATHS, LOGIN_EVENT, LOGOUT_EVENT } from '../common/constants'
+import { CALL_NAMES, CSB_PATHS, LOGIN_EVENT, LOGOUT_EVENT } from '../common/constants'
 import { accountIdField, timestampField, userIdField } from '../common/fields'
 import { requireId } from '../common/ids'
 import { postToCsb } from '../common/request'
@@ -26,17 +26,20 @@ const fields: ActionDefinition<Settings, Payload>['fields'] = {
     label: 'Feature',
     description: 'The feature name shown in CustomerSuccessBox; at most 64 characters are kept.',
     type: 'string',
+    required: true,
     default: { '@path': '$.event' }
   },
   module_id: {
     label: 'Module',
-    description: 'The module the feature belongs to; the defaultModuleId setting when empty. At most 64 characters are kept.',
+    description:
+      'The module the feature belongs to; the defaultModuleId setting when empty. At most 64 characters are kept.',
     type: 'string',
     default: { '@path': '$.properties.module_id' }
   },
   product_id: {
     label: 'Product',
-    description: 'The product the module belongs to; the defaultProductId setting when empty. At most 64 characters are kept.',
+    description:
+      'The product the module belongs to; the defaultProductId setting when empty. At most 64 characters are kept.',
     type: 'string',
     default: { '@path': '$.properties.product_id' }
   },
@@ -57,7 +60,7 @@ const action: ActionDefinition<Settings, Payload> = {
   fields,
   perform: (request, data) => {
     const { payload, settings } = data
-    const context = { rawMapping: (data as { rawMapping?: unknown }).rawMapping, fields, call: 'track' }
+    const context = { rawMapping: (data as { rawMapping?: unknown }).rawMapping, fields, call: CALL_NAMES.trackFeature }
     const warnings = new Warnings(data.logger)
     const account_id = requireId(payload.account_id, 'account_id', context)
     const user_id = requireId(payload.user_id, 'user_id', context)
@@ -65,7 +68,13 @@ const action: ActionDefinition<Settings, Payload> = {
 
     if (payload.event_name === LOGIN_EVENT || payload.event_name === LOGOUT_EVENT) {
       const path = payload.event_name === LOGIN_EVENT ? CSB_PATHS.login : CSB_PATHS.logout
-      const body = { account_id, user_id, type: 'track', event: payload.event_name, ...(timestamp ? { timestamp } : {}) }
+      const body = {
+        account_id,
+        user_id,
+        type: 'track',
+        event: payload.event_name,
+        ...(timestamp ? { timestamp } : {})
+      }
       return postToCsb(request, settings, path, body, warnings.messages)
     }
 

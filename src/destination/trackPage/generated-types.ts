@@ -4,11 +4,11 @@ export interface Payload {
   /**
    * The CustomerSuccessBox account the user belongs to. Required; sent as a string.
    */
-  account_id?: string
+  account_id: string
   /**
    * The CustomerSuccessBox user. Defaults to properties.user_id, else the Segment userId. Required; sent as a string.
    */
-  user_id?: string
+  user_id: string
   /**
    * The name of the page (the first argument of analytics.page).
    */

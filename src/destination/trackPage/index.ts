@@ -2,7 +2,7 @@ import type { ActionDefinition } from '@segment/actions-core'
 import type { Settings } from '../generated-types'
 import type { Payload } from './generated-types'
 import { flattenAttributes, isoTimestamp, omitKeys } from '../common/attributes'
-import { CSB_PATHS } from '../common/constants'
+import { CALL_NAMES, CSB_PATHS } from '../common/constants'
 import { accountIdField, firstOf, timestampField, userIdField } from '../common/fields'
 import { requireId } from '../common/ids'
 import { postToCsb } from '../common/request'
@@ -10,7 +10,10 @@ import { postToCsb } from '../common/request'
 /** Page fields read from properties first, then from context.page. */
 const PAGE_KEYS = ['url', 'path', 'title', 'referrer'] as const
 
-function pageField(key: (typeof PAGE_KEYS)[number], label: string): ActionDefinition<Settings, Payload>['fields'][string] {
+function pageField(
+  key: typeof PAGE_KEYS[number],
+  label: string
+): ActionDefinition<Settings, Payload>['fields'][string] {
   return {
     label,
     description: `The page's ${key}: properties.${key}, else context.page.${key}.`,
@@ -53,7 +56,7 @@ const action: ActionDefinition<Settings, Payload> = {
   fields,
   perform: (request, data) => {
     const { payload, settings } = data
-    const context = { rawMapping: (data as { rawMapping?: unknown }).rawMapping, fields, call: 'page' }
+    const context = { rawMapping: (data as { rawMapping?: unknown }).rawMapping, fields, call: CALL_NAMES.trackPage }
     const account_id = requireId(payload.account_id, 'account_id', context)
     const user_id = requireId(payload.user_id, 'user_id', context)
     const known = ['type', 'account_id', 'user_id', 'name', 'timestamp', ...PAGE_KEYS]

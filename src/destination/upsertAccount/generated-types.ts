@@ -4,7 +4,7 @@ export interface Payload {
   /**
    * The CustomerSuccessBox account. Defaults to traits.account_id, else the Segment groupId. Required; sent as a string.
    */
-  account_id?: string
+  account_id: string
   /**
    * Attributes set on the account, sent as top-level keys. Nested objects are flattened with "_" (address.city becomes address_city).
    */

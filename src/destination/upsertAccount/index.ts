@@ -2,7 +2,7 @@ import type { ActionDefinition } from '@segment/actions-core'
 import type { Settings } from '../generated-types'
 import type { Payload } from './generated-types'
 import { flattenAttributes, omitKeys, prefixCustomKeys } from '../common/attributes'
-import { CSB_PATHS, STANDARD_ACCOUNT_KEYS } from '../common/constants'
+import { CALL_NAMES, CSB_PATHS, STANDARD_ACCOUNT_KEYS } from '../common/constants'
 import { accountIdField } from '../common/fields'
 import { requireId } from '../common/ids'
 import { postToCsb } from '../common/request'
@@ -29,7 +29,11 @@ const action: ActionDefinition<Settings, Payload> = {
   fields,
   perform: (request, data) => {
     const { payload, settings } = data
-    const context = { rawMapping: (data as { rawMapping?: unknown }).rawMapping, fields, call: 'group' }
+    const context = {
+      rawMapping: (data as { rawMapping?: unknown }).rawMapping,
+      fields,
+      call: CALL_NAMES.upsertAccount
+    }
     const account_id = requireId(payload.account_id, 'account_id', context)
     let attributes = omitKeys(flattenAttributes(payload.traits), ['account_id'])
     if (settings.prefixCustomTraits) attributes = prefixCustomKeys(attributes, STANDARD_ACCOUNT_KEYS)

@@ -44,7 +44,7 @@ if (base) {
       await client.connect()
       const { rows } = await client.query(`SELECT version FROM "${schemas[schemas.length - 1]}".migrations ORDER BY version`)
       await client.end()
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3])
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4])
       for (const store of [...stores, again]) await store.close()
     })
 

@@ -41,10 +41,24 @@ export interface RetryItem {
   /** The `leaseId` of the lease this outcome belongs to; when given and no longer current, the item is ignored. */
   leaseId?: string
   runAt: Date
+  /**
+   * The destination asked for this wait (a Retry-After, or a 429): `expediteRetries` leaves the
+   * event alone until then. Absent: the wait is the relay's own backoff.
+   */
+  notBefore?: Date
   error: string
   action?: string | null
   status?: number | null
   samples?: DeliverySamples | null
+}
+
+export interface ExpediteOptions {
+  /** The destination that answers again. */
+  destination: string
+  /** When its run of failures began: only events whose last failure is at or after it are made due. */
+  failedSince: Date
+  /** Defaults to the store's clock. */
+  now?: Date
 }
 
 export interface DeadLetterItem {
@@ -116,6 +130,14 @@ export interface StoreQueue {
   skip(items: SkipItem[]): Promise<void>
   retryLater(items: RetryItem[]): Promise<void>
   deadLetter(items: DeadLetterItem[]): Promise<void>
+  /**
+   * A destination answers again after an outage: makes due now (the event's runAt and its key's
+   * readiness) every pending event of `destination` whose last attempt failed retryably at or
+   * after `failedSince` and that waits for a later retry. Left alone: events still leased, events
+   * whose `notBefore` (the destination's own Retry-After) is still ahead, finished events.
+   * Returns how many events it made due.
+   */
+  expediteRetries(options: ExpediteOptions): Promise<number>
   /** Makes matching dead letters pending again (attempts reset); returns how many. */
   replay(filter: ReplayFilter): Promise<number>
 

@@ -4,12 +4,13 @@ import type { ResolvedStoreOptions } from '../options'
 import { parseId } from '../rows'
 import { fromComplete, fromDeadLetter, fromRetry, fromSkip } from '../settlement'
 import type {
-  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
+  CompleteItem, Counts, DeadLetterItem, EnqueueResult, ExpediteOptions, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
   NewEvent, QueuedSummary, ReasonCount, ReasonsQuery, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { QueuedListeners, summariseQueued } from '../queued'
 import type { OpaqueBatch, SerialisedEvents } from '../serialised'
 import { enqueueEvents } from './enqueue'
+import { expediteRetries } from './expedite'
 import { extendLeases, leaseEvents } from './lease'
 import { eventsOfAdmit } from './admit'
 import { accountsFor, linkIdentities } from './identity'
@@ -196,6 +197,10 @@ export class PostgresStore implements Store {
 
   replay(filter: ReplayFilter): Promise<number> {
     return this.tx((client) => replayEvents(client, this.options, filter))
+  }
+
+  expediteRetries(options: ExpediteOptions): Promise<number> {
+    return this.tx((client) => expediteRetries(client, this.options, options))
   }
 
   counts(): Promise<Counts> {

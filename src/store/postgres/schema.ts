@@ -126,6 +126,11 @@ const migrations: string[] = [
   ALTER TABLE totals ALTER COLUMN destination DROP DEFAULT;
   ALTER TABLE totals DROP CONSTRAINT totals_pkey;
   ALTER TABLE totals ADD PRIMARY KEY (destination, bucket, shard);
+  `,
+  // 4: when a retry waits because the destination asked (Retry-After), the time it asked for:
+  // expediteRetries (expedite.ts) leaves such an event alone until then.
+  `
+  ALTER TABLE events ADD COLUMN retry_not_before bigint;
   `
 ]
 

@@ -67,14 +67,16 @@ export async function settle(client: Queryable, options: ResolvedStoreOptions, i
   // run time of one retried here. We hold the key rows, so nothing else changes those keys.
   await client.query(
     `WITH u AS (
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bool[], $6::bigint[], $7::text[], $8::int[], $9::text[])
-         AS u(id, status, run_at, error, retrying, finished_at, action, http_status, samples)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bool[], $6::bigint[], $7::text[], $8::int[], $9::text[],
+                            $23::bigint[])
+         AS u(id, status, run_at, error, retrying, finished_at, action, http_status, samples, not_before)
      ), changed AS (
        UPDATE events e SET
          status = u.status,
          run_at = COALESCE(u.run_at, e.run_at),
          last_error = COALESCE(u.error, e.last_error),
          first_failed_at = CASE WHEN u.retrying THEN COALESCE(e.first_failed_at, $10) ELSE e.first_failed_at END,
+         retry_not_before = u.not_before,
          finished_at = u.finished_at,
          updated_at = $10,
          action = COALESCE(u.action, e.action),
@@ -111,7 +113,8 @@ export async function settle(client: Queryable, options: ResolvedStoreOptions, i
       ...keyArrays(touched),
       released,
       ...tallyParams(tally),
-      list.filter(([, u]) => u.item.status !== 'pending').map(([id]) => id)
+      list.filter(([, u]) => u.item.status !== 'pending').map(([id]) => id),
+      col((i, retrying) => (retrying ? i.notBefore ?? null : null))
     ]
   )
 }

@@ -99,7 +99,7 @@ export function prepare(db: Database.Database): Statements {
     ),
     eventSettle: db.prepare(
       `UPDATE events SET status = ?, run_at = COALESCE(?, run_at), last_error = COALESCE(?, last_error),
-         first_failed_at = CASE WHEN ? THEN COALESCE(first_failed_at, ?) ELSE first_failed_at END,
+         first_failed_at = CASE WHEN ? THEN COALESCE(first_failed_at, ?) ELSE first_failed_at END, retry_not_before = ?,
          finished_at = ?, updated_at = ?, action = COALESCE(?, action), last_status = COALESCE(?, last_status),
          samples = COALESCE(?, samples)
        WHERE id = ?`

@@ -1,7 +1,7 @@
 import type { ResolvedStoreOptions } from '../options'
 import { parseId } from '../rows'
 import type {
-  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
+  CompleteItem, Counts, DeadLetterItem, EnqueueResult, ExpediteOptions, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
   NewEvent, QueuedSummary, ReasonCount, ReasonsQuery, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { Tally } from '../tally'
@@ -11,6 +11,7 @@ import { Admitter } from './admit'
 import { Checkpoints } from './checkpoint'
 import { createContext, writeTallyNow, type SqliteContext } from './context'
 import { enqueueEvents } from './enqueue'
+import { expediteRetries } from './expedite'
 import type { InboxInput } from './inbox'
 import { extendLeases, leaseEvents } from './lease'
 import { accountsFor, linkIdentities } from './identity'
@@ -145,6 +146,10 @@ export class SqliteStore implements Store {
 
   async replay(filter: ReplayFilter): Promise<number> {
     return this.write(() => replayEvents(this.ctx, filter))
+  }
+
+  async expediteRetries(options: ExpediteOptions): Promise<number> {
+    return this.write(() => expediteRetries(this.ctx, options))
   }
 
   async counts(): Promise<Counts> {

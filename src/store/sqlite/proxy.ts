@@ -8,7 +8,7 @@
  */
 import type { ResolvedStoreOptions } from '../options'
 import type {
-  CompleteItem, Counts, DeadLetterItem, EnqueueResult, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
+  CompleteItem, Counts, DeadLetterItem, EnqueueResult, ExpediteOptions, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
   NewEvent, QueuedSummary, ReasonCount, ReasonsQuery, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoreLogger, StoredEvent
 } from '../types'
 import { QueuedListeners } from '../queued'
@@ -144,6 +144,10 @@ export class WorkerSqliteStore implements Store {
 
   replay(filter: ReplayFilter): Promise<number> {
     return this.call('replay', [filter])
+  }
+
+  expediteRetries(options: ExpediteOptions): Promise<number> {
+    return this.call('expediteRetries', [options])
   }
 
   counts(): Promise<Counts> {

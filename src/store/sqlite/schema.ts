@@ -147,6 +147,11 @@ const migrations: string[] = [
   INSERT INTO totals_4 (destination, bucket, n) SELECT 'CustomerSuccessBox', bucket, n FROM totals;
   DROP TABLE totals;
   ALTER TABLE totals_4 RENAME TO totals;
+  `,
+  // 5: when a retry waits because the destination asked (Retry-After), the time it asked for:
+  // expediteRetries (expedite.ts) leaves such an event alone until then.
+  `
+  ALTER TABLE events ADD COLUMN retry_not_before INTEGER;
   `
 ]
 

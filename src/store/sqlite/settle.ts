@@ -36,6 +36,7 @@ function settle(ctx: SqliteContext, items: Settlement[]): void {
       cleanOptional(item.error),
       retrying ? 1 : 0,
       now,
+      retrying ? item.notBefore ?? null : null,
       retrying ? null : item.finishedAt ?? now,
       now,
       cleanOptional(item.action),

@@ -21,7 +21,7 @@ export interface WorkerSetup {
 
 /** The verbs the thread runs as they are, one call each. */
 export const HOSTED_VERBS = [
-  'lease', 'extendLease', 'complete', 'skip', 'retryLater', 'deadLetter', 'replay',
+  'lease', 'extendLease', 'complete', 'skip', 'retryLater', 'deadLetter', 'replay', 'expediteRetries',
   'counts', 'get', 'list', 'stats', 'reasons', 'latencyPercentile',
   'linkIdentities', 'accountsFor', 'getMeta', 'setMeta', 'setMetaIfAbsent', 'admitNames', 'listNames', 'prune'
 ] as const

@@ -1,4 +1,3 @@
-import { describe, expect, it } from 'vitest'
 import { STANDARD_ACCOUNT_KEYS, STANDARD_USER_KEYS } from '../constants'
 import { flattenAttributes, idString, isoTimestamp, omitKeys, prefixCustomKeys } from '../attributes'
 
@@ -12,15 +11,21 @@ describe('flattenAttributes', () => {
     })
   })
   it('keeps arrays, null and booleans as they are; drops empty objects and undefined', () => {
-    expect(flattenAttributes({ tags: ['a', 'b'], manager: null, active: false, extra: {}, gone: undefined })).toStrictEqual({
+    expect(
+      flattenAttributes({ tags: ['a', 'b'], manager: null, active: false, extra: {}, gone: undefined })
+    ).toStrictEqual({
       tags: ['a', 'b'],
       manager: null,
       active: false
     })
   })
   it('lets a top-level key win over a flattened key of the same name', () => {
-    expect(flattenAttributes({ address_city: 'Top', address: { city: 'Nested' } })).toStrictEqual({ address_city: 'Top' })
-    expect(flattenAttributes({ address: { city: 'Nested' }, address_city: 'Top' })).toStrictEqual({ address_city: 'Top' })
+    expect(flattenAttributes({ address_city: 'Top', address: { city: 'Nested' } })).toStrictEqual({
+      address_city: 'Top'
+    })
+    expect(flattenAttributes({ address: { city: 'Nested' }, address_city: 'Top' })).toStrictEqual({
+      address_city: 'Top'
+    })
   })
   it('accepts undefined', () => {
     expect(flattenAttributes(undefined)).toStrictEqual({})
@@ -30,7 +35,10 @@ describe('flattenAttributes', () => {
 describe('prefixCustomKeys', () => {
   it('prefixes non-standard user keys with custom_, keeps standard and already-prefixed ones', () => {
     expect(
-      prefixCustomKeys({ email: 'a@b.c', first_name: 'A', plan: 'pro', custom_seats: 3, address_city: 'X' }, STANDARD_USER_KEYS)
+      prefixCustomKeys(
+        { email: 'a@b.c', first_name: 'A', plan: 'pro', custom_seats: 3, address_city: 'X' },
+        STANDARD_USER_KEYS
+      )
     ).toStrictEqual({ email: 'a@b.c', first_name: 'A', custom_plan: 'pro', custom_seats: 3, custom_address_city: 'X' })
   })
   it('uses the account list for accounts', () => {
@@ -41,8 +49,12 @@ describe('prefixCustomKeys', () => {
     })
   })
   it('lets an explicit custom_ key win over a prefixed one', () => {
-    expect(prefixCustomKeys({ custom_plan: 'explicit', plan: 'derived' }, STANDARD_USER_KEYS)).toStrictEqual({ custom_plan: 'explicit' })
-    expect(prefixCustomKeys({ plan: 'derived', custom_plan: 'explicit' }, STANDARD_USER_KEYS)).toStrictEqual({ custom_plan: 'explicit' })
+    expect(prefixCustomKeys({ custom_plan: 'explicit', plan: 'derived' }, STANDARD_USER_KEYS)).toStrictEqual({
+      custom_plan: 'explicit'
+    })
+    expect(prefixCustomKeys({ plan: 'derived', custom_plan: 'explicit' }, STANDARD_USER_KEYS)).toStrictEqual({
+      custom_plan: 'explicit'
+    })
   })
 })
 

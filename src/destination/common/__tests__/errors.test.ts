@@ -1,4 +1,3 @@
-import { afterEach, describe, expect, it } from 'vitest'
 import {
   createRequestClient,
   createTestIntegration,
@@ -9,11 +8,18 @@ import {
 } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import destination from '../..'
-import { API_KEY, closedPortUrl, onEventSettings, scriptedServer, settingsFor, type ScriptedAnswer, type ScriptedServer } from '../../__tests__/helpers'
+import nock from 'nock'
+import { API_KEY, FAKE_CSB_URL, onEventSettings, settingsFor } from '../../__tests__/__helpers__/helpers'
 import { CsbRejectionError, parseRetryAfter } from '../errors'
 import { postToCsb } from '../request'
 
-type ThrownError = Error & { status?: number; retryAfterMs?: number; responseStatus?: number; networkErrorCode?: string; code?: string }
+type ThrownError = Error & {
+  status?: number
+  retryAfterMs?: number
+  responseStatus?: number
+  networkErrorCode?: string
+  code?: string
+}
 
 const identify: SegmentEvent = {
   type: 'identify',
@@ -22,16 +28,39 @@ const identify: SegmentEvent = {
   timestamp: '2024-01-08T10:00:00.000Z'
 }
 
-let server: ScriptedServer | undefined
-afterEach(async () => {
-  await server?.close()
-  server = undefined
-})
+interface Answer {
+  status: number
+  headers?: Record<string, string>
+  body?: unknown
+}
 
-async function failureFor(answer: ScriptedAnswer, settings: Record<string, unknown> = {}): Promise<ThrownError> {
-  server = await scriptedServer(() => answer)
+beforeAll(() => nock.disableNetConnect())
+afterEach(() => nock.cleanAll())
+
+/** CSB answers the next POST to /api/v1_1/user with `answer` (a string body is sent as text). */
+function csbAnswers(answer: Answer): void {
+  const text = typeof answer.body === 'string'
+  nock(FAKE_CSB_URL)
+    .post('/api/v1_1/user')
+    .reply(
+      answer.status,
+      text || answer.body === undefined ? (answer.body as string) ?? '' : JSON.stringify(answer.body),
+      {
+        'content-type': text ? 'text/plain' : 'application/json',
+        ...answer.headers
+      }
+    )
+}
+
+async function failureFor(answer: Answer): Promise<ThrownError> {
+  csbAnswers(answer)
+  return identifyError()
+}
+
+/** The error identifyUser throws for `identify` against the fake CSB (fails if it does not throw). */
+async function identifyError(): Promise<ThrownError> {
   const error = await createTestIntegration(destination)
-    .testAction('identifyUser', { event: identify, settings: { ...settingsFor(server.url), ...settings }, useDefaultMappings: true })
+    .testAction('identifyUser', { event: identify, settings: settingsFor(FAKE_CSB_URL), useDefaultMappings: true })
     .then(
       () => undefined,
       (e: ThrownError) => e
@@ -112,7 +141,7 @@ describe('HTTP answers become typed errors', () => {
     expect(error.message.length).toBeLessThan(500)
   })
 
-  it('200 with success: false is a non-retryable CsbRejectionError carrying CSB\'s message', async () => {
+  it("200 with success: false is a non-retryable CsbRejectionError carrying CSB's message", async () => {
     const error = await failureFor({ status: 200, body: { success: false, message: 'account is archived' } })
     expect(error).toBeInstanceOf(CsbRejectionError)
     expect(error).toBeInstanceOf(IntegrationError)
@@ -120,14 +149,16 @@ describe('HTTP answers become typed errors', () => {
     expect(error.status).toBe(400)
     expect(error.responseStatus).toBe(200)
     expect(error.code).toBe('CSB_REJECTED')
-    expect(error.message).toBe('CustomerSuccessBox rejected POST /api/v1_1/user with success: false: account is archived; not retried')
+    expect(error.message).toBe(
+      'CustomerSuccessBox rejected POST /api/v1_1/user with success: false: account is archived; not retried'
+    )
   })
 
   it('200 with success: true, or with a non-JSON body, is delivered', async () => {
-    server = await scriptedServer(() => ({ status: 200, body: 'OK' }))
+    csbAnswers({ status: 200, body: 'OK' })
     const responses = await createTestIntegration(destination).testAction('identifyUser', {
       event: identify,
-      settings: settingsFor(server.url),
+      settings: settingsFor(FAKE_CSB_URL),
       useDefaultMappings: true
     })
     expect(responses.map((r) => r.status)).toStrictEqual([200])
@@ -136,30 +167,28 @@ describe('HTTP answers become typed errors', () => {
 
 describe('requests without an HTTP answer become retryable errors', () => {
   it('connection refused: RetryableError, status 503, networkErrorCode ECONNREFUSED', async () => {
-    const url = await closedPortUrl()
-    const error = await createTestIntegration(destination)
-      .testAction('identifyUser', { event: identify, settings: settingsFor(url), useDefaultMappings: true })
-      .then(
-        () => undefined,
-        (e: ThrownError) => e
-      )
+    nock(FAKE_CSB_URL).post('/api/v1_1/user').replyWithError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' })
+    const error = await identifyError()
     expect(error).toBeInstanceOf(RetryableError)
-    expect(error?.status).toBe(503)
-    expect(error?.networkErrorCode).toBe('ECONNREFUSED')
-    expect(error?.message).toMatch(/Could not reach CustomerSuccessBox at http:\/\/127\.0\.0\.1:\d+\/api\/v1_1\/user \(ECONNREFUSED\)/)
+    expect(error.status).toBe(503)
+    expect(error.networkErrorCode).toBe('ECONNREFUSED')
+    expect(error.message).toBe(
+      'Could not reach CustomerSuccessBox at https://acme.customersuccessbox.com/api/v1_1/user (ECONNREFUSED); will retry'
+    )
   })
 
   it('connection dropped without an answer: RetryableError, status 503, networkErrorCode ECONNRESET', async () => {
-    const error = await failureFor({ status: 0, drop: true })
+    nock(FAKE_CSB_URL).post('/api/v1_1/user').replyWithError({ code: 'ECONNRESET', message: 'socket hang up' })
+    const error = await identifyError()
     expect(error).toBeInstanceOf(RetryableError)
     expect(error.status).toBe(503)
     expect(error.networkErrorCode).toBe('ECONNRESET')
   })
 
   it("the caller's AbortSignal timing out (the relay's request timeout): RetryableError, status 408", async () => {
-    server = await scriptedServer(() => ({ status: 200, body: { success: true }, delayMs: 3000 }))
+    nock(FAKE_CSB_URL).post('/api/v1_1/user').delay(2000).reply(200, { success: true })
     const error = await new Destination(destination)
-      .onEvent(identify, onEventSettings(server.url), { signal: AbortSignal.timeout(100) })
+      .onEvent(identify, onEventSettings(FAKE_CSB_URL), { signal: AbortSignal.timeout(100) })
       .then(
         () => undefined,
         (e: ThrownError) => e
@@ -171,9 +200,12 @@ describe('requests without an HTTP answer become retryable errors', () => {
   })
 
   it("actions-core's own request timeout: RetryableError, status 408, networkErrorCode ETIMEDOUT", async () => {
-    server = await scriptedServer(() => ({ status: 200, body: { success: true }, delayMs: 3000 }))
+    nock(FAKE_CSB_URL).post('/api/v1_1/user').delay(2000).reply(200, { success: true })
     const request = createRequestClient({ timeout: 100 })
-    const error = await postToCsb(request, settingsFor(server.url), '/api/v1_1/user', { account_id: 'a', user_id: 'u' }).then(
+    const error = await postToCsb(request, settingsFor(FAKE_CSB_URL), '/api/v1_1/user', {
+      account_id: 'a',
+      user_id: 'u'
+    }).then(
       () => undefined,
       (e: ThrownError) => e
     )

@@ -1,4 +1,3 @@
-import { describe, expect, it } from 'vitest'
 import { authorizationHeader, baseUrlOf, baseUrlProblem, InvalidSettingsError, redactKey } from '../settings'
 
 const HINT = 'it should look like https://<tenant>.customersuccessbox.com'
@@ -25,12 +24,24 @@ describe('baseUrl validation', () => {
       'http://acme.customersuccessbox.com',
       `baseUrl must use https:// (http:// is allowed only for 127.0.0.1, localhost and [::1]); ${HINT}`
     ],
-    ['http://10.0.0.1:8081', `baseUrl must use https:// (http:// is allowed only for 127.0.0.1, localhost and [::1]); ${HINT}`],
+    [
+      'http://10.0.0.1:8081',
+      `baseUrl must use https:// (http:// is allowed only for 127.0.0.1, localhost and [::1]); ${HINT}`
+    ],
     ['ftp://acme.customersuccessbox.com', `baseUrl must start with https:// (got ftp://); ${HINT}`],
-    ['https://key@acme.customersuccessbox.com', `baseUrl must not contain a user name or password (the API key goes in apiKey); ${HINT}`],
+    [
+      'https://key@acme.customersuccessbox.com',
+      `baseUrl must not contain a user name or password (the API key goes in apiKey); ${HINT}`
+    ],
     ['https://acme.customersuccessbox.com/?x=1', `baseUrl must not contain a query string or fragment; ${HINT}`],
-    ['https://acme.customersuccessbox.com/api/v1_1', `baseUrl must be the tenant's address without the /api... path; ${HINT}`],
-    ['https://acme.customersuccessbox.com/api_js/v1_1/page', `baseUrl must be the tenant's address without the /api... path; ${HINT}`]
+    [
+      'https://acme.customersuccessbox.com/api/v1_1',
+      `baseUrl must be the tenant's address without the /api... path; ${HINT}`
+    ],
+    [
+      'https://acme.customersuccessbox.com/api_js/v1_1/page',
+      `baseUrl must be the tenant's address without the /api... path; ${HINT}`
+    ]
   ])('rejects %j with a message saying what a right one looks like', (value, message) => {
     expect(baseUrlProblem(value)).toBe(message)
     expect(() => baseUrlOf({ baseUrl: value as string })).toThrow(InvalidSettingsError)
@@ -55,7 +66,9 @@ describe('Authorization header', () => {
     expect(authorizationHeader({ apiKey: 'abc', authScheme: 'bearer' })).toBe('Bearer abc')
   })
   it('is Basic base64(key + ":") for authScheme basic', () => {
-    expect(authorizationHeader({ apiKey: 'abc', authScheme: 'basic' })).toBe(`Basic ${Buffer.from('abc:').toString('base64')}`)
+    expect(authorizationHeader({ apiKey: 'abc', authScheme: 'basic' })).toBe(
+      `Basic ${Buffer.from('abc:').toString('base64')}`
+    )
   })
 })
 

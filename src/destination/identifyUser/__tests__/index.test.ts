@@ -1,15 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PayloadValidationError } from '@segment/actions-core'
-import { startSandbox, type Sandbox } from '../../../sandbox'
-import { actionError, runAction } from '../../__tests__/helpers'
+import { actionError, reportedError, runAction } from '../../__tests__/__helpers__/helpers'
+import { useFakeCsb } from '../../__tests__/__helpers__/fake-csb'
 
-let csb: Sandbox
-beforeAll(async () => {
-  csb = await startSandbox({ port: 0 })
-})
-afterAll(async () => {
-  await csb.close()
-})
+const csb = useFakeCsb()
 
 describe('identifyUser', () => {
   it('sends ids and every trait as top-level keys to /api/v1_1/user, flattening nested objects', async () => {
@@ -38,7 +31,11 @@ describe('identifyUser', () => {
   })
 
   it('falls back to the Segment userId and sends numeric ids as strings', async () => {
-    const request = await runAction(csb, 'identifyUser', { type: 'identify', userId: '42', traits: { account_id: 12345678 } })
+    const request = await runAction(csb, 'identifyUser', {
+      type: 'identify',
+      userId: '42',
+      traits: { account_id: 12345678 }
+    })
     expect(request.body).toStrictEqual({ account_id: '12345678', user_id: '42' })
   })
 
@@ -46,7 +43,11 @@ describe('identifyUser', () => {
     const request = await runAction(
       csb,
       'identifyUser',
-      { type: 'identify', userId: 'u1', traits: { account_id: 'a1', email: 'e@x.io', role: 'admin', plan: 'pro', address: { city: 'X' } } },
+      {
+        type: 'identify',
+        userId: 'u1',
+        traits: { account_id: 'a1', email: 'e@x.io', role: 'admin', plan: 'pro', address: { city: 'X' } }
+      },
       { settings: { prefixCustomTraits: true } }
     )
     expect(request.body).toStrictEqual({
@@ -69,8 +70,33 @@ describe('identifyUser', () => {
     expect(request.body).toStrictEqual({ account_id: 'c9', user_id: 'u1', company_id: 'c9' })
   })
 
+  it('is refused by actions-core before perform when a required id is missing (Segment shows this message)', async () => {
+    const error = await actionError('identifyUser', { type: 'identify', userId: null, traits: { email: 'e@x.io' } })
+    expect(error.name).toBe('AggregateAjvError')
+    expect(error.message).toBe(
+      "The root value is missing the required field 'account_id'. The root value is missing the required field 'user_id'."
+    )
+  })
+
+  it('reports every missing id with where it looked, in field order', async () => {
+    const error = await reportedError('identifyUser', { type: 'identify', userId: null, traits: { email: 'e@x.io' } })
+    expect(error).toBeInstanceOf(PayloadValidationError)
+    expect(error.message).toBe(
+      'account_id is missing or empty: looked in traits.account_id; set traits.account_id in the identify call, or remap the account_id field; ' +
+        'user_id is missing or empty: looked in traits.user_id, userId; set traits.user_id or userId in the identify call, or remap the user_id field'
+    )
+  })
+
+  it('refuses a blank id at run time with the same message', async () => {
+    const error = await actionError('identifyUser', { type: 'identify', userId: 'u1', traits: { account_id: '   ' } })
+    expect(error).toBeInstanceOf(PayloadValidationError)
+    expect(error.message).toBe(
+      'account_id is missing or empty: looked in traits.account_id; set traits.account_id in the identify call, or remap the account_id field'
+    )
+  })
+
   it('names the missing account_id and where it looked', async () => {
-    const error = await actionError('identifyUser', { type: 'identify', userId: 'u1', traits: { email: 'e@x.io' } })
+    const error = await reportedError('identifyUser', { type: 'identify', userId: 'u1', traits: { email: 'e@x.io' } })
     expect(error).toBeInstanceOf(PayloadValidationError)
     expect(error.status).toBe(400)
     expect(error.message).toBe(
@@ -79,7 +105,12 @@ describe('identifyUser', () => {
   })
 
   it('names the missing user_id and both places it looked', async () => {
-    const error = await actionError('identifyUser', { type: 'identify', userId: null, anonymousId: 'anon', traits: { account_id: 'a1' } })
+    const error = await reportedError('identifyUser', {
+      type: 'identify',
+      userId: null,
+      anonymousId: 'anon',
+      traits: { account_id: 'a1' }
+    })
     expect(error).toBeInstanceOf(PayloadValidationError)
     expect(error.message).toBe(
       'user_id is missing or empty: looked in traits.user_id, userId; set traits.user_id or userId in the identify call, or remap the user_id field'
@@ -87,7 +118,7 @@ describe('identifyUser', () => {
   })
 
   it('names the remapped path when a remapped id is missing', async () => {
-    const error = await actionError(
+    const error = await reportedError(
       'identifyUser',
       { type: 'identify', userId: 'u1', traits: {} },
       { mapping: { account_id: { '@path': '$.context.groupId' } } }

@@ -1,18 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Destination, PayloadValidationError } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
-import { startSandbox, type Sandbox } from '../../../sandbox'
 import destination from '../..'
-import { actionError, onEventSettings, runAction } from '../../__tests__/helpers'
+import { actionError, reportedError, onEventSettings, runAction } from '../../__tests__/__helpers__/helpers'
+import { useFakeCsb } from '../../__tests__/__helpers__/fake-csb'
 
-let csb: Sandbox
-beforeAll(async () => {
-  csb = await startSandbox({ port: 0 })
-})
-afterAll(async () => {
-  await csb.close()
-})
-beforeEach(() => csb.clearRequests())
+const csb = useFakeCsb()
 
 const KEY = 'order_completed_last_30days'
 const personas = { computation_class: 'audience', computation_key: KEY, computation_id: 'aud_1', namespace: 'spa_1' }
@@ -90,11 +82,21 @@ describe('syncAudience (Engage)', () => {
   })
 
   it('names a missing account_id (Engage events often lack one) and a missing audience key', async () => {
-    const noAccount = await actionError('syncAudience', { type: 'identify', userId: 'u1', traits: { [KEY]: true }, context: { personas } })
+    const noAccount = await reportedError('syncAudience', {
+      type: 'identify',
+      userId: 'u1',
+      traits: { [KEY]: true },
+      context: { personas }
+    })
     expect(noAccount.message).toBe(
       'account_id is missing or empty: looked in traits.account_id, properties.account_id; set traits.account_id or properties.account_id in the identify or track call, or remap the account_id field'
     )
-    const noKey = await actionError('syncAudience', { type: 'identify', userId: 'u1', traits: { account_id: 'a', [KEY]: true }, context: {} })
+    const noKey = await reportedError('syncAudience', {
+      type: 'identify',
+      userId: 'u1',
+      traits: { account_id: 'a', [KEY]: true },
+      context: {}
+    })
     expect(noKey.message).toBe(
       'audience_key is missing or empty: looked in context.personas.computation_key; set context.personas.computation_key in the identify or track call, or remap the audience_key field'
     )

@@ -1,17 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestIntegration, Destination, PayloadValidationError } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
-import { startSandbox, type Sandbox } from '../../../sandbox'
 import destination from '../..'
-import { actionError, onEventSettings, recordingLogger, runAction, settingsFor } from '../../__tests__/helpers'
+import {
+  reportedError,
+  onEventSettings,
+  recordingLogger,
+  runAction,
+  settingsFor
+} from '../../__tests__/__helpers__/helpers'
+import { useFakeCsb } from '../../__tests__/__helpers__/fake-csb'
 
-let csb: Sandbox
-beforeAll(async () => {
-  csb = await startSandbox({ port: 0 })
-})
-afterAll(async () => {
-  await csb.close()
-})
+const csb = useFakeCsb()
 
 const TIMESTAMP = '2024-01-08T10:00:00.000Z'
 const track = (event: string, properties: Record<string, unknown> = {}): Partial<SegmentEvent> => ({
@@ -24,7 +23,11 @@ const track = (event: string, properties: Record<string, unknown> = {}): Partial
 
 describe('trackFeature', () => {
   it('sends a feature event with product and module from the properties', async () => {
-    const request = await runAction(csb, 'trackFeature', track('Report Exported', { product_id: 'Analytics', module_id: 'Reports', total: 3 }))
+    const request = await runAction(
+      csb,
+      'trackFeature',
+      track('Report Exported', { product_id: 'Analytics', module_id: 'Reports', total: 3 })
+    )
     expect(request.path).toBe('/api/v1_1/feature')
     expect(request.body).toStrictEqual({
       account_id: 'a1',
@@ -57,7 +60,9 @@ describe('trackFeature', () => {
     expect((await runAction(csb, 'trackFeature', track('A', { total: '5' }))).body).toMatchObject({ total: 5 })
     expect((await runAction(csb, 'trackFeature', track('A', { total: 0 }))).body).toMatchObject({ total: 0 })
     const logger = recordingLogger()
-    expect((await runAction(csb, 'trackFeature', track('A', { total: 27.5 }), { logger })).body).toMatchObject({ total: 1 })
+    expect((await runAction(csb, 'trackFeature', track('A', { total: 27.5 }), { logger })).body).toMatchObject({
+      total: 1
+    })
     expect(logger.warnings).toStrictEqual(['total 27.5 is not a whole number of 0 or more; sent total 1'])
   })
 
@@ -75,8 +80,17 @@ describe('trackFeature', () => {
   it('truncates feature, module and product names over 64 characters, with a warning for each', async () => {
     const long = (c: string) => c.repeat(70)
     const logger = recordingLogger()
-    const request = await runAction(csb, 'trackFeature', track(long('f'), { module_id: long('m'), product_id: long('p') }), { logger })
-    expect(request.body).toMatchObject({ feature_id: 'f'.repeat(64), module_id: 'm'.repeat(64), product_id: 'p'.repeat(64) })
+    const request = await runAction(
+      csb,
+      'trackFeature',
+      track(long('f'), { module_id: long('m'), product_id: long('p') }),
+      { logger }
+    )
+    expect(request.body).toMatchObject({
+      feature_id: 'f'.repeat(64),
+      module_id: 'm'.repeat(64),
+      product_id: 'p'.repeat(64)
+    })
     expect(logger.warnings).toStrictEqual([
       `feature_id was 70 characters; CustomerSuccessBox keeps 64, so it was truncated to "${'f'.repeat(64)}"`,
       `module_id was 70 characters; CustomerSuccessBox keeps 64, so it was truncated to "${'m'.repeat(64)}"`,
@@ -109,17 +123,31 @@ describe('trackFeature', () => {
       endpoint: '/api/v1_1/feature',
       status: 200,
       response: { success: true },
-      warnings: [`feature_id was 65 characters; CustomerSuccessBox keeps 64, so it was truncated to "${'y'.repeat(64)}"`]
+      warnings: [
+        `feature_id was 65 characters; CustomerSuccessBox keeps 64, so it was truncated to "${'y'.repeat(64)}"`
+      ]
     })
   })
 
   it('sends "User Login" to /api/v1_1/login and "User Logout" to /api/v1_1/logout', async () => {
     const login = await runAction(csb, 'trackFeature', track('User Login', { product_id: 'ignored' }))
     expect(login.path).toBe('/api/v1_1/login')
-    expect(login.body).toStrictEqual({ account_id: 'a1', user_id: 'u1', type: 'track', event: 'User Login', timestamp: TIMESTAMP })
+    expect(login.body).toStrictEqual({
+      account_id: 'a1',
+      user_id: 'u1',
+      type: 'track',
+      event: 'User Login',
+      timestamp: TIMESTAMP
+    })
     const logout = await runAction(csb, 'trackFeature', track('User Logout'))
     expect(logout.path).toBe('/api/v1_1/logout')
-    expect(logout.body).toStrictEqual({ account_id: 'a1', user_id: 'u1', type: 'track', event: 'User Logout', timestamp: TIMESTAMP })
+    expect(logout.body).toStrictEqual({
+      account_id: 'a1',
+      user_id: 'u1',
+      type: 'track',
+      event: 'User Logout',
+      timestamp: TIMESTAMP
+    })
   })
 
   it('can send page calls as feature events by subscription and mapping alone', async () => {
@@ -143,16 +171,21 @@ describe('trackFeature', () => {
   })
 
   it('names each missing id and where it looked', async () => {
-    const noAccount = await actionError('trackFeature', { type: 'track', event: 'A', userId: 'u1', properties: {} })
+    const noAccount = await reportedError('trackFeature', { type: 'track', event: 'A', userId: 'u1', properties: {} })
     expect(noAccount).toBeInstanceOf(PayloadValidationError)
     expect(noAccount.message).toBe(
       'account_id is missing or empty: looked in properties.account_id; set properties.account_id in the track call, or remap the account_id field'
     )
-    const noUser = await actionError('trackFeature', { type: 'track', event: 'A', userId: null, properties: { account_id: 'a' } })
+    const noUser = await reportedError('trackFeature', {
+      type: 'track',
+      event: 'A',
+      userId: null,
+      properties: { account_id: 'a' }
+    })
     expect(noUser.message).toBe(
       'user_id is missing or empty: looked in properties.user_id, userId; set properties.user_id or userId in the track call, or remap the user_id field'
     )
-    const noFeature = await actionError(
+    const noFeature = await reportedError(
       'trackFeature',
       { type: 'track', event: 'A', userId: 'u', properties: { account_id: 'a' } },
       { mapping: { feature_id: { '@path': '$.properties.feature' } } }

@@ -1,15 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PayloadValidationError } from '@segment/actions-core'
-import { startSandbox, type Sandbox } from '../../../sandbox'
-import { actionError, runAction } from '../../__tests__/helpers'
+import { reportedError, runAction } from '../../__tests__/__helpers__/helpers'
+import { useFakeCsb } from '../../__tests__/__helpers__/fake-csb'
 
-let csb: Sandbox
-beforeAll(async () => {
-  csb = await startSandbox({ port: 0 })
-})
-afterAll(async () => {
-  await csb.close()
-})
+const csb = useFakeCsb()
 
 const TIMESTAMP = '2024-01-08T10:00:00.000Z'
 
@@ -21,7 +14,9 @@ describe('trackPage', () => {
       userId: 'u1',
       timestamp: TIMESTAMP,
       properties: { account_id: 77, plan: { tier: 'pro' }, search: '?a=1' },
-      context: { page: { url: 'https://x.io/pricing?a=1', path: '/pricing', title: 'Pricing', referrer: 'https://google.com' } }
+      context: {
+        page: { url: 'https://x.io/pricing?a=1', path: '/pricing', title: 'Pricing', referrer: 'https://google.com' }
+      }
     })
     expect(request.path).toBe('/api_js/v1_1/page')
     expect(request.body).toStrictEqual({
@@ -70,16 +65,22 @@ describe('trackPage', () => {
       context: { app: { name: 'Acme iOS' } }
     })
     expect(request.path).toBe('/api_js/v1_1/page')
-    expect(request.body).toStrictEqual({ type: 'page', account_id: 'a1', user_id: 'u1', name: 'Home', timestamp: TIMESTAMP })
+    expect(request.body).toStrictEqual({
+      type: 'page',
+      account_id: 'a1',
+      user_id: 'u1',
+      name: 'Home',
+      timestamp: TIMESTAMP
+    })
   })
 
   it('names each missing id and where it looked', async () => {
-    const noAccount = await actionError('trackPage', { type: 'page', userId: 'u', properties: {} })
+    const noAccount = await reportedError('trackPage', { type: 'page', userId: 'u', properties: {} })
     expect(noAccount).toBeInstanceOf(PayloadValidationError)
     expect(noAccount.message).toBe(
       'account_id is missing or empty: looked in properties.account_id; set properties.account_id in the page call, or remap the account_id field'
     )
-    const noUser = await actionError('trackPage', { type: 'page', userId: null, properties: { account_id: 'a' } })
+    const noUser = await reportedError('trackPage', { type: 'page', userId: null, properties: { account_id: 'a' } })
     expect(noUser.message).toBe(
       'user_id is missing or empty: looked in properties.user_id, userId; set properties.user_id or userId in the page call, or remap the user_id field'
     )

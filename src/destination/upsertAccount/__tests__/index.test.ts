@@ -1,15 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PayloadValidationError } from '@segment/actions-core'
-import { startSandbox, type Sandbox } from '../../../sandbox'
-import { actionError, runAction } from '../../__tests__/helpers'
+import { reportedError, runAction } from '../../__tests__/__helpers__/helpers'
+import { useFakeCsb } from '../../__tests__/__helpers__/fake-csb'
 
-let csb: Sandbox
-beforeAll(async () => {
-  csb = await startSandbox({ port: 0 })
-})
-afterAll(async () => {
-  await csb.close()
-})
+const csb = useFakeCsb()
 
 describe('upsertAccount', () => {
   it('sends account_id and every trait, flattened, to /api/v1_1/account', async () => {
@@ -29,7 +22,11 @@ describe('upsertAccount', () => {
   })
 
   it('falls back to the groupId, sent as a string', async () => {
-    const request = await runAction(csb, 'upsertAccount', { type: 'group', groupId: 987 as unknown as string, traits: { name: 'Acme' } })
+    const request = await runAction(csb, 'upsertAccount', {
+      type: 'group',
+      groupId: 987 as unknown as string,
+      traits: { name: 'Acme' }
+    })
     expect(request.body).toStrictEqual({ account_id: '987', name: 'Acme' })
   })
 
@@ -37,14 +34,24 @@ describe('upsertAccount', () => {
     const request = await runAction(
       csb,
       'upsertAccount',
-      { type: 'group', groupId: 'g', traits: { name: 'Acme', sales_manager: 'Ann', billing: { city: 'X' }, tier: 'gold' } },
+      {
+        type: 'group',
+        groupId: 'g',
+        traits: { name: 'Acme', sales_manager: 'Ann', billing: { city: 'X' }, tier: 'gold' }
+      },
       { settings: { prefixCustomTraits: true } }
     )
-    expect(request.body).toStrictEqual({ account_id: 'g', name: 'Acme', sales_manager: 'Ann', billing_city: 'X', custom_tier: 'gold' })
+    expect(request.body).toStrictEqual({
+      account_id: 'g',
+      name: 'Acme',
+      sales_manager: 'Ann',
+      billing_city: 'X',
+      custom_tier: 'gold'
+    })
   })
 
   it('names the missing account_id and both places it looked', async () => {
-    const error = await actionError('upsertAccount', { type: 'group', groupId: null, traits: { name: 'Acme' } })
+    const error = await reportedError('upsertAccount', { type: 'group', groupId: null, traits: { name: 'Acme' } })
     expect(error).toBeInstanceOf(PayloadValidationError)
     expect(error.message).toBe(
       'account_id is missing or empty: looked in traits.account_id, groupId; set traits.account_id or groupId in the group call, or remap the account_id field'

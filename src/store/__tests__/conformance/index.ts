@@ -5,6 +5,7 @@
 import { describe } from 'vitest'
 import { admitTests } from './admit'
 import { enqueueTests } from './enqueue'
+import { expediteTests } from './expedite'
 import { fanOutTests } from './fanout'
 import { createSuite, type StoreHarness } from './harness'
 import { instanceTests } from './instances'
@@ -21,6 +22,7 @@ export function storeConformance(harness: StoreHarness): void {
     admitTests(suite)
     leaseTests(suite)
     replayTests(suite)
+    expediteTests(suite)
     readTests(suite)
     instanceTests(suite)
     fanOutTests(suite)

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Destination, RetryableError } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
-import { startSandbox, type Sandbox } from '../../../sandbox'
-import destination from '../..'
-import { onEventSettings } from '../../__tests__/helpers'
+import { startSandbox, type Sandbox } from '../../src/sandbox'
+import destination from '../../src/destination'
+import { onEventSettings } from './helpers'
 
 type ThrownError = Error & { status?: number; retryAfterMs?: number; networkErrorCode?: string }
 
