@@ -173,4 +173,20 @@ describe('CSB and the webhook definition side by side', () => {
     expect(new Set(hooked).size).toBe(names.length)
     expectOrderPerUser(hooked, names)
   }, 40_000)
+
+  it("keeps CSB's own behaviours to CSB: the webhook gets the event as routed, without the account filled in", async () => {
+    const { relay, sandbox, hook } = await rig({})
+    const identify = { type: 'identify', userId: 'u-acc', messageId: randomUUID(), traits: { account_id: 'acc-77', email: 'a@b.test' } }
+    expect((await post(relay, '/v1/batch', { batch: [identify] })).status).toBe(200)
+    await waitFor('the identify delivered to CSB', async () => (await relay.store.counts()).byDestination.CustomerSuccessBox.delivered === 1)
+    const event = `Filled-${randomUUID().slice(0, 6)}`
+    expect((await post(relay, '/v1/batch', { batch: [{ type: 'track', userId: 'u-acc', event, messageId: randomUUID() }] })).status).toBe(200)
+    await waitFor('the webhook to get the track', () => hook.accepted().some((e) => e.event === event))
+    await waitFor('CSB to get the track', () => csbNames(sandbox, [event]).length === 1)
+    // CSB's request carries the account the identity map knows; the webhook's event has none.
+    const csbBody = sandbox.requests().find((r) => JSON.stringify(r.body).includes(event))!.body as Record<string, unknown>
+    expect(JSON.stringify(csbBody)).toContain('acc-77')
+    const hooked = hook.accepted().find((e) => e.event === event)!
+    expect(JSON.stringify(hooked)).not.toContain('acc-77')
+  }, 30_000)
 })
