@@ -55,6 +55,16 @@ export function configSchema(tuning: TuningDefaults): ObjectShape {
     filters: list(values('name', 'if', 'drop', 'keep', 'block', 'allow')),
     // Keyed by destination name; each a list of consent categories (config-privacy.ts checks both).
     consent: map(value),
+    // A destination's settings and mappings are its definition's fields: delivery checks them
+    // against the definition (actions-core's schema validation) when it loads it.
+    destinations: list(object({
+      name: value,
+      definition: value,
+      settings: value,
+      subscriptions: list(object({ name: value, subscribe: value, partnerAction: value, mapping: value })),
+      filters: list(values('name', 'if', 'drop', 'keep', 'block', 'allow')),
+      delivery: section(tuning.delivery)
+    })),
     ingest: section(tuning.ingest),
     delivery: section(tuning.delivery),
     // retentionMs: the finished events' retention in ms, kept beside store.retentionDays.

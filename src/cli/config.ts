@@ -12,6 +12,7 @@ import { ConfigError } from './config-error'
 import { parseSources, type SourceConfig } from './config-sources'
 import { destinationNamesOf, parseConsent, retentionOf, type ConsentConfig } from './config-privacy'
 import { processEnv, type Environment } from './env'
+import { parseDestinations, type DestinationConfig } from './destinations-config'
 
 // Delivery owns its settings' shape and defaults; the CLI only loads them.
 export type { CsbSettings, DeliverySettings, SubscriptionConfig }
@@ -61,6 +62,8 @@ export interface RelayConfig {
   filters?: unknown[]
   /** Destination name → the end-user consent categories it needs (config-privacy.ts, docs/privacy.md). */
   consent?: ConsentConfig
+  /** Segment Actions definitions delivered to beside CSB (destinations-config.ts, docs/destinations.md). */
+  destinations: DestinationConfig[]
   ingest: IngestSettings
   delivery: DeliverySettings
   /** Worker threads that run the destination (CSB_RELAY_DELIVERY_THREADS; 0: the main thread). */
@@ -217,6 +220,7 @@ export function loadConfig({ argv = [], env = processEnv(), cwd = process.cwd() 
     subscriptions: file.subscriptions as SubscriptionConfig[] | undefined,
     filters: file.filters as unknown[] | undefined,
     consent: parseConsent(file.consent, destinationNamesOf(file.destinations)),
+    destinations: destinationsOf(file.destinations),
     ingest: ingestSettings(file.ingest),
     delivery: mergeNumbers(defaults.delivery, file.delivery, 'delivery'),
     deliveryThreads: deliveryThreads(env.CSB_RELAY_DELIVERY_THREADS),
@@ -268,4 +272,12 @@ function ingestSettings(fromFile: unknown): IngestSettings {
     throw new ConfigError(`"ingest.parseThreads" must be an integer from 0 (parse on the request thread) to 16, got ${threads}`)
   }
   return ingest
+}
+
+function destinationsOf(fromFile: unknown): DestinationConfig[] {
+  try {
+    return parseDestinations(fromFile)
+  } catch (err) {
+    throw new ConfigError((err as Error).message)
+  }
 }

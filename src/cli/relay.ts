@@ -6,7 +6,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import type pino from 'pino'
-import { SecretSet, secretValuesOf, startDelivery } from '../delivery'
+import { CSB_DESTINATION, SecretSet, checkDestinations, secretValuesOf, startDelivery } from '../delivery'
 import { INGEST_EXPANDER, ensureWriteKey, ingestPlugin, type IngestObserver, type WriteKeySetup } from '../ingest'
 import { Destination } from '@segment/actions-core'
 import csbDestination from '../destination'
@@ -14,7 +14,7 @@ import {
   CsbSettingsError, createLogger, createOps, healthPlugin, lazyChildLogger, loadStoredCsbSettings, opsPlugin, parseCsbSettings,
   storeCsbSettings, type CsbSource, type CsbState
 } from '../ops'
-import { backlogOf, openStore, type Store } from '../store'
+import { openStore, slowestBacklog, type Store } from '../store'
 import type { RelayConfig } from './config'
 import { ensureAdminToken, type AdminAccess } from './admin-token'
 
@@ -56,7 +56,11 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
   // the store's own lines (inbox errors) go to it from then on.
   let relayLogger: Pick<FastifyBaseLogger, 'warn' | 'error'> | undefined
   const storeLogger = { warn: (o: object, m: string) => relayLogger?.warn(o, m), error: (o: object, m: string) => relayLogger?.error(o, m) }
-  const store = await openStore(config.db, { ...config.store, expander: INGEST_EXPANDER, logger: storeLogger })
+  // destinations beside CSB: loaded and checked before the store opens (a bad one must not start a relay)
+  const destinations = checkDestinations(config.destinations ?? [])
+  const store = await openStore(config.db, {
+    ...config.store, expander: INGEST_EXPANDER, logger: storeLogger, destinations: [CSB_DESTINATION, ...destinations.map((d) => d.config.name)]
+  })
   const cleanups: Array<() => Promise<void>> = [() => store.close()]
   const undo = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
@@ -82,7 +86,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     // kept in the store, an admin token made at this start), scrubbed from logs and admin answers;
     // a key given later joins them
     const secrets = new SecretSet([
-      ...secretValuesOf(config), csb?.apiKey, adminAccess.createdNow, ...writeKeys.sources.flatMap((s) => [s.writeKey, s.sharedSecret])
+      ...secretValuesOf(config), csb?.apiKey, adminAccess.createdNow, ...writeKeys.sources.flatMap((s) => [s.writeKey, s.sharedSecret]),
+      ...destinations.flatMap((d) => d.secrets)
     ])
 
     // logger: one for the whole relay, scrubbing every secret it could meet
@@ -170,7 +175,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     await app.register(healthPlugin, {
       readiness: async () => ({
         engine: store.engine,
-        backlog: backlogOf(await store.counts()),
+        backlog: slowestBacklog(await store.counts()),
         csbConfigured: csb !== undefined
       })
     })
@@ -178,7 +183,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     // delivery: workers lease, deliver and record outcomes; stopped after the server has closed,
     // before the store closes (cleanups run in reverse). Bad subscriptions/filters throw here.
     delivery = startDelivery({
-      store, config: { ...config, csb }, logger, observer: ops.deliveryObserver, instanceId: `${process.pid}`, threads: config.deliveryThreads
+      store, config: { ...config, csb }, logger, observer: ops.deliveryObserver, instanceId: `${process.pid}`, threads: config.deliveryThreads, destinations
     })
     ops.attachDelivery(delivery)
     wakeDelivery = () => delivery.wake()

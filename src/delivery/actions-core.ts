@@ -13,7 +13,7 @@
  * - `NO_ANSWER_ERROR_NAMES` / `NO_ANSWER_ERROR_CODES` / `RETRYABLE_ERROR_CODE`: how its errors
  *   say a request got no answer, or should be retried.
  */
-import { Destination, ErrorCodes, getAuthData, transform } from '@segment/actions-core'
+import { Destination, ErrorCodes, fieldsToJsonSchema, getAuthData, transform, validateSchema } from '@segment/actions-core'
 import { parseFql, validate } from '@segment/destination-subscriptions'
 
 /** A request as the action hands it to its request client (before defaults and auth are merged in). */
@@ -116,8 +116,15 @@ export function instrumentDefinition<D extends { actions: Record<string, any>; e
   const actions: Record<string, unknown> = {}
   for (const [slug, action] of Object.entries(definition.actions)) {
     const perform = action.perform as AnyFn | undefined
-    actions[slug] = perform
-      ? { ...action, perform: (request: RequestFn, data: { settings?: unknown }) => perform(hooked(request, hooksOf(data?.settings)), data) }
+    const performBatch = action.performBatch as AnyFn | undefined
+    actions[slug] = perform || performBatch
+      ? {
+          ...action,
+          ...(perform ? { perform: (request: RequestFn, data: { settings?: unknown }) => perform(hooked(request, hooksOf(data?.settings)), data) } : {}),
+          ...(performBatch
+            ? { performBatch: (request: RequestFn, data: { settings?: unknown }) => performBatch(hooked(request, hooksOf(data?.settings)), data) }
+            : {})
+        }
       : action
   }
   const extendRequest = definition.extendRequest
@@ -150,6 +157,18 @@ const VALIDATION_ERRORS = new Set(['AggregateAjvError', 'ValidationError'])
 
 /** actions-core's Destination, opened up to run one action (`executeAction` is protected). */
 class Runtime<Settings> extends Destination<Settings> {
+  runBatch(partnerAction: string, events: Record<string, unknown>[], mapping: Record<string, unknown>, settings: Settings): Promise<unknown[]> {
+    return this.executeBatch(partnerAction, {
+      events: events as never,
+      mapping: mapping as never,
+      settings,
+      auth: NO_AUTH as never,
+      features: {},
+      statsContext: {} as never,
+      subscriptionMetadata: NO_METADATA
+    }) as Promise<unknown[]>
+  }
+
   run(partnerAction: string, event: Record<string, unknown>, mapping: Record<string, unknown>, settings: Settings): Promise<unknown> {
     return this.executeAction(partnerAction, {
       event: event as never,
@@ -186,6 +205,21 @@ export class RelayDestination<Settings = any> {
     this.runtime.validateSettings(settings)
   }
 
+  /**
+   * Runs one action's `performBatch` for several events (actions-core's `executeBatch`, what
+   * `onBatch` runs per subscription): one entry per event, in order, in actions-core's multistatus
+   * shape (`status`, and `errormessage` / `errortype` when it failed). Throws when the whole batch
+   * failed (no answer, or an HTTP error the action did not catch).
+   */
+  async runBatch(partnerAction: string, events: Record<string, unknown>[], mapping: Record<string, unknown>, settings: Settings, hooks?: RequestHooks): Promise<BatchItemStatus[]> {
+    try {
+      const statuses = await this.runtime.runBatch(partnerAction, events, mapping, hooks ? { ...settings, [HOOKS]: hooks } : settings)
+      return events.map((_, i) => batchItemStatus(statuses[i]))
+    } finally {
+      ;(this.runtime.responses as unknown[]).length = 0
+    }
+  }
+
   /** Runs one action for one event: mapping, payload validation, `perform`, with `hooks` around each request. */
   async runAction(partnerAction: string, event: Record<string, unknown>, mapping: Record<string, unknown>, settings: Settings, hooks?: RequestHooks): Promise<unknown> {
     try {
@@ -217,3 +251,38 @@ export const NO_ANSWER_ERROR_NAMES: ReadonlySet<string> = new Set(['TimeoutError
 export const NO_ANSWER_ERROR_CODES: ReadonlySet<string> = new Set(['REQUESTTIMEOUTERROR', 'REQUESTCLIENTERROR'])
 /** The code actions-core's RetryableError carries. */
 export const RETRYABLE_ERROR_CODE: string = ErrorCodes.RETRYABLE_ERROR
+
+/** One event's outcome in a batch, from actions-core's multistatus. */
+export interface BatchItemStatus {
+  status: number
+  /** Why it failed (non-2xx only). */
+  message?: string
+}
+
+function batchItemStatus(raw: unknown): BatchItemStatus {
+  const item = (raw ?? {}) as { status?: unknown; errormessage?: unknown; errortype?: unknown }
+  // An event the action returned nothing for is not known to be delivered: retried.
+  const status = typeof item.status === 'number' ? item.status : 500
+  if (status >= 200 && status < 300) return { status }
+  const message = typeof item.errormessage === 'string' ? item.errormessage : typeof item.errortype === 'string' ? item.errortype : `status ${status}`
+  return { status, message }
+}
+
+/**
+ * Checks values against fields as actions-core would (its JSON schema of the fields, its
+ * validator): `null` when they fit, else the validator's message naming the field. `partial`:
+ * required fields may be absent (a mapping's literal values alone).
+ */
+export function fieldsProblem(fields: Record<string, unknown>, values: Record<string, unknown>, partial = false): string | null {
+  const schema = fieldsToJsonSchema(fields as never) as Record<string, unknown>
+  if (partial) delete schema.required
+  try {
+    validateSchema(values, schema as never, { throwIfInvalid: true })
+    return null
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
+/** Whether a mapping value is a directive (`@path`, `@template`...), per actions-core's mapping-kit. */
+export { isDirective } from '@segment/actions-core'

@@ -9,9 +9,10 @@
  */
 import type { RelayDestination } from './actions-core'
 import { captureHooks, DryRunStop, finishExchanges, type CaptureContext, type Exchange } from './capture'
+import type { Batcher } from './batcher'
 import type { RequestGuard } from './names'
 import type { ActiveSubscription } from './subscriptions'
-import type { CsbSettings } from './types'
+import type { DestinationSettings } from './types'
 
 export type { RelayDestination } from './actions-core'
 
@@ -35,17 +36,25 @@ export interface RunOptions {
   guard?: RequestGuard
   /** The destination's own account of a failed run (CSB's: where a missing id was looked for). */
   explain?: (error: unknown, action: string, mapping: Record<string, unknown>) => unknown
+  /** Gathers events of batching subscriptions into `performBatch` calls (batcher.ts). */
+  batcher?: Batcher
 }
 
 export async function runSubscriptions(
   destination: RelayDestination,
   event: Record<string, unknown>,
-  settings: CsbSettings,
+  settings: DestinationSettings,
   subscriptions: ActiveSubscription[],
-  { dryRun = false, guard, explain }: RunOptions = {}
+  { dryRun = false, guard, explain, batcher }: RunOptions = {}
 ): Promise<AttemptResult> {
   const results: SubscriptionResult[] = []
   for (const sub of subscriptions) {
+    if (batcher && !dryRun && batcher.batched(sub)) {
+      const result = await batcher.run(sub, event, settings)
+      results.push(result)
+      if (result.error !== undefined) return { results, failed: result }
+      continue
+    }
     const result: SubscriptionResult = { subscription: sub.name, action: sub.partnerAction, exchanges: [] }
     results.push(result)
     const capture: CaptureContext = { exchanges: result.exchanges, dryRun, guard }

@@ -18,7 +18,30 @@ import type { OutcomeWriter } from './outcome-writer'
 import { planEvent, type RouteFn } from './plan'
 import type { ActiveSubscription } from './subscriptions'
 import { samplesOf, completedSubscriptions } from './samples'
-import type { CsbSettings, DeliveryLogger, DeliverySettings } from './types'
+import { CSB_DESTINATION, type CsbSettings, type DeliveryLogger, type DeliverySettings, type DestinationSettings } from './types'
+
+/**
+ * Which destination a pipeline delivers to, and which of CSB's own behaviours apply: filling
+ * `account_id` from the identity map (and learning links for it), and counting late feature
+ * requests, are CSB's; other destinations get the event as routed.
+ */
+export interface DestinationProfile {
+  name: string
+  /** Fill accounts from the identity map and learn links (CSB). */
+  identity: boolean
+  /** Count feature requests CSB does not aggregate into their day (CSB, late.ts). */
+  lateFeatures: boolean
+  /** Secret values of these settings, scrubbed from failure reasons. */
+  secretsOf(settings: DestinationSettings): string[]
+}
+
+/** CustomerSuccessBox, the built-in destination: every behaviour on. */
+export const CSB_PROFILE: DestinationProfile = {
+  name: CSB_DESTINATION,
+  identity: true,
+  lateFeatures: true,
+  secretsOf: (settings) => [(settings as CsbSettings).apiKey]
+}
 
 /** The concurrency slot an event holds while it runs (the scheduler's limiter behind it). */
 export interface Slot {
@@ -38,6 +61,8 @@ export interface EventDeliveryOptions {
   settings: DeliverySettings
   logger: DeliveryLogger
   observer: DeliveryObserver
+  /** Default: CSB_PROFILE. */
+  profile?: DestinationProfile
   random?: () => number
   /** Hears how each request's answer bears on its destination's health (recovery.ts). */
   answered?(destination: string, answer: Answer): void
@@ -56,7 +81,11 @@ export class EventDelivery {
   readonly counts: Record<DeliveryOutcome, number> = { delivered: 0, retrying: 0, dead: 0, skipped: 0 }
   private readonly links = new LinkCache()
 
-  constructor(private readonly options: EventDeliveryOptions) {}
+  private readonly profile: DestinationProfile
+
+  constructor(private readonly options: EventDeliveryOptions) {
+    this.profile = options.profile ?? CSB_PROFILE
+  }
 
   /**
    * Runs one event to an outcome and records it. The slot is freed as soon as CSB's answer is
@@ -64,7 +93,7 @@ export class EventDelivery {
    * the relay's own failures (store unreachable...): the event stays leased and comes back after
    * its lease.
    */
-  async deliver(leased: LeasedEvent, csb: CsbSettings | undefined, slot: Slot): Promise<void> {
+  async deliver(leased: LeasedEvent, csb: DestinationSettings | undefined, slot: Slot): Promise<void> {
     const { store, writer, executor, settings } = this.options
     // The store counts an attempt when it leases the event, so `attempts` already includes this one.
     const attempts = Math.max(1, leased.attempts)
@@ -78,7 +107,7 @@ export class EventDelivery {
     const plan = await planEvent(leased.event, {
       route: this.options.route,
       subscriptions: this.options.subscriptions,
-      accounts: store,
+      accounts: this.profile.identity ? store : undefined,
       done: completedSubscriptions(leased.samples)
     })
     // Learned on every attempt (idempotent; the link cache skips unchanged links). The links go
@@ -109,7 +138,7 @@ export class EventDelivery {
     const lastResponse = last?.exchanges[last.exchanges.length - 1]?.response
     const action = attempt.failed?.action ?? (attempt.results.map((r) => r.action).join(',') || null)
     // Counted for the subscriptions that succeeded, whatever the others did: a retry skips them.
-    const lateFeatures = lateFeatureRequests(attempt.results.filter((r) => !r.error), sentAt)
+    const lateFeatures = this.profile.lateFeatures ? lateFeatureRequests(attempt.results.filter((r) => !r.error), sentAt) : 0
     const late = lateFeatures > 0 ? { lateFeatures } : {}
     const base = { id: leased.id, leaseId: leased.leaseId }
 
@@ -132,7 +161,7 @@ export class EventDelivery {
     )
     const reason = scrub(
       `${facts.reason}${plan.matched.length > 1 ? ` (subscription "${attempt.failed.subscription}")` : ''}`,
-      [csb.apiKey]
+      this.profile.secretsOf(csb)
     )
     const now = new Date()
     const decision = decide({ ...facts, reason }, attempts, leased.firstFailedAt, now, settings, this.options.random)
@@ -170,6 +199,7 @@ export class EventDelivery {
     this.counts[outcome]++
     this.options.observer.outcome?.({
       outcome,
+      destination: this.profile.name,
       eventId: leased.id,
       messageId: leased.messageId,
       ...fields,

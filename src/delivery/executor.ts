@@ -6,15 +6,16 @@
  * classification reads (name, message, code, status, retryAfterMs, networkErrorCode, ...).
  */
 import { threadEntry, WorkerRpc, type NameAdmission } from '../store'
-import { runSubscriptions, type AttemptResult, type RelayDestination } from './attempt'
+import type { Batcher } from './batcher'
+import { runSubscriptions, type AttemptResult, type RelayDestination, type RunOptions } from './attempt'
 import type { ActiveSubscription, DefinitionLike } from './subscriptions'
 import type { AdmitNames, NameGuard, NameKind, NameLimits } from './names'
-import type { CsbSettings, SubscriptionConfig } from './types'
+import type { DestinationSettings, SubscriptionConfig } from './types'
 import { explainActionError } from '../destination'
 
 export interface AttemptTask {
   event: Record<string, unknown>
-  settings: CsbSettings
+  settings: DestinationSettings
   /** Names of the subscriptions to run, in order. */
   subscriptions: string[]
 }
@@ -25,9 +26,16 @@ export interface Executor {
   close(): Promise<void>
 }
 
-export function inThreadExecutor(destination: RelayDestination, subscriptions: ActiveSubscription[], guard?: NameGuard): Executor {
+export function inThreadExecutor(
+  destination: RelayDestination,
+  subscriptions: ActiveSubscription[],
+  guard?: NameGuard,
+  batcher?: Batcher,
+  explain?: RunOptions['explain']
+): Executor {
   const byName = new Map(subscriptions.map((s) => [s.name, s]))
-  const options = { guard: guard?.check, explain: explainActionError }
+  // CSB's account of a failed run unless the destination brings its own (fanout.ts: none).
+  const options = { guard: guard?.check, batcher, explain: explain ?? explainActionError }
   return {
     threads: 0,
     run: (task) =>

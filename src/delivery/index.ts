@@ -18,15 +18,20 @@ import { Pipeline, type PipelineStats, type RouteFn } from './pipeline'
 import { compileSubscriptions, defaultSubscriptions, SubscriptionError, type ActiveSubscription } from './subscriptions'
 import { dryRun, type DryRunResult } from './dry-run'
 import { inThreadExecutor, threadPoolExecutor, type Executor } from './executor'
+import { checkDestinations, DestinationConfigError, type CheckedDestination } from './destination-check'
+import { destinationStats, startDestination, stopDestination, type DestinationStats } from './fanout'
 import { NameGuard, type AdmitNames, type NameKind, type NameStats } from './names'
 import type { CsbSettings, DeliveryConfig, DeliveryLogger, SubscriptionConfig } from './types'
 
-export type { CsbSettings, DeliveryConfig, DeliverySettings, SubscriptionConfig, DeliveryLogger } from './types'
-export { deliveryDefaults } from './types'
+export type { CsbSettings, DeliveryConfig, DeliverySettings, DestinationConfig, SubscriptionConfig, DeliveryLogger } from './types'
+export { CSB_DESTINATION, deliveryDefaults } from './types'
 export type { DeliveryObserver, OutcomeReport, DeliveryOutcome } from './observer'
 export type { DryRunResult } from './dry-run'
 export { SubscriptionError } from './subscriptions'
 export { CONSENT_SKIP_REASON } from './routing'
+export { checkDestinations, DestinationConfigError, type CheckedDestination }
+export type { DestinationStats } from './fanout'
+export { INSTALL_HINT } from './definitions'
 export { retryDelayMs } from './backoff'
 export { NameLimitError, type NameStats } from './names'
 export {
@@ -46,12 +51,16 @@ export interface StartDeliveryOptions {
   random?: () => number
   /** Worker threads that run the destination; 0 (the default) runs it in the main thread. */
   threads?: number
+  /** The destinations beside CSB, checked at start (`checkDestinations`); each gets its own pipeline. */
+  destinations?: CheckedDestination[]
 }
 
 export interface DeliveryStats extends PipelineStats {
   subscriptions: Array<{ name: string; subscribe: string; partnerAction: string }>
   /** Distinct feature and module names sent to CSB, beside their limits (names.ts). */
   names: Record<NameKind, NameStats>
+  /** The destinations beside CSB, each with its own pipeline's figures. */
+  destinations: DestinationStats[]
 }
 
 export interface Delivery {
@@ -119,6 +128,7 @@ export function startDelivery(options: StartDeliveryOptions): Delivery {
         (err) => logger.warn({ err: String(err), kind }, 'delivery: could not read the names already sent to CSB; each is checked with the store when next sent')
       )
   }
+  const instanceId = options.instanceId ?? `relay-${randomBytes(4).toString('hex')}`
   const inThread = inThreadExecutor(runtime.destination, runtime.subscriptions, names)
   const executor: Executor =
     threads > 0
@@ -138,11 +148,14 @@ export function startDelivery(options: StartDeliveryOptions): Delivery {
     route: runtime.route,
     logger,
     observer,
-    instanceId: options.instanceId ?? `relay-${randomBytes(4).toString('hex')}`,
+    instanceId,
     csb: config.csb,
     random: options.random
   })
   pipeline.start()
+  const others = (options.destinations ?? []).map((checked) =>
+    startDestination(checked, { store, settings: config.delivery, consent: config.consent, logger, observer, instanceId, random: options.random })
+  )
   if (!config.csb) logger.warn({}, 'delivery: CustomerSuccessBox is not configured; events are stored and wait until it is')
 
   return {
@@ -154,19 +167,23 @@ export function startDelivery(options: StartDeliveryOptions): Delivery {
     async replay(filter) {
       const n = await store.replay(filter)
       pipeline.wake()
+      for (const other of others) other.pipeline.wake()
       return n
     },
-    wake: () => pipeline.wake(),
+    wake: () => {
+      pipeline.wake()
+      for (const other of others) other.pipeline.wake()
+    },
     test: (event, testOptions = {}) =>
-      dryRun(event, { runtime, store, csb: pipeline.csbSettings, send: testOptions.send ?? false, guard: names.check }),
+      dryRun(event, { runtime, store, csb: pipeline.csbSettings as CsbSettings | undefined, send: testOptions.send ?? false, guard: names.check }),
     stats: () => ({
       ...pipeline.stats(),
       names: names.stats(),
-      subscriptions: runtime.subscriptions.map((s) => ({ name: s.name, subscribe: s.subscribe, partnerAction: s.partnerAction }))
+      subscriptions: runtime.subscriptions.map((s) => ({ name: s.name, subscribe: s.subscribe, partnerAction: s.partnerAction })),
+      destinations: others.map(destinationStats)
     }),
     stop: async () => {
-      await pipeline.stop()
-      await executor.close()
+      await Promise.all([pipeline.stop().then(() => executor.close()), ...others.map(stopDestination)])
     }
   }
 }

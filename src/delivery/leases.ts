@@ -26,6 +26,8 @@ export interface LeasesOptions {
   store: Store
   settings: Pick<DeliverySettings, 'leaseMs' | 'pollIntervalMs'>
   instanceId: string
+  /** The destination whose events this buffer leases (only its ordering keys). */
+  destination: string
   logger: DeliveryLogger
   /** Times a store call (reported to the observer). */
   timed<T>(operation: string, fn: () => Promise<T>): Promise<T>
@@ -124,7 +126,8 @@ export class Leases {
           limit: Math.max(1, target - this.buffer.length),
           leaseMs: s.leaseMs,
           owner: this.options.instanceId,
-          excludeKeys: this.held
+          excludeKeys: this.held,
+          destination: this.options.destination
         })
       )
       .then(

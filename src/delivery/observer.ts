@@ -30,6 +30,6 @@ export interface OutcomeReport {
 export interface DeliveryObserver {
   outcome?(report: OutcomeReport): void
   /** The limiter changed the number of requests allowed in flight. */
-  concurrency?(current: number): void
+  concurrency?(current: number, destination?: string): void
   storeLatency?(operation: string, seconds: number): void
 }

@@ -20,7 +20,8 @@ import { AdaptiveLimiter, TokenBucket, type Ticket } from './limiter'
 import { OutcomeWriter } from './outcome-writer'
 import type { RouteFn } from './plan'
 import type { ActiveSubscription } from './subscriptions'
-import type { CsbSettings, DeliveryLogger, DeliverySettings } from './types'
+import type { DeliveryLogger, DeliverySettings, DestinationSettings } from './types'
+import { CSB_PROFILE, type DestinationProfile } from './deliver'
 import { Leases, STORE_ERROR_WAIT_MS } from './leases'
 import { RecoveryWatch } from './recovery'
 import { WAKE_EFFECTS, type WakeCause } from './wake'
@@ -54,7 +55,10 @@ export interface PipelineOptions {
   logger: DeliveryLogger
   observer: DeliveryObserver
   instanceId: string
-  csb?: CsbSettings
+  /** Which destination this pipeline delivers to, and the behaviours that are CSB's alone (default: CSB). */
+  profile?: DestinationProfile
+  /** The destination's settings; absent until it is configured (CSB only: its settings may come at runtime). */
+  csb?: DestinationSettings
   random?: () => number
 }
 
@@ -82,7 +86,7 @@ export class Pipeline {
   private readonly recovery: RecoveryWatch
   /** Events started and not yet recorded, with the promise that settles when each is. */
   private readonly running = new Map<string, Promise<void>>()
-  private csb: CsbSettings | undefined
+  private csb: DestinationSettings | undefined
   private stopping = false
   private loopDone: Promise<void> | null = null
   /** The loop's sleep, while it sleeps: its timer and how to end it. */
@@ -92,26 +96,31 @@ export class Pipeline {
 
   constructor(private readonly options: PipelineOptions) {
     const s = options.settings
-    this.limiter = new AdaptiveLimiter(s, (limit) => options.observer.concurrency?.(limit))
+    this.limiter = new AdaptiveLimiter(s, (limit) => options.observer.concurrency?.(limit, (options.profile ?? CSB_PROFILE).name))
     this.bucket = s.maxRatePerSecond > 0 ? new TokenBucket(s.maxRatePerSecond) : null
     this.writer = new OutcomeWriter(options.store, options.observer)
     this.recovery = new RecoveryWatch({ ...options, settled: () => this.writer.drain(), recovered: () => this.wakeLoop('recovered') })
     this.delivery = new EventDelivery({ ...options, writer: this.writer, answered: (destination, answer) => this.recovery.answered(destination, answer) })
-    this.leases = new Leases({ ...options, timed: (operation, fn) => this.timed(operation, fn), answered: () => this.wakeLoop('lease-done') })
+    this.leases = new Leases({
+      ...options,
+      destination: (options.profile ?? CSB_PROFILE).name,
+      timed: (operation, fn) => this.timed(operation, fn),
+      answered: () => this.wakeLoop('lease-done')
+    })
     this.csb = options.csb
-    options.observer.concurrency?.(this.limiter.limit)
+    options.observer.concurrency?.(this.limiter.limit, (options.profile ?? CSB_PROFILE).name)
   }
 
   start(): void {
     if (!this.loopDone) this.loopDone = this.loop()
   }
 
-  setCsbSettings(csb: CsbSettings | undefined): void {
+  setCsbSettings(csb: DestinationSettings | undefined): void {
     this.csb = csb
     this.wakeLoop('settings')
   }
 
-  get csbSettings(): CsbSettings | undefined {
+  get csbSettings(): DestinationSettings | undefined {
     return this.csb
   }
 

@@ -18,8 +18,8 @@ export type RouteFn = (event: SegmentEvent) => { deliver: true; event: SegmentEv
 export interface PlanInputs {
   route?: RouteFn
   subscriptions: ActiveSubscription[]
-  /** The identity map, read-only. */
-  accounts: Pick<IdentityStore, 'accountsFor'>
+  /** The identity map, read-only; absent for destinations other than CSB (its account fill is CSB's alone). */
+  accounts?: Pick<IdentityStore, 'accountsFor'>
   /** Subscriptions an earlier attempt already delivered (samples.ts): matched, not run again. */
   done?: string[]
 }
@@ -53,8 +53,8 @@ export async function planEvent(event: SegmentEvent, inputs: PlanInputs): Promis
     if (!result.deliver) return { kind: 'skip', reason: result.reason, links: [], filledAccount: null }
     routed = result.event
   }
-  const links = linksFrom(routed)
-  const filled = await fillAccount(routed, inputs.accounts)
+  const links = inputs.accounts ? linksFrom(routed) : []
+  const filled = inputs.accounts ? await fillAccount(routed, inputs.accounts) : { event: routed, filledAccount: null }
 
   let matched: ActiveSubscription[]
   try {

@@ -13,6 +13,9 @@ export interface CsbSettings {
   prefixCustomTraits?: boolean
 }
 
+/** What a destination's actions get as settings: CsbSettings for CSB, the definition's settings for the others. */
+export type DestinationSettings = CsbSettings | Record<string, unknown>
+
 /** A Segment-style subscription: FQL `subscribe`, the action's slug and its field mapping. */
 export interface SubscriptionConfig {
   name?: string
@@ -93,4 +96,26 @@ export interface DeliveryLogger {
   warn(obj: object, msg?: string): void
   error(obj: object, msg?: string): void
   debug?(obj: object, msg?: string): void
+}
+
+/** The name delivery gives CustomerSuccessBox, the built-in destination, everywhere (store rows, metrics, CLI). */
+export const CSB_DESTINATION = 'CustomerSuccessBox'
+
+/**
+ * One of Segment's Actions definitions (or an in-house one) run beside CustomerSuccessBox
+ * (docs/destinations.md). Parsed by the CLI; its definition, settings and mappings are checked
+ * by delivery at start (definitions.ts, destination-check.ts).
+ */
+export interface DestinationConfig {
+  /** Unique; the store's rows, metrics, the CLI and the integrations object use it. */
+  name: string
+  /** A folder of @segment/action-destinations, its slug (`actions-webhook`), or a path to a module. */
+  definition: string
+  settings: Record<string, unknown>
+  /** Replaces the definition's automatic presets when present. */
+  subscriptions?: SubscriptionConfig[]
+  /** Destination filters for this destination alone (same rules as the top-level `filters`). */
+  filters?: unknown[]
+  /** Overrides of the delivery settings for this destination (concurrency, rate, retries...). */
+  delivery?: Partial<DeliverySettings>
 }

@@ -12,7 +12,7 @@
 import os from 'node:os'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { OpaqueBatch, SerialisedEvents } from '../store/serialised'
-import { backlogOf, type NewEvent, type QueuedSummary, type Store } from '../store/types'
+import { slowestBacklog, type NewEvent, type QueuedSummary, type Store } from '../store/types'
 import { WRITE_KEY_HELP, WriteKeys, writeKeyFromAuthorization, type IngestSource } from './auth'
 import { BacklogGate } from './backlog-gate'
 import { readBody } from './body'
@@ -104,7 +104,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
       const started = performance.now()
       const counts = await store.counts()
       observer?.storeLatency?.('counts', (performance.now() - started) / 1000)
-      return backlogOf(counts)
+      return slowestBacklog(counts)
     },
     limits.maxBacklog,
     options.backlogRefreshMs ?? 1000,

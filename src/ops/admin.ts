@@ -87,13 +87,24 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
     reply.code(404).send({ error: `no admin route ${request.method} ${request.url.split('?')[0]}; see docs/ops.md` })
   )
 
-  app.get<{ Querystring: { period?: string } }>('/overview', async (request, reply) => {
+  // `destination` narrows a read to one destination's rows; a name the store does not know is a
+  // 400 listing the known ones (a typo must not look like an empty destination).
+  const destinationOf = async (name: string | undefined): Promise<{ destination?: string } | { error: string }> => {
+    if (name === undefined || name === '') return {}
+    const known = Object.keys((await store.counts()).byDestination ?? {})
+    if (!known.includes(name)) return { error: `unknown destination "${name}"; known: ${known.join(', ')}` }
+    return { destination: name }
+  }
+
+  app.get<{ Querystring: { period?: string; destination?: string } }>('/overview', async (request, reply) => {
     const period = parsePeriod(request.query.period)
     if ('error' in period) return reply.code(400).send({ error: period.error })
-    return { ...(await buildOverview(store, period)), retention: retentionLine(options.config) ?? null }
+    const which = await destinationOf(request.query.destination)
+    if ('error' in which) return reply.code(400).send({ error: which.error })
+    return { ...(await buildOverview(store, period, new Date(), which.destination)), retention: retentionLine(options.config) ?? null }
   })
 
-  app.get<{ Querystring: { status?: string; reason?: string; type?: string; limit?: string; beforeId?: string } }>(
+  app.get<{ Querystring: { status?: string; reason?: string; type?: string; limit?: string; beforeId?: string; destination?: string } }>(
     '/events',
     async (request, reply) => {
       const q = request.query
@@ -104,7 +115,10 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) {
         return reply.code(400).send({ error: `limit must be an integer from 1 to ${MAX_LIST}` })
       }
+      const which = await destinationOf(q.destination)
+      if ('error' in which) return reply.code(400).send({ error: which.error })
       const events = await store.list({
+        destination: which.destination,
         status: q.status as EventStatus | 'retrying' | undefined,
         reason: q.reason || undefined,
         type: q.type || undefined,
@@ -124,12 +138,16 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
   app.post<{ Body: unknown }>('/replay', async (request, reply) => {
     const filter = parseReplayFilter(request.body)
     if ('error' in filter) return reply.code(400).send({ error: filter.error })
+    const which = await destinationOf(filter.destination)
+    if ('error' in which) return reply.code(400).send({ error: which.error })
     const replayed = await (options.replay ?? ((f: ReplayFilter) => store.replay(f)))(filter)
     return { replayed }
   })
 
-  app.get('/reasons', async () => {
-    const reasons = await store.reasons()
+  app.get<{ Querystring: { destination?: string } }>('/reasons', async (request, reply) => {
+    const which = await destinationOf(request.query.destination)
+    if ('error' in which) return reply.code(400).send({ error: which.error })
+    const reasons = await store.reasons(which.destination ? { destination: which.destination } : undefined)
     return { reasons: reasons.map((r) => ({ ...r, fix: suggestFix(r.reason) })) }
   })
 
@@ -193,6 +211,7 @@ function summarise(e: StoredEvent) {
   const ev = e.event as Record<string, unknown>
   return {
     id: e.id,
+    destination: e.destination,
     messageId: e.messageId,
     source: e.source,
     type: e.type,
@@ -229,7 +248,7 @@ function displayStatus(e: StoredEvent): string {
 }
 
 export function parseReplayFilter(body: unknown): ReplayFilter | { error: string } {
-  const usage = 'body must be {"ids": ["..."]}, {"all": true} or {"reason": "text"} (reason may narrow "all")'
+  const usage = 'body must be {"ids": ["..."]}, {"all": true} or {"reason": "text"} (reason and "destination" may narrow "all")'
   if (!body || typeof body !== 'object' || Array.isArray(body)) return { error: usage }
   const b = body as Record<string, unknown>
   const filter: ReplayFilter = {}
@@ -246,6 +265,10 @@ export function parseReplayFilter(body: unknown): ReplayFilter | { error: string
   if (b.reason !== undefined) {
     if (typeof b.reason !== 'string' || b.reason.trim() === '') return { error: '"reason" must be non-empty text' }
     filter.reason = b.reason
+  }
+  if (b.destination !== undefined) {
+    if (typeof b.destination !== 'string' || b.destination.trim() === '') return { error: '"destination" must be a destination\'s name' }
+    filter.destination = b.destination
   }
   if (!filter.ids && !filter.all && !filter.reason) return { error: usage }
   // "Every dead letter whose reason contains TEXT": the store narrows `all` (or `ids`) by reason.

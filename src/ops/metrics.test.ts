@@ -90,6 +90,39 @@ describe('metrics', () => {
     await app.close()
   })
 
+  it('labels delivery by destination, and splits the backlog per destination (the depth is the slowest one)', async () => {
+    const dest = (pending: number, retrying: number, inFlight: number, dead: number, oldestPendingAt: Date | null = null) =>
+      ({ pending, retrying, inFlight, delivered: 0, dead, skipped: 0, oldestPendingAt })
+    const current = counts({
+      admitted: 1, pending: 7, retrying: 2, inFlight: 1, dead: 3,
+      byDestination: { CustomerSuccessBox: dest(1, 0, 1, 1), hooks: dest(6, 2, 0, 2, new Date(Date.now() - 120_000)) }
+    })
+    const registry = new Registry()
+    const metrics = createMetrics({ registry, counts: async () => current, processMetrics: false })
+    const delivery = metrics.deliveryObserver
+    delivery.outcome!({ outcome: 'delivered', action: 'trackFeature', status: 200, eventId: '1', messageId: 'a', attempts: 1, endToEndMs: 40 })
+    delivery.outcome!({ outcome: 'delivered', destination: 'hooks', action: 'send', status: 200, eventId: '2', messageId: 'a', attempts: 1, endToEndMs: 90 })
+    delivery.outcome!({ outcome: 'retrying', destination: 'hooks', action: 'send', status: 503, eventId: '3', messageId: 'b', attempts: 1 })
+    delivery.concurrency!(10)
+    delivery.concurrency!(4, 'hooks')
+    const m = parsePrometheus(await registry.metrics())
+    expect(valueOf(m, 'csb_relay_delivery_outcomes_total', { destination: 'CustomerSuccessBox', outcome: 'delivered' })).toBe(1)
+    expect(valueOf(m, 'csb_relay_delivery_outcomes_total', { destination: 'hooks', action: 'send', status: '200', outcome: 'delivered' })).toBe(1)
+    expect(valueOf(m, 'csb_relay_delivery_retries_total', { destination: 'hooks', action: 'send' })).toBe(1)
+    expect(() => valueOf(m, 'csb_relay_delivery_retries_total', { destination: 'CustomerSuccessBox' })).toThrow()
+    expect(valueOf(m, 'csb_relay_end_to_end_latency_seconds_count', { destination: 'hooks' })).toBe(1)
+    expect(valueOf(m, 'csb_relay_delivery_concurrency', { destination: 'CustomerSuccessBox' })).toBe(10)
+    expect(valueOf(m, 'csb_relay_delivery_concurrency', { destination: 'hooks' })).toBe(4)
+    expect(valueOf(m, 'csb_relay_destination_backlog_events', { destination: 'hooks', state: 'pending' })).toBe(6)
+    expect(valueOf(m, 'csb_relay_destination_backlog_events', { destination: 'CustomerSuccessBox', state: 'in_flight' })).toBe(1)
+    expect(valueOf(m, 'csb_relay_destination_dead_letters', { destination: 'hooks' })).toBe(2)
+    expect(valueOf(m, 'csb_relay_destination_oldest_waiting_event_age_seconds', { destination: 'hooks' })).toBeGreaterThanOrEqual(120)
+    expect(valueOf(m, 'csb_relay_destination_oldest_waiting_event_age_seconds', { destination: 'CustomerSuccessBox' })).toBe(0)
+    // Admitted plus the slowest destination's 8 unfinished rows, not the 11 rows added up.
+    expect(valueOf(m, 'csb_relay_backlog_depth')).toBe(9)
+    expect(valueOf(m, 'csb_relay_backlog_events', { state: 'pending' })).toBe(7)
+  })
+
   it('registers nothing globally: two relays in one process have separate registries', async () => {
     const { register } = await import('prom-client')
     const a = createMetrics({ registry: new Registry(), counts: async () => counts(), processMetrics: false })

@@ -7,7 +7,8 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 
 import type { FastifyPluginAsync } from 'fastify'
 import type { DeliveryObserver, OutcomeReport } from '../delivery/observer'
 import { CONSENT_SKIP_REASON } from '../delivery'
-import { backlogOf, type Counts } from '../store/types'
+import { CSB_DESTINATION } from '../delivery/types'
+import { slowestBacklog, type Counts } from '../store/types'
 
 export const METRIC_PREFIX = 'csb_relay_'
 
@@ -74,14 +75,14 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
   })
   const outcomes = new Counter({
     name: `${METRIC_PREFIX}delivery_outcomes_total`,
-    help: 'Delivery attempts by action, CSB HTTP status ("none" without a response) and outcome (delivered, retrying, dead, skipped).',
-    labelNames: ['action', 'status', 'outcome'] as const,
+    help: 'Delivery attempts by destination, action, HTTP status ("none" without a response) and outcome (delivered, retrying, dead, skipped).',
+    labelNames: ['destination', 'action', 'status', 'outcome'] as const,
     registers
   })
   const retries = new Counter({
     name: `${METRIC_PREFIX}delivery_retries_total`,
-    help: 'Attempts that failed retryably and were scheduled again, by action.',
-    labelNames: ['action'] as const,
+    help: 'Attempts that failed retryably and were scheduled again, by destination and action.',
+    labelNames: ['destination', 'action'] as const,
     registers
   })
   const consentFiltered = new Counter({
@@ -92,7 +93,8 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
   })
   const endToEnd = new Histogram({
     name: `${METRIC_PREFIX}end_to_end_latency_seconds`,
-    help: 'Time from receipt by the relay to delivery to CSB.',
+    help: 'Time from receipt by the relay to delivery, by destination.',
+    labelNames: ['destination'] as const,
     buckets: LATENCY_BUCKETS,
     registers
   })
@@ -103,7 +105,8 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
   })
   const concurrency = new Gauge({
     name: `${METRIC_PREFIX}delivery_concurrency`,
-    help: 'Requests to CSB currently allowed in flight (the adaptive limit).',
+    help: 'Requests currently allowed in flight (the adaptive limit), by destination.',
+    labelNames: ['destination'] as const,
     registers
   })
   const storeLatency = new Histogram({
@@ -143,11 +146,48 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
   })
   new Gauge({
     name: `${METRIC_PREFIX}backlog_depth`,
-    help: 'Total unfinished events (the number ingest backpressure compares with ingest.maxBacklog).',
+    help: 'Unfinished events: admitted plus the unfinished rows of the destination furthest behind (what ingest backpressure compares with ingest.maxBacklog).',
     registers,
     async collect() {
       const c = await readCounts()
-      this.set(backlogOf(c))
+      this.set(slowestBacklog(c))
+    }
+  })
+  // Per destination: each has its own rows (the totals above add them up).
+  new Gauge({
+    name: `${METRIC_PREFIX}destination_backlog_events`,
+    help: 'Unfinished delivery rows of one destination: waiting for a first attempt, waiting for a retry, or in flight.',
+    labelNames: ['destination', 'state'] as const,
+    registers,
+    async collect() {
+      this.reset()
+      for (const [destination, d] of Object.entries((await readCounts()).byDestination ?? {})) {
+        this.set({ destination, state: 'pending' }, d.pending)
+        this.set({ destination, state: 'retrying' }, d.retrying)
+        this.set({ destination, state: 'in_flight' }, d.inFlight)
+      }
+    }
+  })
+  new Gauge({
+    name: `${METRIC_PREFIX}destination_dead_letters`,
+    help: 'Dead-lettered rows of one destination (`csb-relay dlq replay --destination NAME`).',
+    labelNames: ['destination'] as const,
+    registers,
+    async collect() {
+      this.reset()
+      for (const [destination, d] of Object.entries((await readCounts()).byDestination ?? {})) this.set({ destination }, d.dead)
+    }
+  })
+  new Gauge({
+    name: `${METRIC_PREFIX}destination_oldest_waiting_event_age_seconds`,
+    help: 'Age of the oldest unfinished event of one destination (0 when it has none).',
+    labelNames: ['destination'] as const,
+    registers,
+    async collect() {
+      this.reset()
+      for (const [destination, d] of Object.entries((await readCounts()).byDestination ?? {})) {
+        this.set({ destination }, d.oldestPendingAt ? Math.max(0, (Date.now() - d.oldestPendingAt.getTime()) / 1000) : 0)
+      }
     }
   })
   new Gauge({
@@ -206,14 +246,15 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
   const deliveryObserver: DeliveryObserver = {
     outcome(report: OutcomeReport) {
       const action = report.action ?? 'none'
-      outcomes.inc({ action, status: report.status == null ? 'none' : String(report.status), outcome: report.outcome })
-      if (report.outcome === 'retrying') retries.inc({ action })
-      if (report.outcome === 'skipped' && report.reason === CONSENT_SKIP_REASON) consentFiltered.inc({ destination: report.destination ?? 'CustomerSuccessBox' })
-      if (report.outcome === 'delivered' && typeof report.endToEndMs === 'number') endToEnd.observe(report.endToEndMs / 1000)
+      const destination = report.destination ?? CSB_DESTINATION
+      outcomes.inc({ destination, action, status: report.status == null ? 'none' : String(report.status), outcome: report.outcome })
+      if (report.outcome === 'retrying') retries.inc({ destination, action })
+      if (report.outcome === 'skipped' && report.reason === CONSENT_SKIP_REASON) consentFiltered.inc({ destination })
+      if (report.outcome === 'delivered' && typeof report.endToEndMs === 'number') endToEnd.observe({ destination }, report.endToEndMs / 1000)
       if (report.lateFeatures) lateFeatures.inc(report.lateFeatures)
     },
-    concurrency(current) {
-      concurrency.set(current)
+    concurrency(current, destination) {
+      concurrency.set({ destination: destination ?? CSB_DESTINATION }, current)
     },
     storeLatency(operation, seconds) {
       storeLatency.observe({ operation }, seconds)

@@ -2,7 +2,7 @@
  * The dashboard's and `csb-relay status`'s summary of a period: outcome totals and rates,
  * a time series for the chart, backlog, p95 latency and errors grouped by reason with fixes.
  */
-import type { Outcome, Store } from '../store/types'
+import type { Counts, DestinationCounts, Outcome, Store } from '../store/types'
 import { backlogOf } from '../store/types'
 import { suggestFix } from './fixes'
 import type { Period } from './period'
@@ -31,14 +31,28 @@ export interface Overview {
   successRate: number | null
   latency: { p50Ms: number | null; p95Ms: number | null }
   series: SeriesPoint[]
-  reasons: { reason: string; status: string; count: number; lastAt: string; fix: string }[]
+  reasons: { destination: string; reason: string; status: string; count: number; lastAt: string; fix: string }[]
+  /** The destination the period's figures are about, or null: every destination's added up. */
+  destination: string | null
+  /** Each destination's backlog and stored outcomes (from the store's counts, whatever `destination` is). */
+  destinations: DestinationRow[]
+}
+
+export interface DestinationRow {
+  name: string
+  backlog: { total: number; pending: number; retrying: number; inFlight: number; oldestWaitingSeconds: number | null }
+  stored: { delivered: number; dead: number; skipped: number }
 }
 
 function zeroTotals(): OutcomeTotals {
   return { ingested: 0, delivered: 0, retrying: 0, dead: 0, skipped: 0 }
 }
 
-export async function buildOverview(store: Store, period: Period, now = new Date()): Promise<Overview> {
+/**
+ * The overview of `period`; with `destination`, its figures (series, totals, latency, reasons,
+ * backlog) are that destination's alone. The caller checks that the destination exists.
+ */
+export async function buildOverview(store: Store, period: Period, now = new Date(), destination?: string): Promise<Overview> {
   const bucketMs = period.bucketSeconds * 1000
   // Align buckets to whole widths so the chart does not shift as time passes.
   const toMs = Math.floor(now.getTime() / bucketMs) * bucketMs + bucketMs
@@ -48,10 +62,10 @@ export async function buildOverview(store: Store, period: Period, now = new Date
 
   const [counts, buckets, reasons, p95, p50] = await Promise.all([
     store.counts(),
-    store.stats({ from, to, bucketSeconds: period.bucketSeconds }),
-    store.reasons(),
-    store.latencyPercentile(95, new Date(now.getTime() - period.seconds * 1000)),
-    store.latencyPercentile(50, new Date(now.getTime() - period.seconds * 1000))
+    store.stats({ from, to, bucketSeconds: period.bucketSeconds, destination }),
+    store.reasons(destination ? { destination } : undefined),
+    store.latencyPercentile(95, new Date(now.getTime() - period.seconds * 1000), destination),
+    store.latencyPercentile(50, new Date(now.getTime() - period.seconds * 1000), destination)
   ])
 
   const points = new Map<number, SeriesPoint>()
@@ -77,21 +91,47 @@ export async function buildOverview(store: Store, period: Period, now = new Date
     to: to.toISOString(),
     bucketSeconds: period.bucketSeconds,
     engine: store.engine,
-    backlog: {
-      total: backlogOf(counts),
-      admitted: counts.admitted,
-      pending: counts.pending,
-      retrying: counts.retrying,
-      inFlight: counts.inFlight,
-      oldestWaitingSeconds: counts.oldestPendingAt ? Math.max(0, Math.round((now.getTime() - counts.oldestPendingAt.getTime()) / 1000)) : null
-    },
-    stored: { delivered: counts.delivered, dead: counts.dead, skipped: counts.skipped },
+    backlog: backlogIn(counts, destination, now),
+    stored: storedOf(destination ? counts.byDestination[destination] ?? EMPTY : counts),
     totals,
     perMinute,
     successRate: finished ? round(totals.delivered / finished, 4) : null,
     latency: { p50Ms: p50 == null ? null : Math.round(p50), p95Ms: p95 == null ? null : Math.round(p95) },
     series: [...points.values()],
-    reasons: reasons.map((r) => ({ reason: r.reason, status: r.status, count: r.count, lastAt: r.lastAt.toISOString(), fix: suggestFix(r.reason) }))
+    reasons: reasons.map((r) => ({
+      destination: r.destination, reason: r.reason, status: r.status, count: r.count, lastAt: r.lastAt.toISOString(), fix: suggestFix(r.reason)
+    })),
+    destination: destination ?? null,
+    destinations: Object.entries(counts.byDestination ?? {}).map(([name, d]) => ({ name, backlog: destinationBacklog(d, now), stored: storedOf(d) }))
+  }
+}
+
+const EMPTY: DestinationCounts = { pending: 0, retrying: 0, inFlight: 0, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null }
+
+const ageSeconds = (at: Date | null, now: Date): number | null => (at ? Math.max(0, Math.round((now.getTime() - at.getTime()) / 1000)) : null)
+
+const storedOf = (c: { delivered: number; dead: number; skipped: number }) => ({ delivered: c.delivered, dead: c.dead, skipped: c.skipped })
+
+function destinationBacklog(d: DestinationCounts, now: Date): DestinationRow['backlog'] {
+  return { total: d.pending + d.retrying + d.inFlight, pending: d.pending, retrying: d.retrying, inFlight: d.inFlight, oldestWaitingSeconds: ageSeconds(d.oldestPendingAt, now) }
+}
+
+/**
+ * The backlog: every destination's unfinished rows added up (so the parts add up to the total),
+ * or one destination's plus what is admitted and not yet queued.
+ */
+function backlogIn(counts: Counts, destination: string | undefined, now: Date): Overview['backlog'] {
+  if (destination) {
+    const own = destinationBacklog(counts.byDestination[destination] ?? EMPTY, now)
+    return { ...own, total: own.total + counts.admitted, admitted: counts.admitted }
+  }
+  return {
+    total: backlogOf(counts),
+    admitted: counts.admitted,
+    pending: counts.pending,
+    retrying: counts.retrying,
+    inFlight: counts.inFlight,
+    oldestWaitingSeconds: ageSeconds(counts.oldestPendingAt, now)
   }
 }
 

@@ -58,6 +58,27 @@ describe.concurrent('benches in their quick form (bench/, --quick)', () => {
     expect(out).toMatch(/^relay code: .*dist/m)
   })
 
+  it('delivery-fanout prints delivered/s per destination against its bound, and CPU per event against one destination', { timeout: TIMEOUT_MS }, async () => {
+    const run = await bench('delivery-fanout.ts')
+    expectRan(run)
+    const out = run.stdout
+    const one = out.indexOf('== one destination (CSB)')
+    const two = out.indexOf('== two destinations (CSB + webhook)')
+    expect(one).toBeGreaterThan(0)
+    expect(two).toBeGreaterThan(one)
+    expect(out.slice(one, two)).toMatch(/delivered, dead, skipped\s+300, 0, 0/)
+    const fanout = out.slice(two)
+    expect(fanout).toMatch(/events \(rows\)\s+300 \(600\)/)
+    expect(fanout).toMatch(/dead, skipped\s+0, 0/)
+    for (const label of ['CSB', 'webhook']) {
+      expect(fanout).toMatch(new RegExp(`^  ${label} delivered/s\\s+\\d+$`, 'm'))
+      expect(fanout).toMatch(new RegExp(`^  ${label} bound 64/\\d+\\.\\dms\\s+\\d+$`, 'm'))
+      expect(fanout).toMatch(new RegExp(`^  ${label} ratio to the bound\\s+${RATIO}$`, 'm'))
+    }
+    expect(fanout).toMatch(/relay CPU ms\/delivered event\s+\d+\.\d\d/)
+    expect(fanout).toMatch(new RegExp(`ratio to one destination\\s+${RATIO}`))
+  })
+
   it('delivery prints each scenario with its ratio to the same bound, the contended ones included', { timeout: TIMEOUT_MS }, async () => {
     const run = await bench('delivery.ts')
     expectRan(run)

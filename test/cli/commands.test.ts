@@ -98,7 +98,7 @@ describe('csb-relay dlq', () => {
     const r = await cli(withToken(relay, ['dlq', 'list']))
     expect(r.code, r.stderr).toBe(0)
     const [header, ...rows] = r.stdout.trim().split('\n')
-    expect(header).toMatch(/^ID +DEAD SINCE \(UTC\) +TYPE +EVENT \/ USER +ACTION +HTTP +TRIES +REASON$/)
+    expect(header).toMatch(/^ID +DESTINATION +DEAD SINCE \(UTC\) +TYPE +EVENT \/ USER +ACTION +HTTP +TRIES +REASON$/)
     expect(rows.filter((l) => /Orphan [AB] \/ u-[12]/.test(l))).toHaveLength(2)
     expect(r.stdout).toMatch(/2 dead letter\(s\)\. Replay: csb-relay dlq replay/)
     const json = JSON.parse((await cli(withToken(relay, ['dlq', 'list', '--json', '--reason', 'account_id']))).stdout)

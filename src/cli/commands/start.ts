@@ -6,6 +6,7 @@
 import { ConfigError, loadConfig, type RelayConfig } from '../config'
 import { redactDbUrl } from '../../delivery'
 import { createRouter, RoutingConfigError } from '../../delivery/routing'
+import { checkDestinations, DestinationConfigError } from '../../delivery'
 import { startRelay, type Relay } from '../relay'
 
 const USAGE = `Usage: csb-relay start [--config FILE] [--port N] [--host H] [--db URL] [--new-admin-token]
@@ -99,10 +100,12 @@ function readConfig(argv: string[]): RelayConfig | string {
     const config = loadConfig({ argv })
     // Destination filters are checked before anything opens: a broken rule must not start a relay.
     createRouter(config.filters)
+    // So are the destinations beside CSB: their definitions, settings and mappings.
+    checkDestinations(config.destinations)
     return config
   } catch (err) {
     // ConfigError names the setting; RoutingConfigError the filter rule; parseArgs errors name the flag.
-    if (err instanceof ConfigError || err instanceof RoutingConfigError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof ConfigError || err instanceof RoutingConfigError || err instanceof DestinationConfigError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       return (err as Error).message
     }
     throw err

@@ -5,14 +5,16 @@ import { adminTarget, commandArgs, talkingToRelay } from '../args'
 import { adminRequest } from '../client'
 import type { Overview } from '../../ops/overview'
 
-const HELP = `Usage: csb-relay status [--url URL] [--token TOKEN] [--period 1h|24h|7d] [--json]
+const HELP = `Usage: csb-relay status [--destination NAME] [--url URL] [--token TOKEN] [--period 1h|24h|7d] [--json]
 
 Shows a running relay's backlog, delivery rates, end-to-end latency and recent errors
-with a suggested fix for each.
+with a suggested fix for each, and each destination's backlog and dead letters.
 
 Options:
   --url URL        the relay (default http://127.0.0.1:8080, or http://$HOST:$PORT)
   --token TOKEN    admin token (default $CSB_RELAY_ADMIN_TOKEN)
+  --destination NAME  figures of that destination alone (CustomerSuccessBox or a name from
+                   "destinations"; default: every destination's added up)
   --period P       window for counts and rates: 60m, 1h, 24h, 7d (default 1h)
   --json           print the admin API's answer as JSON
   -h, --help       this help`
@@ -29,7 +31,7 @@ function duration(ms: number | null): string {
 
 export function formatStatus(url: string, o: Overview): string {
   const lines: string[] = []
-  lines.push(`csb-relay at ${url} (${o.engine} store), last ${o.period}`)
+  lines.push(`csb-relay at ${url} (${o.engine} store), last ${o.period}${o.destination ? `, destination ${o.destination}` : ''}`)
   const oldest = o.backlog.oldestWaitingSeconds === null ? 'nothing waiting' : `oldest waiting ${duration(o.backlog.oldestWaitingSeconds * 1000)}`
   // Admitted events (not yet queued) are named only when there are some: during an ingest burst.
   const admitted = o.backlog.admitted ? `admitted ${n(o.backlog.admitted)}, ` : ''
@@ -41,12 +43,25 @@ export function formatStatus(url: string, o: Overview): string {
   const success = o.successRate === null ? '–' : `${(o.successRate * 100).toFixed(1)}%`
   lines.push(`Latency:   p95 ${duration(o.latency.p95Ms)}, p50 ${duration(o.latency.p50Ms)}   success rate: ${success}`)
   lines.push(`Dead letters stored: ${n(o.stored.dead)}`)
+  // One line per destination when there are several: each is delivered to on its own.
+  const destinations = o.destinations ?? []
+  if (destinations.length > 1 && !o.destination) {
+    lines.push('Destinations:')
+    const width = Math.max(...destinations.map((d) => d.name.length))
+    for (const d of destinations) {
+      const age = d.backlog.oldestWaitingSeconds === null ? '' : `, oldest ${duration(d.backlog.oldestWaitingSeconds * 1000)}`
+      lines.push(
+        `  ${d.name.padEnd(width)}  backlog ${n(d.backlog.total)} (retrying ${n(d.backlog.retrying)}${age})   delivered ${n(d.stored.delivered)}   dead ${n(d.stored.dead)}   skipped ${n(d.stored.skipped)}`
+      )
+    }
+  }
   if (o.reasons.length === 0) {
     lines.push('Recent errors and skips: none')
   } else {
     lines.push('Recent errors and skips:')
     for (const reason of o.reasons.slice(0, 10)) {
-      lines.push(`  ${reason.status.padEnd(8)} ${String(reason.count).padStart(6)}  ${reason.reason}`)
+      const where = destinations.length > 1 && !o.destination && reason.destination ? `[${reason.destination}] ` : ''
+      lines.push(`  ${reason.status.padEnd(8)} ${String(reason.count).padStart(6)}  ${where}${reason.reason}`)
       lines.push(`  ${''.padEnd(8)} ${''.padStart(6)}  fix: ${reason.fix}`)
     }
     if (o.reasons.length > 10) lines.push(`  … and ${o.reasons.length - 10} more reasons (see the dashboard)`)
@@ -59,13 +74,16 @@ export async function run(argv: string[]): Promise<number> {
     url: { type: 'string' },
     token: { type: 'string' },
     period: { type: 'string', default: '1h' },
+    destination: { type: 'string' },
     json: { type: 'boolean', default: false }
   }, HELP)
   if (typeof parsed === 'number') return parsed
   const { values } = parsed
   const target = adminTarget(values)
   return talkingToRelay('status', async () => {
-    const overview = await adminRequest<Overview>(target, 'GET', `/overview?period=${encodeURIComponent(values.period!)}`)
+    const q = new URLSearchParams({ period: values.period! })
+    if (values.destination) q.set('destination', values.destination)
+    const overview = await adminRequest<Overview>(target, 'GET', `/overview?${q}`)
     console.log(values.json ? JSON.stringify(overview, null, 2) : formatStatus(target.url, overview))
     return 0
   })

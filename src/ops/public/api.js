@@ -8,7 +8,13 @@
 /** @typedef {'ingested' | 'delivered' | 'retrying' | 'dead' | 'skipped'} Outcome */
 /** @typedef {Record<Outcome, number>} Totals */
 /** @typedef {Totals & { at: string }} SeriesPoint */
-/** @typedef {{ reason: string, status: string, count: number, lastAt: string, fix: string }} Reason */
+/** @typedef {{ destination: string, reason: string, status: string, count: number, lastAt: string, fix: string }} Reason */
+/**
+ * @typedef {object} DestinationRow
+ * @property {string} name
+ * @property {{ total: number, retrying: number, oldestWaitingSeconds: number | null }} backlog
+ * @property {{ delivered: number, dead: number, skipped: number }} stored
+ */
 /**
  * @typedef {object} Overview
  * @property {string} period
@@ -21,10 +27,13 @@
  * @property {SeriesPoint[]} series
  * @property {Reason[]} reasons
  * @property {string | null} retention what the store keeps and for how long
+ * @property {string | null} destination the destination the figures are about, or null for all
+ * @property {DestinationRow[]} destinations
  */
 /**
  * @typedef {object} EventSummary
  * @property {string} id
+ * @property {string} destination
  * @property {string} messageId
  * @property {string} source
  * @property {string} type
@@ -41,7 +50,7 @@
  */
 /** @typedef {EventSummary & { samples: { received: unknown, request: unknown, response: unknown } }} EventDetail */
 /** @typedef {{ events: EventSummary[], nextBeforeId: string | null }} EventPage */
-/** @typedef {{ ids?: string[], all?: boolean, reason?: string }} ReplayFilter */
+/** @typedef {{ ids?: string[], all?: boolean, reason?: string, destination?: string }} ReplayFilter */
 /** @typedef {{ configured: boolean, ok: boolean, message: string }} CsbCheck */
 /**
  * @typedef {object} BrowserSetup
@@ -128,9 +137,11 @@ async function call(method, path, body) {
   return data
 }
 
-/** @param {string} period @returns {Promise<Overview>} */
-export function getOverview(period) {
-  return call('GET', `/overview?period=${encodeURIComponent(period)}`)
+/** @param {string} period @param {string} destination '' for every destination @returns {Promise<Overview>} */
+export function getOverview(period, destination) {
+  const query = new URLSearchParams({ period })
+  if (destination) query.set('destination', destination)
+  return call('GET', `/overview?${query}`)
 }
 
 /** @param {URLSearchParams} query @returns {Promise<EventPage>} */

@@ -9,7 +9,7 @@ import { loadBrowser, setUpBrowser } from './browser.js'
 import { all, byId, field } from './dom.js'
 import { loadEvents, openEvent, setUpEvents } from './events.js'
 import { pretty } from './format.js'
-import { loadOverview } from './overview.js'
+import { chooseDestination, loadOverview } from './overview.js'
 import { notice, onRefresh, showError, state } from './state.js'
 import { setUpTester } from './tester.js'
 
@@ -77,6 +77,10 @@ setUpEvents()
 setUpTester()
 setUpBrowser()
 byId('csb-recheck').addEventListener('click', () => checkCsb().catch(showError))
+byId('destination').addEventListener('change', (ev) => {
+  const select = ev.target
+  if (select instanceof HTMLSelectElement) chooseDestination(select.value).catch(showError)
+})
 const periodButtons = all('#periods button')
 for (const b of periodButtons) {
   b.addEventListener('click', () => {

@@ -27,6 +27,7 @@ export function loadEvents(reset) {
   if (state.status) query.set('status', state.status)
   if (state.reason) query.set('reason', state.reason)
   if (state.beforeId) query.set('beforeId', state.beforeId)
+  if (state.destination) query.set('destination', state.destination)
   return getEvents(query).then((page) => {
     const body = byId('events-body')
     if (!state.beforeId) body.textContent = ''
@@ -50,6 +51,7 @@ function eventRow(e) {
   }
   const cells = [
     el('td', { text: when(e.receivedAt) }),
+    el('td', { text: e.destination || '' }),
     el('td', { text: e.type }),
     el('td', {}, [e.name ? el('div', { text: e.name }) : null, el('div', { class: 'muted', text: e.userId == null ? '' : String(e.userId) })]),
     el('td', {}, [pill(e.status)]),
@@ -93,7 +95,8 @@ export function openEvent(id, quiet) {
 /** @param {ReplayFilter} filter @param {string} [question] asked first when the replay may touch many events */
 export function replay(filter, question) {
   if (question && !window.confirm(question)) return
-  replayEvents(filter)
+  // A bulk replay covers the destination on show only; an id names its destination's row already.
+  replayEvents(state.destination && !filter.ids ? { ...filter, destination: state.destination } : filter)
     .then((r) => {
       notice('')
       byId('updated').textContent = `replayed ${r.replayed} event(s)`
@@ -118,7 +121,9 @@ export function setUpEvents() {
     state.paged = true
     loadEvents(false).catch(showError)
   })
-  byId('replay-all').addEventListener('click', () => replay({ all: true }, 'Replay every dead letter?'))
+  byId('replay-all').addEventListener('click', () =>
+    replay({ all: true }, state.destination ? `Replay every dead letter of ${state.destination}?` : 'Replay every dead letter?')
+  )
   byId('replay-filtered').addEventListener('click', () => {
     const reason = field('reason-filter').value.trim()
     if (!reason) {

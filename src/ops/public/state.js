@@ -8,6 +8,8 @@ const REFRESH_AFTER_CHANGE_MS = 300
 
 export const state = {
   period: '24h',
+  /** The destination every figure, list and replay is about ('' for all of them). */
+  destination: '',
   /** The events list's state filter ('' for all). */
   status: '',
   /** Text the events' reason must contain ('' for any). */

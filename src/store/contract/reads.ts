@@ -40,9 +40,22 @@ export interface Counts {
   byDestination: Record<string, DestinationCounts>
 }
 
-/** Unfinished events (admitted + pending + retrying + in flight): what backpressure compares to its bound. */
+/** Unfinished rows (admitted + pending + retrying + in flight), of every destination added up. */
 export function backlogOf(counts: Counts): number {
   return counts.admitted + counts.pending + counts.retrying + counts.inFlight
+}
+
+/**
+ * The backlog backpressure compares with `maxBacklog`, in events: what is admitted and not yet
+ * queued, plus the unfinished rows of the destination furthest behind. The store keeps one row
+ * per destination, so the rows' total would fill the bound N times as fast with N destinations,
+ * and the gate adds accepted events (not rows) to its last count. Counting the slowest
+ * destination keeps the bound's meaning (events not yet delivered everywhere) whatever N is.
+ */
+export function slowestBacklog(counts: Counts): number {
+  const perDestination = Object.values(counts.byDestination ?? {}).map((d) => d.pending + d.retrying + d.inFlight)
+  if (perDestination.length === 0) return backlogOf(counts)
+  return counts.admitted + Math.max(...perDestination)
 }
 
 export type Outcome = 'delivered' | 'retrying' | 'dead' | 'skipped' | 'ingested'
