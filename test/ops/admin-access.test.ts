@@ -1,5 +1,5 @@
 /**
- * Admin access through the built relay (issue 17, item 1). Started with HOST=0.0.0.0 and no
+ * Admin access through the built relay. Started with HOST=0.0.0.0 and no
  * admin token, the relay makes one, prints it once, keeps only its hash, and requires it on
  * /api/ from every client, this machine's included; the CLI sends it. The 0.0.0.0 relay runs in
  * a network namespace of its own (`unshare --net`), where the only interface is loopback, so

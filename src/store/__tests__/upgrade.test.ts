@@ -62,7 +62,7 @@ async function checkUpgraded(open: (options: { now: () => number; destinations: 
     const again = { source: 'web', messageId: 'alice-1', orderingKey: 'alice', type: 'track', event: { type: 'track', messageId: 'alice-1' }, receivedAt: new Date(NOW) }
     expect((await store.enqueue([again]))[0]).toMatchObject({ id: rows[8].id, duplicate: true })
 
-    // The destination added now has nothing of what was queued before.
+    // The destination added at the upgrade has nothing of what was queued before it.
     expect(await store.lease({ limit: 10, leaseMs: 30_000, owner: 'new', destination: 'hooks' })).toEqual([])
     // CustomerSuccessBox's pending events deliver, in order per key.
     const order = new Map<string, string[]>()
@@ -84,7 +84,7 @@ async function checkUpgraded(open: (options: { now: () => number; destinations: 
     const [replayed] = await store.lease({ limit: 10, leaseMs: 10 * MINUTE, owner: 'new', destination: CSB })
     expect(replayed).toMatchObject({ messageId: 'alice-2', destination: CSB, attempts: 1 })
 
-    // An event queued now goes to both destinations, behind nothing of the old ones at 'hooks'.
+    // An event queued after the upgrade goes to both destinations, behind nothing of the old ones at 'hooks'.
     now += MINUTE
     const fresh = { ...again, messageId: 'after-upgrade', event: { type: 'track', messageId: 'after-upgrade' } }
     await store.enqueue([fresh])
