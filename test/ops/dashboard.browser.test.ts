@@ -234,8 +234,9 @@ describe('dashboard in a browser', () => {
     await page.locator('#periods button[data-period="1h"]').click()
     await page.locator('#chart polyline[data-series="delivered"]').waitFor({ state: 'attached' })
     // The legend's colours are set from script (allowed); a style attribute would be refused.
+    // The legend is redrawn after the chart's lines, so its first swatch is read until it is there.
     const swatch = page.locator('#legend i').first()
-    expect(await swatch.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(59, 111, 216)')
+    await expect.poll(() => swatch.evaluate((e) => getComputedStyle(e).backgroundColor).catch(() => ''), { timeout: 5000 }).toBe('rgb(59, 111, 216)')
     expect(await page.locator('#legend i').count()).toBe(5)
     // The stylesheet applied: the dialog hidden, the cards laid out as a grid.
     expect(await page.locator('.cards').evaluate((e) => getComputedStyle(e).display)).toBe('grid')
