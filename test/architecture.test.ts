@@ -105,7 +105,7 @@ describe('the architecture checks themselves', () => {
       'bench/delivery.ts': lines(400),
       'src/destination/generated-types.ts': lines(900),
       'src/ops/public/dashboard.js': lines(900),
-      'src/store/__tests__/fixtures/previous-release-pg.sql': lines(900),
+      'test/helpers/store/fixtures/previous-release-pg.sql': lines(900),
       'docs/long.md': lines(900)
     })
     expect(tree.oversizedFiles()).toEqual([

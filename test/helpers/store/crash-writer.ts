@@ -1,6 +1,6 @@
 // Child process for the crash test: enqueues forever through group commit and prints
 // "id messageId" for every acknowledged event, until it is killed.
-import { openStore } from '../index'
+import { openStore } from '../../../src/store/index'
 
 async function main(): Promise<void> {
   const store = await openStore(process.argv[2])

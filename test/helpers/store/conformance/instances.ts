@@ -2,7 +2,7 @@
 import fc from 'fast-check'
 import { opArbitrary, runModel } from '../model'
 import { describe, expect } from 'vitest'
-import type { NewEvent, Store } from '../../types'
+import type { NewEvent, Store } from '../../../../src/store/types'
 import { HOUR, SECOND, ids, lease, newEvent, T0, type Suite } from './harness'
 
 export function instanceTests(suite: Suite): void {

@@ -1,8 +1,8 @@
 /** admit: durable at once, queued in call order with enqueue's dedupe; onQueued; serialised and opaque batches. */
 import path from 'node:path'
 import { describe, expect } from 'vitest'
-import { serialiseEvents } from '../../serialised'
-import type { QueuedSummary } from '../../types'
+import { serialiseEvents } from '../../../../src/store/serialised'
+import type { QueuedSummary } from '../../../../src/store/types'
 import { lease, newEvent, type Suite } from './harness'
 
 const EXPANDER = path.join(__dirname, '..', 'fixtures', 'expander.ts')

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../index'
-import { storeConformance } from './conformance'
+import { storeConformance } from '../../../test/helpers/store/conformance'
 
 const base = process.env.CSB_RELAY_TEST_PG
 const run = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`

@@ -1,6 +1,6 @@
 /** expediteRetries: a destination answers again, and the retries its outage caused become due. */
 import { describe, expect } from 'vitest'
-import type { LeasedEvent, Store } from '../../types'
+import type { LeasedEvent, Store } from '../../../../src/store/types'
 import { MINUTE, SECOND, T0, newEvent, type Suite } from './harness'
 
 const CSB = 'CustomerSuccessBox'

@@ -10,11 +10,11 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openStore } from '../index'
-import type { Store } from '../types'
-import { PREVIOUS_T0 } from './fixtures/previous-release'
+import { openStore } from './index'
+import type { Store } from './types'
+import { PREVIOUS_T0 } from '../../test/helpers/store/fixtures/previous-release'
 
-const FIXTURES = path.join(__dirname, 'fixtures')
+const FIXTURES = path.join(__dirname, '../../test/helpers/store/fixtures')
 const CSB = 'CustomerSuccessBox'
 const MINUTE = 60_000
 /** An hour after the fixture was written: its leases have run out and its retry is due. */

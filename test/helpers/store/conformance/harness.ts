@@ -3,8 +3,8 @@
  * clock, event factories, and a Suite that opens stores on the test's clock and closes them.
  */
 import { afterEach, it } from 'vitest'
-import { openStore } from '../../index'
-import type { LeasedEvent, NewEvent, Store, StoreOptions } from '../../types'
+import { openStore } from '../../../../src/store/index'
+import type { LeasedEvent, NewEvent, Store, StoreOptions } from '../../../../src/store/types'
 
 export interface StoreHarness {
   /** Engine name as `store.engine` reports it. */

@@ -1,7 +1,7 @@
 // Child process for the admit crash test: admits 600-event batches (more than an admit the
 // SQLite engine queues directly, so they go through its inbox), four at a time, and prints the
 // number of every acknowledged batch, until it is killed.
-import { openStore } from '../index'
+import { openStore } from '../../../src/store/index'
 
 const BATCH = 600
 

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check'
 import { expect } from 'vitest'
-import type { LeasedEvent, Store } from '../types'
+import type { LeasedEvent, Store } from '../../../src/store/types'
 
 type Op =
   | { kind: 'enqueue'; keys: number[] }

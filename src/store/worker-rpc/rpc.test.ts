@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { reviveError, threadEntry, toPlainError, WorkerRpc, type WorkerRpcOptions } from '../worker-rpc'
-import type { FixtureOwner, FixtureThread } from './fixtures/rpc-thread'
+import { reviveError, threadEntry, toPlainError, WorkerRpc, type WorkerRpcOptions } from '.'
+import type { FixtureOwner, FixtureThread } from '../../../test/helpers/store/fixtures/rpc-thread'
 
 const started: Array<WorkerRpc<FixtureOwner, FixtureThread>> = []
 afterEach(async () => {
@@ -9,7 +9,7 @@ afterEach(async () => {
 })
 
 function start(options: Partial<WorkerRpcOptions<FixtureOwner, FixtureThread>> = {}) {
-  const entry = threadEntry(__filename, path.join(__dirname, 'fixtures'), 'rpc-thread')
+  const entry = threadEntry(__filename, path.join(__dirname, '../../../test/helpers/store/fixtures'), 'rpc-thread')
   const rpc = new WorkerRpc<FixtureOwner, FixtureThread>(entry, {
     name: 'fixture thread',
     handlers: { double: (n) => n * 2 },

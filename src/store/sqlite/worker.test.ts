@@ -3,8 +3,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../index'
-import { SqliteStore } from '../sqlite'
-import { WorkerSqliteStore } from '../sqlite/proxy'
+import { SqliteStore } from '.'
+import { WorkerSqliteStore } from './proxy'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-store-worker-'))
 let n = 0

@@ -1,6 +1,6 @@
 /** Enqueue, get, dedupe and group commit. */
 import { describe, expect } from 'vitest'
-import type { NewEvent } from '../../types'
+import type { NewEvent } from '../../../../src/store/types'
 import { HOUR, T0, ids, lease, newEvent, type Suite } from './harness'
 
 export function enqueueTests(suite: Suite): void {

@@ -6,8 +6,11 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { openStore, parseStoreUrl } from '../index'
 import { resolveOptions } from '../options'
-import { SqliteStore } from '../sqlite'
-import { storeConformance } from './conformance'
+import { SqliteStore } from '.'
+import { storeConformance } from '../../../test/helpers/store/conformance'
+
+/** The store's shared test helpers: the crash children and the previous release's fixture. */
+const STORE_HELPERS = path.join(__dirname, '../../../test/helpers/store')
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-store-sqlite-'))
 let n = 0
@@ -20,7 +23,7 @@ storeConformance({ engine: 'sqlite', freshUrl: async () => path.join(dir, `store
  * per acknowledged write) and SIGKILLs it once it has printed `count`; returns the lines.
  */
 async function ackedBeforeKill(writer: string, file: string, count: number): Promise<string[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, writer), file], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(STORE_HELPERS, writer), file], { stdio: ['ignore', 'pipe', 'inherit'] })
   const acked: string[] = []
   let buffer = ''
   await new Promise<void>((resolve) => {
@@ -111,7 +114,7 @@ describe('SQLite engine', () => {
   it('a database from before the names table (schema 2) gets it on open, its events kept', async () => {
     // A schema 3 file written by an earlier release (upgrade.test.ts), taken back to schema 2.
     const file = path.join(dir, 'before-names.db')
-    fs.copyFileSync(path.join(__dirname, 'fixtures', 'previous-release.db'), file)
+    fs.copyFileSync(path.join(STORE_HELPERS, 'fixtures', 'previous-release.db'), file)
     const raw = new Database(file)
     raw.exec('DROP TABLE csb_names')
     raw.pragma('user_version = 2')

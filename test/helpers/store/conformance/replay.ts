@@ -1,6 +1,6 @@
 /** Replay of dead letters. */
 import { describe, expect } from 'vitest'
-import type { Store } from '../../types'
+import type { Store } from '../../../../src/store/types'
 import { SECOND, ids, lease, newEvent, type Suite } from './harness'
 
 export function replayTests(suite: Suite): void {

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../index'
 import { resolveOptions } from '../options'
-import { SqliteStore } from '../sqlite'
+import { SqliteStore } from '.'
 import type { StoreLogger } from '../types'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-store-inbox-errors-'))

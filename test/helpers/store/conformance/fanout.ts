@@ -1,6 +1,6 @@
 /** Fan-out: one delivery row per destination, order and outages per destination, reads by destination. */
 import { describe, expect } from 'vitest'
-import type { LeasedEvent, Store } from '../../types'
+import type { LeasedEvent, Store } from '../../../../src/store/types'
 import { HOUR, MINUTE, SECOND, T0, newEvent, type Suite } from './harness'
 
 const CSB = 'CustomerSuccessBox'
