@@ -35,7 +35,7 @@ async function rig(
     env: { CSB_API_KEY: sandbox.apiKey, CSB_BASE_URL: sandbox.url },
     configFile: {
       ...more,
-      delivery: fast,
+      delivery: { ...fast, ...((more.delivery as Record<string, unknown> | undefined) ?? {}) },
       destinations: [
         {
           name: 'hooks',
@@ -213,5 +213,22 @@ describe('CSB and the webhook definition side by side', () => {
     expect(hook.accepted().some((e) => e.event === denied)).toBe(false)
     const reasons = await relay.store.reasons({ destination: 'hooks' })
     expect(reasons.some((r) => r.reason === 'Filtered by end user consent' && r.status === 'skipped')).toBe(true)
+  }, 30_000)
+
+  it("keeps CSB's limit of distinct feature names to CSB: past it CSB dead-letters, the webhook still gets every event", async () => {
+    const { relay, sandbox, hook } = await rig({}, {}, undefined, { delivery: { maxDistinctFeatures: 2 } })
+    const run = randomUUID().slice(0, 6)
+    const names = [1, 2, 3, 4].map((i) => `Feature-${run}-${i}`)
+    const batch = names.map((event) => ({ type: 'track', userId: `u-${event}`, event, messageId: randomUUID(), properties: { account_id: 'acc-n' } }))
+    expect((await post(relay, '/v1/batch', { batch })).status).toBe(200)
+    await waitFor('the webhook to get every event', () => names.every((n) => hook.accepted().some((e) => e.event === n)))
+    await waitFor('CSB to settle every event', async () => {
+      const c = (await relay.store.counts()).byDestination.CustomerSuccessBox
+      return c.delivered + c.dead === names.length
+    })
+    const csb = (await relay.store.counts()).byDestination.CustomerSuccessBox
+    expect(csb).toMatchObject({ delivered: 2, dead: 2 })
+    expect(csbNames(sandbox, names)).toHaveLength(2)
+    expect((await relay.store.counts()).byDestination.hooks).toMatchObject({ delivered: 4, dead: 0 })
   }, 30_000)
 })
