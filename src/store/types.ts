@@ -24,6 +24,7 @@ export * from './contract/meta'
 export * from './contract/names'
 export * from './contract/queue'
 export * from './contract/reads'
+export * from './contract/regulations'
 
 /** The engine as a whole: its name, its counters, and closing it. */
 export interface StoreEngine {
