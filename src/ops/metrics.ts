@@ -36,6 +36,8 @@ export interface MetricsOptions {
   processMetrics?: boolean
   /** Distinct feature and module names sent to CSB and their limits, once delivery runs (delivery's stats().names). */
   names?: () => Record<string, { known: number; limit: number }> | undefined
+  /** Events of suppressed users dropped, read from the store at scrape time (its `suppressedEvents()`). */
+  suppressedEvents?: () => Promise<number>
 }
 
 export interface RelayMetrics {
@@ -45,7 +47,7 @@ export interface RelayMetrics {
   deliveryObserver: DeliveryObserver
 }
 
-export function createMetrics({ registry, counts, processMetrics = true, names }: MetricsOptions): RelayMetrics {
+export function createMetrics({ registry, counts, processMetrics = true, names, suppressedEvents }: MetricsOptions): RelayMetrics {
   const registers = [registry]
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX })
 
@@ -207,6 +209,21 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
       this.set((await readCounts()).dead)
     }
   })
+
+  // The store counts the events it drops for a suppressed user, on every instance sharing it: the
+  // counter shows the store's figure (so every instance reports the same total), never a local one.
+  if (suppressedEvents) {
+    new Counter({
+      name: `${METRIC_PREFIX}suppressed_events_total`,
+      help: 'Events of suppressed users (regulations SUPPRESS_ONLY, SUPPRESS_WITH_DELETE) answered and dropped before the queue, since the store was created.',
+      registers,
+      async collect() {
+        const total = await suppressedEvents()
+        this.reset()
+        this.inc(total)
+      }
+    })
+  }
 
   // Distinct feature and module names, and their limits, read from delivery at scrape time.
   const nameGauges = [
