@@ -36,7 +36,7 @@ export interface MetricsOptions {
   processMetrics?: boolean
   /** Distinct feature and module names sent to CSB and their limits, once delivery runs (delivery's stats().names). */
   names?: () => Record<string, { known: number; limit: number }> | undefined
-  /** Events of suppressed users dropped, read from the store at scrape time (its `suppressedEvents()`). */
+  /** Events of suppressed users dropped: the store's count, read at scrape time (every instance sharing the store reports the same total). */
   suppressedEvents?: () => Promise<number>
 }
 
@@ -210,8 +210,6 @@ export function createMetrics({ registry, counts, processMetrics = true, names, 
     }
   })
 
-  // The store counts the events it drops for a suppressed user, on every instance sharing it: the
-  // counter shows the store's figure (so every instance reports the same total), never a local one.
   if (suppressedEvents) {
     new Counter({
       name: `${METRIC_PREFIX}suppressed_events_total`,
