@@ -107,12 +107,12 @@ describe('upgrade from the release before fan-out: SQLite', () => {
     db.close()
   })
 
-  it('opens, migrates to the latest schema (5), and its pending events lease as CustomerSuccessBox\'s, in order', async () => {
+  it('opens, migrates to the latest schema (6), and its pending events lease as CustomerSuccessBox\'s, in order', async () => {
     const file = path.join(dir, 'upgraded.db')
     fs.copyFileSync(path.join(FIXTURES, 'previous-release.db'), file)
     await checkUpgraded((options) => openStore(file, options))
     const db = new Database(file, { readonly: true })
-    expect(db.pragma('user_version', { simple: true })).toBe(5)
+    expect(db.pragma('user_version', { simple: true })).toBe(6)
     db.close()
   })
 })
