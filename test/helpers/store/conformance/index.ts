@@ -12,6 +12,7 @@ import { instanceTests } from './instances'
 import { leaseTests } from './lease'
 import { purgeTests } from './purge'
 import { readTests } from './reads'
+import { regulationRaceTests } from './regulation-races'
 import { regulationTests } from './regulations'
 import { replayTests } from './replay'
 import { retentionTests } from './retention'
@@ -34,5 +35,6 @@ export function storeConformance(harness: StoreHarness): void {
     regulationTests(suite)
     suppressionTests(suite)
     purgeTests(suite)
+    regulationRaceTests(suite)
   })
 }
