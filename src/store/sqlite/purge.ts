@@ -143,7 +143,9 @@ export function purgeUsers(ctx: SqliteContext, users: string[]): PurgeOutcome {
     const unlink = ctx.q('DELETE FROM identities WHERE user_key = ?')
     let identityLinks = 0
     for (const key of new Set([...users, ...orderingKeys])) identityLinks += unlink.run(key).changes
-    ctx.q(`INSERT INTO regulation_state (name, n) VALUES ('${VACUUM_OWED}', 1) ON CONFLICT (name) DO UPDATE SET n = 1`).run()
+    if (events + inbox.events + identityLinks > 0) {
+      ctx.q(`INSERT INTO regulation_state (name, n) VALUES ('${VACUUM_OWED}', 1) ON CONFLICT (name) DO UPDATE SET n = 1`).run()
+    }
     return { events, admittedEvents: inbox.events, identityLinks, inboxRows: inbox.rows }
   } finally {
     ctx.db.pragma('secure_delete = OFF')
