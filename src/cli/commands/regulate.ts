@@ -65,17 +65,17 @@ export function formatRegulation(r: RegulationView): string {
   return lines.join('\n')
 }
 
-/** userIds from the arguments, or from a file (or standard input): one a line, blank lines skipped. */
+/** userIds from the arguments, or from a file (or standard input): one a line, blank lines skipped; each once. */
 function readIds(file: string | undefined, args: string[]): string[] | string {
   if (file !== undefined && args.length > 0) return 'give userIds as arguments or with --file, not both'
-  if (file === undefined) return args
+  if (file === undefined) return [...new Set(args)]
   let text: string
   try {
     text = fs.readFileSync(file === '-' ? 0 : file, 'utf8')
   } catch (err) {
     return `cannot read ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`
   }
-  return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '')
+  return [...new Set(text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== ''))]
 }
 
 function typeOf(value: string): string | null {
