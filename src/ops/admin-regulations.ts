@@ -5,8 +5,7 @@
  * at the top level (`regulateId`). Registered inside the admin plugin: the same token rules.
  */
 import type { FastifyInstance } from 'fastify'
-import type { NewRegulation, RegulationStatus, RegulationType, StoreRegulations } from '../store/types'
-import { regulationView } from './regulations'
+import type { NewRegulation, Regulation, RegulationStatus, RegulationType, StoreRegulations } from '../store/types'
 
 export const REGULATION_TYPES: readonly RegulationType[] = ['SUPPRESS_ONLY', 'UNSUPPRESS', 'SUPPRESS_WITH_DELETE', 'DELETE_ONLY']
 const STATUSES: readonly RegulationStatus[] = ['RUNNING', 'FINISHED', 'FAILED']
@@ -46,6 +45,25 @@ export function parseRegulationRequest(body: unknown): Omit<NewRegulation, 'orig
   if (bad >= 0) return { error: `"subjectIds[${bad}]" must be a non-empty string (a userId); got ${JSON.stringify(ids[bad])?.slice(0, 60)}` }
   return { type: b.regulationType as RegulationType, subjectIds: [...new Set(ids as string[])] }
 }
+
+/** A regulation as the admin API answers it: the store's record, with Segment's names beside the relay's. */
+export function regulationView(r: Regulation, withSubjects = true) {
+  return {
+    id: r.id,
+    regulationType: r.type,
+    subjectType: r.subjectType,
+    ...(withSubjects ? { subjectIds: r.subjectIds } : {}),
+    subjectCount: r.subjectIds.length,
+    status: r.status,
+    overallStatus: r.status,
+    origin: r.origin,
+    createdAt: r.createdAt.toISOString(),
+    finishedAt: r.finishedAt ? r.finishedAt.toISOString() : null,
+    counts: r.counts,
+    error: r.error
+  }
+}
+export type RegulationView = ReturnType<typeof regulationView>
 
 export function regulationRoutes(app: FastifyInstance, options: RegulationRoutesOptions): void {
   const { store } = options

@@ -133,7 +133,7 @@ export class RegulationRunner {
   }
 
   /** Runs one claimed regulation to FINISHED or FAILED (or leaves it RUNNING when stopped). */
-  async run(regulation: Regulation): Promise<void> {
+  private async run(regulation: Regulation): Promise<void> {
     const { id, type, subjectIds } = regulation
     this.logger.info({ regulation: id, type, subjects: subjectIds.length, origin: regulation.origin }, 'regulation: running')
     try {
@@ -203,22 +203,3 @@ export class RegulationRunner {
     return { counts: { destinationDeletes: deletes, destinationDeleteFailures: failures }, failure: failed.length ? failed.join('; ') : null }
   }
 }
-
-/** A regulation as the admin API answers it: the store's record, with Segment's names beside the relay's. */
-export function regulationView(r: Regulation, withSubjects = true) {
-  return {
-    id: r.id,
-    regulationType: r.type,
-    subjectType: r.subjectType,
-    ...(withSubjects ? { subjectIds: r.subjectIds } : {}),
-    subjectCount: r.subjectIds.length,
-    status: r.status,
-    overallStatus: r.status,
-    origin: r.origin,
-    createdAt: r.createdAt.toISOString(),
-    finishedAt: r.finishedAt ? r.finishedAt.toISOString() : null,
-    counts: r.counts,
-    error: r.error
-  }
-}
-export type RegulationView = ReturnType<typeof regulationView>

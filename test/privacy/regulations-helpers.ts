@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import type { RegulationView } from '../../src/ops/regulations'
+import type { RegulationView } from '../../src/ops/admin-regulations'
 import { basicAuth } from '../helpers/http'
 import { waitFor } from '../helpers/wait'
 

@@ -6,8 +6,7 @@ import fs from 'node:fs'
 import { adminRequest, table, type RelayTarget } from '../client'
 import { adminTarget, commandArgs, talkingToRelay } from '../args'
 // The routes' module, not ops' index: a command loads no server code.
-import { MAX_SUBJECT_IDS, ORIGIN_HEADER, REGULATION_TYPES } from '../../ops/admin-regulations'
-import type { RegulationView } from '../../ops/regulations'
+import { MAX_SUBJECT_IDS, ORIGIN_HEADER, REGULATION_TYPES, type RegulationView } from '../../ops/admin-regulations'
 
 const HELP = `Usage:
   csb-relay regulate --type TYPE USER_ID...     regulate these users (by userId)
