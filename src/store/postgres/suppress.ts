@@ -14,6 +14,7 @@ import { checkUserIds } from '../regulations'
 import { cleanText } from '../rows'
 import { fromSkip } from '../settlement'
 import type { Queryable } from './context'
+import { EVENT_JSON } from './purge'
 import { settle } from './settle'
 
 const LOCK = `hashtext('csb-relay:suppress:' || current_schema())`
@@ -35,7 +36,7 @@ export async function addSuppressed(client: Queryable, options: ResolvedStoreOpt
  */
 export async function skipSuppressed(client: Queryable, options: ResolvedStoreOptions, ids: string[], reason: string): Promise<void> {
   const { rows } = await client.query<{ id: number }>(
-    `SELECT id FROM events WHERE status = 'pending' AND (event::json ->> 'userId') IN (SELECT unnest($1::text[])) ORDER BY id`,
+    `SELECT id FROM events WHERE status = 'pending' AND (${EVENT_JSON} ->> 'userId') IN (SELECT unnest($1::text[])) ORDER BY id`,
     [ids]
   )
   if (rows.length > 0) await settle(client, options, fromSkip(rows.map((r) => ({ id: String(r.id), reason }))))

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { resolveOptions } from '../options'
 import { serialiseEvents } from '../serialised'
@@ -96,4 +97,28 @@ describe('SQLite purge and the files of the store', () => {
     await store.close()
     expect(filesHolding(folder, MARK_U)).toEqual([])
   }, 60_000)
+
+  it('removes inbox rows that could not be read (kept as dead letters, or still waiting) when they name the user', async () => {
+    const folder = fs.mkdtempSync(path.join(dir, 'unreadable-'))
+    const file = path.join(folder, 'relay.db')
+    await new SqliteStore(file, resolveOptions()).close()
+    const raw = new Database(file)
+    const insert = raw.prepare('INSERT INTO inbox (admitted_at, kind, n, meta, events) VALUES (?, ?, ?, ?, ?)')
+    // n says 2 where the row holds 1: each becomes a dead letter holding the row's text when moved.
+    for (const user of ['u', 'v']) insert.run(Date.now(), 'events', 2, `[["s","${user}-1","k","track",1]]`, `{"type":"track","userId":"${user}","note":"${markerOf(user)}"}`)
+    raw.close()
+    const store = new SqliteStore(file, resolveOptions())
+    expect((await store.list({ status: 'dead' })).map((e) => e.event.events)).toEqual([expect.stringContaining(MARK_V), expect.stringContaining(MARK_U)])
+    // A row another connection admits, which this store (no expander) cannot read; it waits, unmoved.
+    const other = new Database(file)
+    other.prepare('INSERT INTO inbox (admitted_at, kind, n, meta, events) VALUES (?, ?, ?, ?, ?)')
+      .run(Date.now(), 'opaque', 3, 'head', Buffer.from(`[{"userId": "u", "note": "${MARK_U}"}, {"userId": "v"}, {"userId": "v"}]`))
+    other.close()
+
+    expect(await store.purgeUsers(['u'])).toEqual({ events: 1, admittedEvents: 3, identityLinks: 0 })
+    expect((await store.list({ status: 'dead' })).map((e) => e.event.events)).toEqual([expect.stringContaining(MARK_V)])
+    expect(filesHolding(folder, MARK_U)).toEqual([])
+    expect(filesHolding(folder, MARK_V).length).toBeGreaterThan(0)
+    await store.close()
+  })
 })

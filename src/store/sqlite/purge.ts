@@ -12,6 +12,7 @@ import { Tally } from '../tally'
 import type { PurgeResult } from '../types'
 import { keyId, refreshKey, splitKeyId, writeTally, type SqliteContext } from './context'
 import { eventsOfRow, type InboxRecord } from './inbox'
+import { EVENT_DOC } from './suppress'
 
 /** regulation_state: 1 while a purge's VACUUM is owed. */
 export const VACUUM_OWED = 'purge_vacuum_owed'
@@ -48,8 +49,8 @@ function deleteRows(ctx: SqliteContext, users: string[], orderingKeys: Set<strin
               CASE WHEN source = 'inbox' AND type = 'unknown' THEN event END AS text
          FROM events
         WHERE (source = 'inbox' AND type = 'unknown')
-           OR (json_valid(event) AND (json_extract(event, '$.userId') IN (SELECT value FROM json_each(@users))
-               OR (type = 'alias' AND json_extract(event, '$.previousId') IN (SELECT value FROM json_each(@users)))))`
+           OR (json_valid(${EVENT_DOC}) AND (json_extract(${EVENT_DOC}, '$.userId') IN (SELECT value FROM json_each(@users))
+               OR (type = 'alias' AND json_extract(${EVENT_DOC}, '$.previousId') IN (SELECT value FROM json_each(@users)))))`
     )
     .all({ users: JSON.stringify(users) })
     .filter((t) => t.text === null || textMentionsUsers(deadInboxText(t.text), users))

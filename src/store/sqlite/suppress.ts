@@ -4,6 +4,12 @@ import type { SqliteContext } from './context'
 import { skipEvents } from './settle'
 
 /**
+ * An event's JSON as the scans below read it: an escaped NUL read as U+FFFD, as the store cleans
+ * the ids it is given (rows.ts cleanText), so a userId holding one still matches.
+ */
+export const EVENT_DOC = "replace(event, '\\u0000', '\\ufffd')"
+
+/**
  * Unfinished delivery rows whose event's `userId` is one of `ids` (a scan of the rows: a rare
  * operation, not worth an index on the ingest path). Rows whose text is not JSON (none should
  * be) are passed over rather than failing the scan.
@@ -11,8 +17,8 @@ import { skipEvents } from './settle'
 export function pendingRowsOf(ctx: SqliteContext, ids: string[]): number[] {
   return ctx
     .q<{ id: number }>(
-      `SELECT id FROM events WHERE status = 'pending' AND json_valid(event)
-          AND json_extract(event, '$.userId') IN (SELECT value FROM json_each(?)) ORDER BY id`
+      `SELECT id FROM events WHERE status = 'pending' AND json_valid(${EVENT_DOC})
+          AND json_extract(${EVENT_DOC}, '$.userId') IN (SELECT value FROM json_each(?)) ORDER BY id`
     )
     .all(JSON.stringify(ids))
     .map((r) => r.id)

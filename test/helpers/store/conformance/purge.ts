@@ -91,6 +91,19 @@ export function purgeTests(suite: Suite): void {
       expect(await store.counts()).toMatchObject({ admitted: 0, pending: 400 })
     })
 
+    test('odd text in events (an escaped NUL, a lone surrogate) neither fails the scans nor hides its user', async () => {
+      const store = await open()
+      const odd = userEvent('v', 'v', { properties: { text: 'a\u0000b \ud800 \\u0000' } })
+      const [oddId, nulId, uId] = await suite.enqueueAll(store, [odd, userEvent('nul\u0000user', 'k-nul'), userEvent('u', 'k-u')])
+      await store.suppress(['u', 'nul\u0000user'], 'suppressed')
+      expect((await store.get(uId))!.status).toBe('skipped')
+      expect((await store.get(nulId))!.status).toBe('skipped')
+      expect((await store.enqueue([userEvent('nul\u0000user')]))[0].suppressed).toBe(true)
+      expect(await store.purgeUsers(['nul\u0000user', 'u'])).toMatchObject({ events: 2 })
+      expect(await store.get(nulId)).toBeNull()
+      expect((await store.get(oddId))!.event).toEqual(odd.event)
+    })
+
     test('purging users the store knows nothing of removes nothing', async () => {
       const store = await open()
       await store.enqueue([userEvent('v')])
