@@ -1,5 +1,5 @@
 /**
- * What the operator commands (status, dlq, csb, names) share: a small JSON client for the
+ * What the operator commands (status, dlq, csb, names, regulate) share: a small JSON client for the
  * relay's admin API with messages a user can act on, and a text table. Where the relay is and
  * the admin token come from the flags or the environment (env.ts).
  */
@@ -12,8 +12,8 @@ export class ClientError extends Error {
   override name = 'ClientError'
 }
 
-export async function adminRequest<T>(target: RelayTarget, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' }
+export async function adminRequest<T>(target: RelayTarget, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders }
   if (target.token) headers.authorization = `Bearer ${target.token}`
   if (body !== undefined) headers['content-type'] = 'application/json'
   let res: Response

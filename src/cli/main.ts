@@ -12,6 +12,7 @@ const commands: Record<string, Command> = {
   dlq: { summary: 'dead letters: `dlq list`, `dlq replay [--all | ID...]`', load: () => import('./commands/dlq') },
   send: { summary: 'send one test event to a running relay', load: () => import('./commands/send') },
   csb: { summary: 'CSB settings of a running relay: `csb`, `csb set --base-url URL` (key from $CSB_API_KEY)', load: () => import('./commands/csb') },
+  regulate: { summary: 'suppress or delete users (regulations): `regulate --type TYPE ID...`, `regulate list`, `regulate show ID`', load: () => import('./commands/regulate') },
   names: { summary: 'feature and module names sent to CSB (it keeps 256 of each), beside the limits', load: () => import('./commands/names') },
   import: { summary: 'import a JSON-lines file of Segment events (resumable)', load: () => import('./commands/import') }
 }

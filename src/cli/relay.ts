@@ -4,14 +4,15 @@
  * stop accepting → finish in-flight requests and their commits → stop delivery → close store.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type pino from 'pino'
-import { CSB_DESTINATION, SecretSet, checkDestinations, secretValuesOf, startDelivery } from '../delivery'
+import { CSB_DESTINATION, SecretSet, checkDestinations, destinationDeleters, secretValuesOf, startDelivery } from '../delivery'
 import { INGEST_EXPANDER, ensureWriteKey, ingestPlugin, type IngestObserver, type WriteKeySetup } from '../ingest'
 import { Destination } from '@segment/actions-core'
 import csbDestination from '../destination'
 import {
-  CsbSettingsError, createLogger, createOps, healthPlugin, lazyChildLogger, loadStoredCsbSettings, opsPlugin, parseCsbSettings,
+  CsbSettingsError, RegulationRunner, createLogger, createOps, healthPlugin, lazyChildLogger, loadStoredCsbSettings, opsPlugin, parseCsbSettings,
   storeCsbSettings, type CsbSource, type CsbState
 } from '../ops'
 import { openStore, slowestBacklog, type Store } from '../store'
@@ -112,6 +113,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
 
     // ops: metrics registry, dashboard and admin plugins; sets the observer ingest reports to
     let delivery: ReturnType<typeof startDelivery> | undefined
+    let regulations: RegulationRunner | undefined
     const csbAuthentication = new Destination(csbDestination)
     const ops = createOps({
       store,
@@ -121,6 +123,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       checkCsb: (settings) => csbAuthentication.testAuthentication(settings as never),
       csb: () => csb,
       adminTokenHash: adminAccess.hash,
+      wakeRegulations: () => regulations?.wake(),
       csbControls: {
         state: csbState,
         set: async (body) => {
@@ -157,7 +160,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       ingested(type, result, count) {
         opsIngestObserver?.ingested?.(type, result, count)
         if (result === 'accepted' && count > 0) wakeDelivery()
-      }
+      },
+      // A `delete` event became a regulation: run it now rather than at the runner's next poll.
+      regulationCreated: () => regulations?.wake()
     }
     await app.register(opsPlugin, ops.pluginOptions)
 
@@ -188,6 +193,19 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     ops.attachDelivery(delivery)
     wakeDelivery = () => delivery.wake()
     cleanups.push(() => delivery.stop())
+
+    // regulations (user suppression and deletion, docs/privacy.md): this instance claims and runs
+    // those nobody holds; stopped before delivery and the store (cleanups run in reverse).
+    regulations = new RegulationRunner({
+      store,
+      // Unique across hosts: containers on one PostgreSQL may share a pid.
+      owner: `${process.pid}-${randomBytes(4).toString('hex')}`,
+      deleters: destinationDeleters(destinations, { settings: config.delivery }),
+      logger
+    })
+    regulations.start()
+    const runner = regulations
+    cleanups.push(() => runner.stop())
 
     // retention: finished events past store.retentionDays, dead letters past
     // store.deadLetterRetentionDays and dedupe entries past the window go

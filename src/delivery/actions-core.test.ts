@@ -252,4 +252,23 @@ describe(`@segment/actions-core ${VERSION}: what src/delivery/actions-core.ts as
       }
     }
   })
+
+  assumption('Destination.onDelete exists only when the definition has onDelete, which gets the event\'s userId as payload and the extendRequest client; an HTTP error keeps its status in response.status', async () => {
+    expect(new Destination(definition() as never).onDelete).toBeUndefined()
+    const given: unknown[] = []
+    const erasing = {
+      ...definition(),
+      onDelete: (request: Hook, { payload, settings }: { payload: unknown; settings: { baseUrl: string } }) => {
+        given.push(payload)
+        return request(`${settings.baseUrl}${(payload as { userId: string }).userId === 'busy' ? '/text' : '/json'}`, { method: 'post', json: payload })
+      }
+    }
+    const before = seen.length
+    await new Destination(erasing as never).onDelete!({ type: 'delete', userId: 'u-1' } as never, settings() as never)
+    expect(given).toEqual([{ userId: 'u-1', anonymousId: undefined }])
+    expect(last().headers.authorization).toBe('Bearer k1')
+    const failure = await new Destination(erasing as never).onDelete!({ type: 'delete', userId: 'busy' } as never, settings() as never).catch((e: unknown) => e)
+    expect((failure as { response?: { status?: number } }).response?.status).toBe(503)
+    expect(seen.length).toBe(before + 2)
+  })
 })

@@ -8,6 +8,7 @@
  * What delivery gets from here:
  * - `instrumentDefinition` and `RelayDestination`: run one action for one event, with
  *   `RequestHooks` that see each request the action makes and its answer;
+ * - `deletionOf`: a definition's `onDelete` (user deletions, docs/privacy.md);
  * - `checkMapping`: whether a subscription's mapping directives are valid;
  * - `parseFql` / `matchesFql`: the FQL engine actions-core matches subscriptions with;
  * - `NO_ANSWER_ERROR_NAMES` / `NO_ANSWER_ERROR_CODES` / `RETRYABLE_ERROR_CODE`: how its errors
@@ -233,6 +234,16 @@ export class RelayDestination<Settings = any> {
       ;(this.runtime.responses as unknown[]).length = 0
     }
   }
+}
+
+/** The definition's `onDelete` as actions-core runs it (`Destination.onDelete`, the relay's timeout), or null without
+ *  one. A rejection carries the HTTP status as `status` (actions-core's HTTPError keeps it in `response.status`). */
+export function deletionOf(definition: Parameters<typeof instrumentDefinition>[0], options: InstrumentOptions): ((event: Record<string, unknown>, settings: Record<string, unknown>) => Promise<void>) | null {
+  if (typeof (definition as { onDelete?: unknown }).onDelete !== 'function') return null
+  const destination = new Destination(instrumentDefinition(definition, options) as never)
+  return (event, settings) => destination.onDelete!(event as never, settings as never).then(() => undefined, (error) => {
+    throw typeof error?.response?.status === 'number' && error.status === undefined ? Object.assign(error, { status: error.response.status }) : error
+  })
 }
 
 /** Throws when a mapping's directives are invalid (actions-core's mapping-kit, on an empty event). */

@@ -33,6 +33,7 @@ export { checkDestinations, DestinationConfigError, type CheckedDestination }
 export type { DestinationStats } from './fanout'
 export { INSTALL_HINT } from './definitions'
 export { retryDelayMs } from './backoff'
+export { destinationDeleters, DELETE_ATTEMPTS, type DestinationDeleter, type DeleterOptions } from './deletions'
 export { NameLimitError, type NameStats } from './names'
 export {
   REDACTED, SecretSet, createScrubber, redactConfig, redactDbUrl, redactSecretFields, scrubValue, secretValuesOf, type Scrubber

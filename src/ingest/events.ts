@@ -11,7 +11,7 @@ import { orderingKeyOf } from './ordering-key'
 import { checkEach, fail, typeProblem, type Problem } from './problems'
 import { countRepairs, type Repairs } from './repairs'
 import { eventProblem, isEventType, isPlainObject, structuralProblem, type EventType } from './validate'
-import { checkWebhook, webhookEvents } from './webhook-events'
+import { checkWebhook, deletionsOf, storedItems, webhookEvents } from './webhook-events'
 
 /**
  * What a path under /v1/ ingests: one event of a type, a batch, or what Segment's Webhooks
@@ -114,9 +114,16 @@ function check(route: TrackingRoute, body: unknown, bodyBytes: number, limits: E
   return { items, envelope }
 }
 
-/** How many events the request holds, after every check of `eventsOfRequest` (same errors, same repairs counted). */
-export function checkRequest(route: Route, body: unknown, bodyBytes: number, limits: EventLimits, repairs?: Repairs): number {
-  if (route === 'webhook') return checkWebhook(body, bodyBytes, limits, true, repairs).length
+/**
+ * How many events the request holds for the store, after every check of `eventsOfRequest` (same
+ * errors, same repairs counted). `deletions` receives the userIds of its `delete` events.
+ */
+export function checkRequest(route: Route, body: unknown, bodyBytes: number, limits: EventLimits, repairs?: Repairs, deletions?: string[]): number {
+  if (route === 'webhook') {
+    const items = checkWebhook(body, bodyBytes, limits, true, repairs)
+    if (deletions) deletions.push(...deletionsOf(items))
+    return storedItems(items).length
+  }
   return check(route, body, bodyBytes, limits, true, repairs).items.length
 }
 
@@ -130,9 +137,11 @@ export function eventsOfRequest(
   /** False for a body that passed the checks when it was accepted (see `check`). */
   recheck = true,
   /** Counts what normalising repairs (repairs.ts). */
-  repairs?: Repairs
+  repairs?: Repairs,
+  /** Receives the userIds whose deletion the request asks for (`delete` events, /v1/webhook only). */
+  deletions?: string[]
 ): NewEvent[] {
-  if (route === 'webhook') return webhookEvents(body, bodyBytes, source, limits, receivedAt, recheck, repairs)
+  if (route === 'webhook') return webhookEvents(body, bodyBytes, source, limits, receivedAt, recheck, repairs, deletions)
   const { items, envelope } = check(route, body, bodyBytes, limits, recheck, repairs)
   const facts = requestFacts(envelope, receivedAt)
   return items.map(({ raw, type }) => {

@@ -13,6 +13,8 @@ export interface IngestObserver {
   invalidTime?(field: string, count: number): void
   /** `count` stored events had a junk id at `path` (userId, traits.user_id...), removed. */
   junkId?(path: string, count: number): void
+  /** A `delete` event made a regulation (the regulation runner takes it at once). */
+  regulationCreated?(): void
   /** Seconds one store operation took ("admit", "counts", ...). */
   storeLatency?(operation: string, seconds: number): void
 }

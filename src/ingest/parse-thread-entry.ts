@@ -19,13 +19,15 @@ parentEndpoint<ParseThreadSide, RequestThreadSide>({
       const body = parseJson(bodyText(request.raw))
       const receivedAt = new Date(request.receivedAtMs)
       const repairs = noRepairs()
+      const deletions: string[] = []
       if (output !== 'opaque') {
-        const batch = serialiseEvents(eventsOfRequest(request.route, body, request.raw.byteLength, request.source, limits, receivedAt, true, repairs))
-        return { batch, repairs }
+        const batch = serialiseEvents(eventsOfRequest(request.route, body, request.raw.byteLength, request.source, limits, receivedAt, true, repairs, deletions))
+        return { batch, repairs, deletions }
       }
-      const batch = opaqueRequest(request.route, request.source, receivedAt, request.raw, checkRequest(request.route, body, request.raw.byteLength, limits, repairs))
+      const n = checkRequest(request.route, body, request.raw.byteLength, limits, repairs, deletions)
+      const batch = opaqueRequest(request.route, request.source, receivedAt, request.raw, n)
       // The body goes back without a copy: its buffer moves to the request thread.
-      return moving({ batch, repairs }, movableBuffers([batch.body]))
+      return moving({ batch, repairs, deletions }, movableBuffers([batch.body]))
     }
   }
 })

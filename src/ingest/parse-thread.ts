@@ -41,6 +41,8 @@ export interface ParseSetup {
 export interface Parsed {
   batch: OpaqueBatch | SerialisedEvents
   repairs: Repairs
+  /** The userIds the request's `delete` events ask to delete (not in `batch`). */
+  deletions: string[]
 }
 
 export interface ParseThreadSide {

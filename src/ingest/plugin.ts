@@ -6,7 +6,8 @@
  * JSON once → backpressure → validate and normalise → one `store.admit` call, which resolves
  * after commit → 200. Every refusal is a 4xx whose body names the problem. Dedupe happens as
  * the store moves admitted events into its queue; the observer hears of accepted and duplicate
- * events then (`store.onQueued`). A large body with the write key in its header is parsed,
+ * events then (`store.onQueued`). A `delete` event (/v1/webhook) is a user deletion request: it
+ * becomes a DELETE_ONLY regulation (`store.createRegulation`, committed before the 200), not an event. A large body with the write key in its header is parsed,
  * validated and normalised on a parse thread instead (parse-thread.ts), with the same answers.
  */
 import os from 'node:os'
@@ -62,6 +63,8 @@ const MAX_RECOGNISED = 256
 const PARSE_THREAD_MIN_BYTES = 16 * 1024
 
 const SUCCESS = '{"success":true}'
+/** Most user ids in one regulation (Segment's limit per request). */
+const MAX_REGULATION_SUBJECTS = 5000
 const JSON_TYPE = 'application/json; charset=utf-8'
 const CORS_DEFAULT_HEADERS = 'Content-Type, Authorization, X-Retry-Count'
 function errorBody(message: string): string {
@@ -191,6 +194,21 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     reportRepairs(observer, repairs)
   }
 
+  /** The request's deletion requests, as DELETE_ONLY regulations; after its events are stored, so the purge finds them. */
+  async function regulate(request: FastifyRequest, userIds: readonly string[]): Promise<void> {
+    if (userIds.length === 0) return
+    try {
+      for (let i = 0; i < userIds.length; i += MAX_REGULATION_SUBJECTS) {
+        const regulation = await store.createRegulation({ type: 'DELETE_ONLY', subjectIds: userIds.slice(i, i + MAX_REGULATION_SUBJECTS), origin: 'event' })
+        request.log.info({ regulation: regulation.id, subjects: regulation.subjectIds.length }, 'user deletion request: regulation created')
+      }
+    } catch (err) {
+      request.log.error({ err }, 'store.createRegulation failed')
+      throw new IngestError(503, 'the user deletion request could not be stored; retry later', 5)
+    }
+    observer?.regulationCreated?.()
+  }
+
   async function ingest(route: Route, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const receivedAt = new Date()
     const raw = request.body as Buffer | undefined
@@ -228,14 +246,17 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
   async function admitRequest(route: Route, request: FastifyRequest, raw: Buffer, source: string, receivedAt: Date, body?: unknown): Promise<void> {
     if (body === undefined && parseThreads && raw.length >= parseThreadMinBytes) {
       await refuseOverBacklog()
-      const { batch, repairs } = await parseThreads.parse(route, raw, source, receivedAt)
-      return admit(request, source, batch, batch.n, repairs)
+      const { batch, repairs, deletions } = await parseThreads.parse(route, raw, source, receivedAt)
+      await admit(request, source, batch, batch.n, repairs)
+      return regulate(request, deletions)
     }
     const parsed = body === undefined ? parseJson(raw) : body
     await refuseOverBacklog()
     const repairs = noRepairs()
-    const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt, true, repairs)
+    const deletions: string[] = []
+    const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt, true, repairs, deletions)
     await admit(request, source, events, events.length, repairs)
+    await regulate(request, deletions)
   }
 
   app.post<{ Params: { kind: string } }>('/v1/:kind', (request, reply) => {

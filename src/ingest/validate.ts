@@ -115,6 +115,8 @@ function walk(value: unknown, depth: number): Found | undefined {
  * Webhooks destination), or undefined when it is acceptable.
  */
 export function eventProblem(event: Record<string, unknown>, type: EventType | 'delete'): string | undefined {
+  // A deletion request deletes a user by userId (regulations); an anonymousId names no one to delete.
+  if (type === 'delete' && !isId(event.userId)) return 'delete event has no "userId": the relay deletes users by their userId; send the user\'s userId'
   if (!isId(event.userId) && !isId(event.anonymousId)) {
     return `${type} event has neither "userId" nor "anonymousId"`
   }

@@ -62,14 +62,26 @@ describe('webhook events', () => {
   })
 
   it('take an array (Webhooks (Actions) with batching), in order', () => {
-    const sent = [segmentEvent({ messageId: 'm1' }), segmentEvent({ messageId: 'm2', userId: 'u-2' }), { type: 'delete', userId: 'u-3', messageId: 'm3' }]
+    const sent = [segmentEvent({ messageId: 'm1' }), segmentEvent({ messageId: 'm2', userId: 'u-2' }), segmentEvent({ messageId: 'm3', userId: 'u-3' })]
     const stored = webhookEvents(sent, 900, 's', limits, arrival)
-    expect(stored.map((e) => [e.messageId, e.type, e.orderingKey])).toEqual([['m1', 'track', 'u-1'], ['m2', 'track', 'u-2'], ['m3', 'delete', 'u-3']])
+    expect(stored.map((e) => [e.messageId, e.type, e.orderingKey])).toEqual([['m1', 'track', 'u-1'], ['m2', 'track', 'u-2'], ['m3', 'track', 'u-3']])
   })
 
-  it('accept user deletion requests (type "delete") with a user, and refuse one without', () => {
-    expect(webhookEvents({ type: 'delete', userId: 'u-9' }, 40, 's', limits, arrival)[0]!.type).toBe('delete')
-    expect(refusal({ type: 'delete' })).toEqual({ status: 400, message: 'delete event has neither "userId" nor "anonymousId"' })
+  it('hand back the userIds of user deletion requests (type "delete"), each once, and keep them out of the events', () => {
+    const sent = [segmentEvent({ messageId: 'm1' }), { type: 'delete', userId: 'u-3', messageId: 'd1' }, { type: 'delete', userId: 7, messageId: 'd2' }, { type: 'delete', userId: 'u-3' }]
+    const deletions: string[] = []
+    const stored = webhookEvents(sent, 900, 's', limits, arrival, true, undefined, deletions)
+    expect(stored.map((e) => e.messageId)).toEqual(['m1'])
+    expect(deletions).toEqual(['u-3', '7'])
+    // The store's expander (recheck off) makes the same events: the deletions stay out.
+    expect(eventsOfRequest('webhook', sent, 0, 's', limits, arrival, false).map((e) => e.messageId)).toEqual(['m1'])
+    expect(webhookEvents({ type: 'delete', userId: 'u-9' }, 40, 's', limits, arrival)).toEqual([])
+  })
+
+  it('refuse a user deletion request without a userId: users are deleted by userId', () => {
+    const message = 'delete event has no "userId": the relay deletes users by their userId; send the user\'s userId'
+    expect(refusal({ type: 'delete' })).toEqual({ status: 400, message })
+    expect(refusal({ type: 'delete', anonymousId: 'a-1' })).toEqual({ status: 400, message })
   })
 
   it('refuse an array whole, naming the index and problem of every bad event', () => {

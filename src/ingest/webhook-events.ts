@@ -10,6 +10,9 @@
  *
  * An array is all or nothing, as /v1/batch: one bad event refuses the request and the error
  * names the index (`body[3]`) and problem of every bad event.
+ *
+ * A `delete` event (Segment forwards a user deletion request so) is no event to deliver: its
+ * `userId` is handed back for a DELETE_ONLY regulation (docs/privacy.md), and it is not stored.
  */
 import { randomUUID } from 'node:crypto'
 import type { NewEvent, SegmentEvent } from '../store/types'
@@ -31,7 +34,8 @@ function isWebhookType(value: unknown): value is WebhookEventType {
   return isEventType(value) || value === DELETE_TYPE
 }
 
-interface Item {
+/** One event of the body, checked, with its type. */
+export interface Item {
   raw: Record<string, unknown>
   type: WebhookEventType
 }
@@ -46,14 +50,27 @@ function problemOf(item: unknown, recheck: boolean): string | undefined {
   return eventProblem(item, item.type)
 }
 
-/** Counts the repairs `keptEvent` makes (repairs.ts). */
+/** Counts the repairs `keptEvent` makes (repairs.ts) in the events that are stored (deletion requests are not). */
 function countItems(items: Item[], repairs: Repairs | undefined): Item[] {
   if (!repairs) return items
-  for (const { raw } of items) {
+  for (const { raw, type } of items) {
+    if (type === DELETE_TYPE) continue
     countRepairs(repairs, raw)
     if (isMalformedTime(raw.receivedAt)) repairs.invalidTimes.receivedAt = (repairs.invalidTimes.receivedAt ?? 0) + 1
   }
   return items
+}
+
+/** The userIds the request's `delete` events ask to delete, each once, in order. */
+export function deletionsOf(items: readonly Item[]): string[] {
+  const ids = new Set<string>()
+  for (const { raw, type } of items) if (type === DELETE_TYPE) ids.add(String(raw.userId))
+  return [...ids]
+}
+
+/** The events of the request that are stored: every one but the deletion requests. */
+export function storedItems(items: readonly Item[]): Item[] {
+  return items.filter((item) => item.type !== DELETE_TYPE)
 }
 
 /**
@@ -118,11 +135,14 @@ export function webhookEvents(
   limits: EventLimits,
   receivedAt: Date,
   recheck = true,
-  repairs?: Repairs
+  repairs?: Repairs,
+  /** Receives the userIds of the request's `delete` events (deletionsOf). */
+  deletions?: string[]
 ): NewEvent[] {
   const items = checkWebhook(body, bodyBytes, limits, recheck, repairs)
+  if (deletions) deletions.push(...deletionsOf(items))
   const receivedIso = isoString(receivedAt.getTime())
-  return items.map(({ raw, type }) => {
+  return storedItems(items).map(({ raw, type }) => {
     const event = keptEvent(raw, type, receivedIso)
     return { source, messageId: event.messageId, orderingKey: orderingKeyOf(event), type, event, receivedAt }
   })

@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ingestPlugin } from '.'
 import { fakeStore, type FakeStore } from '../../test/helpers/fake-store'
+import { fakeRegulations, type FakeRegulations } from '../../test/helpers/fake-regulations'
 import { basicAuth } from '../../test/helpers/http'
 import { testLimits } from '../../test/helpers/ingest-app'
 
@@ -24,12 +25,16 @@ afterEach(async () => {
   app = undefined
 })
 
-async function setup(options: { parseThreads?: number; opaque?: boolean } = {}): Promise<FakeStore> {
-  const store = fakeStore()
+let regulationsCreated = 0
+
+async function setup(options: { parseThreads?: number; opaque?: boolean } = {}): Promise<FakeStore & FakeRegulations> {
+  const store = Object.assign(fakeStore(), fakeRegulations())
   if (options.opaque) (store as { keepsOpaqueBatches: boolean }).keepsOpaqueBatches = true
+  regulationsCreated = 0
   app = Fastify()
   await app.register(ingestPlugin, {
     store,
+    observer: { regulationCreated: () => void regulationsCreated++ },
     sources: SOURCES,
     limits: { ...testLimits, maxWebhookRequestBytes: WEBHOOK_LIMIT },
     backlogRefreshMs: 0,
@@ -137,11 +142,32 @@ describe('POST /v1/webhook', () => {
     expect(over.body.error).toMatch(/^request body is \d+ bytes; the limit is 4194304$/)
   })
 
-  it('stores a user deletion request (type "delete") for delivery to skip with its reason', async () => {
+  it('makes a user deletion request (type "delete") a DELETE_ONLY regulation (origin "event"), answers 200, stores no event', async () => {
     const store = await setup()
     const deletion = { type: 'delete', userId: 'u-1', messageId: 'del-1', context: {} }
-    expect((await post(deletion, { authorization: basicAuth('wk-web-0123456') })).status).toBe(200)
-    expect(store.events.map((e) => [e.type, e.orderingKey])).toEqual([['delete', 'u-1']])
+    expect(await post(deletion, { authorization: basicAuth('wk-web-0123456') })).toEqual({ status: 200, body: { success: true } })
+    expect(store.events).toEqual([])
+    expect([...store.regulations.values()]).toMatchObject([{ type: 'DELETE_ONLY', subjectIds: ['u-1'], origin: 'event', status: 'RUNNING' }])
+    expect(regulationsCreated).toBe(1)
+  })
+
+  it('in an array, stores the events and makes one regulation of the deletions, also on a parse thread', async () => {
+    for (const parseThreads of [0, 1]) {
+      const store = await setup({ parseThreads, opaque: parseThreads > 0 })
+      const body = [...Array.from({ length: 30 }, (_, i) => track(i, `u-${i % 3}`)), { type: 'delete', userId: 'u-1' }, { type: 'delete', userId: 'u-gone' }]
+      expect((await post(body, { 'x-signature': sign(JSON.stringify(body[0])) })).status, `parse threads ${parseThreads}`).toBe(200)
+      expect(store.events.map((e) => e.type)).toEqual(Array(30).fill('track'))
+      expect([...store.regulations.values()].map((r) => [r.type, r.subjectIds])).toEqual([['DELETE_ONLY', ['u-1', 'u-gone']]])
+      await app!.close()
+    }
+  })
+
+  it('answers 503 (retry) when the deletion request cannot be stored', async () => {
+    const store = await setup()
+    store.createRegulation = async () => { throw new Error('disk full') }
+    const res = await post({ type: 'delete', userId: 'u-1' }, { authorization: basicAuth('wk-web-0123456') })
+    expect(res).toEqual({ status: 503, body: { success: false, error: 'the user deletion request could not be stored; retry later' } })
+    expect(regulationsCreated).toBe(0)
   })
 
   it('parses a large signed array on a parse thread, with the same events and answers', async () => {

@@ -14,6 +14,7 @@ import { buildOverview } from './overview'
 import { retentionLine } from './retention'
 import { browserSetupHandler } from './browser-setup'
 import { adminAccessHook, hashAdminToken } from './admin-auth'
+import { regulationRoutes } from './admin-regulations'
 
 /** Result of asking CSB whether it accepts the configured key (destination's testAuthentication). */
 export interface CsbCheck {
@@ -47,6 +48,8 @@ export interface AdminOptions {
   csb?: CsbControls
   /** The feature and module names sent to CSB and their limits (`GET /api/names`); absent: 503. */
   names?: () => Promise<NamesReport>
+  /** A regulation was created (`POST /api/regulations`): the runner takes it at once. */
+  wakeRegulations?: () => void
 }
 
 /** Per kind (`feature`, `module`): the names the relay has sent to CSB, in the order first sent, and the limit (0 = none). */
@@ -103,6 +106,9 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, options
     if ('error' in which) return reply.code(400).send({ error: which.error })
     return { ...(await buildOverview(store, period, new Date(), which.destination)), retention: retentionLine(options.config) ?? null }
   })
+
+  // User suppression and deletion (admin-regulations.ts, docs/privacy.md).
+  regulationRoutes(app, { store, wake: options.wakeRegulations })
 
   app.get<{ Querystring: { status?: string; reason?: string; type?: string; limit?: string; beforeId?: string; destination?: string } }>(
     '/events',

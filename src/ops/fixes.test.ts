@@ -8,4 +8,8 @@ describe('suggestFix', () => {
     const err = new NameLimitError('feature', 'Three', 2)
     expect(suggestFix(`${err.name}: ${err.message}`)).toMatch(/^CSB keeps at most 256 distinct features .*maxDistinctFeatures.*replay/)
   })
+
+  it('says a suppressed user\'s skipped events need no fix, and how to lift the suppression', () => {
+    expect(suggestFix('user suppressed by a regulation (SUPPRESS_ONLY or SUPPRESS_WITH_DELETE): not delivered')).toMatch(/^Nothing to fix: the user is suppressed .*UNSUPPRESS/)
+  })
 })

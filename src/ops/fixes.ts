@@ -13,6 +13,10 @@ const RULES: FixRule[] = [
     fix: 'Nothing to fix: the end user did not consent to a category config "consent" requires for this destination (docs/privacy.md). Change that mapping only if it is wrong.'
   },
   {
+    pattern: /^user suppressed by a regulation/,
+    fix: 'Nothing to fix: the user is suppressed (docs/privacy.md). A regulation of type UNSUPPRESS (csb-relay regulate --type UNSUPPRESS USER_ID) lets their new events through.'
+  },
+  {
     pattern: /retry window|gave up/i,
     fix: 'CSB kept failing for longer than delivery.retryWindowMs (the last error is shown). Fix that cause, then replay these dead letters.'
   },

@@ -17,6 +17,8 @@ export { healthPlugin, CSB_NOT_CONFIGURED, type HealthOptions, type Readiness } 
 export { CSB_SETTINGS_META, CsbSettingsError, loadStoredCsbSettings, parseCsbSettings, storeCsbSettings, type CsbSource, type CsbState } from './csb-settings'
 export { suggestFix } from './fixes'
 export { buildOverview, type Overview } from './overview'
+export { RegulationRunner, SUPPRESSION_SKIP_REASON, type DestinationDeleter, type RegulationRunnerOptions } from './regulations'
+export { MAX_SUBJECT_IDS, REGULATION_TYPES, ORIGIN_HEADER, parseRegulationRequest, regulationView, type RegulationView } from './admin-regulations'
 
 export interface OpsOptions extends AdminOptions {
   registry: Registry

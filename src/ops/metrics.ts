@@ -36,6 +36,8 @@ export interface MetricsOptions {
   processMetrics?: boolean
   /** Distinct feature and module names sent to CSB and their limits, once delivery runs (delivery's stats().names). */
   names?: () => Record<string, { known: number; limit: number }> | undefined
+  /** Events of suppressed users dropped: the store's count, read at scrape time (every instance sharing the store reports the same total). */
+  suppressedEvents?: () => Promise<number>
 }
 
 export interface RelayMetrics {
@@ -45,7 +47,7 @@ export interface RelayMetrics {
   deliveryObserver: DeliveryObserver
 }
 
-export function createMetrics({ registry, counts, processMetrics = true, names }: MetricsOptions): RelayMetrics {
+export function createMetrics({ registry, counts, processMetrics = true, names, suppressedEvents }: MetricsOptions): RelayMetrics {
   const registers = [registry]
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX })
 
@@ -207,6 +209,19 @@ export function createMetrics({ registry, counts, processMetrics = true, names }
       this.set((await readCounts()).dead)
     }
   })
+
+  if (suppressedEvents) {
+    new Counter({
+      name: `${METRIC_PREFIX}suppressed_events_total`,
+      help: 'Events of suppressed users (regulations SUPPRESS_ONLY, SUPPRESS_WITH_DELETE) answered and dropped before the queue, since the store was created.',
+      registers,
+      async collect() {
+        const total = await suppressedEvents()
+        this.reset()
+        this.inc(total)
+      }
+    })
+  }
 
   // Distinct feature and module names, and their limits, read from delivery at scrape time.
   const nameGauges = [

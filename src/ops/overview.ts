@@ -36,6 +36,8 @@ export interface Overview {
   destination: string | null
   /** Each destination's backlog and stored outcomes (from the store's counts, whatever `destination` is). */
   destinations: DestinationRow[]
+  /** Events of suppressed users answered and dropped, since the store was created (every destination's: they never entered the queue). */
+  suppressedEvents: number
 }
 
 export interface DestinationRow {
@@ -60,12 +62,13 @@ export async function buildOverview(store: Store, period: Period, now = new Date
   const from = new Date(fromMs)
   const to = new Date(toMs)
 
-  const [counts, buckets, reasons, p95, p50] = await Promise.all([
+  const [counts, buckets, reasons, p95, p50, suppressedEvents] = await Promise.all([
     store.counts(),
     store.stats({ from, to, bucketSeconds: period.bucketSeconds, destination }),
     store.reasons(destination ? { destination } : undefined),
     store.latencyPercentile(95, new Date(now.getTime() - period.seconds * 1000), destination),
-    store.latencyPercentile(50, new Date(now.getTime() - period.seconds * 1000), destination)
+    store.latencyPercentile(50, new Date(now.getTime() - period.seconds * 1000), destination),
+    store.suppressedEvents()
   ])
 
   const points = new Map<number, SeriesPoint>()
@@ -102,7 +105,8 @@ export async function buildOverview(store: Store, period: Period, now = new Date
       destination: r.destination, reason: r.reason, status: r.status, count: r.count, lastAt: r.lastAt.toISOString(), fix: suggestFix(r.reason)
     })),
     destination: destination ?? null,
-    destinations: Object.entries(counts.byDestination ?? {}).map(([name, d]) => ({ name, backlog: destinationBacklog(d, now), stored: storedOf(d) }))
+    destinations: Object.entries(counts.byDestination ?? {}).map(([name, d]) => ({ name, backlog: destinationBacklog(d, now), stored: storedOf(d) })),
+    suppressedEvents
   }
 }
 

@@ -50,6 +50,8 @@ export interface CreateOpsOptions {
   csbControls?: CsbControls
   /** `sha256:<hex>` of the admin token in force, when the relay generated it (only its hash is known). */
   adminTokenHash?: string
+  /** Wakes the regulation runner (regulations.ts) when the admin API creates a regulation. */
+  wakeRegulations?: () => void
 }
 
 export interface Ops {
@@ -64,7 +66,9 @@ export function createOps(options: CreateOpsOptions): Ops {
   const { store, config, logger } = options
   const registry = options.registry ?? new Registry()
   let delivery: DeliveryControls | undefined
-  const metrics = createMetrics({ registry, counts: () => store.counts(), names: () => delivery?.stats?.().names })
+  const metrics = createMetrics({
+    registry, counts: () => store.counts(), names: () => delivery?.stats?.().names, suppressedEvents: () => store.suppressedEvents()
+  })
   const secrets = options.secrets instanceof SecretSet ? options.secrets : new SecretSet(options.secrets ?? [])
   secrets.add(...secretValuesOf(config))
   const csbNow = options.csb ?? (() => config.csb)
@@ -100,6 +104,7 @@ export function createOps(options: CreateOpsOptions): Ops {
       },
       checkCsb,
       csb: options.csbControls,
+      wakeRegulations: options.wakeRegulations,
       names: async () => {
         const [feature, module] = await Promise.all([store.listNames('feature'), store.listNames('module')])
         return {

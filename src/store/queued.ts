@@ -2,12 +2,13 @@ import type { EnqueueResult, QueuedSummary } from './types'
 
 /** Builds the per-type summary of one move into the queue from its events' types and results. */
 export function summariseQueued(types: readonly string[], results: readonly EnqueueResult[]): QueuedSummary {
-  const byType = new Map<string, { type: string; queued: number; duplicates: number }>()
+  const byType = new Map<string, QueuedSummary[number]>()
   for (let i = 0; i < results.length; i++) {
     const type = types[i]!
     let entry = byType.get(type)
     if (!entry) byType.set(type, (entry = { type, queued: 0, duplicates: 0 }))
-    if (results[i]!.duplicate) entry.duplicates++
+    if (results[i]!.suppressed) entry.suppressed = (entry.suppressed ?? 0) + 1
+    else if (results[i]!.duplicate) entry.duplicates++
     else entry.queued++
   }
   return [...byType.values()]

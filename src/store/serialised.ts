@@ -8,7 +8,11 @@ import type { NewEvent } from './types'
 export interface SerialisedEvents {
   /** Events held. */
   n: number
-  /** JSON: one `[source, messageId, orderingKey, type, receivedAtMs]` per event (null for an invalid receivedAt). */
+  /**
+   * JSON: one `[source, messageId, orderingKey, type, receivedAtMs, userId]` per event (null for
+   * an invalid receivedAt, and for no userId), so that the store can tell a suppressed user's
+   * events without parsing them. Rows an earlier build wrote have five entries (no userId).
+   */
   meta: string
   /**
    * Each event's JSON text, joined by "\n". JSON.stringify without indentation never writes a
@@ -62,13 +66,21 @@ export function loadExpander(path: string): Expand {
   return expand as Expand
 }
 
-export type SerialisedMeta = [source: string, messageId: string, orderingKey: string, type: string, receivedAtMs: number | null]
+export type SerialisedMeta = [source: string, messageId: string, orderingKey: string, type: string, receivedAtMs: number | null, userId?: string | null]
 
 /**
  * A NewEvent whose event is still JSON text (`eventJson`; `event` is undefined): what the
- * engines' enqueue takes as it is, inserting the text without parsing it.
+ * engines' enqueue takes as it is, inserting the text without parsing it. `userId` is the
+ * event's, when it was serialised with it (undefined: not known without parsing).
  */
-export type NewEventText = NewEvent & { eventJson: string }
+export type NewEventText = NewEvent & { eventJson: string; userId?: string | null }
+
+/** The userId an event carries, as text (ingest normalises numbers to text), or null. */
+function userIdText(event: NewEvent['event']): string | null {
+  const id = event?.userId as unknown
+  if (typeof id === 'string') return id === '' ? null : id
+  return typeof id === 'number' && Number.isFinite(id) ? String(id) : null
+}
 
 export function isSerialisedEvents(value: unknown): value is SerialisedEvents {
   const v = value as SerialisedEvents
@@ -82,7 +94,7 @@ export function serialiseEvents(events: readonly NewEvent[]): SerialisedEvents {
     const e = events[i]!
     const receivedAtMs = e.receivedAt.getTime()
     // An invalid Date (NaN) would become null in JSON anyway; it stays invalid on the way back.
-    meta[i] = [e.source, e.messageId, e.orderingKey, e.type, Number.isNaN(receivedAtMs) ? null : receivedAtMs]
+    meta[i] = [e.source, e.messageId, e.orderingKey, e.type, Number.isNaN(receivedAtMs) ? null : receivedAtMs, userIdText(e.event)]
     const text = JSON.stringify(e.event)
     if (typeof text !== 'string') throw new TypeError(`event ${i} cannot be serialised as JSON`)
     texts[i] = text
@@ -99,15 +111,27 @@ export function eventTextsOf(serialised: SerialisedEvents): NewEventText[] {
   }
   return meta.map((m, i) => {
     const ok =
-      Array.isArray(m) && m.length === 5 && typeof m[0] === 'string' && typeof m[1] === 'string' && typeof m[2] === 'string' &&
-      typeof m[3] === 'string' && (m[4] === null || Number.isFinite(m[4]))
-    if (!ok) throw new Error(`serialised entry ${i} is not [source, messageId, orderingKey, type, receivedAtMs]`)
+      Array.isArray(m) && (m.length === 5 || (m.length === 6 && (m[5] === null || typeof m[5] === 'string'))) && typeof m[0] === 'string' &&
+      typeof m[1] === 'string' && typeof m[2] === 'string' && typeof m[3] === 'string' && (m[4] === null || Number.isFinite(m[4]))
+    if (!ok) throw new Error(`serialised entry ${i} is not [source, messageId, orderingKey, type, receivedAtMs, userId]`)
     const [source, messageId, orderingKey, type, receivedAtMs] = m
-    return { source, messageId, orderingKey, type, receivedAt: new Date(receivedAtMs ?? NaN), event: undefined as never, eventJson: texts[i]! }
+    const e: NewEventText = { source, messageId, orderingKey, type, receivedAt: new Date(receivedAtMs ?? NaN), event: undefined as never, eventJson: texts[i]! }
+    if (m.length === 6) e.userId = m[5]
+    return e
   })
+}
+
+/** Events whose JSON is text already, serialised again (the SQLite purge rewrites an inbox row with them). */
+export function serialiseTexts(events: readonly NewEventText[]): SerialisedEvents {
+  const meta: SerialisedMeta[] = events.map((e) => {
+    const receivedAtMs = e.receivedAt.getTime()
+    const userId = e.userId !== undefined ? e.userId : userIdText(JSON.parse(e.eventJson) as NewEvent['event'])
+    return [e.source, e.messageId, e.orderingKey, e.type, Number.isNaN(receivedAtMs) ? null : receivedAtMs, userId]
+  })
+  return { n: events.length, meta: JSON.stringify(meta), events: events.map((e) => e.eventJson).join('\n') }
 }
 
 /** The events back as NewEvents (for engines that take objects). */
 export function deserialiseEvents(serialised: SerialisedEvents): NewEvent[] {
-  return eventTextsOf(serialised).map(({ eventJson, ...rest }) => ({ ...rest, event: JSON.parse(eventJson) as NewEvent['event'] }))
+  return eventTextsOf(serialised).map(({ eventJson, userId: _userId, ...rest }) => ({ ...rest, event: JSON.parse(eventJson) as NewEvent['event'] }))
 }

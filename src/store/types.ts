@@ -10,13 +10,15 @@
  *
  * `Store` is the intersection of cohesive parts (contract/), so that a caller can ask for only
  * the part it needs: the queue (ingest, delivery), the reads (dashboard, metrics), the identity
- * map, meta (small settings) and names (CSB features and modules sent).
+ * map, meta (small settings), names (CSB features and modules sent) and regulations (user
+ * suppression and deletion).
  */
 import type { StoreIdentities } from './contract/identity'
 import type { StoreMeta } from './contract/meta'
 import type { StoreNames } from './contract/names'
 import type { StoreQueue } from './contract/queue'
 import type { StoreReads } from './contract/reads'
+import type { StoreRegulations } from './contract/regulations'
 
 export * from './contract/events'
 export * from './contract/identity'
@@ -43,7 +45,7 @@ export interface StoreEngine {
   readonly inboxErrors?: number
 }
 
-export type Store = StoreEngine & StoreQueue & StoreReads & StoreIdentities & StoreMeta & StoreNames
+export type Store = StoreEngine & StoreQueue & StoreReads & StoreIdentities & StoreMeta & StoreNames & StoreRegulations
 
 export interface StoreOptions {
   /** How long a messageId is remembered for dedupe. Default 24 h. */

@@ -107,12 +107,12 @@ describe('upgrade from the release before fan-out: SQLite', () => {
     db.close()
   })
 
-  it('opens, migrates to the latest schema (5), and its pending events lease as CustomerSuccessBox\'s, in order', async () => {
+  it('opens, migrates to the latest schema (6), and its pending events lease as CustomerSuccessBox\'s, in order', async () => {
     const file = path.join(dir, 'upgraded.db')
     fs.copyFileSync(path.join(FIXTURES, 'previous-release.db'), file)
     await checkUpgraded((options) => openStore(file, options))
     const db = new Database(file, { readonly: true })
-    expect(db.pragma('user_version', { simple: true })).toBe(5)
+    expect(db.pragma('user_version', { simple: true })).toBe(6)
     db.close()
   })
 })
@@ -141,7 +141,7 @@ describe('upgrade from the release before fan-out: PostgreSQL', () => {
       expect(before.rows.map((r) => r.version)).toEqual([1, 2])
       await checkUpgraded((options) => openStore(`${base}${base.includes('?') ? '&' : '?'}schema=${schema}`, { ...options, poolSize: 2 }))
       const after = await client.query(`SELECT version FROM "${schema}".migrations ORDER BY version`)
-      expect(after.rows.map((r) => r.version)).toEqual([1, 2, 3, 4])
+      expect(after.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5])
     } finally {
       await client.end()
     }

@@ -82,7 +82,17 @@ export function fakeStore(): FakeStore {
     admitNames: notInFake('admitNames'),
     listNames: notInFake('listNames'),
     accountsFor: notInFake('accountsFor'),
-    prune: notInFake('prune')
+    prune: notInFake('prune'),
+    createRegulation: notInFake('createRegulation'),
+    getRegulation: notInFake('getRegulation'),
+    listRegulations: notInFake('listRegulations'),
+    updateRegulation: notInFake('updateRegulation'),
+    claimRegulations: notInFake('claimRegulations'),
+    suppress: notInFake('suppress'),
+    unsuppress: notInFake('unsuppress'),
+    suppressedAmong: notInFake('suppressedAmong'),
+    suppressedEvents: notInFake('suppressedEvents'),
+    purgeUsers: notInFake('purgeUsers')
   }
   return store
 }

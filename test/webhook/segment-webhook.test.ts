@@ -188,10 +188,21 @@ describe('the classic Webhooks shape: one event per request, X-Signature over th
     await expectDeliveredOnceInOrder('classic', sent)
   })
 
-  it('keeps a user deletion request (type "delete") as skipped, saying user deletion is not yet supported', async () => {
-    const deletion = { type: 'delete', userId: 'classic0', messageId: `del-${randomUUID()}`, context: {}, timestamp: new Date().toISOString() }
+  it('runs a user deletion request (type "delete") as a DELETE_ONLY regulation: the user\'s stored events go, the request is not stored', async () => {
+    const kept = track('erased0', 'erased0-before')
+    expect((await post(kept)).status).toBe(200)
+    await waitFor('the event delivered', () => featureNames('erased0-before').length === 1)
+    const deletion = { type: 'delete', userId: 'erased0', messageId: `del-${randomUUID()}`, context: {}, timestamp: new Date().toISOString() }
     expect((await post(deletion)).status).toBe(200)
-    const skipped = await waitFor('the deletion request skipped', async () => (await storedEvents()).find((e) => e.type === 'delete' && e.status === 'skipped'))
-    expect(skipped.lastError).toMatch(/user deletion is not yet supported by the relay/)
+    type Listed = { id: string; regulationType: string; origin: string; status: string }
+    const regulation = await waitFor('the regulation finished', async () => {
+      const { data } = (await (await fetch(`${relay.url}/api/regulations`)).json()) as { data: { regulations: Listed[] } }
+      return data.regulations.find((r) => r.origin === 'event' && r.status !== 'RUNNING')
+    })
+    expect(regulation).toMatchObject({ regulationType: 'DELETE_ONLY', status: 'FINISHED' })
+    const { data } = (await (await fetch(`${relay.url}/api/regulations/${regulation.id}`)).json()) as { data: { regulation: { subjectIds: string[]; counts: { events: number } } } }
+    expect(data.regulation).toMatchObject({ subjectIds: ['erased0'], counts: { events: 1 } })
+    const stored = await storedEvents()
+    expect(stored.filter((e) => e.type === 'delete' || e.name?.startsWith('erased0'))).toEqual([])
   })
 })

@@ -43,6 +43,8 @@ export function formatStatus(url: string, o: Overview): string {
   const success = o.successRate === null ? '–' : `${(o.successRate * 100).toFixed(1)}%`
   lines.push(`Latency:   p95 ${duration(o.latency.p95Ms)}, p50 ${duration(o.latency.p50Ms)}   success rate: ${success}`)
   lines.push(`Dead letters stored: ${n(o.stored.dead)}`)
+  // Named only when some were: a user suppression is rare, and the line says what it means.
+  if (o.suppressedEvents) lines.push(`Suppressed: ${n(o.suppressedEvents)} event(s) of suppressed users answered and dropped (since the store was created; csb-relay regulate list)`)
   // One line per destination when there are several: each is delivered to on its own.
   const destinations = o.destinations ?? []
   if (destinations.length > 1 && !o.destination) {

@@ -29,6 +29,19 @@
  * @property {string | null} retention what the store keeps and for how long
  * @property {string | null} destination the destination the figures are about, or null for all
  * @property {DestinationRow[]} destinations
+ * @property {number} suppressedEvents events of suppressed users dropped since the store was created
+ */
+/**
+ * @typedef {object} Regulation
+ * @property {string} id
+ * @property {string} regulationType
+ * @property {number} subjectCount
+ * @property {string} status RUNNING, FINISHED or FAILED
+ * @property {string} origin api, cli or event
+ * @property {string} createdAt
+ * @property {string | null} finishedAt
+ * @property {Record<string, number>} counts
+ * @property {string | null} error
  */
 /**
  * @typedef {object} EventSummary
@@ -172,6 +185,11 @@ export function getConfig() {
 /** @returns {Promise<CsbCheck>} */
 export function checkCsb() {
   return call('GET', '/csb-check')
+}
+
+/** The newest regulations. @returns {Promise<{ data: { regulations: Regulation[] } }>} */
+export function getRegulations() {
+  return call('GET', '/regulations?limit=10')
 }
 
 /** @returns {Promise<BrowserSetup>} */

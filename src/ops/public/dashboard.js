@@ -10,6 +10,7 @@ import { all, byId, field } from './dom.js'
 import { loadEvents, openEvent, setUpEvents } from './events.js'
 import { pretty } from './format.js'
 import { chooseDestination, loadOverview } from './overview.js'
+import { loadRegulations } from './regulations.js'
 import { notice, onRefresh, showError, state } from './state.js'
 import { setUpTester } from './tester.js'
 
@@ -44,7 +45,7 @@ function checkCsb() {
 
 function refreshAll() {
   notice('')
-  const jobs = [loadOverview(), loadEvents(true), loadConfig(), loadBrowser()]
+  const jobs = [loadOverview(), loadEvents(true), loadConfig(), loadBrowser(), loadRegulations()]
   if (state.detailId) jobs.push(openEvent(state.detailId, true))
   return Promise.all(jobs).catch(showError)
 }
@@ -52,7 +53,7 @@ function refreshAll() {
 /** The live refresh leaves the events list alone while the user pages through older events. */
 function liveRefresh() {
   if (!byId('token-dialog').hidden) return
-  const jobs = [loadOverview()]
+  const jobs = [loadOverview(), loadRegulations()]
   if (!state.paged) jobs.push(loadEvents(true))
   if (state.detailId) jobs.push(openEvent(state.detailId, true))
   Promise.all(jobs).catch(showError)

@@ -27,6 +27,7 @@ export function loadOverview() {
     byTestId('p95').textContent = duration(o.latency.p95Ms)
     byTestId('p50').textContent = `p50 ${duration(o.latency.p50Ms)}`
     byTestId('success-rate').textContent = o.successRate == null ? '–' : `${(o.successRate * 100).toFixed(1)} %`
+    byTestId('suppressed').textContent = count(o.suppressedEvents)
     drawChart(chart(), byId('legend'), o.series, o.bucketSeconds)
     drawReasons(o.reasons)
     byTestId('retention').textContent = o.retention ?? ''

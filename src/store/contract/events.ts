@@ -28,6 +28,11 @@ export interface EnqueueResult {
   id: string
   /** True when (source, messageId) was already stored inside the dedupe window. */
   duplicate: boolean
+  /**
+   * True when the event was dropped because its `userId` is suppressed (StoreRegulations): it
+   * is not stored, `id` is '' and `duplicate` false. Absent otherwise.
+   */
+  suppressed?: true
 }
 
 /** Where an event is in its life. `pending` covers waiting for a first attempt or a retry. */

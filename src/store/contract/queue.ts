@@ -82,8 +82,11 @@ export interface ReplayFilter {
   destination?: string
 }
 
-/** What one move into the queue did, per event type: events queued, and duplicates dropped. */
-export type QueuedSummary = Array<{ type: string; queued: number; duplicates: number }>
+/**
+ * What one move into the queue did, per event type: events queued, duplicates dropped, and
+ * events dropped because their user is suppressed (absent when none was).
+ */
+export type QueuedSummary = Array<{ type: string; queued: number; duplicates: number; suppressed?: number }>
 
 /**
  * The queue: events in (enqueue, admit), leased out head-first per ordering key, settled

@@ -44,7 +44,7 @@ if (base) {
       await client.connect()
       const { rows } = await client.query(`SELECT version FROM "${schemas[schemas.length - 1]}".migrations ORDER BY version`)
       await client.end()
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4])
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5])
       for (const store of [...stores, again]) await store.close()
     })
 
@@ -54,6 +54,52 @@ if (base) {
 
     it('reports an unreachable server as an error, not a crash', async () => {
       await expect(openStore('postgres://nobody@127.0.0.1:1/none', { poolSize: 1 })).rejects.toThrow()
+    })
+
+    it('after a purge no row of any table of the schema holds the user\'s marker; other users\' rows stay', async () => {
+      const url = await freshUrl()
+      const schema = schemas[schemas.length - 1]
+      const store = await openStore(url, { destinations: ['CustomerSuccessBox', 'hooks'] })
+      const marks = { u: `marker-u-${randomBytes(8).toString('hex')}`, v: `marker-v-${randomBytes(8).toString('hex')}` }
+      let serial = 0
+      const event = (user: 'u' | 'v') => {
+        const messageId = `m-${++serial}`
+        return { source: 'web', messageId, orderingKey: user, type: 'identify', receivedAt: new Date(), event: { type: 'identify', messageId, userId: user, traits: { note: marks[user] } } }
+      }
+      for (const user of ['u', 'v'] as const) {
+        await store.enqueue([event(user), event(user), event(user)])
+        for (const destination of ['CustomerSuccessBox', 'hooks']) {
+          const take = async () => (await store.lease({ limit: 10, leaseMs: 30_000, owner: 't', destination })).find((e) => e.event.userId === user)!
+          const delivered = await take()
+          await store.complete([{ id: delivered.id, leaseId: delivered.leaseId, samples: { request: { body: delivered.event } } }])
+          const dead = await take()
+          await store.deadLetter([{ id: dead.id, leaseId: dead.leaseId, reason: 'HTTP 400', samples: { request: { body: dead.event } } }])
+        }
+        await store.linkIdentities([{ userKey: user, accountId: marks[user] }])
+      }
+      const client = new pg.Client({ connectionString: base })
+      await client.connect()
+      // Every table of the schema, each row as text (all its columns).
+      const rowsHolding = async (marker: string): Promise<Record<string, number>> => {
+        const { rows: tables } = await client.query<{ name: string }>(
+          `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'`, [schema]
+        )
+        const found: Record<string, number> = {}
+        for (const { name } of tables) {
+          const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}"."${name}" t WHERE strpos(t::text, $1) > 0`, [marker])
+          if (Number(rows[0].n) > 0) found[name] = Number(rows[0].n)
+        }
+        return found
+      }
+      try {
+        expect(await rowsHolding(marks.u)).toEqual({ events: 6, identities: 1 })
+        expect(await store.purgeUsers(['u'])).toEqual({ events: 6, admittedEvents: 0, identityLinks: 1 })
+        expect(await rowsHolding(marks.u)).toEqual({})
+        expect(await rowsHolding(marks.v)).toEqual({ events: 6, identities: 1 })
+      } finally {
+        await client.end()
+        await store.close()
+      }
     })
   })
 }

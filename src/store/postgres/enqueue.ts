@@ -1,10 +1,12 @@
 import type { ResolvedStoreOptions } from '../options'
+import { userIdOf, type EnqueueInput } from '../regulations'
 import { cleanText, MINUTE_MS, receivedAtMs } from '../rows'
 import type { EnqueueResult, NewEvent } from '../types'
 import { randomShard, type Queryable } from './context'
 
 /**
- * Stores a group of events in ONE statement (atomic on its own, one round trip): each event is
+ * Stores a group of events in ONE statement (atomic on its own, one round trip): events of a
+ * suppressed user are dropped and counted (suppressed_among, suppress.ts), each other event is
  * fanned out to one row per destination, ids allocated in call order (and within an event in
  * the order of the destinations), dedupe claims go in as a multi-row upsert (an entry older than
  * the window is taken over) naming the first destination's row, only claimed events' rows are
@@ -13,9 +15,17 @@ import { randomShard, type Queryable } from './context'
  * instances rarely wait on each other.
  */
 const ENQUEUE_SQL = `
-WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY
-      AS t(source, message_id, ordering_key, type, event, received_at, ord)
+WITH suppressed AS MATERIALIZED (
+  SELECT suppressed_among($13::text[]) AS user_id
+), given AS (
+  SELECT t.*, t.user_id IS NOT NULL AND t.user_id IN (SELECT user_id FROM suppressed) AS dropped
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $12::text[]) WITH ORDINALITY
+      AS t(source, message_id, ordering_key, type, event, received_at, user_id, ord)
+), input AS (
+  SELECT * FROM given WHERE NOT dropped
+), dropped_count AS (
+  INSERT INTO suppressed_counts (shard, n) SELECT $9::int, count(*) FROM given WHERE dropped HAVING count(*) > 0
+  ON CONFLICT (shard) DO UPDATE SET n = suppressed_counts.n + EXCLUDED.n
 ), fanned AS (
   -- The subquery hands the rows over sorted and nextval runs once per row, in that order (the
   -- CTE is materialised, being volatile).
@@ -75,14 +85,18 @@ export async function enqueueEvents(db: Queryable, options: ResolvedStoreOptions
     }
     return first
   })
-  // Events admitted serialised carry their JSON as text already.
-  const json = unique.map((e) => (e as NewEvent & { eventJson?: string }).eventJson ?? JSON.stringify(e.event))
+  // Events admitted serialised carry their JSON as text already (and their userId beside it).
+  const json = unique.map((e) => (e as EnqueueInput).eventJson ?? JSON.stringify(e.event))
+  const userIds = unique.map((e) => userIdOf(e))
   const { rows } = await db.query<{ ord: number; id: number; fresh: boolean }>(ENQUEUE_SQL, [
     unique.map((e) => e.source), unique.map((e) => e.messageId), unique.map((e) => e.orderingKey), unique.map((e) => e.type),
     json, unique.map((e) => receivedAtMs(e.receivedAt, now)), now, now - options.dedupeWindowMs, randomShard(),
-    Math.floor(now / MINUTE_MS) * MINUTE_MS, options.destinations
+    Math.floor(now / MINUTE_MS) * MINUTE_MS, options.destinations, userIds,
+    [...new Set(userIds.filter((id): id is string => id !== null))]
   ])
-  const uniqueResults: EnqueueResult[] = rows.map((r) => ({ id: String(r.id), duplicate: !r.fresh }))
+  // Rows come for the events not dropped; a dropped event's position has none.
+  const uniqueResults: EnqueueResult[] = unique.map(() => ({ id: '', duplicate: false, suppressed: true }))
+  for (const r of rows) uniqueResults[Number(r.ord) - 1] = { id: String(r.id), duplicate: !r.fresh }
   const seenBefore = unique.map((_, u) => u).filter((u) => uniqueResults[u].duplicate)
   if (seenBefore.length > 0) {
     // Seen inside the window: answer with the id the dedupe entry points at.
@@ -100,7 +114,7 @@ export async function enqueueEvents(db: Queryable, options: ResolvedStoreOptions
   }
   const answered = new Set<number>()
   return sameAs.map((u) => {
-    if (answered.has(u)) return { id: uniqueResults[u].id, duplicate: true }
+    if (answered.has(u)) return uniqueResults[u].suppressed ? uniqueResults[u] : { id: uniqueResults[u].id, duplicate: true }
     answered.add(u)
     return uniqueResults[u]
   })

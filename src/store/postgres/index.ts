@@ -1,11 +1,13 @@
-import pg, { type Pool, type PoolClient } from 'pg'
+import pg, { type Pool } from 'pg'
 import { GroupCommit } from '../group-commit'
 import type { ResolvedStoreOptions } from '../options'
+import { checkUserIds } from '../regulations'
 import { parseId } from '../rows'
 import { fromComplete, fromDeadLetter, fromRetry, fromSkip } from '../settlement'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, ExpediteOptions, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
-  NewEvent, QueuedSummary, ReasonCount, ReasonsQuery, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
+  NewEvent, NewRegulation, PurgeResult, QueuedSummary, ReasonCount, ReasonsQuery, Regulation, RegulationStatus, RegulationUpdate, ReplayFilter,
+  RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { QueuedListeners, summariseQueued } from '../queued'
 import type { OpaqueBatch, SerialisedEvents } from '../serialised'
@@ -17,11 +19,15 @@ import { accountsFor, linkIdentities } from './identity'
 import { getMeta, setMeta, setMetaIfAbsent } from './meta'
 import { admitNames, listNames } from './names'
 import { pruneChunk } from './prune'
+import { purgeChunk, PURGE_CHUNK, rowsOfUsers, unlinkIdentities } from './purge'
+import { claimRegulations, createRegulation, getRegulation, listRegulations, updateRegulation } from './regulations'
+import { addSuppressed, removeSuppressed, skipSuppressed, suppressedAmong, suppressedEvents } from './suppress'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
 import { checkSchemaName, migrate, quoteIdent } from './schema'
 import { settle } from './settle'
 import { queryable, type Queryable } from './context'
+import { once, transaction, vacuumHotTables } from './transactions'
 
 /** bigint and count(*) arrive as numbers (ids and ms times stay far below 2^53). */
 const types = {
@@ -31,9 +37,6 @@ const types = {
   }
 } as pg.CustomTypesConfig
 
-/** SQLSTATEs after which a transaction is simply run again: deadlock, serialization failure. */
-const RETRYABLE = new Set(['40P01', '40001'])
-const MAX_TRIES = 5
 /** How often one instance vacuums the hot queue tables (autovacuum wakes only once a minute). */
 const VACUUM_EVERY_MS = 15_000
 
@@ -81,27 +84,8 @@ export class PostgresStore implements Store {
     return new PostgresStore(pool, options, schema)
   }
 
-  /**
-   * Key rows are rewritten by every lease and outcome; dead versions slow the lease scan until
-   * vacuumed. One instance at a time (advisory lock) vacuums them; failures wait for next time.
-   */
   private async vacuumHotTables(): Promise<void> {
-    if (this.closed) return
-    let client: PoolClient | undefined
-    try {
-      client = await this.pool.connect()
-      const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext('csb-relay:vacuum:' || $1)) AS ok`, [this.schema])
-      if (!rows[0].ok) return
-      try {
-        await client.query('VACUUM (ANALYZE) queue_keys, totals')
-      } finally {
-        await client.query(`SELECT pg_advisory_unlock(hashtext('csb-relay:vacuum:' || $1))`, [this.schema])
-      }
-    } catch {
-      // Not the owner, or the database is away: autovacuum still runs.
-    } finally {
-      client?.release()
-    }
+    if (!this.closed) await vacuumHotTables(this.pool, this.schema)
   }
 
   get enqueueTransactions(): number {
@@ -109,41 +93,15 @@ export class PostgresStore implements Store {
   }
 
   /** Runs a single-statement operation (atomic by itself), again after a deadlock. */
-  private async once<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new Error('store is closed')
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn()
-      } catch (error) {
-        const code = (error as { code?: string }).code
-        if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_TRIES) continue
-        throw error
-      }
-    }
+  private once<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'))
+    return once(fn)
   }
 
   /** Runs `fn` in a transaction, again from the start after a deadlock or serialization failure. */
-  private async tx<T>(fn: (client: Queryable) => Promise<T>): Promise<T> {
-    if (this.closed) throw new Error('store is closed')
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect()
-      let broken = false
-      try {
-        await client.query('BEGIN')
-        const result = await fn(queryable(client))
-        await client.query('COMMIT')
-        return result
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true
-        })
-        const code = (error as { code?: string }).code
-        if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_TRIES) continue
-        throw error
-      } finally {
-        client.release(broken)
-      }
-    }
+  private tx<T>(fn: (client: Queryable) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'))
+    return transaction(this.pool, fn)
   }
 
   private get db(): Queryable {
@@ -264,6 +222,62 @@ export class PostgresStore implements Store {
       total += deleted
       if (!more) return total
     }
+  }
+
+  createRegulation(regulation: NewRegulation): Promise<Regulation> {
+    return this.once(() => createRegulation(this.q, this.options, regulation))
+  }
+
+  getRegulation(id: string): Promise<Regulation | null> {
+    return getRegulation(this.db, id)
+  }
+
+  listRegulations(query?: { limit?: number; status?: RegulationStatus }): Promise<Regulation[]> {
+    return listRegulations(this.db, query)
+  }
+
+  updateRegulation(id: string, update: RegulationUpdate): Promise<void> {
+    return this.tx((client) => updateRegulation(client, this.options, id, update))
+  }
+
+  claimRegulations(owner: string, claimMs: number, limit: number): Promise<Regulation[]> {
+    return this.once(() => claimRegulations(this.q, this.options, owner, claimMs, limit))
+  }
+
+  /** The ids in first (suppress.ts says why under a lock), then the users' unfinished rows skipped. */
+  async suppress(userIds: string[], reason: string): Promise<number> {
+    const ids = checkUserIds(userIds)
+    if (ids.length === 0) return 0
+    const added = await this.tx((client) => addSuppressed(client, this.options, ids))
+    await this.tx((client) => skipSuppressed(client, this.options, ids, reason))
+    return added
+  }
+
+  unsuppress(userIds: string[]): Promise<number> {
+    return this.once(() => removeSuppressed(this.q, userIds))
+  }
+
+  suppressedAmong(userIds: string[]): Promise<Set<string>> {
+    return suppressedAmong(this.db, userIds)
+  }
+
+  suppressedEvents(): Promise<number> {
+    return suppressedEvents(this.db)
+  }
+
+  /** One scan for the rows, deleted in chunks of a transaction each (purge.ts). */
+  async purgeUsers(userIds: string[]): Promise<PurgeResult> {
+    const users = checkUserIds(userIds)
+    if (users.length === 0) return { events: 0, admittedEvents: 0, identityLinks: 0 }
+    const ids = await rowsOfUsers(this.db, users)
+    const orderingKeys = new Set<string>()
+    let events = 0
+    for (let at = 0; at < ids.length; at += PURGE_CHUNK) {
+      const chunk = ids.slice(at, at + PURGE_CHUNK)
+      events += await this.tx((client) => purgeChunk(client, this.options, chunk, orderingKeys))
+    }
+    const identityLinks = await this.once(() => unlinkIdentities(this.q, [...users, ...orderingKeys]))
+    return { events, admittedEvents: 0, identityLinks }
   }
 
   async close(): Promise<void> {

@@ -131,6 +131,47 @@ const migrations: string[] = [
   // expediteRetries (expedite.ts) leaves such an event alone until then.
   `
   ALTER TABLE events ADD COLUMN retry_not_before bigint;
+  `,
+  // 5: regulations (contract/regulations.ts): the records, the suppression list, the count of
+  // events dropped as suppressed (striped like the totals), and suppressed_among, which enqueue
+  // calls (suppress.ts says why it is a function and why it takes a lock).
+  `
+  CREATE TABLE regulations (
+    seq bigserial PRIMARY KEY,
+    id text NOT NULL UNIQUE,
+    type text NOT NULL,
+    subject_ids text NOT NULL,
+    status text NOT NULL,
+    origin text NOT NULL,
+    created_at bigint NOT NULL,
+    finished_at bigint,
+    counts text NOT NULL,
+    error text,
+    claim_owner text,
+    claimed_until bigint
+  );
+  CREATE INDEX regulations_created ON regulations (created_at, seq);
+  CREATE INDEX regulations_running ON regulations (created_at, seq) WHERE status = 'RUNNING';
+
+  CREATE TABLE suppressed_users (
+    user_id text PRIMARY KEY,
+    since bigint NOT NULL
+  );
+
+  CREATE TABLE suppressed_counts (
+    shard smallint PRIMARY KEY,
+    n bigint NOT NULL
+  );
+
+  CREATE FUNCTION suppressed_among(ids text[]) RETURNS SETOF text LANGUAGE plpgsql VOLATILE AS $fn$
+  BEGIN
+    IF ids IS NULL OR cardinality(ids) = 0 THEN
+      RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock_shared(hashtext('csb-relay:suppress:' || current_schema()));
+    RETURN QUERY SELECT s.user_id FROM suppressed_users s WHERE s.user_id = ANY(ids);
+  END
+  $fn$;
   `
 ]
 

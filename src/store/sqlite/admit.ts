@@ -115,6 +115,12 @@ export class Admitter {
     this.queued.emit(result.summary)
   }
 
+  /** After the commit of a purge that deleted `rows` inbox rows and took `events` events out of rows. */
+  purged(rows: number, events: number): void {
+    this.rows = Math.max(0, this.rows - rows)
+    this.events = Math.max(0, this.events - events)
+  }
+
   /** More than BURST_EVENTS admitted and waiting, and admits still arriving. */
   inBurst(now = performance.now()): boolean {
     return this.events > BURST_EVENTS && now - this.lastAdmitAt < BUSY_MS

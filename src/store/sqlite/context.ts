@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3'
 import type { ResolvedStoreOptions } from '../options'
 import { EVENT_COLUMNS, type EventRow } from '../rows'
 import { Tally } from '../tally'
+import { SuppressionList } from './suppression-list'
 
 export interface KeyRow {
   destination: string
@@ -123,24 +124,21 @@ export interface SqliteContext {
   groupTally: Tally | null
   /** A statement prepared once per connection and cached by its SQL text. */
   q<R = unknown>(sql: string): Database.Statement<unknown[], R>
+  /** The suppressed users, as enqueue checks them. */
+  suppression: SuppressionList
 }
 
 export function createContext(db: Database.Database, options: ResolvedStoreOptions): SqliteContext {
   const cache = new Map<string, Database.Statement<unknown[], unknown>>()
-  return {
-    db,
-    options,
-    s: prepare(db),
-    groupTally: null,
-    q<R>(sql: string) {
-      let statement = cache.get(sql)
-      if (!statement) {
-        statement = db.prepare<unknown[], unknown>(sql)
-        cache.set(sql, statement)
-      }
-      return statement as Database.Statement<unknown[], R>
+  const q = <R>(sql: string): Database.Statement<unknown[], R> => {
+    let statement = cache.get(sql)
+    if (!statement) {
+      statement = db.prepare<unknown[], unknown>(sql)
+      cache.set(sql, statement)
     }
+    return statement as Database.Statement<unknown[], R>
   }
+  return { db, options, s: prepare(db), groupTally: null, q, suppression: new SuppressionList(q) }
 }
 
 /**

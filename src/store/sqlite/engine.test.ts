@@ -124,7 +124,7 @@ describe('SQLite engine', () => {
     expect(await two.admitNames('feature', ['Signed Up'], 256)).toEqual({ refused: [], count: 1 })
     await two.close()
     const check = new Database(file, { readonly: true })
-    expect(check.pragma('user_version', { simple: true })).toBe(5)
+    expect(check.pragma('user_version', { simple: true })).toBe(6)
     check.close()
   })
 

@@ -1,3 +1,4 @@
+import { userIdOf, type EnqueueInput } from '../regulations'
 import { cleanText, receivedAtMs } from '../rows'
 import { Tally } from '../tally'
 import type { EnqueueResult, NewEvent } from '../types'
@@ -8,9 +9,10 @@ import { writeTally, type SqliteContext } from './context'
  * inside the dedupe window (a duplicate gets no row at any destination). Runs inside the
  * caller's transaction. Earlier events of the same batch count as seen. The dedupe entry and
  * the result name the row of the first destination. `eventJson`, when present, is the event
- * already serialised (the worker-thread host, proxy.ts).
+ * already serialised (the worker-thread host, proxy.ts). Events of a suppressed user are
+ * dropped and counted before dedupe: they neither read nor write a dedupe entry.
  */
-export function enqueueEvents(ctx: SqliteContext, events: Array<NewEvent & { eventJson?: string }>): EnqueueResult[] {
+export function enqueueEvents(ctx: SqliteContext, events: Array<NewEvent & EnqueueInput>): EnqueueResult[] {
   const { s } = ctx
   const { destinations } = ctx.options
   const now = ctx.options.now()
@@ -19,7 +21,17 @@ export function enqueueEvents(ctx: SqliteContext, events: Array<NewEvent & { eve
   let ingested = 0
   // Per destination, the keys that got their row in this call.
   const keysSeen = destinations.map(() => new Set<string>())
+  const suppressed = ctx.suppression.current()
+  let dropped = 0
   for (const raw of events) {
+    if (suppressed !== null) {
+      const userId = userIdOf(raw)
+      if (userId !== null && suppressed.has(userId)) {
+        results.push({ id: '', duplicate: false, suppressed: true })
+        dropped++
+        continue
+      }
+    }
     const e = { ...raw, source: cleanText(raw.source), messageId: cleanText(raw.messageId), orderingKey: cleanText(raw.orderingKey), type: cleanText(raw.type) }
     const seen = s.dedupeGet.get(e.source, e.messageId)
     if (seen && seen.seen_at > windowStart) {
@@ -51,5 +63,6 @@ export function enqueueEvents(ctx: SqliteContext, events: Array<NewEvent & { eve
     tally.total(destination, 'new', ingested)
   }
   writeTally(ctx, tally)
+  ctx.suppression.countDropped(dropped)
   return results
 }

@@ -16,7 +16,7 @@ import { eventTextsOf, isOpaqueBatch, type OpaqueBatch, type SerialisedEvents } 
 /** What one admit call leaves in the inbox. */
 export type InboxInput = SerialisedEvents | OpaqueBatch
 
-interface InboxRecord {
+export interface InboxRecord {
   id: number
   admitted_at: number
   kind: 'events' | 'opaque'
@@ -61,7 +61,7 @@ export function countInbox(ctx: SqliteContext): InboxCount {
   return { rows: row.rows, events: row.events ?? 0, oldestAt: row.oldest }
 }
 
-function eventsOfRow(ctx: SqliteContext, row: InboxRecord): Array<NewEvent & { eventJson?: string }> {
+export function eventsOfRow(ctx: SqliteContext, row: InboxRecord): Array<NewEvent & { eventJson?: string }> {
   if (row.kind !== 'opaque') return eventsOfInput(ctx, row as InboxRecord & { events: string })
   if (row.meta === '' && typeof row.events === 'string') {
     // The form an earlier build of this engine wrote, before opaque bodies were BLOBs: the

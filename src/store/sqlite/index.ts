@@ -1,8 +1,10 @@
 import type { ResolvedStoreOptions } from '../options'
 import { parseId } from '../rows'
+import { checkUserIds } from '../regulations'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, ExpediteOptions, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
-  NewEvent, QueuedSummary, ReasonCount, ReasonsQuery, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
+  NewEvent, NewRegulation, PurgeResult, QueuedSummary, ReasonCount, ReasonsQuery, Regulation, RegulationStatus, RegulationUpdate, ReplayFilter,
+  RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { Tally } from '../tally'
 import { isOpaqueBatch, isSerialisedEvents, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
@@ -11,6 +13,7 @@ import { Admitter } from './admit'
 import { Checkpoints } from './checkpoint'
 import { createContext, writeTallyNow, type SqliteContext } from './context'
 import { enqueueEvents } from './enqueue'
+import { eraseDeleted } from './erase'
 import { expediteRetries } from './expedite'
 import type { InboxInput } from './inbox'
 import { extendLeases, leaseEvents } from './lease'
@@ -19,9 +22,12 @@ import { getMeta, setMeta, setMetaIfAbsent } from './meta'
 import { admitNames, listNames } from './names'
 import { openDatabase, walFileOf } from './open'
 import { pruneChunk } from './prune'
+import { purgeUsers } from './purge'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
+import { claimRegulations, createRegulation, getRegulation, listRegulations, updateRegulation } from './regulations'
 import { completeEvents, deadLetterEvents, retryEvents, skipEvents } from './settle'
+import { suppressedAmong, suppressUsers, unsuppressUsers } from './suppress'
 import { WalSync } from './wal-sync'
 import { WriteQueue, type WriteOptions } from './write-queue'
 
@@ -213,6 +219,55 @@ export class SqliteStore implements Store {
       total += deleted
       if (!more) return total
     }
+  }
+
+  async createRegulation(regulation: NewRegulation): Promise<Regulation> {
+    return this.write(() => createRegulation(this.ctx, regulation))
+  }
+
+  async getRegulation(id: string): Promise<Regulation | null> {
+    return this.read(() => getRegulation(this.ctx, id))
+  }
+
+  async listRegulations(query?: { limit?: number; status?: RegulationStatus }): Promise<Regulation[]> {
+    return this.read(() => listRegulations(this.ctx, query))
+  }
+
+  async updateRegulation(id: string, update: RegulationUpdate): Promise<void> {
+    await this.write(() => updateRegulation(this.ctx, id, update))
+  }
+
+  async claimRegulations(owner: string, claimMs: number, limit: number): Promise<Regulation[]> {
+    return this.write(() => claimRegulations(this.ctx, owner, claimMs, limit))
+  }
+
+  async suppress(userIds: string[], reason: string): Promise<number> {
+    return this.write(() => suppressUsers(this.ctx, userIds, reason))
+  }
+
+  async unsuppress(userIds: string[]): Promise<number> {
+    return this.write(() => unsuppressUsers(this.ctx, userIds))
+  }
+
+  async suppressedAmong(userIds: string[]): Promise<Set<string>> {
+    return this.read(() => suppressedAmong(this.ctx, userIds))
+  }
+
+  async suppressedEvents(): Promise<number> {
+    return this.read(() => this.ctx.suppression.dropped())
+  }
+
+  /** One write, then the erasure of what it deleted from the files (erase.ts), which holds up other writes while it runs. */
+  async purgeUsers(userIds: string[]): Promise<PurgeResult> {
+    const users = checkUserIds(userIds)
+    let result: PurgeResult = { events: 0, admittedEvents: 0, identityLinks: 0 }
+    if (users.length > 0) {
+      const { inboxRows, ...counts } = await this.write(() => purgeUsers(this.ctx, users))
+      this.inbox.purged(inboxRows, counts.admittedEvents)
+      result = counts
+    }
+    await eraseDeleted(this.ctx, (fn, options) => this.write(fn, options), this.file === ':memory:')
+    return result
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,8 @@
 import type { ResolvedStoreOptions } from '../options'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, ExpediteOptions, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
-  NewEvent, QueuedSummary, ReasonCount, ReasonsQuery, ReplayFilter, RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoreLogger, StoredEvent
+  NewEvent, NewRegulation, PurgeResult, QueuedSummary, ReasonCount, ReasonsQuery, Regulation, RegulationStatus, RegulationUpdate, ReplayFilter,
+  RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoreLogger, StoredEvent
 } from '../types'
 import { QueuedListeners } from '../queued'
 import { isOpaqueBatch, isSerialisedEvents, movableBuffers, serialiseEvents, type OpaqueBatch, type SerialisedEvents } from '../serialised'
@@ -204,6 +205,46 @@ export class WorkerSqliteStore implements Store {
 
   prune(now?: Date): Promise<number> {
     return this.call('prune', [now])
+  }
+
+  createRegulation(regulation: NewRegulation): Promise<Regulation> {
+    return this.call('createRegulation', [regulation])
+  }
+
+  getRegulation(id: string): Promise<Regulation | null> {
+    return this.call('getRegulation', [id])
+  }
+
+  listRegulations(query?: { limit?: number; status?: RegulationStatus }): Promise<Regulation[]> {
+    return this.call('listRegulations', [query])
+  }
+
+  updateRegulation(id: string, update: RegulationUpdate): Promise<void> {
+    return this.call('updateRegulation', [id, update])
+  }
+
+  claimRegulations(owner: string, claimMs: number, limit: number): Promise<Regulation[]> {
+    return this.call('claimRegulations', [owner, claimMs, limit])
+  }
+
+  suppress(userIds: string[], reason: string): Promise<number> {
+    return this.call('suppress', [userIds, reason])
+  }
+
+  unsuppress(userIds: string[]): Promise<number> {
+    return this.call('unsuppress', [userIds])
+  }
+
+  suppressedAmong(userIds: string[]): Promise<Set<string>> {
+    return this.call('suppressedAmong', [userIds])
+  }
+
+  suppressedEvents(): Promise<number> {
+    return this.call('suppressedEvents', [])
+  }
+
+  purgeUsers(userIds: string[]): Promise<PurgeResult> {
+    return this.call('purgeUsers', [userIds])
   }
 
   /** Lets every submitted call finish (the thread closes after the writes before it), then ends the thread. */

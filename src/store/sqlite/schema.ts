@@ -152,6 +152,37 @@ const migrations: string[] = [
   // expediteRetries (expedite.ts) leaves such an event alone until then.
   `
   ALTER TABLE events ADD COLUMN retry_not_before INTEGER;
+  `,
+  // 6: regulations (contract/regulations.ts): the records, the suppression list, and small
+  // state (regulation_state): the count of events dropped as suppressed, a stamp that changes
+  // with the list (suppress.ts), and whether a purge still owes the store its VACUUM (purge.ts).
+  `
+  CREATE TABLE regulations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    subject_ids TEXT NOT NULL,
+    status TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    counts TEXT NOT NULL,
+    error TEXT,
+    claim_owner TEXT,
+    claimed_until INTEGER
+  );
+  CREATE INDEX regulations_created ON regulations (created_at, seq);
+  CREATE INDEX regulations_running ON regulations (created_at, seq) WHERE status = 'RUNNING';
+
+  CREATE TABLE suppressed_users (
+    user_id TEXT PRIMARY KEY,
+    since INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE regulation_state (
+    name TEXT PRIMARY KEY,
+    n INTEGER NOT NULL
+  ) WITHOUT ROWID;
   `
 ]
 

@@ -7,6 +7,7 @@ interface Op {
   reject(error: unknown): void
   enqueue: boolean
   durable: boolean
+  outside: boolean
 }
 
 export interface WriteOptions {
@@ -18,6 +19,11 @@ export interface WriteOptions {
    * waiting for the WAL sync. WAL keeps it atomic and in order, and the next sync covers it.
    */
   durable?: boolean
+  /**
+   * Runs alone and outside any transaction, between two group transactions (what VACUUM and a
+   * truncating WAL checkpoint need). Settles when it returns.
+   */
+  outside?: boolean
 }
 
 /**
@@ -46,14 +52,17 @@ export class WriteQueue {
     this.inSavepoint = db.transaction((op: () => unknown) => op())
   }
 
-  submit<T>(run: () => T, { enqueue = false, durable = true }: WriteOptions = {}): Promise<T> {
+  submit<T>(run: () => T, { enqueue = false, durable = true, outside = false }: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject, enqueue, durable })
-      if (!this.scheduled) {
-        this.scheduled = true
-        setImmediate(() => this.flush())
-      }
+      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject, enqueue, durable, outside })
+      this.schedule()
     })
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => this.flush())
   }
 
   /** Resolves once every submitted operation has settled (syncs included). */
@@ -64,7 +73,21 @@ export class WriteQueue {
 
   private flush(): void {
     this.scheduled = false
-    const ops = this.queue.splice(0)
+    if (this.queue[0]?.outside) {
+      const op = this.queue.shift()!
+      try {
+        op.resolve(op.run())
+      } catch (error) {
+        op.reject(error)
+      }
+      if (this.queue.length > 0) this.schedule()
+      this.finish()
+      return
+    }
+    // The group ends before the next operation that must run outside it.
+    const cut = this.queue.findIndex((op) => op.outside)
+    const ops = this.queue.splice(0, cut < 0 ? this.queue.length : cut)
+    if (this.queue.length > 0) this.schedule()
     const outcomes: Array<{ ok: boolean; value: unknown }> = []
     try {
       this.db

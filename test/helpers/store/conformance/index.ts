@@ -10,9 +10,13 @@ import { fanOutTests } from './fanout'
 import { createSuite, type StoreHarness } from './harness'
 import { instanceTests } from './instances'
 import { leaseTests } from './lease'
+import { purgeTests } from './purge'
 import { readTests } from './reads'
+import { regulationRaceTests } from './regulation-races'
+import { regulationTests } from './regulations'
 import { replayTests } from './replay'
 import { retentionTests } from './retention'
+import { suppressionTests } from './suppression'
 
 export { newEvent, T0, TestClock, type StoreHarness } from './harness'
 
@@ -28,5 +32,9 @@ export function storeConformance(harness: StoreHarness): void {
     instanceTests(suite)
     fanOutTests(suite)
     retentionTests(suite)
+    regulationTests(suite)
+    suppressionTests(suite)
+    purgeTests(suite)
+    regulationRaceTests(suite)
   })
 }

@@ -1,0 +1,83 @@
+/**
+ * The PostgreSQL purge: the users' rows are found in one scan, then deleted in chunks, one
+ * transaction each (keys locked first, the lock order of every transaction), each chunk putting
+ * its keys and totals right in the same transaction; then their identity links go. Rows are
+ * gone from every query once a chunk commits; their dead tuples stay in the table files until
+ * vacuum reclaims them (docs/store.md).
+ */
+import type { ResolvedStoreOptions } from '../options'
+import { PRUNE_CHUNK } from '../rows'
+import { Tally } from '../tally'
+import { keyArrays, keyRowsAndCounters, lockKeys, tallyParams, type KeyName, type Queryable } from './context'
+
+/**
+ * An event's JSON as the scans read it. PostgreSQL's json refuses two escapes JSON.stringify
+ * writes (an escaped NUL, and an escaped lone surrogate, the only kind it escapes): they are read
+ * as U+FFFD, as the store cleans the ids it is given (rows.ts cleanText), so one odd row neither
+ * fails the scan nor hides a userId holding one.
+ */
+export const EVENT_JSON = `(CASE WHEN strpos(event, '\\u') > 0
+  THEN regexp_replace(event, '\\\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})', '\\\\ufffd', 'g') ELSE event END)::json`
+
+/** Ids of the rows whose event is one of the users': their `userId`, or an alias's `previousId`. */
+export async function rowsOfUsers(db: Queryable, users: string[]): Promise<number[]> {
+  const { rows } = await db.query<{ id: number }>(
+    `SELECT id FROM events
+      WHERE (${EVENT_JSON} ->> 'userId') IN (SELECT unnest($1::text[]))
+         OR (type = 'alias' AND (${EVENT_JSON} ->> 'previousId') IN (SELECT unnest($1::text[])))
+      ORDER BY id`,
+    [users]
+  )
+  return rows.map((r) => Number(r.id))
+}
+
+export const PURGE_CHUNK = PRUNE_CHUNK
+
+/**
+ * One chunk, in a transaction: deletes the rows (whatever their status by then), releases the
+ * leases they held, moves their keys' heads on and takes them off the totals. Adds the ordering
+ * keys of what it deleted to `orderingKeys`; returns how many rows it deleted.
+ */
+export async function purgeChunk(client: Queryable, options: ResolvedStoreOptions, ids: number[], orderingKeys: Set<string>): Promise<number> {
+  const { rows: names } = await client.query<{ destination: string; ordering_key: string }>(
+    'SELECT DISTINCT destination, ordering_key FROM events WHERE id = ANY($1::bigint[])',
+    [ids]
+  )
+  const keys: KeyName[] = names.map((k) => ({ destination: k.destination, orderingKey: k.ordering_key }))
+  await lockKeys(client, keys)
+  const { rows: gone } = await client.query<{ id: number; destination: string; ordering_key: string; status: string; attempts: number }>(
+    'DELETE FROM events WHERE id = ANY($1::bigint[]) RETURNING id, destination, ordering_key, status, attempts',
+    [ids]
+  )
+  if (gone.length === 0) return 0
+  const tally = new Tally()
+  const touched: KeyName[] = []
+  for (const row of gone) {
+    orderingKeys.add(row.ordering_key)
+    if (row.status === 'pending') {
+      touched.push({ destination: row.destination, orderingKey: row.ordering_key })
+      tally.total(row.destination, Tally.unfinished(Number(row.attempts)), -1)
+    } else tally.total(row.destination, row.status as 'delivered' | 'dead' | 'skipped', -1)
+  }
+  // The deleted rows are no longer pending, so each key's head is its next pending event; a key
+  // whose lease a deleted row held is released.
+  await client.query(
+    `WITH heads AS (
+       SELECT k.destination, k.ordering_key, h.id, h.run_at
+         FROM unnest($1::text[], $2::text[]) AS k(destination, ordering_key)
+         JOIN LATERAL (
+           SELECT id, run_at FROM events
+            WHERE destination = k.destination AND ordering_key = k.ordering_key AND status = 'pending' ORDER BY id LIMIT 1
+         ) h ON true
+     ), ${keyRowsAndCounters(1, 3, 4)}
+     SELECT 1`,
+    [...keyArrays(touched), gone.map((r) => Number(r.id)), ...tallyParams(tally)]
+  )
+  return gone.length
+}
+
+export async function unlinkIdentities(db: Queryable, userKeys: string[]): Promise<number> {
+  if (userKeys.length === 0) return 0
+  const { rowCount } = await db.query('DELETE FROM identities WHERE user_key IN (SELECT unnest($1::text[]))', [[...new Set(userKeys)]])
+  return rowCount ?? 0
+}

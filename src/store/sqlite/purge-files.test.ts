@@ -1,0 +1,124 @@
+/**
+ * A purge leaves no readable copy of the user's data in any file of the store's folder: the
+ * database, its WAL and shared memory, journals. The user's events were delivered with samples,
+ * dead, pending and rewritten by several attempts, and inside admitted batches not yet moved.
+ */
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, describe, expect, it } from 'vitest'
+import { resolveOptions } from '../options'
+import { serialiseEvents } from '../serialised'
+import type { NewEvent, StoredEvent } from '../types'
+import { SqliteStore } from '.'
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-store-purge-'))
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+const MARK_U = `marker-u-${randomBytes(8).toString('hex')}`
+const MARK_V = `marker-v-${randomBytes(8).toString('hex')}`
+const markerOf = (user: string) => (user === 'u' ? MARK_U : MARK_V)
+
+let serial = 0
+function event(user: string): NewEvent {
+  const messageId = `m-${++serial}`
+  return {
+    source: 'web', messageId, orderingKey: `key-${user}`, type: 'identify', receivedAt: new Date(),
+    event: { type: 'identify', messageId, userId: user, traits: { note: markerOf(user), email: `${user}@example.com`, padding: 'x'.repeat(300) } }
+  }
+}
+
+/** The test's expander: the body is a JSON array of user names, one event each. */
+const expand = (_head: string, body: Uint8Array): NewEvent[] => (JSON.parse(Buffer.from(body).toString('utf8')) as string[]).map(event)
+
+/** The folder's files (every one, whatever its name) holding `marker` as plain bytes. */
+function filesHolding(folder: string, marker: string): string[] {
+  return fs.readdirSync(folder).filter((name) => fs.readFileSync(path.join(folder, name)).includes(Buffer.from(marker)))
+}
+
+describe('SQLite purge and the files of the store', () => {
+  it('before the purge the user\'s marker is in the folder\'s files; after it, in none, and other users\' data stays', async () => {
+    const folder = fs.mkdtempSync(path.join(dir, 'store-'))
+    const store = new SqliteStore(path.join(folder, 'relay.db'), { ...resolveOptions(), expander: { path: 'test', expand } })
+    const internals = store as unknown as { inbox: { close(): void }; checkpoints: { run(): void } }
+
+    for (const user of ['u', 'v']) {
+      await store.enqueue([event(user), event(user), event(user), event(user)])
+      const take = async () => (await store.lease({ limit: 10, leaseMs: 30_000, owner: 't' })).find((e) => e.event.userId === user)!
+      const delivered = await take()
+      await store.complete([{ id: delivered.id, leaseId: delivered.leaseId, samples: { request: { body: delivered.event }, response: { status: 200 } } }])
+      const dead = await take()
+      await store.deadLetter([{ id: dead.id, leaseId: dead.leaseId, reason: 'HTTP 400', samples: { request: { body: dead.event } } }])
+      // Attempts rewrite the row: each version lands in a new place in the pages and the WAL.
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const retried = await take()
+        await store.retryLater([{ id: retried.id, leaseId: retried.leaseId, runAt: new Date(0), error: `HTTP 503 ${attempt}`, samples: { request: { body: retried.event } } }])
+      }
+      // ... and one stays leased.
+      await take()
+      await store.linkIdentities([{ userKey: `key-${user}`, accountId: `account-${user}` }])
+    }
+    // Admitted and moved: the inbox rows it freed keep their bytes in free pages.
+    await store.admit(serialiseEvents(Array.from({ length: 1500 }, (_, i) => event(i % 3 === 0 ? 'u' : 'v'))))
+    expect(await store.counts()).toMatchObject({ admitted: 1500 })
+    await store.list({ limit: 1 })
+    // Admitted, not yet moved: the background move is stopped and nothing here reads events.
+    internals.inbox.close()
+    const users = Array.from({ length: 400 }, (_, i) => (i % 4 === 0 ? 'u' : 'v'))
+    await store.admit({ opaque: true, n: users.length, head: 'h', body: Buffer.from(JSON.stringify(users)) })
+    // The expander numbers the opaque batch's events when it runs: here, after the serialised batch's.
+    const serialised = users.map(event)
+    await store.admit(serialiseEvents(serialised))
+    const lastMessageIds = [
+      ...users.map((user, i) => ({ user, id: `m-${serial + 1 + i}` })).filter((e) => e.user === 'v').map((e) => e.id),
+      ...serialised.filter((e) => e.event.userId === 'v').map((e) => e.messageId)
+    ]
+    // What the running relay does after its commits.
+    internals.checkpoints.run()
+
+    expect(filesHolding(folder, MARK_U).length).toBeGreaterThan(0)
+    expect(filesHolding(folder, MARK_V).length).toBeGreaterThan(0)
+    expect(await store.counts()).toMatchObject({ admitted: 800 })
+
+    expect(await store.purgeUsers(['u'])).toEqual({ events: 4 + 500, admittedEvents: 200, identityLinks: 1 })
+    expect(filesHolding(folder, MARK_U)).toEqual([])
+    expect(filesHolding(folder, MARK_V).length).toBeGreaterThan(0)
+    expect(await store.accountsFor(['key-u', 'key-v'])).toEqual(new Map([['key-v', 'account-v']]))
+
+    // The rest of the admitted batches is queued, in order, and nothing of u's.
+    const rows: StoredEvent[] = []
+    for (let page = await store.list({ limit: 1000 }); page.length > 0; page = await store.list({ limit: 1000, beforeId: page.at(-1)!.id })) rows.push(...page)
+    expect(rows.filter((e) => e.event.userId === 'u')).toEqual([])
+    const admitted = rows.filter((e) => e.status === 'pending').slice(0, 600).reverse()
+    expect(admitted.map((e) => e.messageId)).toEqual(lastMessageIds)
+    expect(await store.counts()).toMatchObject({ admitted: 0, pending: 1 + 1000 + 600, retrying: 0, inFlight: 1, delivered: 1, dead: 1 })
+    await store.close()
+    expect(filesHolding(folder, MARK_U)).toEqual([])
+  }, 60_000)
+
+  it('removes inbox rows that could not be read (kept as dead letters, or still waiting) when they name the user', async () => {
+    const folder = fs.mkdtempSync(path.join(dir, 'unreadable-'))
+    const file = path.join(folder, 'relay.db')
+    await new SqliteStore(file, resolveOptions()).close()
+    const raw = new Database(file)
+    const insert = raw.prepare('INSERT INTO inbox (admitted_at, kind, n, meta, events) VALUES (?, ?, ?, ?, ?)')
+    // n says 2 where the row holds 1: each becomes a dead letter holding the row's text when moved.
+    for (const user of ['u', 'v']) insert.run(Date.now(), 'events', 2, `[["s","${user}-1","k","track",1]]`, `{"type":"track","userId":"${user}","note":"${markerOf(user)}"}`)
+    raw.close()
+    const store = new SqliteStore(file, resolveOptions())
+    expect((await store.list({ status: 'dead' })).map((e) => e.event.events)).toEqual([expect.stringContaining(MARK_V), expect.stringContaining(MARK_U)])
+    // A row another connection admits, which this store (no expander) cannot read; it waits, unmoved.
+    const other = new Database(file)
+    other.prepare('INSERT INTO inbox (admitted_at, kind, n, meta, events) VALUES (?, ?, ?, ?, ?)')
+      .run(Date.now(), 'opaque', 3, 'head', Buffer.from(`[{"userId": "u", "note": "${MARK_U}"}, {"userId": "v"}, {"userId": "v"}]`))
+    other.close()
+
+    expect(await store.purgeUsers(['u'])).toEqual({ events: 1, admittedEvents: 3, identityLinks: 0 })
+    expect((await store.list({ status: 'dead' })).map((e) => e.event.events)).toEqual([expect.stringContaining(MARK_V)])
+    expect(filesHolding(folder, MARK_U)).toEqual([])
+    expect(filesHolding(folder, MARK_V).length).toBeGreaterThan(0)
+    await store.close()
+  })
+})

@@ -1,0 +1,154 @@
+/**
+ * The SQLite purge (StoreRegulations.purgeUsers): in one write, the users' delivery rows go
+ * (keys, leases and totals kept consistent), their events leave the inbox rows not yet moved
+ * (each rewritten without them), and their identity links go. The deletes run with
+ * `secure_delete` on; what earlier writes left in free space, free pages and the WAL is erased
+ * afterwards by the store (index.ts: VACUUM, then a truncating checkpoint), which this write
+ * asks for in regulation_state.
+ */
+import { isUsersEvent, textMentionsUsers, userIdOf, type EnqueueInput } from '../regulations'
+import { serialiseTexts, type NewEventText } from '../serialised'
+import { Tally } from '../tally'
+import type { PurgeResult } from '../types'
+import { keyId, refreshKey, splitKeyId, writeTally, type SqliteContext } from './context'
+import { eventsOfRow, type InboxRecord } from './inbox'
+import { EVENT_DOC } from './suppress'
+
+/** regulation_state: 1 while a purge's VACUUM is owed. */
+export const VACUUM_OWED = 'purge_vacuum_owed'
+
+export interface PurgeOutcome extends PurgeResult {
+  /** Inbox rows deleted (all their events were the users'), for the admitter's hints. */
+  inboxRows: number
+}
+
+interface Target {
+  id: number
+  destination: string
+  ordering_key: string
+  status: string
+  attempts: number
+  /** Set for inbox rows kept as dead letters: their text, checked in JS. */
+  text: string | null
+}
+
+/** The text of an inbox row kept as a dead letter (inbox.ts deadLetterRow), what it held. */
+function deadInboxText(text: string): string {
+  try {
+    const held = JSON.parse(text) as { meta?: unknown; events?: unknown }
+    return `${String(held.meta ?? '')}\n${String(held.events ?? '')}`
+  } catch {
+    return text
+  }
+}
+
+function deleteRows(ctx: SqliteContext, users: string[], orderingKeys: Set<string>): number {
+  const targets = ctx
+    .q<Target>(
+      `SELECT id, destination, ordering_key, status, attempts,
+              CASE WHEN source = 'inbox' AND type = 'unknown' THEN event END AS text
+         FROM events
+        WHERE (source = 'inbox' AND type = 'unknown')
+           OR (json_valid(${EVENT_DOC}) AND (json_extract(${EVENT_DOC}, '$.userId') IN (SELECT value FROM json_each(@users))
+               OR (type = 'alias' AND json_extract(${EVENT_DOC}, '$.previousId') IN (SELECT value FROM json_each(@users)))))`
+    )
+    .all({ users: JSON.stringify(users) })
+    .filter((t) => t.text === null || textMentionsUsers(deadInboxText(t.text), users))
+  const remove = ctx.q('DELETE FROM events WHERE id = ?')
+  const tally = new Tally()
+  const keys = new Set<string>()
+  const removed = new Set<number>()
+  for (const t of targets) {
+    remove.run(t.id)
+    removed.add(t.id)
+    orderingKeys.add(t.ordering_key)
+    if (t.status === 'pending') {
+      keys.add(keyId(t.destination, t.ordering_key))
+      tally.total(t.destination, Tally.unfinished(t.attempts), -1)
+    } else tally.total(t.destination, t.status as 'delivered' | 'dead' | 'skipped', -1)
+  }
+  // A key whose leased event is gone is free again; its head moves to its next pending event.
+  const release = ctx.q(
+    `UPDATE queue_keys SET leased_event_id = NULL, leased_until = NULL, lease_owner = NULL, lease_token = NULL
+      WHERE destination = ? AND ordering_key = ?`
+  )
+  for (const key of keys) {
+    const [destination, orderingKey] = splitKeyId(key)
+    const row = ctx.s.keyGet.get(destination, orderingKey)
+    if (row?.leased_event_id !== null && row?.leased_event_id !== undefined && removed.has(Number(row.leased_event_id))) {
+      release.run(destination, orderingKey)
+    }
+    refreshKey(ctx, destination, orderingKey)
+  }
+  writeTally(ctx, tally)
+  return targets.length
+}
+
+/** An event of an inbox row with its JSON as text, as a rewritten row holds it. */
+function asText(e: EnqueueInput): NewEventText {
+  if (typeof e.eventJson === 'string') return { ...e, eventJson: e.eventJson, userId: userIdOf(e) }
+  return { ...e, eventJson: JSON.stringify(e.event), userId: userIdOf(e) }
+}
+
+/** The raw text of an inbox row, for one that cannot be read as events. */
+const rowText = (row: InboxRecord): string => `${row.meta}\n${typeof row.events === 'string' ? row.events : row.events.toString('utf8')}`
+
+/** Rewrites the inbox rows holding the users' events without them, in place (ids, so order, kept). */
+function purgeInbox(ctx: SqliteContext, users: string[], orderingKeys: Set<string>): { events: number; rows: number } {
+  const set = new Set(users)
+  const page = ctx.q<InboxRecord>('SELECT id, admitted_at, kind, n, meta, events FROM inbox WHERE id > ? ORDER BY id LIMIT 16')
+  const rewrite = ctx.q("UPDATE inbox SET kind = 'events', n = ?, meta = ?, events = ? WHERE id = ?")
+  const remove = ctx.q('DELETE FROM inbox WHERE id = ?')
+  let events = 0
+  let rows = 0
+  for (let lastId = 0; ; ) {
+    const records = page.all(lastId)
+    if (records.length === 0) break
+    for (const row of records) {
+      lastId = row.id
+      let held: EnqueueInput[]
+      try {
+        held = eventsOfRow(ctx, row)
+      } catch {
+        // A row that cannot be read becomes a dead letter when moved: it goes now if it names them.
+        if (textMentionsUsers(rowText(row), users)) {
+          remove.run(row.id)
+          events += row.n
+          rows++
+        }
+        continue
+      }
+      const kept = held.filter((e) => !isUsersEvent(e, set))
+      if (kept.length === held.length) continue
+      for (const e of held) if (!kept.includes(e)) orderingKeys.add(e.orderingKey)
+      events += held.length - kept.length
+      if (kept.length === 0) {
+        remove.run(row.id)
+        rows++
+        continue
+      }
+      const text = serialiseTexts(kept.map(asText))
+      rewrite.run(text.n, text.meta, text.events, row.id)
+    }
+  }
+  return { events, rows }
+}
+
+/** Runs inside one write transaction. */
+export function purgeUsers(ctx: SqliteContext, users: string[]): PurgeOutcome {
+  const orderingKeys = new Set<string>()
+  ctx.db.pragma('secure_delete = ON')
+  try {
+    const events = deleteRows(ctx, users, orderingKeys)
+    const inbox = purgeInbox(ctx, users, orderingKeys)
+    const unlink = ctx.q('DELETE FROM identities WHERE user_key = ?')
+    let identityLinks = 0
+    for (const key of new Set([...users, ...orderingKeys])) identityLinks += unlink.run(key).changes
+    if (events + inbox.events + identityLinks > 0) {
+      ctx.q(`INSERT INTO regulation_state (name, n) VALUES ('${VACUUM_OWED}', 1) ON CONFLICT (name) DO UPDATE SET n = 1`).run()
+    }
+    return { events, admittedEvents: inbox.events, identityLinks, inboxRows: inbox.rows }
+  } finally {
+    ctx.db.pragma('secure_delete = OFF')
+  }
+}

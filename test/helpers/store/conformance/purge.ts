@@ -1,0 +1,115 @@
+/** purgeUsers: every row of the users goes, at every status and destination; the rest stays deliverable, in order. */
+import { describe, expect } from 'vitest'
+import type { Counts, Store } from '../../../../src/store/types'
+import { lease, SECOND, type Suite } from './harness'
+import { userEvent } from './suppression'
+
+const CSB = 'CustomerSuccessBox'
+const HOOKS = 'hooks'
+
+/** The counts the rows themselves give, to hold the store's totals against. */
+async function countedRows(store: Store): Promise<Partial<Counts>> {
+  const rows = await store.list({ limit: 1000 })
+  const n = (status: string) => rows.filter((e) => e.status === status).length
+  return { delivered: n('delivered'), dead: n('dead'), skipped: n('skipped') }
+}
+
+export function purgeTests(suite: Suite): void {
+  const { clock, open, test } = suite
+
+  describe('purge', () => {
+    test('removes the users\' rows of every status at every destination, their aliases and identity links; others stay', async () => {
+      const store = await open(undefined, { destinations: [CSB, HOOKS] })
+      const events = [
+        userEvent('u', 'acct', { traits: { email: 'u@example.com' } }), // delivered, with samples
+        userEvent('u', 'u'), // dead
+        userEvent('u', 'u'), // skipped
+        userEvent('u', 'acct'), // pending, its key's head
+        userEvent('v', 'acct'), // v's, behind it: stays
+        userEvent('new-id', 'new-id', { type: 'alias', previousId: 'u' }), // an alias from u, leased
+        userEvent('v', 'v'), // delivered: stays
+        userEvent('u2', 'u2') // the second purged user's, delivered
+      ]
+      events[5] = { ...events[5], type: 'alias' }
+      const ids = await suite.enqueueAll(store, events)
+      for (const destination of [CSB, HOOKS]) {
+        const first = await store.lease({ limit: 10, leaseMs: 30 * SECOND, owner: 't', destination })
+        const row = (i: number) => first.find((e) => e.messageId === events[i].messageId)!
+        await store.complete([{ id: row(0).id, leaseId: row(0).leaseId, samples: { request: { body: 'u@example.com' } } }])
+        await store.deadLetter([{ id: row(1).id, leaseId: row(1).leaseId, reason: 'HTTP 400' }])
+        await store.complete([row(6), row(7)].map((e) => ({ id: e.id, leaseId: e.leaseId })))
+        // The alias row stays leased; key u's next event is skipped.
+        const [second] = await store.lease({ limit: 10, leaseMs: 30 * SECOND, owner: 't', destination, excludeKeys: ['acct'] })
+        expect(second.messageId).toBe(events[2].messageId)
+        await store.skip([{ id: second.id, leaseId: second.leaseId, reason: 'filtered' }])
+      }
+      await store.linkIdentities([{ userKey: 'u', accountId: 'a1' }, { userKey: 'acct', accountId: 'a1' }, { userKey: 'v', accountId: 'a2' }])
+      expect(await store.counts()).toMatchObject({ delivered: 6, dead: 2, skipped: 2, pending: 4, inFlight: 2 })
+
+      expect(await store.purgeUsers(['u', 'u2'])).toEqual({ events: 12, admittedEvents: 0, identityLinks: 2 })
+      const left = await store.list({ limit: 100 })
+      expect(left.map((e) => [e.messageId, e.destination, e.status]).sort()).toEqual([
+        [events[4].messageId, CSB, 'pending'], [events[4].messageId, HOOKS, 'pending'],
+        [events[6].messageId, CSB, 'delivered'], [events[6].messageId, HOOKS, 'delivered']
+      ].sort())
+      for (const id of ids.filter((_, i) => i !== 4 && i !== 6)) expect(await store.get(id)).toBeNull()
+      expect([...(await store.accountsFor(['u', 'acct', 'v'])).entries()]).toEqual([['v', 'a2']])
+      expect(await store.counts()).toMatchObject({ ...(await countedRows(store)), delivered: 2, inFlight: 0, pending: 2, retrying: 0 })
+      // v's event, held back behind u's on key acct, leases now at both destinations.
+      expect((await lease(store, 10)).map((e) => e.messageId)).toEqual([events[4].messageId, events[4].messageId])
+    })
+
+    test('a leased row purged: its holder\'s outcome is ignored, the key moves on, and nothing comes back', async () => {
+      const store = await open()
+      const [gone, next] = await suite.enqueueAll(store, [userEvent('u', 'shared'), userEvent('v', 'shared')])
+      const [held] = await lease(store, 10)
+      expect(held.id).toBe(gone)
+      expect(await store.purgeUsers(['u'])).toMatchObject({ events: 1 })
+      await store.complete([{ id: gone, leaseId: held.leaseId }])
+      await store.retryLater([{ id: gone, runAt: clock.date(), error: 'late' }])
+      await store.deadLetter([{ id: gone, reason: 'late' }])
+      await store.skip([{ id: gone, reason: 'late' }])
+      await store.extendLease([gone], 30 * SECOND)
+      expect(await store.get(gone)).toBeNull()
+      const [after] = await lease(store, 10)
+      expect(after.id).toBe(next)
+      await store.complete([{ id: next, leaseId: after.leaseId }])
+      expect(await store.counts()).toMatchObject({ pending: 0, retrying: 0, inFlight: 0, delivered: 1, dead: 0, skipped: 0 })
+      expect(await lease(store, 10)).toEqual([])
+    })
+
+    test('purges events admitted and not yet queued; the rest of their batches is queued in order', async () => {
+      const store = await open()
+      const batch = Array.from({ length: 600 }, (_, i) => userEvent(i % 3 === 0 ? 'u' : `v${i % 2}`))
+      await store.admit(batch)
+      const result = await store.purgeUsers(['u'])
+      // Queued already (events) or still admitted (admittedEvents): 200 either way.
+      expect(result.events + result.admittedEvents).toBe(200)
+      expect((await store.list({ limit: 1000 })).map((e) => e.messageId).reverse()).toEqual(
+        batch.filter((e) => e.event.userId !== 'u').map((e) => e.messageId)
+      )
+      expect(await store.counts()).toMatchObject({ admitted: 0, pending: 400 })
+    })
+
+    test('odd text in events (an escaped NUL, a lone surrogate) neither fails the scans nor hides its user', async () => {
+      const store = await open()
+      const odd = userEvent('v', 'v', { properties: { text: 'a\u0000b \ud800 \\u0000' } })
+      const [oddId, nulId, uId] = await suite.enqueueAll(store, [odd, userEvent('nul\u0000user', 'k-nul'), userEvent('u', 'k-u')])
+      await store.suppress(['u', 'nul\u0000user'], 'suppressed')
+      expect((await store.get(uId))!.status).toBe('skipped')
+      expect((await store.get(nulId))!.status).toBe('skipped')
+      expect((await store.enqueue([userEvent('nul\u0000user')]))[0].suppressed).toBe(true)
+      expect(await store.purgeUsers(['nul\u0000user', 'u'])).toMatchObject({ events: 2 })
+      expect(await store.get(nulId)).toBeNull()
+      expect((await store.get(oddId))!.event).toEqual(odd.event)
+    })
+
+    test('purging users the store knows nothing of removes nothing', async () => {
+      const store = await open()
+      await store.enqueue([userEvent('v')])
+      expect(await store.purgeUsers(['nobody'])).toEqual({ events: 0, admittedEvents: 0, identityLinks: 0 })
+      expect(await store.purgeUsers([])).toEqual({ events: 0, admittedEvents: 0, identityLinks: 0 })
+      expect(await store.counts()).toMatchObject({ pending: 1 })
+    })
+  })
+}
