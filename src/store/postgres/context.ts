@@ -42,10 +42,11 @@ export function keyArrays(keys: Iterable<KeyName>): [string[], string[]] {
 /**
  * Makes each key's row match its events and writes the transaction's counters, in one
  * statement. Head = lowest-id pending event of the key at its destination; a lease still held
- * is kept (the key is ready again when it expires); a key with no pending event has no row.
- * Callers hold the locks of the existing key rows and have already changed the events.
+ * is kept (the key is ready again when it expires), unless its event is one of `releasedIds`
+ * (rows the caller deleted); a key with no pending event has no row. Callers hold the locks
+ * of the existing key rows and have already changed the events.
  */
-export async function refreshKeys(client: Queryable, keys: KeyName[], tally?: Tally): Promise<void> {
+export async function refreshKeys(client: Queryable, keys: KeyName[], tally?: Tally, releasedIds: number[] = []): Promise<void> {
   const [destinations, orderingKeys] = keyArrays(keys)
   if (destinations.length === 0 && (tally === undefined || tally.empty)) return
   await client.query(
@@ -58,7 +59,7 @@ export async function refreshKeys(client: Queryable, keys: KeyName[], tally?: Ta
          ) h ON true
      ), ${keyRowsAndCounters(1, 3, 4)}
      SELECT 1`,
-    [destinations, orderingKeys, [], ...tallyParams(tally)]
+    [destinations, orderingKeys, releasedIds, ...tallyParams(tally)]
   )
 }
 

@@ -8,7 +8,7 @@
 import type { ResolvedStoreOptions } from '../options'
 import { PRUNE_CHUNK } from '../rows'
 import { Tally } from '../tally'
-import { keyArrays, keyRowsAndCounters, lockKeys, tallyParams, type KeyName, type Queryable } from './context'
+import { lockKeys, refreshKeys, type KeyName, type Queryable } from './context'
 
 /**
  * An event's JSON as the scans read it. PostgreSQL's json refuses two escapes JSON.stringify
@@ -61,18 +61,7 @@ export async function purgeChunk(client: Queryable, options: ResolvedStoreOption
   }
   // The deleted rows are no longer pending, so each key's head is its next pending event; a key
   // whose lease a deleted row held is released.
-  await client.query(
-    `WITH heads AS (
-       SELECT k.destination, k.ordering_key, h.id, h.run_at
-         FROM unnest($1::text[], $2::text[]) AS k(destination, ordering_key)
-         JOIN LATERAL (
-           SELECT id, run_at FROM events
-            WHERE destination = k.destination AND ordering_key = k.ordering_key AND status = 'pending' ORDER BY id LIMIT 1
-         ) h ON true
-     ), ${keyRowsAndCounters(1, 3, 4)}
-     SELECT 1`,
-    [...keyArrays(touched), gone.map((r) => Number(r.id)), ...tallyParams(tally)]
-  )
+  await refreshKeys(client, touched, tally, gone.map((r) => Number(r.id)))
   return gone.length
 }
 
