@@ -11,7 +11,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Destination, RetryableError, transform } from '@segment/actions-core'
-import { matchesFql, NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, parseFql, RETRYABLE_ERROR_CODE } from './actions-core'
+import { headerLists, matchesFql, NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, parseFql, RETRYABLE_ERROR_CODE } from './actions-core'
 
 const require = createRequire(__filename)
 const VERSION = (JSON.parse(readFileSync(path.join(path.dirname(require.resolve('@segment/actions-core')), '../../package.json'), 'utf8')) as { version: string }).version
@@ -189,6 +189,24 @@ describe(`@segment/actions-core ${VERSION}: what src/delivery/actions-core.ts as
       { url: `${base}/json`, auth: 'Bearer k1', status: 200, data: { success: true }, content: '{"success":true}' },
       { url: `${base}/text`, auth: 'Bearer k1', status: 503, data: 'busy', content: 'busy' }
     ])
+  })
+
+  assumption('the headers afterResponse hooks get (the request\'s and the response\'s) give headerLists their value lists by name: the headers forEach visits, in its order once the names are sorted', async () => {
+    const got: unknown[] = []
+    const afterResponse: Hook[] = [(request, _options, response) => void got.push(request.headers, response.headers)]
+    await open({ extend: { afterResponse } }).run(settings())
+    expect(got.length).toBe(2)
+    for (const headers of got) {
+      const visited: Array<[string, string]> = []
+      ;(headers as { forEach(cb: (value: string, name: string) => void): void }).forEach((value, name) => visited.push([name, value]))
+      const lists = headerLists(headers)
+      expect(lists).toBeDefined()
+      const listed = Object.keys(lists ?? {})
+        .sort()
+        .map((name): [string, string] => [name.toLowerCase(), (lists ?? {})[name].join(', ')])
+      expect(visited.length).toBeGreaterThan(1)
+      expect(listed).toEqual(visited)
+    }
   })
 
   assumption('the request client honours skipResponseCloning: an answer far larger than a clone\'s buffers (256 KB) is read to its end', async () => {

@@ -10,6 +10,7 @@
  *   `RequestHooks` that see each request the action makes and its answer;
  * - `checkMapping`: whether a subscription's mapping directives are valid;
  * - `parseFql` / `matchesFql`: the FQL engine actions-core matches subscriptions with;
+ * - `headerLists`: the headers its request client hands the hooks, read without sorting them;
  * - `NO_ANSWER_ERROR_NAMES` / `NO_ANSWER_ERROR_CODES` / `RETRYABLE_ERROR_CODE`: how its errors
  *   say a request got no answer, or should be retried.
  */
@@ -233,6 +234,17 @@ export class RelayDestination<Settings = any> {
       ;(this.runtime.responses as unknown[]).length = 0
     }
   }
+}
+
+/**
+ * The value lists, by name as set, of headers as actions-core's request client hands them to the
+ * hooks (node-fetch's `Headers`, whose `raw()` gives them); undefined for any other headers. Its
+ * `forEach` sorts every header again before each one it visits, and the capture reads two such
+ * headers per request.
+ */
+export function headerLists(headers: unknown): Record<string, string[]> | undefined {
+  const raw = (headers as { raw?: unknown } | null | undefined)?.raw
+  return typeof raw === 'function' ? (raw.call(headers) as Record<string, string[]>) : undefined
 }
 
 /** Throws when a mapping's directives are invalid (actions-core's mapping-kit, on an empty event). */

@@ -24,6 +24,14 @@ describe('redactHeaders', () => {
     headers.append('X-Multi', 'b')
     expect(redactHeaders(headers)).toEqual({ authorization: '[redacted]', 'content-type': 'application/json', 'x-multi': 'a, b' })
   })
+
+  it('gives node-fetch Headers\' names in the order forEach visits them (sorted as set, then lower-cased)', () => {
+    const headers = new NodeFetchHeaders({ 'X-Zeta': 'z', Accept: 'a', 'content-length': '2', Authorization: 'Bearer secret' })
+    const visited: string[] = []
+    headers.forEach((_value, name) => visited.push(name))
+    expect(Object.keys(redactHeaders(headers))).toEqual(visited)
+    expect(visited).toEqual(['accept', 'authorization', 'x-zeta', 'content-length'])
+  })
 })
 
 describe('samples', () => {

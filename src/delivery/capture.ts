@@ -9,7 +9,7 @@
  * `finishExchanges` (runSubscriptions calls it when a run ends) makes every exchange plain data,
  * secrets redacted.
  */
-import type { RequestHooks } from './actions-core'
+import { headerLists, type RequestHooks } from './actions-core'
 import type { RequestGuard } from './names'
 import { isSecretName } from './secrets'
 
@@ -62,7 +62,11 @@ export function redactHeaders(headers: unknown): Record<string, string> {
     const key = name.toLowerCase()
     out[key] = isSecretName(key) ? '[redacted]' : String(value)
   }
-  if (headers && typeof (headers as { forEach?: unknown }).forEach === 'function' && !Array.isArray(headers)) {
+  const lists = headerLists(headers)
+  if (lists) {
+    // In the order forEach would give: names sorted as set, once.
+    for (const name of Object.keys(lists).sort()) put(name, lists[name].join(', '))
+  } else if (headers && typeof (headers as { forEach?: unknown }).forEach === 'function' && !Array.isArray(headers)) {
     ;(headers as { forEach(cb: (value: string, name: string) => void): void }).forEach((value, name) => put(name, value))
   } else if (Array.isArray(headers)) {
     for (const [name, value] of headers as Array<[string, string]>) put(name, value)
