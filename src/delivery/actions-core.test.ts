@@ -28,12 +28,7 @@ function assumption(name: string, check: () => Promise<void> | void): void {
   })
 }
 
-interface Seen {
-  method?: string
-  url?: string
-  headers: http.IncomingHttpHeaders
-  body: string
-}
+interface Seen { method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string }
 
 /** A local CSB stand-in: /json answers JSON, /text text with status 503, /big 256 KB, /silent never. */
 let server: http.Server
@@ -113,6 +108,13 @@ class Open extends Destination<any> {
   }
 }
 
+/** Replaces the `send` action's createRequestClient, as actions-core.ts does; `make` gets actions-core's own. */
+function replaceClients(destination: Open, make: (build: (data: any) => unknown, data: any) => unknown): void {
+  const action = destination.actions.send as unknown as { createRequestClient: (data: unknown) => unknown }
+  const build = action.createRequestClient.bind(action)
+  action.createRequestClient = (data) => make(build, data)
+}
+
 const settings = () => ({ apiKey: 'k1', baseUrl: base })
 const open = (probe?: Probe) => new Open(definition(probe) as never)
 const last = () => seen[seen.length - 1]
@@ -157,6 +159,30 @@ describe(`@segment/actions-core ${VERSION}: what src/delivery/actions-core.ts as
     const hook: Hook = (...args) => void got.push((args.length === 1 ? args[0] : args[1]).csbRelayHooks)
     await open({ options: { csbRelayHooks: carry }, extend: { beforeRequest: [hook], afterResponse: [hook] } }).run(settings())
     expect(got).toEqual([carry, carry])
+  })
+
+  assumption('executeAction gets the client it hands perform from its action\'s createRequestClient(data) (destination.actions[slug], replaceable), data without a signal unless given one', async () => {
+    const destination = open()
+    const asked: Array<{ signal?: unknown; settings?: unknown }> = []
+    replaceClients(destination, (build, data) => (asked.push(data), build(data)))
+    const given = settings()
+    await destination.run(given)
+    expect(asked.map((data) => [data.signal, data.settings])).toEqual([[undefined, given]])
+  })
+
+  assumption('a client from createRequestClient serves later runs as their own would: each request merges its own options and runs the hooks anew', async () => {
+    const got: unknown[] = []
+    const probe: Probe = { extend: { afterResponse: [(_request: unknown, options: Record<string, unknown>) => void got.push(options.csbRelayHooks)] } }
+    const destination = open(probe)
+    let client: unknown
+    replaceClients(destination, (build, data) => (client ??= build(data)))
+    const [one, two] = [() => 'one', () => 'two']
+    probe.options = { csbRelayHooks: one }
+    await destination.run(settings(), { name: 'Ada' })
+    probe.options = { csbRelayHooks: two }
+    await destination.run(settings(), { name: 'Grace' })
+    expect(got).toEqual([one, two])
+    expect(seen.slice(-2).map((q) => JSON.parse(q.body).name)).toEqual(['Ada', 'Grace'])
   })
 
   assumption('extendRequest\'s beforeRequest hooks run after defaults and auth are merged in, with the final headers, and one that throws stops the request unsent with its error', async () => {

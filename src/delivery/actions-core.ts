@@ -14,8 +14,9 @@
  * - `NO_ANSWER_ERROR_NAMES` / `NO_ANSWER_ERROR_CODES` / `RETRYABLE_ERROR_CODE`: how its errors
  *   say a request got no answer, or should be retried.
  */
-import { Destination, ErrorCodes, fieldsToJsonSchema, getAuthData, transform, validateSchema } from '@segment/actions-core'
+import { Destination, ErrorCodes, getAuthData, transform } from '@segment/actions-core'
 import { parseFql, validate } from '@segment/destination-subscriptions'
+import { RequestOptionsCache } from './request-options'
 
 /** A request as the action hands it to its request client (before defaults and auth are merged in). */
 export interface OutgoingRequest {
@@ -114,36 +115,33 @@ export interface InstrumentOptions {
  * the client hooks that call `sending` and `answered`, and the request timeout.
  */
 export function instrumentDefinition<D extends { actions: Record<string, any>; extendRequest?: AnyFn }>(definition: D, options: InstrumentOptions): D {
+  const withHooks = (fn: AnyFn | undefined) => fn && ((request: RequestFn, data: { settings?: unknown }) => fn(hooked(request, hooksOf(data?.settings)), data))
   const actions: Record<string, unknown> = {}
   for (const [slug, action] of Object.entries(definition.actions)) {
-    const perform = action.perform as AnyFn | undefined
-    const performBatch = action.performBatch as AnyFn | undefined
-    actions[slug] = perform || performBatch
-      ? {
-          ...action,
-          ...(perform ? { perform: (request: RequestFn, data: { settings?: unknown }) => perform(hooked(request, hooksOf(data?.settings)), data) } : {}),
-          ...(performBatch
-            ? { performBatch: (request: RequestFn, data: { settings?: unknown }) => performBatch(hooked(request, hooksOf(data?.settings)), data) }
-            : {})
-        }
-      : action
+    const perform = withHooks(action.perform)
+    const performBatch = withHooks(action.performBatch)
+    actions[slug] = perform || performBatch ? { ...action, ...(perform ? { perform } : {}), ...(performBatch ? { performBatch } : {}) } : action
   }
   const extendRequest = definition.extendRequest
+  // One options object while the destination's options and the timeout stay the same: runs that
+  // get it share a request client (shareRequestClient).
+  const built = new RequestOptionsCache()
   const instrumented = {
     ...definition,
     actions,
     extendRequest: (data: { settings?: unknown }) => {
       const base = (extendRequest?.(data) ?? {}) as Record<string, unknown>
-      return {
+      const timeout = options.timeoutMs()
+      return built.get(base, timeout, () => ({
         ...base,
-        timeout: options.timeoutMs(),
+        timeout,
         // Read the answer's body itself, not a clone of the response: with a clone, an answer
         // larger than the clone's buffers (about 64 KB) is never read to its end, and the request
         // timeout does not cover the body (docs/delivery.md, "Tricks").
         skipResponseCloning: true,
         beforeRequest: base.beforeRequest ? [...(base.beforeRequest as AnyFn[]), beforeRequest] : BEFORE_REQUEST,
         afterResponse: base.afterResponse ? [...(base.afterResponse as AnyFn[]), afterResponse] : AFTER_RESPONSE
-      }
+      }))
     }
   }
   Object.defineProperty(instrumented, INSTRUMENTED, { value: true })
@@ -156,31 +154,49 @@ const NO_METADATA = Object.freeze({ actionConfigId: undefined, destinationConfig
 /** Error names `onEvent` marks as a 400 (the event does not fit the action's fields). */
 const VALIDATION_ERRORS = new Set(['AggregateAjvError', 'ValidationError'])
 
-/** actions-core's Destination, opened up to run one action (`executeAction` is protected). */
+type ClientFactory = (this: unknown, data: { signal?: unknown }) => unknown
+
+/**
+ * Makes an action hand its runs one request client while `extendRequest` gives them the same
+ * options object (the instrumented one does while the destination's options and the timeout stay
+ * the same). actions-core builds a client per run, merging its defaults, those options and the
+ * run's hooks (headers and all) in three rounds, though the client holds only defaults: each
+ * request merges its own options and runs the hooks anew, and a run's RequestHooks travel in its
+ * requests' options. A run with an abort signal gets its own.
+ */
+function shareRequestClient(action: { createRequestClient?: ClientFactory; extendRequest?: (data: unknown) => unknown }): void {
+  const build = action.createRequestClient
+  if (typeof build !== 'function') return
+  let shared: { options: unknown; client: unknown } | undefined
+  action.createRequestClient = function (this: unknown, data) {
+    if (data?.signal !== undefined) return build.call(this, data)
+    const options = action.extendRequest?.(data)
+    if (shared && options !== undefined && shared.options === options) return shared.client
+    const client = build.call(this, data)
+    shared = { options, client }
+    return client
+  }
+}
+
+/** actions-core's Destination, opened up to run one action (`executeAction` is protected), its actions sharing request clients. */
 class Runtime<Settings> extends Destination<Settings> {
+  constructor(definition: ConstructorParameters<typeof Destination<Settings>>[0]) {
+    super(definition)
+    for (const action of Object.values(this.actions)) shareRequestClient(action as never)
+  }
+
   runBatch(partnerAction: string, events: Record<string, unknown>[], mapping: Record<string, unknown>, settings: Settings): Promise<unknown[]> {
-    return this.executeBatch(partnerAction, {
-      events: events as never,
-      mapping: mapping as never,
-      settings,
-      auth: NO_AUTH as never,
-      features: {},
-      statsContext: {} as never,
-      subscriptionMetadata: NO_METADATA
-    }) as Promise<unknown[]>
+    return this.executeBatch(partnerAction, { events: events as never, mapping: mapping as never, ...runContext(settings) }) as Promise<unknown[]>
   }
 
   run(partnerAction: string, event: Record<string, unknown>, mapping: Record<string, unknown>, settings: Settings): Promise<unknown> {
-    return this.executeAction(partnerAction, {
-      event: event as never,
-      mapping: mapping as never,
-      settings,
-      auth: NO_AUTH as never,
-      features: {},
-      statsContext: {} as never,
-      subscriptionMetadata: NO_METADATA
-    })
+    return this.executeAction(partnerAction, { event: event as never, mapping: mapping as never, ...runContext(settings) })
   }
+}
+
+/** What a run passes besides the event(s) and the mapping, as `onEvent` would for settings without OAuth. */
+function runContext<Settings>(settings: Settings) {
+  return { settings, auth: NO_AUTH as never, features: {}, statsContext: {} as never, subscriptionMetadata: NO_METADATA }
 }
 
 /**
@@ -279,22 +295,3 @@ function batchItemStatus(raw: unknown): BatchItemStatus {
   const message = typeof item.errormessage === 'string' ? item.errormessage : typeof item.errortype === 'string' ? item.errortype : `status ${status}`
   return { status, message }
 }
-
-/**
- * Checks values against fields as actions-core would (its JSON schema of the fields, its
- * validator): `null` when they fit, else the validator's message naming the field. `partial`:
- * required fields may be absent (a mapping's literal values alone).
- */
-export function fieldsProblem(fields: Record<string, unknown>, values: Record<string, unknown>, partial = false): string | null {
-  const schema = fieldsToJsonSchema(fields as never) as Record<string, unknown>
-  if (partial) delete schema.required
-  try {
-    validateSchema(values, schema as never, { throwIfInvalid: true })
-    return null
-  } catch (err) {
-    return (err as Error).message
-  }
-}
-
-/** Whether a mapping value is a directive (`@path`, `@template`...), per actions-core's mapping-kit. */
-export { isDirective } from '@segment/actions-core'

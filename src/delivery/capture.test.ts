@@ -113,7 +113,7 @@ describe('RelayDestination', () => {
 })
 
 describe('extendRequest options (instrumentDefinition)', () => {
-  it('keep the destination\'s headers and add the timeout read on each run and an uncloned answer', async () => {
+  it('keep the destination\'s headers and add the timeout and an uncloned answer, one object while the destination\'s options and the timeout stay the same', async () => {
     const { default: csbDestination } = await import('../destination')
     const { instrumentDefinition } = await import('./actions-core')
     let timeout = 2000
@@ -121,11 +121,15 @@ describe('extendRequest options (instrumentDefinition)', () => {
     const one = { apiKey: 'key-one', baseUrl: 'http://127.0.0.1:9' }
     const first = extend({ settings: one })
     expect(first).toMatchObject({ timeout: 2000, skipResponseCloning: true, headers: { Authorization: 'Bearer key-one', 'Content-Type': 'application/json' } })
+    // Equal settings in another object (as each task in a worker thread gets): the same options object.
+    expect(extend({ settings: { ...one } })).toBe(first)
     const other = extend({ settings: { ...one, apiKey: 'key-two' } })
+    expect(other).not.toBe(first)
     expect(other.headers).toMatchObject({ Authorization: 'Bearer key-two' })
     timeout = 3000
     const later = extend({ settings: { ...one, apiKey: 'key-two' } })
     expect(later.timeout).toBe(3000)
+    expect(later).not.toBe(other)
   })
 })
 
