@@ -16,43 +16,10 @@
  */
 import { Destination, ErrorCodes, getAuthData, transform } from '@segment/actions-core'
 import { parseFql, validate } from '@segment/destination-subscriptions'
-import { RequestOptionsCache } from './request-options'
+import { contentTypeOf, RequestOptionsCache } from './request-options'
+import type { RequestHooks } from './request-hooks'
 
-/** A request as the action hands it to its request client (before defaults and auth are merged in). */
-export interface OutgoingRequest {
-  method: string
-  url: string
-  headers: unknown
-  /** The `json` option (sent as JSON), when the action used it. */
-  json: unknown
-  /** The `body` option, when the action used it instead. */
-  body: unknown
-}
-
-/** CSB's answer to a request, as the request client read it. */
-export interface Answer {
-  /** The URL the request went to. */
-  url: string
-  /** The request's headers as sent (defaults and auth included). */
-  requestHeaders: unknown
-  status: number
-  headers: unknown
-  /** The body, parsed when it is JSON, else its text. */
-  body: unknown
-}
-
-/** What the relay does around each request of one action run (each hook is optional). */
-export interface RequestHooks {
-  /**
-   * The action asks for a request. Undefined: it is sent at once. A promise: it is sent when the
-   * promise resolves; when it rejects, nothing is sent and the request fails with its reason.
-   */
-  request?(request: OutgoingRequest): Promise<void> | undefined
-  /** The request is about to go out, defaults and auth merged in. Throwing stops it unsent. */
-  sending?(final: { headers: unknown; basicAuth: boolean }): void
-  /** The request got an answer (any status). */
-  answered?(answer: Answer): void
-}
+export type { Answer, OutgoingRequest, RequestHooks } from './request-hooks'
 
 type AnyFn = (...args: any[]) => any
 type RequestFn = (url: string, options?: Record<string, unknown>) => Promise<unknown>
@@ -172,10 +139,26 @@ function shareRequestClient(action: { createRequestClient?: ClientFactory; exten
     if (data?.signal !== undefined) return build.call(this, data)
     const options = action.extendRequest?.(data)
     if (shared && options !== undefined && shared.options === options) return shared.client
-    const client = build.call(this, data)
+    const client = jsonBodies(build.call(this, data) as RequestFn, options)
     shared = { options, client }
     return client
   }
+}
+
+/**
+ * The client, sending a `json` request as the body actions-core would make of it
+ * (JSON.stringify) when the client's options already say Content-Type: application/json and add
+ * no hooks of the destination's own (which could tell the difference) and the request names no
+ * content type: the same bytes and headers, without the second node-fetch Request actions-core
+ * builds to add them.
+ */
+function jsonBodies(client: RequestFn, options: unknown): RequestFn {
+  const o = (options ?? {}) as Record<string, unknown>
+  if (o.beforeRequest !== BEFORE_REQUEST || o.afterResponse !== AFTER_RESPONSE || contentTypeOf(o.headers) !== 'application/json') return client
+  return (url, request = {}) =>
+    request.json === undefined || request.body !== undefined || request.searchParams !== undefined || contentTypeOf(request.headers) !== undefined
+      ? client(url, request)
+      : client(url, { ...request, json: undefined, body: JSON.stringify(request.json) })
 }
 
 /** actions-core's Destination, opened up to run one action (`executeAction` is protected), its actions sharing request clients. */

@@ -186,6 +186,20 @@ describe('JSON bodies (capture)', () => {
       expect(options[1].skipResponseCloning).toBe(true)
       expect(run.results[0].exchanges[0].response?.body).toEqual({ success: true })
 
+      // CSB's definition as it is (defaults say JSON, no hooks of its own): the seam hands actions-core
+      // the body it would make of `json`; the wire is the same, raw header order included.
+      const raw: string[][] = []
+      server.on('request', (req: import('node:http').IncomingMessage) => raw.push(req.rawHeaders))
+      await new Destination(csbDestination).onEvent(event as never, { ...settings, subscription } as never)
+      const direct = await runSubscriptions(new RelayDestination(instrumentDefinition(csbDestination, { timeoutMs: () => 2000 })), event, settings, [sub])
+      expect(direct.failed).toBeNull()
+      const [plainCsb, relayedCsb] = seen.slice(2, 4)
+      expect(relayedCsb.body).toBe(plainCsb.body)
+      expect(relayedCsb.headers).toEqual(plainCsb.headers)
+      expect(raw[1]).toEqual(raw[0])
+      expect(direct.results[0].exchanges[0].request.body).toEqual(JSON.parse(plainCsb.body))
+      expect(direct.results[0].exchanges[0].request.headers['content-type']).toBe('application/json')
+
       // A destination whose defaults name no content type: `json` goes to actions-core as it is.
       const bare = {
         name: 'Bare',
@@ -206,7 +220,7 @@ describe('JSON bodies (capture)', () => {
       await runSubscriptions(new RelayDestination(instrumentDefinition(bare as never, { timeoutMs: () => 2000 })), { type: 'x' }, {} as never, [
         { name: 'send', subscribe: 'type = "x"', partnerAction: 'send', mapping: {} } as never
       ])
-      const [bare1, bare2] = seen.slice(2)
+      const [bare1, bare2] = seen.slice(4)
       expect(bare2.body).toBe('{"a":1,"b":[true,null]}')
       expect(bare2.body).toBe(bare1.body)
       expect(bare2.headers).toEqual(bare1.headers)

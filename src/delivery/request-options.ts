@@ -46,3 +46,19 @@ export function sameOptions(a: Record<string, unknown>, b: Record<string, unknow
   }
   return true
 }
+
+/**
+ * The Content-Type a request's `headers` option names (any case): undefined when it names none,
+ * null when that cannot be told (headers that are not a plain object, or several such names).
+ */
+export function contentTypeOf(headers: unknown): string | null | undefined {
+  if (headers === undefined) return undefined
+  if (!headers || typeof headers !== 'object' || Object.getPrototypeOf(headers) !== Object.prototype) return null
+  let found: string | undefined
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() !== 'content-type') continue
+    if (found !== undefined) return null
+    found = String(value)
+  }
+  return found
+}
