@@ -112,6 +112,14 @@ describe.concurrent('benches in their quick form (bench/, --quick)', () => {
     expect(section('routing')).toMatch(/throughput ratio three\/none\s+\d+\.\d{3}/)
   })
 
+  it('delivery-ab prints each run of A and B and B / A of neighbouring pairs', { timeout: TIMEOUT_MS }, async () => {
+    const run = await bench('delivery-ab.ts', '--a', 'dist', '--b', 'dist')
+    expectRan(run)
+    const runs = [...run.stdout.matchAll(/^round 1 ([AB]): main thread \d+ µs\/event, process \d+ µs\/event, ratio to the bound \d+\.\d\d$/gm)].map((m) => m[1])
+    expect(runs).toEqual(['A', 'B', 'B', 'A'])
+    expect(run.stdout).toMatch(new RegExp(`^B / A over 2 neighbouring pairs: main thread median ${RATIO}\\d, range`, 'm'))
+  })
+
   it('postgres prints each store setup and the PG-1 / SQLite and PG-2 / PG-1 ratios', { timeout: TIMEOUT_MS }, async () => {
     const run = await bench('postgres.ts')
     expectRan(run)
