@@ -25,6 +25,14 @@ describe('redactHeaders', () => {
     expect(redactHeaders(headers)).toEqual({ authorization: '[redacted]', 'content-type': 'application/json', 'x-multi': 'a, b' })
   })
 
+  it('redacts the same when a name comes again, also after more distinct names than it remembers', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(redactHeaders({ 'X-Api-Key': 'k', 'Content-Type': 'text/plain' })).toEqual({ 'x-api-key': '[redacted]', 'content-type': 'text/plain' })
+      for (let i = 0; i < 1500; i++) expect(redactHeaders({ [`X-Custom-${i}`]: 'v' })).toEqual({ [`x-custom-${i}`]: 'v' })
+      expect(redactHeaders([['Cookie', 'c']])).toEqual({ cookie: '[redacted]' })
+    }
+  })
+
   it('gives node-fetch Headers\' names in the order forEach visits them (sorted as set, then lower-cased)', () => {
     const headers = new NodeFetchHeaders({ 'X-Zeta': 'z', Accept: 'a', 'content-length': '2', Authorization: 'Bearer secret' })
     const visited: string[] = []
