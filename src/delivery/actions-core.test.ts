@@ -11,7 +11,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Destination, RetryableError, transform } from '@segment/actions-core'
-import { matchesFql, NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, parseFql, RETRYABLE_ERROR_CODE } from './actions-core'
+import { headerLists, matchesFql, NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, parseFql, RETRYABLE_ERROR_CODE } from './actions-core'
 
 const require = createRequire(__filename)
 const VERSION = (JSON.parse(readFileSync(path.join(path.dirname(require.resolve('@segment/actions-core')), '../../package.json'), 'utf8')) as { version: string }).version
@@ -28,12 +28,7 @@ function assumption(name: string, check: () => Promise<void> | void): void {
   })
 }
 
-interface Seen {
-  method?: string
-  url?: string
-  headers: http.IncomingHttpHeaders
-  body: string
-}
+interface Seen { method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string }
 
 /** A local CSB stand-in: /json answers JSON, /text text with status 503, /big 256 KB, /silent never. */
 let server: http.Server
@@ -113,6 +108,13 @@ class Open extends Destination<any> {
   }
 }
 
+/** Replaces the `send` action's createRequestClient, as actions-core.ts does; `make` gets actions-core's own. */
+function replaceClients(destination: Open, make: (build: (data: any) => unknown, data: any) => unknown): void {
+  const action = destination.actions.send as unknown as { createRequestClient: (data: unknown) => unknown }
+  const build = action.createRequestClient.bind(action)
+  action.createRequestClient = (data) => make(build, data)
+}
+
 const settings = () => ({ apiKey: 'k1', baseUrl: base })
 const open = (probe?: Probe) => new Open(definition(probe) as never)
 const last = () => seen[seen.length - 1]
@@ -159,6 +161,30 @@ describe(`@segment/actions-core ${VERSION}: what src/delivery/actions-core.ts as
     expect(got).toEqual([carry, carry])
   })
 
+  assumption('executeAction gets the client it hands perform from its action\'s createRequestClient(data) (destination.actions[slug], replaceable), data without a signal unless given one', async () => {
+    const destination = open()
+    const asked: Array<{ signal?: unknown; settings?: unknown }> = []
+    replaceClients(destination, (build, data) => (asked.push(data), build(data)))
+    const given = settings()
+    await destination.run(given)
+    expect(asked.map((data) => [data.signal, data.settings])).toEqual([[undefined, given]])
+  })
+
+  assumption('a client from createRequestClient serves later runs as their own would: each request merges its own options and runs the hooks anew', async () => {
+    const got: unknown[] = []
+    const probe: Probe = { extend: { afterResponse: [(_request: unknown, options: Record<string, unknown>) => void got.push(options.csbRelayHooks)] } }
+    const destination = open(probe)
+    let client: unknown
+    replaceClients(destination, (build, data) => (client ??= build(data)))
+    const [one, two] = [() => 'one', () => 'two']
+    probe.options = { csbRelayHooks: one }
+    await destination.run(settings(), { name: 'Ada' })
+    probe.options = { csbRelayHooks: two }
+    await destination.run(settings(), { name: 'Grace' })
+    expect(got).toEqual([one, two])
+    expect(seen.slice(-2).map((q) => JSON.parse(q.body).name)).toEqual(['Ada', 'Grace'])
+  })
+
   assumption('extendRequest\'s beforeRequest hooks run after defaults and auth are merged in, with the final headers, and one that throws stops the request unsent with its error', async () => {
     let headers: Record<string, string | null> = {}
     const stop = new Error('stop here')
@@ -189,6 +215,24 @@ describe(`@segment/actions-core ${VERSION}: what src/delivery/actions-core.ts as
       { url: `${base}/json`, auth: 'Bearer k1', status: 200, data: { success: true }, content: '{"success":true}' },
       { url: `${base}/text`, auth: 'Bearer k1', status: 503, data: 'busy', content: 'busy' }
     ])
+  })
+
+  assumption('the headers afterResponse hooks get (the request\'s and the response\'s) give headerLists their value lists by name: the headers forEach visits, in its order once the names are sorted', async () => {
+    const got: unknown[] = []
+    const afterResponse: Hook[] = [(request, _options, response) => void got.push(request.headers, response.headers)]
+    await open({ extend: { afterResponse } }).run(settings())
+    expect(got.length).toBe(2)
+    for (const headers of got) {
+      const visited: Array<[string, string]> = []
+      ;(headers as { forEach(cb: (value: string, name: string) => void): void }).forEach((value, name) => visited.push([name, value]))
+      const lists = headerLists(headers)
+      expect(lists).toBeDefined()
+      const listed = Object.keys(lists ?? {})
+        .sort()
+        .map((name): [string, string] => [name.toLowerCase(), (lists ?? {})[name].join(', ')])
+      expect(visited.length).toBeGreaterThan(1)
+      expect(listed).toEqual(visited)
+    }
   })
 
   assumption('the request client honours skipResponseCloning: an answer far larger than a clone\'s buffers (256 KB) is read to its end', async () => {

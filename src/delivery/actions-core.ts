@@ -11,47 +11,16 @@
  * - `deletionOf`: a definition's `onDelete` (user deletions, docs/privacy.md);
  * - `checkMapping`: whether a subscription's mapping directives are valid;
  * - `parseFql` / `matchesFql`: the FQL engine actions-core matches subscriptions with;
+ * - `headerLists`: the headers its request client hands the hooks, read without sorting them;
  * - `NO_ANSWER_ERROR_NAMES` / `NO_ANSWER_ERROR_CODES` / `RETRYABLE_ERROR_CODE`: how its errors
  *   say a request got no answer, or should be retried.
  */
-import { Destination, ErrorCodes, fieldsToJsonSchema, getAuthData, transform, validateSchema } from '@segment/actions-core'
+import { Destination, ErrorCodes, getAuthData, transform } from '@segment/actions-core'
 import { parseFql, validate } from '@segment/destination-subscriptions'
+import { contentTypeOf, RequestOptionsCache } from './request-options'
+import type { RequestHooks } from './request-hooks'
 
-/** A request as the action hands it to its request client (before defaults and auth are merged in). */
-export interface OutgoingRequest {
-  method: string
-  url: string
-  headers: unknown
-  /** The `json` option (sent as JSON), when the action used it. */
-  json: unknown
-  /** The `body` option, when the action used it instead. */
-  body: unknown
-}
-
-/** CSB's answer to a request, as the request client read it. */
-export interface Answer {
-  /** The URL the request went to. */
-  url: string
-  /** The request's headers as sent (defaults and auth included). */
-  requestHeaders: unknown
-  status: number
-  headers: unknown
-  /** The body, parsed when it is JSON, else its text. */
-  body: unknown
-}
-
-/** What the relay does around each request of one action run (each hook is optional). */
-export interface RequestHooks {
-  /**
-   * The action asks for a request. Undefined: it is sent at once. A promise: it is sent when the
-   * promise resolves; when it rejects, nothing is sent and the request fails with its reason.
-   */
-  request?(request: OutgoingRequest): Promise<void> | undefined
-  /** The request is about to go out, defaults and auth merged in. Throwing stops it unsent. */
-  sending?(final: { headers: unknown; basicAuth: boolean }): void
-  /** The request got an answer (any status). */
-  answered?(answer: Answer): void
-}
+export type { Answer, OutgoingRequest, RequestHooks } from './request-hooks'
 
 type AnyFn = (...args: any[]) => any
 type RequestFn = (url: string, options?: Record<string, unknown>) => Promise<unknown>
@@ -114,36 +83,33 @@ export interface InstrumentOptions {
  * the client hooks that call `sending` and `answered`, and the request timeout.
  */
 export function instrumentDefinition<D extends { actions: Record<string, any>; extendRequest?: AnyFn }>(definition: D, options: InstrumentOptions): D {
+  const withHooks = (fn: AnyFn | undefined) => fn && ((request: RequestFn, data: { settings?: unknown }) => fn(hooked(request, hooksOf(data?.settings)), data))
   const actions: Record<string, unknown> = {}
   for (const [slug, action] of Object.entries(definition.actions)) {
-    const perform = action.perform as AnyFn | undefined
-    const performBatch = action.performBatch as AnyFn | undefined
-    actions[slug] = perform || performBatch
-      ? {
-          ...action,
-          ...(perform ? { perform: (request: RequestFn, data: { settings?: unknown }) => perform(hooked(request, hooksOf(data?.settings)), data) } : {}),
-          ...(performBatch
-            ? { performBatch: (request: RequestFn, data: { settings?: unknown }) => performBatch(hooked(request, hooksOf(data?.settings)), data) }
-            : {})
-        }
-      : action
+    const perform = withHooks(action.perform)
+    const performBatch = withHooks(action.performBatch)
+    actions[slug] = perform || performBatch ? { ...action, ...(perform ? { perform } : {}), ...(performBatch ? { performBatch } : {}) } : action
   }
   const extendRequest = definition.extendRequest
+  // One options object while the destination's options and the timeout stay the same: runs that
+  // get it share a request client (shareRequestClient).
+  const built = new RequestOptionsCache()
   const instrumented = {
     ...definition,
     actions,
     extendRequest: (data: { settings?: unknown }) => {
       const base = (extendRequest?.(data) ?? {}) as Record<string, unknown>
-      return {
+      const timeout = options.timeoutMs()
+      return built.get(base, timeout, () => ({
         ...base,
-        timeout: options.timeoutMs(),
+        timeout,
         // Read the answer's body itself, not a clone of the response: with a clone, an answer
         // larger than the clone's buffers (about 64 KB) is never read to its end, and the request
         // timeout does not cover the body (docs/delivery.md, "Tricks").
         skipResponseCloning: true,
         beforeRequest: base.beforeRequest ? [...(base.beforeRequest as AnyFn[]), beforeRequest] : BEFORE_REQUEST,
         afterResponse: base.afterResponse ? [...(base.afterResponse as AnyFn[]), afterResponse] : AFTER_RESPONSE
-      }
+      }))
     }
   }
   Object.defineProperty(instrumented, INSTRUMENTED, { value: true })
@@ -156,31 +122,65 @@ const NO_METADATA = Object.freeze({ actionConfigId: undefined, destinationConfig
 /** Error names `onEvent` marks as a 400 (the event does not fit the action's fields). */
 const VALIDATION_ERRORS = new Set(['AggregateAjvError', 'ValidationError'])
 
-/** actions-core's Destination, opened up to run one action (`executeAction` is protected). */
+type ClientFactory = (this: unknown, data: { signal?: unknown }) => unknown
+
+/**
+ * Makes an action hand its runs one request client while `extendRequest` gives them the same
+ * options object (the instrumented one does while the destination's options and the timeout stay
+ * the same). actions-core builds a client per run, merging its defaults, those options and the
+ * run's hooks (headers and all) in three rounds, though the client holds only defaults: each
+ * request merges its own options and runs the hooks anew, and a run's RequestHooks travel in its
+ * requests' options. A run with an abort signal gets its own.
+ */
+function shareRequestClient(action: { createRequestClient?: ClientFactory; extendRequest?: (data: unknown) => unknown }): void {
+  const build = action.createRequestClient
+  if (typeof build !== 'function') return
+  let shared: { options: unknown; client: unknown } | undefined
+  action.createRequestClient = function (this: unknown, data) {
+    if (data?.signal !== undefined) return build.call(this, data)
+    const options = action.extendRequest?.(data)
+    if (shared && options !== undefined && shared.options === options) return shared.client
+    const client = jsonBodies(build.call(this, data) as RequestFn, options)
+    shared = { options, client }
+    return client
+  }
+}
+
+/**
+ * The client, sending a `json` request as the body actions-core would make of it
+ * (JSON.stringify) when the client's options already say Content-Type: application/json and add
+ * no hooks of the destination's own (which could tell the difference) and the request names no
+ * content type: the same bytes and headers, without the second node-fetch Request actions-core
+ * builds to add them.
+ */
+function jsonBodies(client: RequestFn, options: unknown): RequestFn {
+  const o = (options ?? {}) as Record<string, unknown>
+  if (o.beforeRequest !== BEFORE_REQUEST || o.afterResponse !== AFTER_RESPONSE || contentTypeOf(o.headers) !== 'application/json') return client
+  return (url, request = {}) =>
+    request.json === undefined || request.body !== undefined || request.searchParams !== undefined || contentTypeOf(request.headers) !== undefined
+      ? client(url, request)
+      : client(url, { ...request, json: undefined, body: JSON.stringify(request.json) })
+}
+
+/** actions-core's Destination, opened up to run one action (`executeAction` is protected), its actions sharing request clients. */
 class Runtime<Settings> extends Destination<Settings> {
+  constructor(definition: ConstructorParameters<typeof Destination<Settings>>[0]) {
+    super(definition)
+    for (const action of Object.values(this.actions)) shareRequestClient(action as never)
+  }
+
   runBatch(partnerAction: string, events: Record<string, unknown>[], mapping: Record<string, unknown>, settings: Settings): Promise<unknown[]> {
-    return this.executeBatch(partnerAction, {
-      events: events as never,
-      mapping: mapping as never,
-      settings,
-      auth: NO_AUTH as never,
-      features: {},
-      statsContext: {} as never,
-      subscriptionMetadata: NO_METADATA
-    }) as Promise<unknown[]>
+    return this.executeBatch(partnerAction, { events: events as never, mapping: mapping as never, ...runContext(settings) }) as Promise<unknown[]>
   }
 
   run(partnerAction: string, event: Record<string, unknown>, mapping: Record<string, unknown>, settings: Settings): Promise<unknown> {
-    return this.executeAction(partnerAction, {
-      event: event as never,
-      mapping: mapping as never,
-      settings,
-      auth: NO_AUTH as never,
-      features: {},
-      statsContext: {} as never,
-      subscriptionMetadata: NO_METADATA
-    })
+    return this.executeAction(partnerAction, { event: event as never, mapping: mapping as never, ...runContext(settings) })
   }
+}
+
+/** What a run passes besides the event(s) and the mapping, as `onEvent` would for settings without OAuth. */
+function runContext<Settings>(settings: Settings) {
+  return { settings, auth: NO_AUTH as never, features: {}, statsContext: {} as never, subscriptionMetadata: NO_METADATA }
 }
 
 /**
@@ -246,6 +246,17 @@ export function deletionOf(definition: Parameters<typeof instrumentDefinition>[0
   })
 }
 
+/**
+ * The value lists, by name as set, of headers as actions-core's request client hands them to the
+ * hooks (node-fetch's `Headers`, whose `raw()` gives them); undefined for any other headers. Its
+ * `forEach` sorts every header again before each one it visits, and the capture reads two such
+ * headers per request.
+ */
+export function headerLists(headers: unknown): Record<string, string[]> | undefined {
+  const raw = (headers as { raw?: unknown } | null | undefined)?.raw
+  return typeof raw === 'function' ? (raw.call(headers) as Record<string, string[]>) : undefined
+}
+
 /** Throws when a mapping's directives are invalid (actions-core's mapping-kit, on an empty event). */
 export function checkMapping(mapping: Record<string, unknown>): void {
   transform(mapping as Parameters<typeof transform>[0], {})
@@ -278,22 +289,3 @@ function batchItemStatus(raw: unknown): BatchItemStatus {
   const message = typeof item.errormessage === 'string' ? item.errormessage : typeof item.errortype === 'string' ? item.errortype : `status ${status}`
   return { status, message }
 }
-
-/**
- * Checks values against fields as actions-core would (its JSON schema of the fields, its
- * validator): `null` when they fit, else the validator's message naming the field. `partial`:
- * required fields may be absent (a mapping's literal values alone).
- */
-export function fieldsProblem(fields: Record<string, unknown>, values: Record<string, unknown>, partial = false): string | null {
-  const schema = fieldsToJsonSchema(fields as never) as Record<string, unknown>
-  if (partial) delete schema.required
-  try {
-    validateSchema(values, schema as never, { throwIfInvalid: true })
-    return null
-  } catch (err) {
-    return (err as Error).message
-  }
-}
-
-/** Whether a mapping value is a directive (`@path`, `@template`...), per actions-core's mapping-kit. */
-export { isDirective } from '@segment/actions-core'

@@ -24,6 +24,22 @@ describe('redactHeaders', () => {
     headers.append('X-Multi', 'b')
     expect(redactHeaders(headers)).toEqual({ authorization: '[redacted]', 'content-type': 'application/json', 'x-multi': 'a, b' })
   })
+
+  it('redacts the same when a name comes again, also after more distinct names than it remembers', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(redactHeaders({ 'X-Api-Key': 'k', 'Content-Type': 'text/plain' })).toEqual({ 'x-api-key': '[redacted]', 'content-type': 'text/plain' })
+      for (let i = 0; i < 1500; i++) expect(redactHeaders({ [`X-Custom-${i}`]: 'v' })).toEqual({ [`x-custom-${i}`]: 'v' })
+      expect(redactHeaders([['Cookie', 'c']])).toEqual({ cookie: '[redacted]' })
+    }
+  })
+
+  it('gives node-fetch Headers\' names in the order forEach visits them (sorted as set, then lower-cased)', () => {
+    const headers = new NodeFetchHeaders({ 'X-Zeta': 'z', Accept: 'a', 'content-length': '2', Authorization: 'Bearer secret' })
+    const visited: string[] = []
+    headers.forEach((_value, name) => visited.push(name))
+    expect(Object.keys(redactHeaders(headers))).toEqual(visited)
+    expect(visited).toEqual(['accept', 'authorization', 'x-zeta', 'content-length'])
+  })
 })
 
 describe('samples', () => {
@@ -105,7 +121,7 @@ describe('RelayDestination', () => {
 })
 
 describe('extendRequest options (instrumentDefinition)', () => {
-  it('keep the destination\'s headers and add the timeout read on each run and an uncloned answer', async () => {
+  it('keep the destination\'s headers and add the timeout and an uncloned answer, one object while the destination\'s options and the timeout stay the same', async () => {
     const { default: csbDestination } = await import('../destination')
     const { instrumentDefinition } = await import('./actions-core')
     let timeout = 2000
@@ -113,11 +129,15 @@ describe('extendRequest options (instrumentDefinition)', () => {
     const one = { apiKey: 'key-one', baseUrl: 'http://127.0.0.1:9' }
     const first = extend({ settings: one })
     expect(first).toMatchObject({ timeout: 2000, skipResponseCloning: true, headers: { Authorization: 'Bearer key-one', 'Content-Type': 'application/json' } })
+    // Equal settings in another object (as each task in a worker thread gets): the same options object.
+    expect(extend({ settings: { ...one } })).toBe(first)
     const other = extend({ settings: { ...one, apiKey: 'key-two' } })
+    expect(other).not.toBe(first)
     expect(other.headers).toMatchObject({ Authorization: 'Bearer key-two' })
     timeout = 3000
     const later = extend({ settings: { ...one, apiKey: 'key-two' } })
     expect(later.timeout).toBe(3000)
+    expect(later).not.toBe(other)
   })
 })
 
@@ -174,6 +194,20 @@ describe('JSON bodies (capture)', () => {
       expect(options[1].skipResponseCloning).toBe(true)
       expect(run.results[0].exchanges[0].response?.body).toEqual({ success: true })
 
+      // CSB's definition as it is (defaults say JSON, no hooks of its own): the seam hands actions-core
+      // the body it would make of `json`; the wire is the same, raw header order included.
+      const raw: string[][] = []
+      server.on('request', (req: import('node:http').IncomingMessage) => raw.push(req.rawHeaders))
+      await new Destination(csbDestination).onEvent(event as never, { ...settings, subscription } as never)
+      const direct = await runSubscriptions(new RelayDestination(instrumentDefinition(csbDestination, { timeoutMs: () => 2000 })), event, settings, [sub])
+      expect(direct.failed).toBeNull()
+      const [plainCsb, relayedCsb] = seen.slice(2, 4)
+      expect(relayedCsb.body).toBe(plainCsb.body)
+      expect(relayedCsb.headers).toEqual(plainCsb.headers)
+      expect(raw[1]).toEqual(raw[0])
+      expect(direct.results[0].exchanges[0].request.body).toEqual(JSON.parse(plainCsb.body))
+      expect(direct.results[0].exchanges[0].request.headers['content-type']).toBe('application/json')
+
       // A destination whose defaults name no content type: `json` goes to actions-core as it is.
       const bare = {
         name: 'Bare',
@@ -194,7 +228,7 @@ describe('JSON bodies (capture)', () => {
       await runSubscriptions(new RelayDestination(instrumentDefinition(bare as never, { timeoutMs: () => 2000 })), { type: 'x' }, {} as never, [
         { name: 'send', subscribe: 'type = "x"', partnerAction: 'send', mapping: {} } as never
       ])
-      const [bare1, bare2] = seen.slice(2)
+      const [bare1, bare2] = seen.slice(4)
       expect(bare2.body).toBe('{"a":1,"b":[true,null]}')
       expect(bare2.body).toBe(bare1.body)
       expect(bare2.headers).toEqual(bare1.headers)

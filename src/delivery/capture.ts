@@ -9,7 +9,7 @@
  * `finishExchanges` (runSubscriptions calls it when a run ends) makes every exchange plain data,
  * secrets redacted.
  */
-import type { RequestHooks } from './actions-core'
+import { headerLists, type RequestHooks } from './actions-core'
 import type { RequestGuard } from './names'
 import { isSecretName } from './secrets'
 
@@ -55,14 +55,32 @@ export class DryRunStop extends Error {
   override name = 'DryRunStop'
 }
 
+/**
+ * Header names as seen, each with its lower-case form and whether it names a credential: the
+ * same few come back on every request (three sets of headers each). Bounded, since the names are
+ * the destination's and CSB's; started over when full.
+ */
+const headerNames = new Map<string, { key: string; secret: boolean }>()
+const HEADER_NAMES_MAX = 1000
+
 /** Headers as a plain object, lower-case names, credentials replaced by "[redacted]" (secrets.ts names them). */
 export function redactHeaders(headers: unknown): Record<string, string> {
   const out: Record<string, string> = {}
   const put = (name: string, value: unknown) => {
-    const key = name.toLowerCase()
-    out[key] = isSecretName(key) ? '[redacted]' : String(value)
+    let known = headerNames.get(name)
+    if (!known) {
+      const key = name.toLowerCase()
+      known = { key, secret: isSecretName(key) }
+      if (headerNames.size >= HEADER_NAMES_MAX) headerNames.clear()
+      headerNames.set(name, known)
+    }
+    out[known.key] = known.secret ? '[redacted]' : String(value)
   }
-  if (headers && typeof (headers as { forEach?: unknown }).forEach === 'function' && !Array.isArray(headers)) {
+  const lists = headerLists(headers)
+  if (lists) {
+    // In the order forEach would give: names sorted as set, once.
+    for (const name of Object.keys(lists).sort()) put(name, lists[name].join(', '))
+  } else if (headers && typeof (headers as { forEach?: unknown }).forEach === 'function' && !Array.isArray(headers)) {
     ;(headers as { forEach(cb: (value: string, name: string) => void): void }).forEach((value, name) => put(name, value))
   } else if (Array.isArray(headers)) {
     for (const [name, value] of headers as Array<[string, string]>) put(name, value)

@@ -2,10 +2,10 @@
  * Loading and checking the `destinations` at start (docs/destinations.md): the definition is
  * found (definitions.ts) and refused when the relay cannot run it; its settings are checked
  * against its settings schema and each subscription's mapping against its action's fields, with
- * actions-core's own validation (the seam, actions-core.ts). Every error names the destination,
- * the field and the fix; the CLI exits 2 on it before anything opens.
+ * actions-core's own validation (its JSON schema of fields, its validator: public exports). Every
+ * error names the destination, the field and the fix; the CLI exits 2 on it before anything opens.
  */
-import { fieldsProblem, isDirective } from './actions-core'
+import { fieldsToJsonSchema, isDirective, validateSchema } from '@segment/actions-core'
 import { loadDefinition, refusal, DefinitionError, type LoadedDefinition } from './definitions'
 import { compileSubscriptions, defaultSubscriptions, SubscriptionError, type ActiveSubscription } from './subscriptions'
 import type { DestinationConfig, SubscriptionConfig } from './types'
@@ -126,4 +126,20 @@ function batchSetting(sub: ActiveSubscription, canBatch: boolean): BatchSetting 
   if (size === undefined || size === 0) return { size: DEFAULT_BATCH_SIZE }
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) return `"batch_size" must be a positive integer (or 0 for ${DEFAULT_BATCH_SIZE}), got ${JSON.stringify(size)}`
   return { size }
+}
+
+/**
+ * Checks values against fields as actions-core would (its JSON schema of the fields, its
+ * validator): `null` when they fit, else the validator's message naming the field. `partial`:
+ * required fields may be absent (a mapping's literal values alone).
+ */
+function fieldsProblem(fields: Record<string, unknown>, values: Record<string, unknown>, partial = false): string | null {
+  const schema = fieldsToJsonSchema(fields as never) as Record<string, unknown>
+  if (partial) delete schema.required
+  try {
+    validateSchema(values, schema as never, { throwIfInvalid: true })
+    return null
+  } catch (err) {
+    return (err as Error).message
+  }
 }

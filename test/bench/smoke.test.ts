@@ -5,9 +5,11 @@
  * the README quotes. The benches run at once: most of their time is spent waiting on latency.
  */
 import { execFile } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, ROOT } from '../helpers/processes'
+import { removeTempDirs, tempDir } from '../helpers/temp'
 
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx')
 const TIMEOUT_MS = 240_000
@@ -110,6 +112,38 @@ describe.concurrent('benches in their quick form (bench/, --quick)', () => {
     expect(section('steady 1000/s')).toMatch(/p95 ms \(target < 150\)\s+\d+/)
     expect(section('steady 200/s')).toMatch(/verdict\s+(kept up|FELL BEHIND)/)
     expect(section('routing')).toMatch(/throughput ratio three\/none\s+\d+\.\d{3}/)
+  })
+
+  it('delivery-ab prints each run of A and B and B / A of neighbouring pairs', { timeout: TIMEOUT_MS }, async () => {
+    const run = await bench('delivery-ab.ts', '--a', 'dist', '--b', 'dist')
+    expectRan(run)
+    const runs = [...run.stdout.matchAll(/^round 1 ([AB]): main thread \d+ µs\/event, process \d+ µs\/event, ratio to the bound \d+\.\d\d$/gm)].map((m) => m[1])
+    expect(runs).toEqual(['A', 'B', 'B', 'A'])
+    expect(run.stdout).toMatch(new RegExp(`^B / A over 2 neighbouring pairs: main thread median ${RATIO}\\d, range`, 'm'))
+  })
+
+  it('perf-split charges the samples of each run of delivery-ab to its side and prints on-CPU µs per event', { timeout: TIMEOUT_MS }, async () => {
+    const dir = tempDir('perf-split-')
+    // Two runs of process 7 (A from 1 s to 2 s, B from 3 s to 4 s), in CLOCK_MONOTONIC ns.
+    fs.writeFileSync(path.join(dir, 'marks.txt'), '7 A 1000000000 2000000000\n7 B 3000000000 4000000000\n')
+    const frame = (name: string) => `\t    7f00 JS:*${name}\n`
+    const script = [
+      `7/7 1.5:\n${frame('deliver /x/dist/delivery/pipeline.js:1:1')}`,
+      `7/7 3.5:\n\t    1234 Builtins_LoadIC\n${frame('deliver /y/.abdist/c5/delivery/deliver.js:1:1')}`,
+      `7/7 3.6:\n${frame('deliver /y/.abdist/c5/delivery/deliver.js:1:1')}`,
+      `7/8 3.7:\n${frame('settle /y/dist/store/sqlite/settle.js:1:1')}`,
+      `9/9 3.8:\n${frame('other /z/dist/delivery/deliver.js:1:1')}`
+    ].join('')
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = execFile(TSX, ['bench/perf-split.ts', path.join(dir, 'marks.txt'), '--events', '1', '--hz', '1000000', '--by', 'file'], { cwd: ROOT }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout)
+      )
+      child.stdin?.end(script)
+    })
+    removeTempDirs()
+    expect(out).toMatch(/on-CPU µs per event A 1\.0, B 2\.0/)
+    expect(out).toMatch(/^ +0\.00 +2\.00 +2\.00  dist\/delivery\/deliver\.js$/m)
+    expect(out).toMatch(/^ +1\.00 +0\.00 +-1\.00  dist\/delivery\/pipeline\.js$/m)
   })
 
   it('postgres prints each store setup and the PG-1 / SQLite and PG-2 / PG-1 ratios', { timeout: TIMEOUT_MS }, async () => {
