@@ -9,8 +9,9 @@ import type { AddressInfo } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Destination, RetryableError, transform } from '@segment/actions-core'
+import { base, definition, last, open, replaceClients, seen, settings, useStandIn, type Hook, type Probe } from './actions-core.test-fixture'
 import { headerLists, matchesFql, NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, parseFql, RETRYABLE_ERROR_CODE } from './actions-core'
 
 const require = createRequire(__filename)
@@ -28,96 +29,7 @@ function assumption(name: string, check: () => Promise<void> | void): void {
   })
 }
 
-interface Seen { method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string }
-
-/** A local CSB stand-in: /json answers JSON, /text text with status 503, /big 256 KB, /silent never. */
-let server: http.Server
-let base = ''
-const seen: Seen[] = []
-beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', (chunk: string) => (body += chunk))
-    req.on('end', () => {
-      seen.push({ method: req.method, url: req.url, headers: req.headers, body })
-      if (req.url === '/silent') return
-      if (req.url === '/text') return void res.writeHead(503, { 'content-type': 'text/plain' }).end('busy')
-      if (req.url === '/big') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(256 * 1024))
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}')
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-})
-afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
-})
-
-type Hook = (...args: any[]) => any
-interface Probe {
-  settings?: unknown[]
-  extend?: Record<string, unknown>
-  options?: Record<string, unknown>
-  path?: string
-}
-
-/** A destination with one action, `send`, that posts `{ name }` as JSON to `settings.baseUrl` + probe.path. */
-function definition(probe: Probe = {}) {
-  return {
-    name: 'Contract',
-    mode: 'cloud' as const,
-    authentication: {
-      scheme: 'custom' as const,
-      fields: {
-        apiKey: { label: 'API Key', description: 'The key.', type: 'string' as const, required: true },
-        baseUrl: { label: 'Base URL', description: 'Where to send.', type: 'string' as const, required: true }
-      }
-    },
-    extendRequest: ({ settings }: { settings: { apiKey: string } }) => {
-      probe.settings?.push(settings)
-      return { headers: { Authorization: `Bearer ${settings.apiKey}`, Accept: 'application/json' }, ...probe.extend }
-    },
-    actions: {
-      send: {
-        title: 'Send',
-        description: 'Sends the name.',
-        fields: { name: { label: 'Name', description: 'The name.', type: 'string' as const, required: true } },
-        perform: (request: Hook, { payload, settings }: { payload: { name: string }; settings: { baseUrl: string } }) => {
-          probe.settings?.push(settings)
-          return request(`${settings.baseUrl}${probe.path ?? '/json'}`, { method: 'post', json: { name: payload.name }, ...probe.options })
-        }
-      }
-    }
-  }
-}
-
-/** Opens the protected executeAction, as actions-core.ts does. */
-class Open extends Destination<any> {
-  run(settings: Record<string | symbol, unknown>, event: Record<string, unknown> = { name: 'Ada' }) {
-    return this.executeAction('send', {
-      event: event as never,
-      mapping: { name: { '@path': '$.name' } },
-      settings,
-      auth: { accessToken: undefined, refreshToken: undefined, refreshTokenUrl: undefined } as never,
-      features: {},
-      statsContext: {} as never,
-      subscriptionMetadata: { actionConfigId: undefined, destinationConfigId: undefined, actionId: undefined, sourceId: undefined }
-    })
-  }
-}
-
-/** Replaces the `send` action's createRequestClient, as actions-core.ts does; `make` gets actions-core's own. */
-function replaceClients(destination: Open, make: (build: (data: any) => unknown, data: any) => unknown): void {
-  const action = destination.actions.send as unknown as { createRequestClient: (data: unknown) => unknown }
-  const build = action.createRequestClient.bind(action)
-  action.createRequestClient = (data) => make(build, data)
-}
-
-const settings = () => ({ apiKey: 'k1', baseUrl: base })
-const open = (probe?: Probe) => new Open(definition(probe) as never)
-const last = () => seen[seen.length - 1]
+useStandIn()
 
 describe(`@segment/actions-core ${VERSION}: what src/delivery/actions-core.ts assumes`, () => {
   assumption('a Destination subclass can call the protected executeAction(slug, { event, mapping, settings, auth, features, statsContext, subscriptionMetadata }), which maps the event, validates the payload and runs perform', async () => {
