@@ -62,6 +62,9 @@ export const LIST_DEFAULT = 100
 export const LIST_MAX = 1000
 export const listLimit = (limit: number | undefined): number => Math.min(LIST_MAX, Math.max(1, Math.floor(Number.isFinite(limit) ? limit! : LIST_DEFAULT)))
 
+/** When a claim taken (or renewed) at `now` for `claimMs` runs out; a claimMs that is not a finite positive number holds nothing. */
+export const claimUntil = (now: number, claimMs: number): number => now + Math.max(0, Number.isFinite(claimMs) ? claimMs : 0)
+
 /** A regulations row as both engines select it (times in ms; JSON as text). */
 export interface RegulationRow {
   id: string

@@ -20,7 +20,9 @@ import { getMeta, setMeta, setMetaIfAbsent } from './meta'
 import { admitNames, listNames } from './names'
 import { pruneChunk } from './prune'
 import { purgeChunk, PURGE_CHUNK, rowsOfUsers, unlinkIdentities } from './purge'
-import { claimRegulations, createRegulation, getRegulation, listRegulations, updateRegulation } from './regulations'
+import {
+  claimRegulations, createRegulation, getRegulation, listRegulations, releaseRegulationClaim, renewRegulationClaim, updateRegulation
+} from './regulations'
 import { addSuppressed, removeSuppressed, skipSuppressed, suppressedAmong, suppressedEvents } from './suppress'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
@@ -242,6 +244,14 @@ export class PostgresStore implements Store {
 
   claimRegulations(owner: string, claimMs: number, limit: number): Promise<Regulation[]> {
     return this.once(() => claimRegulations(this.q, this.options, owner, claimMs, limit))
+  }
+
+  renewRegulationClaim(id: string, owner: string, claimMs: number): Promise<boolean> {
+    return this.once(() => renewRegulationClaim(this.q, this.options, id, owner, claimMs))
+  }
+
+  releaseRegulationClaim(id: string, owner: string): Promise<boolean> {
+    return this.once(() => releaseRegulationClaim(this.q, id, owner))
   }
 
   /** The ids in first (suppress.ts says why under a lock), then the users' unfinished rows skipped. */
