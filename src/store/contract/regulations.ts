@@ -90,7 +90,8 @@ export interface StoreRegulations {
    * Adds user ids to the suppression list. From the commit on, events whose `userId` is on the
    * list never enter the queue (enqueue, admit and the move of admitted events drop them and
    * count them in `suppressedEvents`), on every instance sharing the store; the user's
-   * unfinished delivery rows are skipped with the reason `reason`. Resolves with how many ids
+   * unfinished delivery rows are skipped with the reason `reason`, and so are their dead letters
+   * (keeping their finish time), so that no replay delivers them. Resolves with how many ids
    * were not on the list before.
    */
   suppress(userIds: string[], reason: string): Promise<number>
