@@ -14,8 +14,11 @@ const COUNT_NAMES: ReadonlyArray<keyof RegulationCounts> = [
   'suppressed', 'unsuppressed', 'events', 'admittedEvents', 'identityLinks', 'destinationDeletes', 'destinationDeleteFailures'
 ]
 
-/** A new regulateId: 128 random bits, URL-safe. */
-export const newRegulationId = (): string => randomBytes(16).toString('base64url')
+/**
+ * A new regulateId: 128 random bits as 32 hex digits. Not base64url: one id in 64 would start
+ * with "-", which a command line reads as an option (`csb-relay regulate show -q…`).
+ */
+export const newRegulationId = (): string => randomBytes(16).toString('hex')
 
 export function emptyCounts(): RegulationCounts {
   return { suppressed: 0, unsuppressed: 0, events: 0, admittedEvents: 0, identityLinks: 0, destinationDeletes: 0, destinationDeleteFailures: 0 }
