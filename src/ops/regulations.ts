@@ -1,8 +1,10 @@
 /**
  * The regulation runner: executes the regulations the store keeps (docs/privacy.md). Each
  * instance claims RUNNING regulations nobody holds (`claimRegulations`), so one instance runs
- * each and a regulation left RUNNING by a crash is taken up again once its claim runs out. It
- * wakes when a regulation is created on this instance and polls for the others (created by a
+ * each. The claim is short and renewed while the runner works (regulation-claim.ts): a regulation left
+ * RUNNING by a crash is taken up again soon after, one left by a stop at once (the claim is
+ * released), and one whose claim was lost is left to whoever holds it. It wakes when a
+ * regulation is created on this instance and polls for the others (created by a
  * `type: "delete"` event, or through another instance on the same PostgreSQL).
  *
  *   SUPPRESS_ONLY         suppress
@@ -14,19 +16,15 @@
  * to do and counts nothing. A deletion handed to a destination may be sent twice then.
  */
 import type { Regulation, RegulationCounts, RegulationType, StoreRegulations } from '../store/types'
+import { HeldClaim, REGULATION_CLAIM_MS, type RunnerLogger } from './regulation-claim'
+
+export { REGULATION_CLAIM_MS, type RunnerLogger } from './regulation-claim'
 
 /** The reason the store gives a suppressed user's unfinished deliveries when it skips them. */
 export const SUPPRESSION_SKIP_REASON = 'user suppressed by a regulation (SUPPRESS_ONLY or SUPPRESS_WITH_DELETE): not delivered'
 
 /** How often the runner looks for regulations it was not woken for. */
 export const REGULATION_POLL_MS = 5_000
-/**
- * How long a claim holds a regulation for its runner. A run normally takes seconds (suppress and
- * purge are one store call each); deletions handed to destinations take longer. The store has no
- * verb to extend a claim, so this is long enough for thousands of subjects, and it is also how
- * long a regulation waits after a crash before another instance takes it up.
- */
-export const REGULATION_CLAIM_MS = 15 * 60_000
 /** Deletions handed to one destination at once. */
 const DELETE_CONCURRENCY = 4
 
@@ -38,12 +36,6 @@ export interface DestinationDeleter {
   deleteUser(userId: string): Promise<void>
 }
 
-export interface RunnerLogger {
-  info(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-  error(obj: object, msg?: string): void
-}
-
 export interface RegulationRunnerOptions {
   store: StoreRegulations
   /** Names this instance's claims (several instances share one PostgreSQL store). */
@@ -51,6 +43,7 @@ export interface RegulationRunnerOptions {
   deleters?: readonly DestinationDeleter[]
   logger?: RunnerLogger
   pollMs?: number
+  /** How long a claim holds (renewed every third of it while running); REGULATION_CLAIM_MS by default. */
   claimMs?: number
 }
 
@@ -108,8 +101,9 @@ export class RegulationRunner {
   }
 
   /**
-   * Stops claiming; a regulation being run stops before its next subject and stays RUNNING, to be
-   * taken up again when its claim runs out. Resolves when nothing of the runner is in flight.
+   * Stops claiming; a regulation being run stops before its next subject and stays RUNNING, its
+   * claim released so any instance takes it up at once. Resolves when nothing of the runner is in
+   * flight.
    */
   async stop(): Promise<void> {
     this.stopping = true
@@ -121,6 +115,7 @@ export class RegulationRunner {
   private async drain(): Promise<void> {
     while (!this.stopping) {
       let claimed: Regulation[]
+      const claimedAt = Date.now()
       try {
         claimed = await this.store.claimRegulations(this.options.owner, this.claimMs, 1)
       } catch (err) {
@@ -128,13 +123,35 @@ export class RegulationRunner {
         return
       }
       if (claimed.length === 0) return
-      for (const regulation of claimed) await this.run(regulation)
+      // A lost claim: another instance runs it, or the store is out of reach; look again at the next poll.
+      for (const regulation of claimed) if (!(await this.run(regulation, claimedAt))) return
     }
   }
 
-  /** Runs one claimed regulation to FINISHED or FAILED (or leaves it RUNNING when stopped). */
-  private async run(regulation: Regulation): Promise<void> {
+  /** Runs one claimed regulation, holding its claim meanwhile; lets the claim go if it stopped half-way. False when the claim was lost. */
+  private async run(regulation: Regulation, claimedAt: number): Promise<boolean> {
+    const claim = new HeldClaim({ store: this.store, id: regulation.id, owner: this.options.owner, claimMs: this.claimMs, logger: this.logger, claimedAt })
+    let settled = false
+    try {
+      settled = await this.execute(regulation, claim)
+    } finally {
+      await claim.end(!settled)
+    }
+    if (!settled) {
+      const { id, type } = regulation
+      if (claim.lost) this.logger.warn({ regulation: id, type }, 'regulation: another instance holds its claim now; this one stopped working on it')
+      else this.logger.info({ regulation: id, type }, 'regulation: stopped half-way; it stays RUNNING for any instance to take up')
+    }
+    return !claim.lost
+  }
+
+  /**
+   * Runs the regulation's steps and records it FINISHED or FAILED: true. False when it halted
+   * (the runner stops, or lost the claim) before the end: it stays RUNNING.
+   */
+  private async execute(regulation: Regulation, claim: { readonly lost: boolean }): Promise<boolean> {
     const { id, type, subjectIds } = regulation
+    const halted = () => this.stopping || claim.lost
     this.logger.info({ regulation: id, type, subjects: subjectIds.length, origin: regulation.origin }, 'regulation: running')
     try {
       if (SUPPRESSES.has(type)) {
@@ -147,22 +164,29 @@ export class RegulationRunner {
       }
       let failure: string | null = null
       if (DELETES.has(type)) {
+        if (halted()) return false
         const purged = await this.step('purge', () => this.store.purgeUsers(subjectIds))
         await this.store.updateRegulation(id, { addCounts: purged })
-        const handed = await this.handToDestinations(subjectIds)
-        if (handed === null) return
+        if (halted()) return false
+        // Deletions handed before a halt are not counted: whoever resumes hands them all again.
+        const handed = await this.handToDestinations(subjectIds, halted)
+        if (handed === null) return false
         await this.store.updateRegulation(id, { addCounts: handed.counts })
         failure = handed.failure
       }
+      // Once the steps are done a stop does not keep the outcome from being recorded; a lost claim does.
+      if (claim.lost) return false
       await this.store.updateRegulation(id, failure ? { status: 'FAILED', error: failure } : { status: 'FINISHED' })
       this.logger[failure ? 'warn' : 'info']({ regulation: id, type, ...(failure ? { reason: failure } : {}) }, failure ? 'regulation: failed' : 'regulation: finished')
     } catch (err) {
+      if (claim.lost) return false
       const reason = err instanceof StepFailure ? err.message : `recording its progress failed: ${(err as Error).message}`
       this.logger.error({ regulation: id, type, reason }, 'regulation: failed')
       await this.store.updateRegulation(id, { status: 'FAILED', error: reason }).catch((e: Error) =>
         this.logger.error({ regulation: id, err: e.message }, 'regulation: could not record the failure; it stays RUNNING and is tried again when its claim runs out')
       )
     }
+    return true
   }
 
   private async step<T>(name: string, work: () => Promise<T>): Promise<T> {
@@ -175,9 +199,11 @@ export class RegulationRunner {
 
   /**
    * Each destination with onDelete gets every subject's deletion; their counts, and the failure
-   * to record (naming the destinations), or null when stopped half-way.
+   * to record (naming the destinations), or null when `halted` half-way.
    */
-  private async handToDestinations(subjectIds: string[]): Promise<{ counts: Partial<RegulationCounts>; failure: string | null } | null> {
+  private async handToDestinations(
+    subjectIds: string[], halted: () => boolean
+  ): Promise<{ counts: Partial<RegulationCounts>; failure: string | null } | null> {
     let deletes = 0
     let failures = 0
     const failed: string[] = []
@@ -185,7 +211,7 @@ export class RegulationRunner {
       const reasons: string[] = []
       let next = 0
       const worker = async () => {
-        while (!this.stopping && next < subjectIds.length) {
+        while (!halted() && next < subjectIds.length) {
           const userId = subjectIds[next++]!
           try {
             await deleter.deleteUser(userId)
@@ -197,7 +223,7 @@ export class RegulationRunner {
         }
       }
       await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, subjectIds.length) }, worker))
-      if (this.stopping) return null
+      if (halted()) return null
       if (reasons.length > 0) failed.push(`destination "${deleter.name}" failed ${reasons.length} deletion(s): ${reasons[0]}`)
     }
     return { counts: { destinationDeletes: deletes, destinationDeleteFailures: failures }, failure: failed.length ? failed.join('; ') : null }

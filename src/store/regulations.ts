@@ -14,8 +14,11 @@ const COUNT_NAMES: ReadonlyArray<keyof RegulationCounts> = [
   'suppressed', 'unsuppressed', 'events', 'admittedEvents', 'identityLinks', 'destinationDeletes', 'destinationDeleteFailures'
 ]
 
-/** A new regulateId: 128 random bits, URL-safe. */
-export const newRegulationId = (): string => randomBytes(16).toString('base64url')
+/**
+ * A new regulateId: 128 random bits as 32 hex digits. Not base64url: one id in 64 would start
+ * with "-", which a command line reads as an option (`csb-relay regulate show -q…`).
+ */
+export const newRegulationId = (): string => randomBytes(16).toString('hex')
 
 export function emptyCounts(): RegulationCounts {
   return { suppressed: 0, unsuppressed: 0, events: 0, admittedEvents: 0, identityLinks: 0, destinationDeletes: 0, destinationDeleteFailures: 0 }
@@ -61,6 +64,9 @@ export function checkUpdate(update: RegulationUpdate): void {
 export const LIST_DEFAULT = 100
 export const LIST_MAX = 1000
 export const listLimit = (limit: number | undefined): number => Math.min(LIST_MAX, Math.max(1, Math.floor(Number.isFinite(limit) ? limit! : LIST_DEFAULT)))
+
+/** When a claim taken (or renewed) at `now` for `claimMs` runs out; a claimMs that is not a finite positive number holds nothing. */
+export const claimUntil = (now: number, claimMs: number): number => now + Math.max(0, Number.isFinite(claimMs) ? claimMs : 0)
 
 /** A regulations row as both engines select it (times in ms; JSON as text). */
 export interface RegulationRow {

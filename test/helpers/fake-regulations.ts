@@ -12,8 +12,10 @@ export interface FakeRegulations extends StoreRegulations {
   purges: string[][]
   /** What each purgeUsers call answers. */
   purged: PurgeResult
+  /** Who holds each claimed regulation, until when (ms). */
+  claims: Map<string, { owner: string; until: number }>
   /** When set, the named verb rejects with it. */
-  fail: Partial<Record<'suppress' | 'unsuppress' | 'purgeUsers' | 'claimRegulations', Error>>
+  fail: Partial<Record<'suppress' | 'unsuppress' | 'purgeUsers' | 'claimRegulations' | 'renewRegulationClaim' | 'releaseRegulationClaim', Error>>
   dropped: number
 }
 
@@ -22,7 +24,6 @@ const zero = (): RegulationCounts => ({
 })
 
 export function fakeRegulations(now: () => number = Date.now): FakeRegulations {
-  const claims = new Map<string, { owner: string; until: number }>()
   let next = 1
   const copy = (r: Regulation): Regulation => ({ ...r, subjectIds: [...r.subjectIds], counts: { ...r.counts } })
   const fake: FakeRegulations = {
@@ -30,6 +31,7 @@ export function fakeRegulations(now: () => number = Date.now): FakeRegulations {
     suppressedIds: new Set(),
     purges: [],
     purged: { events: 0, admittedEvents: 0, identityLinks: 0 },
+    claims: new Map(),
     fail: {},
     dropped: 0,
     async createRegulation(r: NewRegulation) {
@@ -54,7 +56,10 @@ export function fakeRegulations(now: () => number = Date.now): FakeRegulations {
       if (update.error !== undefined) r.error = update.error
       if (update.status) {
         r.status = update.status
-        if (update.status !== 'RUNNING') r.finishedAt = new Date(now())
+        if (update.status !== 'RUNNING') {
+          r.finishedAt = new Date(now())
+          fake.claims.delete(id)
+        }
       }
     },
     async claimRegulations(owner, claimMs, limit) {
@@ -62,12 +67,24 @@ export function fakeRegulations(now: () => number = Date.now): FakeRegulations {
       const out: Regulation[] = []
       for (const r of fake.regulations.values()) {
         if (out.length >= limit) break
-        const claim = claims.get(r.id)
+        const claim = fake.claims.get(r.id)
         if (r.status !== 'RUNNING' || (claim && claim.until > now())) continue
-        claims.set(r.id, { owner, until: now() + claimMs })
+        fake.claims.set(r.id, { owner, until: now() + claimMs })
         out.push(copy(r))
       }
       return out
+    },
+    async renewRegulationClaim(id, owner, claimMs) {
+      if (fake.fail.renewRegulationClaim) throw fake.fail.renewRegulationClaim
+      const claim = fake.claims.get(id)
+      if (fake.regulations.get(id)?.status !== 'RUNNING' || claim?.owner !== owner) return false
+      claim.until = now() + claimMs
+      return true
+    },
+    async releaseRegulationClaim(id, owner) {
+      if (fake.fail.releaseRegulationClaim) throw fake.fail.releaseRegulationClaim
+      if (fake.regulations.get(id)?.status !== 'RUNNING' || fake.claims.get(id)?.owner !== owner) return false
+      return fake.claims.delete(id)
     },
     async suppress(userIds) {
       if (fake.fail.suppress) throw fake.fail.suppress

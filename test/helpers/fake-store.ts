@@ -88,6 +88,8 @@ export function fakeStore(): FakeStore {
     listRegulations: notInFake('listRegulations'),
     updateRegulation: notInFake('updateRegulation'),
     claimRegulations: notInFake('claimRegulations'),
+    renewRegulationClaim: notInFake('renewRegulationClaim'),
+    releaseRegulationClaim: notInFake('releaseRegulationClaim'),
     suppress: notInFake('suppress'),
     unsuppress: notInFake('unsuppress'),
     suppressedAmong: notInFake('suppressedAmong'),

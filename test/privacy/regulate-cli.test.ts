@@ -91,6 +91,10 @@ describe('csb-relay regulate', () => {
     const unknown = await cli('show', 'no-such-regulation')
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain('the relay answered 404: no regulation with id "no-such-regulation"')
+    // An id starting with "-" goes after "--", or it would be read as an option.
+    const dashed = await runToExit(['regulate', 'show', '--url', relay.url, '--token', TOKEN, '--', '-qX1'])
+    expect(dashed.code, dashed.stderr).toBe(1)
+    expect(dashed.stderr).toContain('the relay answered 404: no regulation with id "-qX1"')
     const refused = await runToExit(['regulate', '--type', 'DELETE_ONLY', 'u-1', '--url', relay.url])
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain('the relay wants its admin token: pass --token or set CSB_RELAY_ADMIN_TOKEN')

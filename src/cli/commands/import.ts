@@ -5,7 +5,7 @@
 import { commandArgs } from '../args'
 import { firstWriteKey, relayUrl } from '../env'
 import { defaultCheckpointPath } from '../import/checkpoint'
-import { ImportError, runImport, type ImportProgress } from '../import/importer'
+import { ImportError, runImport, type ImportProgress, type ImportSummary } from '../import/importer'
 import { progressBar, progressLine } from '../import/progress'
 
 const HELP = `Usage: csb-relay import FILE [options]
@@ -21,6 +21,10 @@ Deduplicated: each event keeps its messageId; a line without one gets a determin
 a hash of the line, so events re-sent after an interruption are dropped by the relay's dedupe.
 Bad lines (invalid JSON, events the relay refuses) are reported with their line number and
 skipped; they never stop the import. sentAt is removed so each event keeps its own timestamp.
+User deletion requests (type "delete", as Segment archives hold them) are not imported: the
+relay runs deletions as regulations. Their userIds are written, one a line, beside the
+checkpoint (FILE.csb-import-checkpoint.deletions.txt); the summary says how many users and the
+csb-relay regulate --type DELETE_ONLY --file ... command to run once the import is done.
 
 Options:
   --write-key KEY        write key (default the first of $CSB_RELAY_WRITE_KEYS)
@@ -34,6 +38,17 @@ Options:
 
 Exit status: 0 when every valid line was imported (bad lines are reported, not fatal);
 1 when the import stopped (relay unreachable, write key refused): run it again to resume.`
+
+/** What to do about the user deletion requests the file holds (src/cli/import/deletions.ts). */
+export function deletionAdvice(summary: ImportSummary): string {
+  const users = `${summary.deletionUsers.toLocaleString('en-US')} user(s)`
+  const met = summary.deletions > 0 ? `${summary.deletions.toLocaleString('en-US')} user deletion request(s) (type "delete")` : 'The file\'s user deletion requests (type "delete")'
+  const shown = /^[\w./@:+-]+$/.test(summary.deletionsPath) ? summary.deletionsPath : `'${summary.deletionsPath.replace(/'/g, `'\\''`)}'`
+  return (
+    `${met} not imported: deletion requests run as regulations. The userIds of ${users} are in ${summary.deletionsPath}; ` +
+    `once the import is done, delete those users with:\n  csb-relay regulate --type DELETE_ONLY --file ${shown}`
+  )
+}
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = commandArgs('import', argv, {
@@ -116,6 +131,7 @@ export async function run(argv: string[]): Promise<number> {
     clearBar()
     if (summary.alreadyDone) {
       console.log(`${file} was already imported (${summary.lines.toLocaleString('en-US')} lines; checkpoint ${checkpointPath}). Nothing sent. Use --restart to import it again (the relay still drops messageIds it has seen within its dedupe window).`)
+      if (summary.deletionUsers > 0) console.log(deletionAdvice(summary))
       return 0
     }
     const rate = summary.seconds > 0 ? Math.round(summary.sent / summary.seconds) : summary.sent
@@ -123,6 +139,7 @@ export async function run(argv: string[]): Promise<number> {
       `Imported ${summary.sent.toLocaleString('en-US')} events from ${file} in ${summary.seconds.toFixed(1)} s (${rate.toLocaleString('en-US')} events/s)` +
         `${summary.resumed ? ', resumed from the checkpoint' : ''}; ${summary.bad} bad line(s) skipped. Duplicates are dropped by the relay.`
     )
+    if (summary.deletionUsers > 0) console.log(deletionAdvice(summary))
     return 0
   } catch (err) {
     clearBar()

@@ -12,7 +12,7 @@ const HELP = `Usage:
   csb-relay regulate --type TYPE USER_ID...     regulate these users (by userId)
   csb-relay regulate --type TYPE --file FILE    userIds from FILE, one a line ("-": standard input)
   csb-relay regulate list [--status S] [--limit N] [--json]
-  csb-relay regulate show ID [--json]
+  csb-relay regulate show ID [--json]          (an ID starting with "-": show -- ID)
 
 Types (Segment's regulations):
   SUPPRESS_ONLY          drop the users' new events (answered 200, never stored or delivered)
@@ -77,6 +77,9 @@ function readIds(file: string | undefined, args: string[]): string[] | string {
   return [...new Set(text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== ''))]
 }
 
+/** `show`'s argument as a command line takes it: an id starting with "-" (the relay makes none; an earlier version's store may hold some) after `--`. */
+export const showArgs = (id: string): string => (id.startsWith('-') ? `-- ${id}` : id)
+
 function typeOf(value: string): string | null {
   const type = value.toUpperCase().replace(/-/g, '_')
   return (REGULATION_TYPES as readonly string[]).includes(type) ? type : null
@@ -97,7 +100,7 @@ async function create(target: RelayTarget, type: string, ids: string[], wait: bo
   }
   if (!wait) {
     if (json) console.log(JSON.stringify({ regulateIds: made }))
-    else console.log(`It runs in the background; follow it: csb-relay regulate show ${made[0]}${made.length > 1 ? ' (and the others)' : ''}`)
+    else console.log(`It runs in the background; follow it: csb-relay regulate show ${showArgs(made[0]!)}${made.length > 1 ? ' (and the others)' : ''}`)
     return 0
   }
   const finished: RegulationView[] = []

@@ -63,6 +63,15 @@ describe('prepareLine', () => {
     expect(prepareLine('[1]')).toEqual({ problem: 'not a JSON object' })
     expect(prepareLine('{"userId":"u"}')).toEqual({ problem: 'event has no "type"' })
   })
+
+  it('gives a user deletion request\'s userId instead of an event, and says why one without a usable userId is skipped', () => {
+    expect(prepareLine('{"type":"delete","userId":"u-9","messageId":"d-1"}')).toEqual({ deletion: 'u-9' })
+    expect(prepareLine('{"type":"delete","userId":42}')).toEqual({ deletion: '42' })
+    expect(prepareLine('{"type":"delete","anonymousId":"a-1"}')).toEqual({
+      problem: 'user deletion request (type "delete") without a userId: users are deleted by userId; nothing to delete'
+    })
+    expect(prepareLine('{"type":"delete","userId":"two\\nlines"}')).toEqual({ problem: expect.stringMatching(/userId holds a line break: not imported; make its regulation with POST \/api\/regulations$/) })
+  })
 })
 
 describe('badIndices', () => {
@@ -178,6 +187,42 @@ describe('runImport', () => {
     const resumed = await runImport({ file, url: relay.url, writeKey: 'wk', checkpointPath, batchSize: 100 })
     expect(resumed).toMatchObject({ resumed: true, sent: 700 })
     expect(relay.seen.size).toBe(1000)
+    await relay.app.close()
+  })
+
+  it('sends no user deletion request: counts them apart and keeps their userIds, once each, beside the checkpoint; a resume adds to them, --restart starts them over', async () => {
+    const relay = await fakeRelay({ delayMs: 20 })
+    const file = path.join(dir, 'archive.jsonl')
+    const lines: string[] = []
+    for (let i = 1; i <= 300; i++) {
+      if (i % 50 === 0) lines.push(JSON.stringify({ type: 'delete', userId: `gone-${i % 100}`, messageId: `d-${i}` }))
+      else lines.push(JSON.stringify({ type: 'identify', userId: `u${i}`, traits: {} }))
+    }
+    lines.push(JSON.stringify({ type: 'delete', anonymousId: 'a-1' }))
+    fs.writeFileSync(file, lines.join('\n') + '\n')
+    const checkpointPath = path.join(dir, 'archive.csb-import-checkpoint.json')
+    const deletionsPath = path.join(dir, 'archive.csb-import-checkpoint.deletions.txt')
+    const controller = new AbortController()
+    const bad: Array<[number, string]> = []
+    const first = runImport(
+      { file, url: relay.url, writeKey: 'wk', checkpointPath, batchSize: 100, signal: controller.signal },
+      { progress: (p) => { if (p.sent >= 100) controller.abort() }, badLine: (b) => bad.push([b.line, b.problem]) }
+    )
+    await expect(first).rejects.toThrow(ImportError)
+    // Lines 50 and 100 were read before the checkpoint reached line 101: their userIds are kept.
+    expect(fs.readFileSync(deletionsPath, 'utf8')).toBe('gone-50\ngone-0\n')
+    const resumed = await runImport({ file, url: relay.url, writeKey: 'wk', checkpointPath, batchSize: 100 }, { badLine: (b) => bad.push([b.line, b.problem]) })
+    expect(resumed).toMatchObject({ resumed: true, sent: 194, deletions: 4, deletionUsers: 2, deletionsPath, bad: 1 })
+    expect([...relay.seen.keys()].some((id) => id.startsWith('d-'))).toBe(false)
+    expect(relay.seen.size).toBe(294)
+    expect(bad).toEqual([[301, expect.stringMatching(/without a userId/)]])
+    expect(fs.readFileSync(deletionsPath, 'utf8').split('\n').filter(Boolean)).toEqual(['gone-50', 'gone-0', 'gone-50', 'gone-0', 'gone-50', 'gone-0'])
+
+    const again = await runImport({ file, url: relay.url, writeKey: 'wk', checkpointPath })
+    expect(again).toMatchObject({ alreadyDone: true, deletions: 0, deletionUsers: 2 })
+    const restarted = await runImport({ file, url: relay.url, writeKey: 'wk', checkpointPath, restart: true })
+    expect(restarted).toMatchObject({ deletions: 6, deletionUsers: 2 })
+    expect(fs.readFileSync(deletionsPath, 'utf8').split('\n').filter(Boolean)).toHaveLength(6)
     await relay.app.close()
   })
 

@@ -6,11 +6,15 @@
  * Duplicates: each event keeps its messageId; a line without one gets a deterministic id from
  * a hash of the line, so a re-run (or a batch re-sent after an interruption) is dropped by the
  * relay's dedupe. Bad lines are reported with their number and skipped; they never stop it.
+ * User deletion requests (`type: "delete"`) are not imported but kept apart (deletions.ts).
  */
-import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { isGzipFile, readLines } from './lines'
 import { fileHead, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint'
+import { deletionsPathOf, DeletionRequests } from './deletions'
+import { prepareLine } from './prepare'
+
+export { deterministicMessageId, prepareLine } from './prepare'
 
 export interface ImportOptions {
   file: string
@@ -62,6 +66,11 @@ export interface ImportSummary {
   resumed: boolean
   sent: number
   bad: number
+  /** User deletion requests (`type: "delete"`) met in this run: not imported (deletions.ts). */
+  deletions: number
+  /** Distinct userIds in `deletionsPath`, from every run of this import. */
+  deletionUsers: number
+  deletionsPath: string
   lines: number
   seconds: number
   checkpointPath: string
@@ -79,39 +88,6 @@ interface Pending {
 const DEFAULTS = { batchSize: 500, batchBytes: 450 * 1024, maxAttempts: 12 }
 const BACKOFF_CAP_MS = 30_000
 
-/** The messageId a line without one gets: the same line always gets the same id. */
-export function deterministicMessageId(line: string): string {
-  return `import-${createHash('sha256').update(line.trim()).digest('hex').slice(0, 32)}`
-}
-
-/**
- * Prepares one line for import, or says why it cannot be imported.
- * `sentAt` is removed so the relay keeps each event's own timestamp (clock-skew correction
- * would move historical events to now); a missing timestamp is taken from the export's
- * originalTimestamp / sentAt / receivedAt.
- */
-export function prepareLine(text: string): { json: string } | { problem: string } | null {
-  const trimmed = text.trim()
-  if (trimmed === '') return null
-  let event: unknown
-  try {
-    event = JSON.parse(trimmed)
-  } catch (err) {
-    return { problem: `invalid JSON: ${(err as Error).message.slice(0, 120)}` }
-  }
-  if (!event || typeof event !== 'object' || Array.isArray(event)) return { problem: 'not a JSON object' }
-  const e = event as Record<string, unknown>
-  if (typeof e.type !== 'string' || e.type === '') return { problem: 'event has no "type"' }
-  if (e.messageId === undefined || e.messageId === null || e.messageId === '') e.messageId = deterministicMessageId(trimmed)
-  if (e.timestamp === undefined || e.timestamp === null) {
-    const when = e.originalTimestamp ?? e.sentAt ?? e.receivedAt
-    if (when !== undefined && when !== null) e.timestamp = when
-  }
-  delete e.sentAt
-  delete e.writeKey
-  return { json: JSON.stringify(e) }
-}
-
 export async function runImport(options: ImportOptions, hooks: ImportHooks = {}): Promise<ImportSummary> {
   const opts = { ...DEFAULTS, ...options }
   let stat: fs.Stats
@@ -121,6 +97,8 @@ export async function runImport(options: ImportOptions, hooks: ImportHooks = {})
     throw new ImportError(`cannot read ${opts.file}: ${(err as Error).message}`)
   }
   if (!stat.isFile()) throw new ImportError(`${opts.file} is not a file`)
+  const deletions = new DeletionRequests(deletionsPathOf(opts.checkpointPath), opts.restart === true)
+  const deletionsOf = () => ({ deletions: deletions.count, deletionUsers: deletions.users(), deletionsPath: deletions.file })
   const head = fileHead(opts.file)
   // A gzip file's checkpoint offset counts uncompressed bytes, so it is not compared with the file's size.
   const gzip = isGzipFile(opts.file)
@@ -137,7 +115,7 @@ export async function runImport(options: ImportOptions, hooks: ImportHooks = {})
     }
     checkpoint = { ...previous, file: opts.file }
     if (previous.done && (gzip || previous.offset === stat.size)) {
-      return { file: opts.file, alreadyDone: true, resumed: false, sent: 0, bad: 0, lines: previous.line, seconds: 0, checkpointPath: opts.checkpointPath }
+      return { file: opts.file, alreadyDone: true, resumed: false, sent: 0, bad: 0, ...deletionsOf(), lines: previous.line, seconds: 0, checkpointPath: opts.checkpointPath }
     }
   }
 
@@ -168,6 +146,7 @@ export async function runImport(options: ImportOptions, hooks: ImportHooks = {})
     }
     batch = []
     batchBytes = 0
+    deletions.save()
     checkpoint = {
       ...checkpoint,
       offset: end,
@@ -243,6 +222,7 @@ export async function runImport(options: ImportOptions, hooks: ImportHooks = {})
   for await (const line of readLines(opts.file, { offset: checkpoint.offset, line: checkpoint.line })) {
     const prepared = prepareLine(line.text)
     if (prepared && 'problem' in prepared) bad(line.number, prepared.problem)
+    else if (prepared && 'deletion' in prepared) deletions.add(prepared.deletion)
     else if (prepared) {
       const bytes = Buffer.byteLength(prepared.json)
       if (batch.length > 0 && (batch.length >= opts.batchSize || batchBytes + bytes + 1 > opts.batchBytes)) await flush(lastEnd, lastLine)
@@ -262,6 +242,7 @@ export async function runImport(options: ImportOptions, hooks: ImportHooks = {})
     resumed,
     sent: run.sent,
     bad: run.bad,
+    ...deletionsOf(),
     lines: lastLine,
     seconds: (Date.now() - startedAt) / 1000,
     checkpointPath: opts.checkpointPath

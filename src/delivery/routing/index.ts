@@ -12,12 +12,14 @@ import { compileConsentCheck, CONSENT_SKIP_REASON, type ConsentMap } from './con
 export { RoutingConfigError, DEFAULT_INTEGRATION_NAMES, CONSENT_SKIP_REASON, type ConsentMap }
 
 /**
- * The skip reason of a `delete` event: a user deletion request Segment's Webhooks destinations
- * forward. The relay's user deletion (the privacy work) is what should run for it; until then the
- * request is kept, visible, with this reason.
+ * The skip reason of a `delete` event in the queue: a user deletion request Segment's Webhooks
+ * destinations forward. Ingest turns such requests into regulations and never stores them, so
+ * only one an earlier version of the relay stored reaches delivery; it is kept, visible, with
+ * this reason, which says how to run the deletion it asked for.
  */
 export const USER_DELETION_SKIP_REASON =
-  'user deletion request (type "delete"): user deletion is not yet supported by the relay; nothing was deleted or sent'
+  'user deletion request (type "delete") stored by an earlier version of the relay: not delivered, and nothing was deleted; ' +
+  'deletion requests run as regulations: run `csb-relay regulate --type DELETE_ONLY USER_ID` for its userId'
 
 export type RouteResult =
   /** `event` is the input itself when no filter changed it, else a copy; the input is never mutated. */

@@ -141,7 +141,11 @@ export interface StoreQueue {
    * Returns how many events it made due.
    */
   expediteRetries(options: ExpediteOptions): Promise<number>
-  /** Makes matching dead letters pending again (attempts reset); returns how many. */
+  /**
+   * Makes matching dead letters pending again (attempts reset); returns how many. A dead letter
+   * whose `userId` is suppressed (StoreRegulations) is left as it is: suppression is never undone
+   * by a replay.
+   */
   replay(filter: ReplayFilter): Promise<number>
 
   /** Deletes finished events older than the retention and dedupe entries older than the window. */

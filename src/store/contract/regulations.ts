@@ -73,12 +73,25 @@ export interface StoreRegulations {
    * `claimMs`; oldest first. Two instances never hold one regulation at once.
    */
   claimRegulations(owner: string, claimMs: number, limit: number): Promise<Regulation[]>
+  /**
+   * Holds a RUNNING regulation `owner` claimed for `claimMs` from now. Resolves false when
+   * `owner` no longer holds it (another instance claimed it after `owner`'s claim ran out, it
+   * finished, or it was released): the caller stops working on it. A claim that ran out and
+   * nobody took is still `owner`'s and is renewed.
+   */
+  renewRegulationClaim(id: string, owner: string, claimMs: number): Promise<boolean>
+  /**
+   * Lets `owner`'s claim go, so any instance may claim the regulation at once (a runner that
+   * stops half-way). Resolves false, changing nothing, when `owner` does not hold it.
+   */
+  releaseRegulationClaim(id: string, owner: string): Promise<boolean>
 
   /**
    * Adds user ids to the suppression list. From the commit on, events whose `userId` is on the
    * list never enter the queue (enqueue, admit and the move of admitted events drop them and
    * count them in `suppressedEvents`), on every instance sharing the store; the user's
-   * unfinished delivery rows are skipped with the reason `reason`. Resolves with how many ids
+   * unfinished delivery rows are skipped with the reason `reason`, and so are their dead letters
+   * (keeping their finish time), so that no replay delivers them. Resolves with how many ids
    * were not on the list before.
    */
   suppress(userIds: string[], reason: string): Promise<number>

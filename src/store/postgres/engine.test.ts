@@ -48,6 +48,24 @@ if (base) {
       for (const store of [...stores, again]) await store.close()
     })
 
+    it('a dead letter of a suppressed user that suppress did not close (one failed half-way) is not replayed', async () => {
+      const url = await freshUrl()
+      const store = await openStore(url)
+      const event = (userId: string) => ({ source: 's', messageId: `m-${userId}`, orderingKey: userId, type: 'track', event: { type: 'track', messageId: `m-${userId}`, userId }, receivedAt: new Date() })
+      const [u, v] = await store.enqueue([event('u'), event('v')])
+      await store.deadLetter([u, v].map((r) => ({ id: r.id, reason: 'HTTP 400' })))
+      // On the list, its dead letter left as it was.
+      const client = new pg.Client({ connectionString: base })
+      await client.connect()
+      await client.query(`INSERT INTO "${schemas[schemas.length - 1]}".suppressed_users (user_id, since) VALUES ('u', 0)`)
+      await client.end()
+      expect(await store.replay({ all: true })).toBe(1)
+      expect(await store.replay({ ids: [u.id] })).toBe(0)
+      expect((await store.get(u.id))!.status).toBe('dead')
+      expect((await store.get(v.id))!.status).toBe('pending')
+      await store.close()
+    })
+
     it('rejects a schema name that is not a plain identifier', async () => {
       await expect(openStore(`${base}${base!.includes('?') ? '&' : '?'}schema=bad;drop`)).rejects.toThrow(/plain identifier/)
     })

@@ -20,8 +20,8 @@ import { getMeta, setMeta, setMetaIfAbsent } from './meta'
 import { admitNames, listNames } from './names'
 import { pruneChunk } from './prune'
 import { purgeChunk, PURGE_CHUNK, rowsOfUsers, unlinkIdentities } from './purge'
-import { claimRegulations, createRegulation, getRegulation, listRegulations, updateRegulation } from './regulations'
-import { addSuppressed, removeSuppressed, skipSuppressed, suppressedAmong, suppressedEvents } from './suppress'
+import { claimRegulations, createRegulation, getRegulation, listRegulations, releaseRegulationClaim, renewRegulationClaim, updateRegulation } from './regulations'
+import { addSuppressed, closeDeadLetters, removeSuppressed, skipSuppressed, suppressedAmong, suppressedEvents } from './suppress'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
 import { checkSchemaName, migrate, quoteIdent } from './schema'
@@ -244,11 +244,20 @@ export class PostgresStore implements Store {
     return this.once(() => claimRegulations(this.q, this.options, owner, claimMs, limit))
   }
 
-  /** The ids in first (suppress.ts says why under a lock), then the users' unfinished rows skipped. */
+  renewRegulationClaim(id: string, owner: string, claimMs: number): Promise<boolean> {
+    return this.once(() => renewRegulationClaim(this.q, this.options, id, owner, claimMs))
+  }
+
+  releaseRegulationClaim(id: string, owner: string): Promise<boolean> {
+    return this.once(() => releaseRegulationClaim(this.q, id, owner))
+  }
+
+  /** The ids in first (suppress.ts says why under a lock), then the users' dead letters and unfinished rows skipped. */
   async suppress(userIds: string[], reason: string): Promise<number> {
     const ids = checkUserIds(userIds)
     if (ids.length === 0) return 0
     const added = await this.tx((client) => addSuppressed(client, this.options, ids))
+    await this.tx((client) => closeDeadLetters(client, this.options, ids, reason))
     await this.tx((client) => skipSuppressed(client, this.options, ids, reason))
     return added
   }

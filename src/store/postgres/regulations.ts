@@ -1,6 +1,6 @@
 import type { ResolvedStoreOptions } from '../options'
 import {
-  addCounts, checkNewRegulation, checkUpdate, emptyCounts, listLimit, newRegulationId, REGULATION_COLUMNS, toRegulation, type RegulationRow
+  addCounts, checkNewRegulation, checkUpdate, claimUntil, emptyCounts, listLimit, newRegulationId, REGULATION_COLUMNS, toRegulation, type RegulationRow
 } from '../regulations'
 import type { NewRegulation, Regulation, RegulationStatus, RegulationUpdate } from '../types'
 import type { Queryable } from './context'
@@ -63,9 +63,26 @@ export async function claimRegulations(db: Queryable, options: ResolvedStoreOpti
      )
      UPDATE regulations r SET claim_owner = $3, claimed_until = $4 FROM picked WHERE r.seq = picked.seq
      RETURNING r.seq, ${REGULATION_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}`,
-    [now, n, owner, now + Math.max(0, Number.isFinite(claimMs) ? claimMs : 0)]
+    [now, n, owner, claimUntil(now, claimMs)]
   )
   return (rows as Array<RegulationRow & { seq: number }>)
     .sort((a, b) => Number(a.created_at) - Number(b.created_at) || a.seq - b.seq)
     .map(toRegulation)
+}
+
+/** One statement: a claim taken meanwhile holds the row's lock until it commits, then has changed the owner. */
+export async function renewRegulationClaim(db: Queryable, options: ResolvedStoreOptions, id: string, owner: string, claimMs: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE regulations SET claimed_until = $3 WHERE id = $1 AND status = 'RUNNING' AND claim_owner = $2`,
+    [id, owner, claimUntil(options.now(), claimMs)]
+  )
+  return (rowCount ?? 0) > 0
+}
+
+export async function releaseRegulationClaim(db: Queryable, id: string, owner: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE regulations SET claim_owner = NULL, claimed_until = NULL WHERE id = $1 AND status = 'RUNNING' AND claim_owner = $2`,
+    [id, owner]
+  )
+  return (rowCount ?? 0) > 0
 }

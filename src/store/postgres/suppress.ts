@@ -13,7 +13,8 @@ import type { ResolvedStoreOptions } from '../options'
 import { checkUserIds } from '../regulations'
 import { cleanText } from '../rows'
 import { fromSkip } from '../settlement'
-import type { Queryable } from './context'
+import { Tally } from '../tally'
+import { writeTally, type Queryable } from './context'
 import { EVENT_JSON } from './purge'
 import { settle } from './settle'
 
@@ -28,6 +29,32 @@ export async function addSuppressed(client: Queryable, options: ResolvedStoreOpt
     [ids, options.now()]
   )
   return rowCount ?? 0
+}
+
+/**
+ * The users' dead letters become skipped with the reason, so no replay delivers them (replay.ts
+ * also leaves alone any a suppressed user still has). A dead letter keeps its finish time:
+ * retention keeps it no longer than it would have. Its own transaction, after the ids committed
+ * and before the unfinished rows are skipped: a replay that revived one of them before this
+ * locked it has committed by then, and that scan finds the row pending.
+ */
+export async function closeDeadLetters(client: Queryable, options: ResolvedStoreOptions, ids: string[], reason: string): Promise<void> {
+  const { rows: closed } = await client.query<{ destination: string; n: number }>(
+    `WITH closed AS (
+       UPDATE events SET status = 'skipped', last_error = $2, updated_at = $3
+        WHERE id IN (SELECT id FROM events WHERE status = 'dead' AND (${EVENT_JSON} ->> 'userId') IN (SELECT unnest($1::text[])) ORDER BY id FOR UPDATE)
+          AND status = 'dead'
+       RETURNING destination
+     )
+     SELECT destination, count(*)::int AS n FROM closed GROUP BY destination`,
+    [ids, reason, options.now()]
+  )
+  const tally = new Tally()
+  for (const { destination, n } of closed) {
+    tally.total(destination, 'dead', -n)
+    tally.total(destination, 'skipped', n)
+  }
+  await writeTally(client, tally)
 }
 
 /**

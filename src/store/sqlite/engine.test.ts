@@ -128,6 +128,25 @@ describe('SQLite engine', () => {
     check.close()
   })
 
+  it('a dead letter of a suppressed user that suppress did not close (an earlier version\'s store) is not replayed', async () => {
+    const file = path.join(dir, 'suppressed-dead.db')
+    const one = await openStore(file)
+    const event = (userId: string) => ({ source: 's', messageId: `m-${userId}`, orderingKey: userId, type: 'track', event: { type: 'track', messageId: `m-${userId}`, userId }, receivedAt: new Date() })
+    const [u, v] = await one.enqueue([event('u'), event('v')])
+    await one.deadLetter([u, v].map((r) => ({ id: r.id, reason: 'HTTP 400' })))
+    await one.close()
+    // On the list, its dead letter left as it was.
+    const raw = new Database(file)
+    raw.prepare('INSERT INTO suppressed_users (user_id, since) VALUES (?, ?)').run('u', Date.now())
+    raw.close()
+    const two = await openStore(file)
+    expect(await two.replay({ all: true })).toBe(1)
+    expect(await two.replay({ ids: [u.id] })).toBe(0)
+    expect((await two.get(u.id))!.status).toBe('dead')
+    expect((await two.get(v.id))!.status).toBe('pending')
+    await two.close()
+  })
+
   it('rejects an empty URL with a message', async () => {
     await expect(openStore('')).rejects.toThrow(/empty/)
     await expect(openStore('sqlite:')).rejects.toThrow(/no path/)

@@ -25,7 +25,9 @@ import { pruneChunk } from './prune'
 import { purgeUsers } from './purge'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
-import { claimRegulations, createRegulation, getRegulation, listRegulations, updateRegulation } from './regulations'
+import {
+  claimRegulations, createRegulation, getRegulation, listRegulations, releaseRegulationClaim, renewRegulationClaim, updateRegulation
+} from './regulations'
 import { completeEvents, deadLetterEvents, retryEvents, skipEvents } from './settle'
 import { suppressedAmong, suppressUsers, unsuppressUsers } from './suppress'
 import { WalSync } from './wal-sync'
@@ -239,6 +241,14 @@ export class SqliteStore implements Store {
 
   async claimRegulations(owner: string, claimMs: number, limit: number): Promise<Regulation[]> {
     return this.write(() => claimRegulations(this.ctx, owner, claimMs, limit))
+  }
+
+  async renewRegulationClaim(id: string, owner: string, claimMs: number): Promise<boolean> {
+    return this.write(() => renewRegulationClaim(this.ctx, id, owner, claimMs))
+  }
+
+  async releaseRegulationClaim(id: string, owner: string): Promise<boolean> {
+    return this.write(() => releaseRegulationClaim(this.ctx, id, owner))
   }
 
   async suppress(userIds: string[], reason: string): Promise<number> {

@@ -227,6 +227,14 @@ export class WorkerSqliteStore implements Store {
     return this.call('claimRegulations', [owner, claimMs, limit])
   }
 
+  renewRegulationClaim(id: string, owner: string, claimMs: number): Promise<boolean> {
+    return this.call('renewRegulationClaim', [id, owner, claimMs])
+  }
+
+  releaseRegulationClaim(id: string, owner: string): Promise<boolean> {
+    return this.call('releaseRegulationClaim', [id, owner])
+  }
+
   suppress(userIds: string[], reason: string): Promise<number> {
     return this.call('suppress', [userIds, reason])
   }

@@ -1,5 +1,5 @@
 import {
-  addCounts, checkNewRegulation, checkUpdate, emptyCounts, listLimit, newRegulationId, REGULATION_COLUMNS, toRegulation, type RegulationRow
+  addCounts, checkNewRegulation, checkUpdate, claimUntil, emptyCounts, listLimit, newRegulationId, REGULATION_COLUMNS, toRegulation, type RegulationRow
 } from '../regulations'
 import { cleanOptional } from '../rows'
 import type { NewRegulation, Regulation, RegulationStatus, RegulationUpdate } from '../types'
@@ -60,7 +60,7 @@ export function claimRegulations(ctx: SqliteContext, owner: string, claimMs: num
   const n = Math.max(0, Math.floor(Number.isFinite(limit) ? limit : 0))
   if (n === 0) return []
   const now = ctx.options.now()
-  const until = now + Math.max(0, Number.isFinite(claimMs) ? claimMs : 0)
+  const until = claimUntil(now, claimMs)
   const rows = ctx
     .q<RegulationRow & { seq: number }>(
       `SELECT seq, ${REGULATION_COLUMNS} FROM regulations INDEXED BY regulations_running
@@ -70,4 +70,19 @@ export function claimRegulations(ctx: SqliteContext, owner: string, claimMs: num
   const claim = ctx.q('UPDATE regulations SET claim_owner = ?, claimed_until = ? WHERE seq = ?')
   for (const row of rows) claim.run(cleanOptional(owner), until, row.seq)
   return rows.map(toRegulation)
+}
+
+/** Inside a write, as claims are: a claim taken meanwhile has changed the owner and the row no longer matches. */
+export function renewRegulationClaim(ctx: SqliteContext, id: string, owner: string, claimMs: number): boolean {
+  const { changes } = ctx
+    .q(`UPDATE regulations SET claimed_until = ? WHERE id = ? AND status = 'RUNNING' AND claim_owner = ?`)
+    .run(claimUntil(ctx.options.now(), claimMs), id, cleanOptional(owner))
+  return changes > 0
+}
+
+export function releaseRegulationClaim(ctx: SqliteContext, id: string, owner: string): boolean {
+  const { changes } = ctx
+    .q(`UPDATE regulations SET claim_owner = NULL, claimed_until = NULL WHERE id = ? AND status = 'RUNNING' AND claim_owner = ?`)
+    .run(id, cleanOptional(owner))
+  return changes > 0
 }

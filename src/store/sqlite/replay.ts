@@ -2,6 +2,7 @@ import { cleanOptional, parseId } from '../rows'
 import { Tally } from '../tally'
 import type { ReplayFilter } from '../types'
 import { keyId, refreshKey, splitKeyId, writeTally, type SqliteContext } from './context'
+import { EVENT_DOC } from './suppress'
 
 interface Target {
   id: number
@@ -9,12 +10,21 @@ interface Target {
   ordering_key: string
 }
 
-const MATCH = `status = 'dead' AND (? IS NULL OR instr(COALESCE(last_error, ''), ?) > 0) AND (? IS NULL OR destination = ?)`
+/**
+ * A suppressed user's dead letter is never replayed: suppress closes them (suppress.ts), and one
+ * still dead (a store an earlier version of the relay suppressed in) stays dead rather than being
+ * delivered.
+ */
+const NOT_SUPPRESSED = `NOT (EXISTS (SELECT 1 FROM suppressed_users) AND json_valid(${EVENT_DOC})
+  AND json_extract(${EVENT_DOC}, '$.userId') IN (SELECT user_id FROM suppressed_users))`
+
+const MATCH = `status = 'dead' AND (? IS NULL OR instr(COALESCE(last_error, ''), ?) > 0) AND (? IS NULL OR destination = ?) AND ${NOT_SUPPRESSED}`
 
 /**
- * Makes matching dead letters pending again with attempts reset. An event keeps its id, so it
- * goes back into its key's queue at its destination at its original position: ahead of any
- * later event of that key not yet leased (a lease in progress finishes first).
+ * Makes matching dead letters (but a suppressed user's) pending again with attempts reset. An
+ * event keeps its id, so it goes back into its key's queue at its destination at its original
+ * position: ahead of any later event of that key not yet leased (a lease in progress finishes
+ * first).
  */
 export function replayEvents(ctx: SqliteContext, filter: ReplayFilter): number {
   const now = ctx.options.now()

@@ -1,6 +1,7 @@
 import { checkUserIds } from '../regulations'
 import { cleanText } from '../rows'
-import type { SqliteContext } from './context'
+import { Tally } from '../tally'
+import { writeTally, type SqliteContext } from './context'
 import { skipEvents } from './settle'
 
 /**
@@ -10,24 +11,41 @@ import { skipEvents } from './settle'
 export const EVENT_DOC = "replace(event, '\\u0000', '\\ufffd')"
 
 /**
- * Unfinished delivery rows whose event's `userId` is one of `ids` (a scan of the rows: a rare
+ * Delivery rows in `status` whose event's `userId` is one of `ids` (a scan of the rows: a rare
  * operation, not worth an index on the ingest path). Rows whose text is not JSON (none should
  * be) are passed over rather than failing the scan.
  */
-export function pendingRowsOf(ctx: SqliteContext, ids: string[]): number[] {
+function rowsOf(ctx: SqliteContext, status: 'pending' | 'dead', ids: string[]): Array<{ id: number; destination: string }> {
   return ctx
-    .q<{ id: number }>(
-      `SELECT id FROM events WHERE status = 'pending' AND json_valid(${EVENT_DOC})
+    .q<{ id: number; destination: string }>(
+      `SELECT id, destination FROM events WHERE status = ? AND json_valid(${EVENT_DOC})
           AND json_extract(${EVENT_DOC}, '$.userId') IN (SELECT value FROM json_each(?)) ORDER BY id`
     )
-    .all(JSON.stringify(ids))
-    .map((r) => r.id)
+    .all(status, JSON.stringify(ids))
+}
+
+/**
+ * The users' dead letters become skipped with the reason, so no replay delivers them (replay.ts
+ * also leaves alone any a suppressed user still has). Their finish time stays: retention keeps
+ * them no longer than it would have kept the dead letters.
+ */
+function closeDeadLetters(ctx: SqliteContext, ids: string[], reason: string): void {
+  const close = ctx.q(`UPDATE events SET status = 'skipped', last_error = ?, updated_at = ? WHERE id = ?`)
+  const now = ctx.options.now()
+  const tally = new Tally()
+  for (const row of rowsOf(ctx, 'dead', ids)) {
+    close.run(cleanText(reason), now, row.id)
+    tally.total(row.destination, 'dead', -1)
+    tally.total(row.destination, 'skipped', 1)
+  }
+  writeTally(ctx, tally)
 }
 
 /**
  * Inside one write: adds the users to the list (enqueue drops their events from this commit
- * on) and skips their unfinished rows as `skip` does (a lease held on one is released; its
- * holder's outcome is then ignored, the row being finished). Returns the ids new to the list.
+ * on), skips their unfinished rows as `skip` does (a lease held on one is released; its
+ * holder's outcome is then ignored, the row being finished) and their dead letters likewise.
+ * Returns the ids new to the list.
  */
 export function suppressUsers(ctx: SqliteContext, userIds: string[], reason: string): number {
   const ids = checkUserIds(userIds)
@@ -37,7 +55,8 @@ export function suppressUsers(ctx: SqliteContext, userIds: string[], reason: str
   let added = 0
   for (const id of ids) added += insert.run(id, now).changes
   if (added > 0) ctx.suppression.changed()
-  skipEvents(ctx, pendingRowsOf(ctx, ids).map((id) => ({ id: String(id), reason })))
+  skipEvents(ctx, rowsOf(ctx, 'pending', ids).map((row) => ({ id: String(row.id), reason })))
+  closeDeadLetters(ctx, ids, reason)
   return added
 }
 

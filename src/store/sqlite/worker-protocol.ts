@@ -25,7 +25,7 @@ export const HOSTED_VERBS = [
   'lease', 'extendLease', 'complete', 'skip', 'retryLater', 'deadLetter', 'replay', 'expediteRetries',
   'counts', 'get', 'list', 'stats', 'reasons', 'latencyPercentile',
   'linkIdentities', 'accountsFor', 'getMeta', 'setMeta', 'setMetaIfAbsent', 'admitNames', 'listNames', 'prune',
-  'createRegulation', 'getRegulation', 'listRegulations', 'updateRegulation', 'claimRegulations',
+  'createRegulation', 'getRegulation', 'listRegulations', 'updateRegulation', 'claimRegulations', 'renewRegulationClaim', 'releaseRegulationClaim',
   'suppress', 'unsuppress', 'suppressedAmong', 'suppressedEvents', 'purgeUsers'
 ] as const
 export type HostedVerb = (typeof HOSTED_VERBS)[number]

@@ -16,6 +16,7 @@ import { regulationRaceTests } from './regulation-races'
 import { regulationTests } from './regulations'
 import { replayTests } from './replay'
 import { retentionTests } from './retention'
+import { suppressedRowsTests } from './suppressed-rows'
 import { suppressionTests } from './suppression'
 
 export { newEvent, T0, TestClock, type StoreHarness } from './harness'
@@ -34,6 +35,7 @@ export function storeConformance(harness: StoreHarness): void {
     retentionTests(suite)
     regulationTests(suite)
     suppressionTests(suite)
+    suppressedRowsTests(suite)
     purgeTests(suite)
     regulationRaceTests(suite)
   })

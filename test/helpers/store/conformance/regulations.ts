@@ -1,4 +1,4 @@
-/** Regulation records: create, get, list, update, and claims no two instances hold at once. */
+/** Regulation records: create, get, list, update, and claims (renewed, released) no two instances hold at once. */
 import { describe, expect } from 'vitest'
 import type { Regulation } from '../../../../src/store/types'
 import { MINUTE, SECOND, type Suite } from './harness'
@@ -14,7 +14,8 @@ export function regulationTests(suite: Suite): void {
       const store = await open()
       const created = await store.createRegulation({ type: 'SUPPRESS_WITH_DELETE', subjectIds: ['u1', 'u2', 'u1'], origin: 'api' })
       expect(created).toEqual({
-        id: expect.stringMatching(/^[A-Za-z0-9_-]{16,}$/), type: 'SUPPRESS_WITH_DELETE', subjectType: 'USER_ID', subjectIds: ['u1', 'u2'],
+        // URL-safe, and never starting with "-", which a command line would read as an option.
+        id: expect.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{15,}$/), type: 'SUPPRESS_WITH_DELETE', subjectType: 'USER_ID', subjectIds: ['u1', 'u2'],
         status: 'RUNNING', origin: 'api', createdAt: clock.date(), finishedAt: null, counts: ZERO, error: null
       })
       expect(await store.getRegulation(created.id)).toEqual(created)
@@ -78,6 +79,72 @@ export function regulationTests(suite: Suite): void {
       await store.updateRegulation(made[1].id, { status: 'FINISHED' })
       clock.advance(MINUTE)
       expect(idsOf(await store.claimRegulations('d', MINUTE, 10))).toEqual([made[2].id])
+    })
+
+    test('the holder renews its claim: it keeps the regulation past the first claim\'s end; another owner cannot renew it', async () => {
+      const store = await open()
+      const { id } = await store.createRegulation({ type: 'DELETE_ONLY', subjectIds: ['u'], origin: 'api' })
+      expect(idsOf(await store.claimRegulations('a', MINUTE, 10))).toEqual([id])
+      clock.advance(40 * SECOND)
+      expect(await store.renewRegulationClaim(id, 'a', MINUTE)).toBe(true)
+      expect(await store.renewRegulationClaim(id, 'b', MINUTE)).toBe(false)
+      // 80 s after the claim: past the first claim's end, within the renewed one.
+      clock.advance(40 * SECOND)
+      expect(await store.claimRegulations('b', MINUTE, 10)).toEqual([])
+      clock.advance(20 * SECOND)
+      expect(idsOf(await store.claimRegulations('b', MINUTE, 10))).toEqual([id])
+    })
+
+    test('a renewal fails once another owner took the claim, the regulation finished, or it was never claimed', async () => {
+      const store = await open()
+      const taken = await store.createRegulation({ type: 'DELETE_ONLY', subjectIds: ['u1'], origin: 'api' })
+      const never = await store.createRegulation({ type: 'DELETE_ONLY', subjectIds: ['u2'], origin: 'api' })
+      expect(idsOf(await store.claimRegulations('a', MINUTE, 1))).toEqual([taken.id])
+      clock.advance(MINUTE)
+      // a's claim ran out and nobody took it: still a's to renew.
+      expect(await store.renewRegulationClaim(taken.id, 'a', MINUTE)).toBe(true)
+      clock.advance(MINUTE)
+      expect(idsOf(await store.claimRegulations('b', MINUTE, 1))).toEqual([taken.id])
+      expect(await store.renewRegulationClaim(taken.id, 'a', MINUTE)).toBe(false)
+      expect(await store.renewRegulationClaim(taken.id, 'b', MINUTE)).toBe(true)
+      await store.updateRegulation(taken.id, { status: 'FINISHED' })
+      expect(await store.renewRegulationClaim(taken.id, 'b', MINUTE)).toBe(false)
+      expect(await store.renewRegulationClaim(never.id, 'a', MINUTE)).toBe(false)
+      expect(await store.renewRegulationClaim('no-such-id', 'a', MINUTE)).toBe(false)
+    })
+
+    test('a released claim lets another owner claim at once; only the holder releases', async () => {
+      const store = await open()
+      const { id } = await store.createRegulation({ type: 'SUPPRESS_ONLY', subjectIds: ['u'], origin: 'api' })
+      expect(idsOf(await store.claimRegulations('a', 15 * MINUTE, 10))).toEqual([id])
+      expect(await store.releaseRegulationClaim(id, 'b')).toBe(false)
+      expect(await store.claimRegulations('b', MINUTE, 10)).toEqual([])
+      expect(await store.releaseRegulationClaim(id, 'a')).toBe(true)
+      expect(await store.renewRegulationClaim(id, 'a', MINUTE)).toBe(false)
+      expect(idsOf(await store.claimRegulations('b', MINUTE, 10))).toEqual([id])
+      expect(await store.releaseRegulationClaim(id, 'a')).toBe(false)
+      expect(await store.claimRegulations('c', MINUTE, 10)).toEqual([])
+      await store.updateRegulation(id, { status: 'FINISHED' })
+      expect(await store.releaseRegulationClaim(id, 'b')).toBe(false)
+      expect(await store.getRegulation(id)).toMatchObject({ status: 'FINISHED' })
+    })
+
+    test('renewals racing a claim on another instance: exactly one owner holds the regulation', async () => {
+      const { store: one, url } = await openFresh()
+      const two = await open(url)
+      const { id } = await one.createRegulation({ type: 'DELETE_ONLY', subjectIds: ['u'], origin: 'api' })
+      for (let round = 0; round < 6; round++) {
+        const holder = `holder-${round}`
+        expect(idsOf(await (round % 2 ? one : two).claimRegulations(holder, MINUTE, 1))).toEqual([id])
+        clock.advance(MINUTE)
+        const [renewed, claimed] = await Promise.all([
+          (round % 2 ? two : one).renewRegulationClaim(id, holder, MINUTE),
+          (round % 2 ? one : two).claimRegulations(`thief-${round}`, MINUTE, 1)
+        ])
+        // Either the renewal came first (the thief finds it held) or the thief did (the renewal fails).
+        expect(renewed).toBe(claimed.length === 0)
+        await (renewed ? one.releaseRegulationClaim(id, holder) : two.releaseRegulationClaim(id, `thief-${round}`))
+      }
     })
 
     test('two instances claiming at once never hold one regulation both', async () => {
