@@ -46,6 +46,8 @@ describe('request clients shared across runs (RelayDestination)', () => {
       const sent = sandbox.requests({ path: '/api/v1_1/user' })
       expect(sent.map((q) => (q.body as { user_id: string }).user_id)).toEqual(['u1', 'u2', 'u3', 'u4'])
       expect(sent.map((q) => q.headers.authorization)).toEqual(['Bearer key-one', 'Bearer key-one', 'Bearer key-two', 'Bearer key-one'])
+      for (const q of sent) expect(q.headers['user-agent']).toBe('Segment (Actions)')
+      // Each run captured its own exchange (request and response), credentials redacted.
       for (const [r, user, status] of [[r1, 'u1', 200], [r2, 'u2', 200], [r3, 'u3', 401], [r4, 'u4', 200]] as const) {
         const x = r.results[0].exchanges
         expect(x).toHaveLength(1)

@@ -72,46 +72,6 @@ describe('samples', () => {
   })
 })
 
-describe('runs with different settings (RelayDestination)', () => {
-  it('each request carries its own run\'s settings and is captured by its own run', async () => {
-    const { startSandbox } = await import('../sandbox')
-    const { default: csbDestination } = await import('../destination')
-    const { runSubscriptions } = await import('./attempt')
-    const { instrumentDefinition, RelayDestination } = await import('./actions-core')
-    const { compileSubscriptions, defaultSubscriptions } = await import('./subscriptions')
-    const sandbox = await startSandbox({ port: 0, apiKey: 'key-one' })
-    try {
-      let timeout = 2000
-      const destination = new RelayDestination(instrumentDefinition(csbDestination, { timeoutMs: () => timeout }))
-      const subs = compileSubscriptions(defaultSubscriptions(csbDestination), csbDestination).filter((s) => s.partnerAction === 'identifyUser')
-      const identify = (userId: string) => ({ type: 'identify', userId, traits: { account_id: 'acc-1' }, messageId: userId })
-      const one = { apiKey: 'key-one', baseUrl: sandbox.url }
-      const two = { apiKey: 'key-two', baseUrl: sandbox.url }
-
-      const r1 = await runSubscriptions(destination, identify('u1'), one, subs)
-      const r2 = await runSubscriptions(destination, identify('u2'), one, subs)
-      const r3 = await runSubscriptions(destination, identify('u3'), two, subs)
-      timeout = 3000
-      const r4 = await runSubscriptions(destination, identify('u4'), one, subs)
-
-      const sent = sandbox.requests({ path: '/api/v1_1/user' })
-      expect(sent.map((q) => (q.body as { user_id: string }).user_id)).toEqual(['u1', 'u2', 'u3', 'u4'])
-      expect(sent.map((q) => q.headers.authorization)).toEqual(['Bearer key-one', 'Bearer key-one', 'Bearer key-two', 'Bearer key-one'])
-      for (const q of sent) expect(q.headers['user-agent']).toBe('Segment (Actions)')
-      // Each run captured its own exchange (request and response), credentials redacted.
-      for (const [r, user, status] of [[r1, 'u1', 200], [r2, 'u2', 200], [r3, 'u3', 401], [r4, 'u4', 200]] as const) {
-        const x = r.results[0].exchanges
-        expect(x).toHaveLength(1)
-        expect((x[0].request.body as { user_id: string }).user_id).toBe(user)
-        expect(x[0].request.headers.authorization).toBe('[redacted]')
-        expect(x[0].response?.status).toBe(status)
-      }
-    } finally {
-      await sandbox.close()
-    }
-  })
-})
-
 describe('RelayDestination', () => {
   it('refuses a definition that is not instrumented (its requests could not be captured)', async () => {
     const { default: csbDestination } = await import('../destination')
