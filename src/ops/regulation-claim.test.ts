@@ -83,6 +83,30 @@ describe('the regulation runner\'s claim', () => {
     expect(store.purges).toHaveLength(2)
   })
 
+  it('outlasted by a purge that holds every write back (SQLite\'s VACUUM), is still held: the runner finishes the regulation', async () => {
+    fakeTime()
+    const store = fakeRegulations()
+    const warnings: string[] = []
+    // The purge takes 90 s against a 30 s claim, and the renewals wait behind it, as writes wait
+    // behind a VACUUM; then they succeed (nobody else could claim meanwhile).
+    let stall: Promise<void> = Promise.resolve()
+    const purge = store.purgeUsers.bind(store)
+    store.purgeUsers = async (ids) => {
+      stall = new Promise((resolve) => setTimeout(resolve, 90_000))
+      await stall
+      return purge(ids)
+    }
+    const renew = store.renewRegulationClaim.bind(store)
+    store.renewRegulationClaim = async (id, owner, ms) => (await stall, renew(id, owner, ms))
+    const slow = slowDeleter(1_000)
+    const { id } = await store.createRegulation({ type: 'DELETE_ONLY', subjectIds: subjects(4), origin: 'api' })
+    runner(store, { owner: 'first', claimMs: 30_000, deleters: [slow], logger: warningsOf(warnings) }).start()
+    for (let s = 0; s < 200 && store.regulations.get(id)!.status === 'RUNNING'; s++) await vi.advanceTimersByTimeAsync(1_000)
+    expect(await store.getRegulation(id)).toMatchObject({ status: 'FINISHED', counts: { destinationDeletes: 4 } })
+    expect(slow.handed.sort()).toEqual(subjects(4).sort())
+    expect(warnings.join('\n')).not.toMatch(/claim lost/)
+  })
+
   it('lost to another owner, the runner stops handing deletions, records nothing and leaves the claim to its holder', async () => {
     fakeTime()
     const store = fakeRegulations()

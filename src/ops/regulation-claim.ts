@@ -33,7 +33,8 @@ export interface HeldClaimOptions {
 /**
  * Renews the claim every third of `claimMs` until `end`. `lost` turns true when a renewal finds
  * another holder (or the regulation no longer RUNNING), or when no renewal has succeeded for a
- * whole `claimMs` (the store unreachable): another instance may hold it by then.
+ * whole `claimMs` and none is waiting for its answer (the store refuses them): another instance
+ * may hold it by then.
  */
 export class HeldClaim {
   private isLost = false
@@ -49,7 +50,10 @@ export class HeldClaim {
   }
 
   get lost(): boolean {
-    if (!this.isLost && Date.now() - this.heldSince >= this.options.claimMs) this.lose('no renewal succeeded for as long as a claim lasts')
+    // Judged by time only while no renewal is waiting for its answer: a store that holds every
+    // write back for longer than a claim (SQLite's VACUUM during a purge) holds back the other
+    // instances' claims too, and the renewal's answer then says whether this one still holds it.
+    if (!this.isLost && !this.renewing && Date.now() - this.heldSince >= this.options.claimMs) this.lose('no renewal succeeded for as long as a claim lasts')
     return this.isLost
   }
 
@@ -62,14 +66,15 @@ export class HeldClaim {
   private renew(): void {
     if (this.renewing || this.ended || this.lost) return
     const { store, id, owner, claimMs, logger } = this.options
-    // The store's clock starts the renewed claim no earlier than this.
-    const asked = Date.now()
     this.renewing = store
       .renewRegulationClaim(id, owner, claimMs)
       .then(
         (held) => {
           if (this.ended) return
-          if (held) this.heldSince = asked
+          // The renewal is conditional on this owner, so a success means nobody took the claim
+          // meanwhile, however long the answer took; it holds from about now (the store applied
+          // it just before answering).
+          if (held) this.heldSince = Date.now()
           else this.lose('another instance claimed it, or it is no longer RUNNING')
         },
         (err: Error) => {
