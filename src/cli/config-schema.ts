@@ -48,7 +48,7 @@ export function configSchema(tuning: TuningDefaults): ObjectShape {
     logLevel: value,
     publicUrl: value,
     trustProxy: value,
-    sources: list(values('name', 'writeKey', 'sharedSecret', 'maxEventsPerSecond', 'burstEvents')),
+    sources: list(values('name', 'writeKey', 'sharedSecret', 'acceptDeletions', 'maxEventsPerSecond', 'burstEvents')),
     csb: values('apiKey', 'baseUrl', 'authScheme', 'defaultProductId', 'defaultModuleId', 'prefixCustomTraits'),
     // A mapping's keys are the action's fields: delivery checks them against the action.
     subscriptions: list(object({ name: value, subscribe: value, partnerAction: value, mapping: value })),

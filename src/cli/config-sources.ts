@@ -12,6 +12,12 @@ export interface SourceConfig {
    * of this source must carry a signature that verifies (docs/from-segment.md).
    */
   sharedSecret?: string
+  /**
+   * Whether this source's `type: "delete"` events run DELETE_ONLY regulations (docs/privacy.md).
+   * Off by default: a write key can be public (a browser source's is in its pages), and a
+   * deletion purges a user's data, so only a source that trusted senders alone use may.
+   */
+  acceptDeletions?: boolean
   /** Events per second this source may send, averaged; over it, ingest answers 429 (docs/ingest.md). None when unset. */
   maxEventsPerSecond?: number
   /** Events the source may send at once above its rate; default one second's worth (ingest/rate-limit.ts). */
@@ -33,6 +39,12 @@ export function parseSources(fileSources: unknown, envKeys: string | undefined):
           throw new ConfigError(`sources[${i}].sharedSecret must be a non-empty string (the Shared Secret set in Segment's Webhooks destination), or left out`)
         }
         source.sharedSecret = src.sharedSecret
+      }
+      if (src.acceptDeletions !== undefined) {
+        if (typeof src.acceptDeletions !== 'boolean') {
+          throw new ConfigError(`sources[${i}].acceptDeletions must be true or false (whether this source's "delete" events purge users), got ${JSON.stringify(src.acceptDeletions)}`)
+        }
+        if (src.acceptDeletions) source.acceptDeletions = true
       }
       Object.assign(source, rateLimitOf(src, i))
       sources.push(source)

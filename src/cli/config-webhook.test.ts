@@ -35,6 +35,15 @@ describe('webhook settings in the config file', () => {
     }
   })
 
+  it('reads sources[].acceptDeletions (off unless true) and refuses a value that is not a boolean, naming the source', () => {
+    const config = withConfigFile({ sources: [{ name: 'segment', writeKey: 'wk-1', acceptDeletions: true }, { name: 'web', writeKey: 'wk-2', acceptDeletions: false }] })()
+    expect(config.sources).toEqual([{ name: 'segment', writeKey: 'wk-1', acceptDeletions: true }, { name: 'web', writeKey: 'wk-2' }])
+    for (const acceptDeletions of ['true', 1, null]) {
+      const load = withConfigFile({ sources: [{ name: 's', writeKey: 'k', acceptDeletions }] })
+      expect(load).toThrow(/^sources\[0\]\.acceptDeletions must be true or false/)
+    }
+  })
+
   it('takes a /v1/webhook request limit of 4 MiB by default (a batch of 1,000 events of 1 KB fits), changeable under "ingest"', () => {
     expect(loadConfig({ env: {} }).ingest.maxWebhookRequestBytes).toBe(4 * 1024 * 1024)
     expect(loadConfig({ env: {} }).ingest.maxWebhookRequestBytes).toBeGreaterThan(1000 * 1024)

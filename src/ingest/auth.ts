@@ -12,6 +12,8 @@ export interface IngestSource {
   writeKey: string
   /** When set, /v1/webhook requests of this source must be signed with it (webhook-auth.ts). */
   sharedSecret?: string
+  /** Its `type: "delete"` events run DELETE_ONLY regulations; without it they are refused (plugin.ts). */
+  acceptDeletions?: boolean
   /** Events per second the source may send (rate-limit.ts); none when unset. */
   maxEventsPerSecond?: number
   /** Events it may send at once above that rate; default one second's worth. */

@@ -89,6 +89,7 @@ function report(observer: IngestObserver, summary: QueuedSummary): void {
 export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: FastifyInstance, options) => {
   const { store, limits, observer } = options
   const keys = new WriteKeys(options.sources)
+  const deleters = new Set(options.sources.filter((s) => s.acceptDeletions).map((s) => s.name))
   const rateLimits = new SourceRateLimits(options.sources)
   // Authorization headers already found to carry a valid key, with their source: SDKs send the
   // same header on every request. Only valid keys are kept, so a lookup tells an attacker nothing
@@ -195,8 +196,14 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
   }
 
   /** The request's deletion requests, as DELETE_ONLY regulations; after its events are stored, so the purge finds them. */
-  async function regulate(request: FastifyRequest, userIds: readonly string[]): Promise<void> {
+  async function regulate(request: FastifyRequest, source: string, userIds: readonly string[]): Promise<void> {
     if (userIds.length === 0) return
+    if (!deleters.has(source)) {
+      // The request's events are stored (a 200 as for them); the deletion is not run, and the
+      // log says so, without the userIds.
+      request.log.warn({ source, users: userIds.length }, `user deletion request refused: source "${source}" does not accept deletions (set acceptDeletions: true on it in "sources" if only trusted senders hold its write key; or run csb-relay regulate --type DELETE_ONLY)`)
+      return
+    }
     try {
       for (let i = 0; i < userIds.length; i += MAX_REGULATION_SUBJECTS) {
         const regulation = await store.createRegulation({ type: 'DELETE_ONLY', subjectIds: userIds.slice(i, i + MAX_REGULATION_SUBJECTS), origin: 'event' })
@@ -248,7 +255,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
       await refuseOverBacklog()
       const { batch, repairs, deletions } = await parseThreads.parse(route, raw, source, receivedAt)
       await admit(request, source, batch, batch.n, repairs)
-      return regulate(request, deletions)
+      return regulate(request, source, deletions)
     }
     const parsed = body === undefined ? parseJson(raw) : body
     await refuseOverBacklog()
@@ -256,7 +263,7 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     const deletions: string[] = []
     const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt, true, repairs, deletions)
     await admit(request, source, events, events.length, repairs)
-    await regulate(request, deletions)
+    await regulate(request, source, deletions)
   }
 
   app.post<{ Params: { kind: string } }>('/v1/:kind', (request, reply) => {

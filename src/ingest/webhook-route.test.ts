@@ -14,7 +14,8 @@ import { testLimits } from '../../test/helpers/ingest-app'
 
 const SOURCES = [
   { name: 'web', writeKey: 'wk-web-0123456' },
-  { name: 'segment', writeKey: 'wk-segment-0123456', sharedSecret: 'shh-segment-0123456' }
+  { name: 'segment', writeKey: 'wk-segment-0123456', sharedSecret: 'shh-segment-0123456', acceptDeletions: true },
+  { name: 'ops', writeKey: 'wk-ops-0123456', acceptDeletions: true }
 ]
 const SECRET = SOURCES[1]!.sharedSecret!
 const WEBHOOK_LIMIT = 4 * 1024 * 1024
@@ -145,7 +146,7 @@ describe('POST /v1/webhook', () => {
   it('makes a user deletion request (type "delete") a DELETE_ONLY regulation (origin "event"), answers 200, stores no event', async () => {
     const store = await setup()
     const deletion = { type: 'delete', userId: 'u-1', messageId: 'del-1', context: {} }
-    expect(await post(deletion, { authorization: basicAuth('wk-web-0123456') })).toEqual({ status: 200, body: { success: true } })
+    expect(await post(deletion, { authorization: basicAuth('wk-ops-0123456') })).toEqual({ status: 200, body: { success: true } })
     expect(store.events).toEqual([])
     expect([...store.regulations.values()]).toMatchObject([{ type: 'DELETE_ONLY', subjectIds: ['u-1'], origin: 'event', status: 'RUNNING' }])
     expect(regulationsCreated).toBe(1)
@@ -165,8 +166,17 @@ describe('POST /v1/webhook', () => {
   it('answers 503 (retry) when the deletion request cannot be stored', async () => {
     const store = await setup()
     store.createRegulation = async () => { throw new Error('disk full') }
-    const res = await post({ type: 'delete', userId: 'u-1' }, { authorization: basicAuth('wk-web-0123456') })
+    const res = await post({ type: 'delete', userId: 'u-1' }, { authorization: basicAuth('wk-ops-0123456') })
     expect(res).toEqual({ status: 503, body: { success: false, error: 'the user deletion request could not be stored; retry later' } })
+    expect(regulationsCreated).toBe(0)
+  })
+
+  it('refuses the deletions of a source without acceptDeletions (its write key may be public): 200, its events stored, no regulation', async () => {
+    const store = await setup()
+    const body = [track(1, 'u-1'), { type: 'delete', userId: 'u-1' }]
+    expect(await post(body, { authorization: basicAuth('wk-web-0123456') })).toEqual({ status: 200, body: { success: true } })
+    expect(store.events.map((e) => e.type)).toEqual(['track'])
+    expect(store.regulations.size).toBe(0)
     expect(regulationsCreated).toBe(0)
   })
 

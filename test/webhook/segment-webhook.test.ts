@@ -33,7 +33,7 @@ beforeAll(async () => {
     dir: tempDir('csb-webhook-'),
     env: { CSB_API_KEY: sandbox.apiKey, CSB_BASE_URL: sandbox.url, LOG_LEVEL: 'warn' },
     config: {
-      sources: [{ name: 'segment-basic', writeKey: KEY }, { name: 'segment-signed', writeKey: SIGNED_KEY, sharedSecret: SECRET }],
+      sources: [{ name: 'segment-basic', writeKey: KEY }, { name: 'segment-signed', writeKey: SIGNED_KEY, sharedSecret: SECRET, acceptDeletions: true }],
       delivery: fastDeliveryConfig
     }
   })
