@@ -40,6 +40,7 @@ describe('the regulation request', () => {
     [{ ...valid, subjectIds: 'u-1' }, /^"subjectIds" must be a non-empty array .*; got string$/],
     [{ ...valid, subjectIds: ['u-1', '', 'u-3'] }, /^"subjectIds\[1\]" must be a non-empty string \(a userId\); got ""$/],
     [{ ...valid, subjectIds: ['u-1', 42] }, /^"subjectIds\[1\]" must be a non-empty string \(a userId\); got 42$/],
+    [{ ...valid, subjectIds: ['u-1', 'x'.repeat(1025)] }, /^"subjectIds\[1\]" is 1025 characters long; a userId may have at most 1024$/],
     [{ ...valid, subjectIds: Array.from({ length: MAX_SUBJECT_IDS + 1 }, (_, i) => `u-${i}`) }, /^"subjectIds" has 5001 ids; at most 5000 are accepted per regulation: send the rest in further requests$/]
   ])('refuses %j, naming the field and the fix', (body, message) => {
     const parsed = parseRegulationRequest(body)
@@ -68,6 +69,14 @@ describe('/api/regulations', () => {
     const { app, regulations } = await build()
     const res = await app.inject({ method: 'POST', url: '/api/regulations', payload: valid, headers: { 'x-csb-relay-origin': 'cli' } })
     expect((await regulations.getRegulation(res.json().regulateId))!.origin).toBe('cli')
+  })
+
+  it('POST takes 5,000 userIds of 1,024 characters (a body over Fastify\'s default 1 MiB)', async () => {
+    const { app, regulations } = await build()
+    const subjectIds = Array.from({ length: MAX_SUBJECT_IDS }, (_, i) => `${i}-`.padEnd(1024, 'x'))
+    const res = await app.inject({ method: 'POST', url: '/api/regulations', payload: { ...valid, subjectIds } })
+    expect(res.statusCode).toBe(200)
+    expect((await regulations.getRegulation(res.json().regulateId))!.subjectIds).toHaveLength(MAX_SUBJECT_IDS)
   })
 
   it('POST refuses a bad body with 400 naming the field, and creates nothing', async () => {
