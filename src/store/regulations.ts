@@ -150,3 +150,19 @@ export function textMentionsUsers(text: string, users: readonly string[]): boole
   }
   return false
 }
+
+/**
+ * What marks one of these users in stored samples (JSON text): each id as a JSON string, quotes
+ * included, as it is written when a request or response body is kept as an object, and as it is
+ * written when the body is kept as text of JSON. The quotes keep a short id ("1") from matching
+ * every sample that merely contains its characters.
+ */
+export function sampleMarks(users: readonly string[]): string[] {
+  const marks = new Set<string>()
+  for (const id of users) {
+    const quoted = JSON.stringify(id)
+    marks.add(quoted)
+    marks.add(JSON.stringify(quoted).slice(1, -1))
+  }
+  return [...marks]
+}

@@ -19,7 +19,7 @@ import { accountsFor, linkIdentities } from './identity'
 import { getMeta, setMeta, setMetaIfAbsent } from './meta'
 import { admitNames, listNames } from './names'
 import { pruneChunk } from './prune'
-import { purgeChunk, PURGE_CHUNK, rowsOfUsers, unlinkIdentities } from './purge'
+import { clearSamples, purgeChunk, PURGE_CHUNK, rowsOfUsers, unlinkIdentities } from './purge'
 import { claimRegulations, createRegulation, getRegulation, listRegulations, releaseRegulationClaim, renewRegulationClaim, updateRegulation } from './regulations'
 import { addSuppressed, closeDeadLetters, removeSuppressed, skipSuppressed, suppressedAmong, suppressedEvents } from './suppress'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
@@ -286,6 +286,7 @@ export class PostgresStore implements Store {
       events += await this.tx((client) => purgeChunk(client, this.options, chunk, orderingKeys))
     }
     const identityLinks = await this.once(() => unlinkIdentities(this.q, [...users, ...orderingKeys]))
+    await this.once(() => clearSamples(this.q, users))
     return { events, admittedEvents: 0, identityLinks }
   }
 

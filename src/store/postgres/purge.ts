@@ -1,11 +1,13 @@
 /**
  * The PostgreSQL purge: the users' rows are found in one scan, then deleted in chunks, one
  * transaction each (keys locked first, the lock order of every transaction), each chunk putting
- * its keys and totals right in the same transaction; then their identity links go. Rows are
+ * its keys and totals right in the same transaction; then their identity links go, and other
+ * rows' samples that name them are cleared. Rows are
  * gone from every query once a chunk commits; their dead tuples stay in the table files until
  * vacuum reclaims them (docs/store.md).
  */
 import type { ResolvedStoreOptions } from '../options'
+import { sampleMarks } from '../regulations'
 import { PRUNE_CHUNK } from '../rows'
 import { Tally } from '../tally'
 import { lockKeys, refreshKeys, type KeyName, type Queryable } from './context'
@@ -68,5 +70,18 @@ export async function purgeChunk(client: Queryable, options: ResolvedStoreOption
 export async function unlinkIdentities(db: Queryable, userKeys: string[]): Promise<number> {
   if (userKeys.length === 0) return 0
   const { rowCount } = await db.query('DELETE FROM identities WHERE user_key IN (SELECT unnest($1::text[]))', [[...new Set(userKeys)]])
+  return rowCount ?? 0
+}
+
+/**
+ * Other users' rows keep the samples of a whole batch sent together, which may hold these users'
+ * data: such samples go (set to NULL; the rows stay). Returns how many rows lost them.
+ */
+export async function clearSamples(db: Queryable, users: string[]): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE events SET samples = NULL
+      WHERE samples IS NOT NULL AND EXISTS (SELECT 1 FROM unnest($1::text[]) AS m(mark) WHERE strpos(samples, m.mark) > 0)`,
+    [sampleMarks(users)]
+  )
   return rowCount ?? 0
 }

@@ -1,12 +1,12 @@
 /**
  * The SQLite purge (StoreRegulations.purgeUsers): in one write, the users' delivery rows go
  * (keys, leases and totals kept consistent), their events leave the inbox rows not yet moved
- * (each rewritten without them), and their identity links go. The deletes run with
- * `secure_delete` on; what earlier writes left in free space, free pages and the WAL is erased
- * afterwards by the store (index.ts: VACUUM, then a truncating checkpoint), which this write
- * asks for in regulation_state.
+ * (each rewritten without them), their identity links go, and other rows' samples that name
+ * them are cleared. The deletes run with `secure_delete` on; what earlier writes left in free
+ * space, free pages and the WAL is erased afterwards by the store (index.ts: VACUUM, then a
+ * truncating checkpoint), which this write asks for in regulation_state.
  */
-import { isUsersEvent, textMentionsUsers, userIdOf, type EnqueueInput } from '../regulations'
+import { isUsersEvent, sampleMarks, textMentionsUsers, userIdOf, type EnqueueInput } from '../regulations'
 import { serialiseTexts, type NewEventText } from '../serialised'
 import { Tally } from '../tally'
 import type { PurgeResult } from '../types'
@@ -134,6 +134,19 @@ function purgeInbox(ctx: SqliteContext, users: string[], orderingKeys: Set<strin
   return { events, rows }
 }
 
+/**
+ * Other users' rows keep the samples of a whole batch sent together, which may hold these users'
+ * data: such samples go (set to NULL; the rows stay). Returns how many rows lost them.
+ */
+function clearSamples(ctx: SqliteContext, users: string[]): number {
+  return ctx
+    .q(
+      `UPDATE events SET samples = NULL
+        WHERE samples IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(@marks) WHERE instr(samples, value) > 0)`
+    )
+    .run({ marks: JSON.stringify(sampleMarks(users)) }).changes
+}
+
 /** Runs inside one write transaction. */
 export function purgeUsers(ctx: SqliteContext, users: string[]): PurgeOutcome {
   const orderingKeys = new Set<string>()
@@ -141,10 +154,11 @@ export function purgeUsers(ctx: SqliteContext, users: string[]): PurgeOutcome {
   try {
     const events = deleteRows(ctx, users, orderingKeys)
     const inbox = purgeInbox(ctx, users, orderingKeys)
+    const samples = clearSamples(ctx, users)
     const unlink = ctx.q('DELETE FROM identities WHERE user_key = ?')
     let identityLinks = 0
     for (const key of new Set([...users, ...orderingKeys])) identityLinks += unlink.run(key).changes
-    if (events + inbox.events + identityLinks > 0) {
+    if (events + inbox.events + identityLinks + samples > 0) {
       ctx.q(`INSERT INTO regulation_state (name, n) VALUES ('${VACUUM_OWED}', 1) ON CONFLICT (name) DO UPDATE SET n = 1`).run()
     }
     return { events, admittedEvents: inbox.events, identityLinks, inboxRows: inbox.rows }

@@ -104,6 +104,26 @@ export function purgeTests(suite: Suite): void {
       expect((await store.get(oddId))!.event).toEqual(odd.event)
     })
 
+    test('other users\' rows keep no samples naming the users (a batch sent together); samples naming others stay', async () => {
+      const store = await open()
+      const events = [userEvent('u', 'k-u'), userEvent('v', 'k-v'), userEvent('x', 'k-x'), userEvent('w', 'k-w')]
+      const [, vId, xId, wId] = await suite.enqueueAll(store, events)
+      const rows = await lease(store, 10)
+      const row = (id: string) => rows.find((e) => e.id === id)!
+      // A batch's request body as text of JSON (one escape level more), and as an object.
+      const batchText = JSON.stringify({ batch: [{ userId: 'u', traits: { email: 'u@example.com' } }, { userId: 'v' }] })
+      await store.complete([
+        { id: vId, leaseId: row(vId).leaseId, samples: { request: { body: batchText }, response: { status: 200 } } },
+        { id: xId, leaseId: row(xId).leaseId, samples: { request: { body: { batch: [{ user_id: 'u' }, { user_id: 'x' }] } } } },
+        { id: wId, leaseId: row(wId).leaseId, samples: { request: { body: { batch: [{ userId: 'uu' }, { userId: 'w', note: 'u-turn' }] } } } }
+      ])
+      expect(await store.purgeUsers(['u'])).toMatchObject({ events: 1 })
+      expect((await store.get(vId))!.samples).toBeNull()
+      expect((await store.get(xId))!.samples).toBeNull()
+      expect((await store.get(wId))!.samples).toEqual({ request: { body: { batch: [{ userId: 'uu' }, { userId: 'w', note: 'u-turn' }] } } })
+      expect(await store.counts()).toMatchObject({ delivered: 3, pending: 0 })
+    })
+
     test('purging users the store knows nothing of removes nothing', async () => {
       const store = await open()
       await store.enqueue([userEvent('v')])
