@@ -135,6 +135,21 @@ export function isUsersEvent(e: EnqueueInput, users: ReadonlySet<string>): boole
   return previousId !== null && users.has(previousId)
 }
 
+/** Where an event may name its CSB user (`user_id`), which keys identity links and ordering keys. */
+export const CSB_USER_ID_PATHS: ReadonlyArray<readonly string[]> = [['traits'], ['properties'], ['context', 'traits']]
+
+/** The CSB user ids an event names (traits, properties, context.traits `user_id`): identity-map keys to unlink with it. */
+export function csbUserIdsOf(e: EnqueueInput): string[] {
+  const ids: string[] = []
+  for (const path of CSB_USER_ID_PATHS) {
+    let bag: unknown = eventObject(e)
+    for (const step of path) bag = bag && typeof bag === 'object' ? (bag as Record<string, unknown>)[step] : undefined
+    const id = bag && typeof bag === 'object' ? idText((bag as Record<string, unknown>).user_id) : null
+    if (id !== null) ids.push(id)
+  }
+  return ids
+}
+
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /**

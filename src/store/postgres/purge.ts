@@ -7,7 +7,8 @@
  * vacuum reclaims them (docs/store.md).
  */
 import type { ResolvedStoreOptions } from '../options'
-import { sampleMarks } from '../regulations'
+import { CSB_USER_ID_PATHS, sampleMarks } from '../regulations'
+import { cleanText } from '../rows'
 import { PRUNE_CHUNK } from '../rows'
 import { Tally } from '../tally'
 import { lockKeys, refreshKeys, type KeyName, type Queryable } from './context'
@@ -35,18 +36,32 @@ export async function rowsOfUsers(db: Queryable, users: string[]): Promise<numbe
 
 export const PURGE_CHUNK = PRUNE_CHUNK
 
+/** The CSB user ids (strings and numbers, as text) the events of these rows name. */
+async function csbUserIdsOf(client: Queryable, ids: number[]): Promise<string[]> {
+  const paths = CSB_USER_ID_PATHS.map((path) => `d.doc #> '{${[...path, 'user_id'].join(',')}}'`).join(', ')
+  const { rows } = await client.query<{ user_id: string }>(
+    `SELECT DISTINCT x.v #>> '{}' AS user_id
+       FROM events CROSS JOIN LATERAL (SELECT ${EVENT_JSON} AS doc) d CROSS JOIN LATERAL unnest(ARRAY[${paths}]) AS x(v)
+      WHERE id = ANY($1::bigint[]) AND json_typeof(x.v) IN ('string', 'number') AND x.v #>> '{}' <> ''`,
+    [ids]
+  )
+  return rows.map((r) => cleanText(r.user_id))
+}
+
 /**
  * One chunk, in a transaction: deletes the rows (whatever their status by then), releases the
- * leases they held, moves their keys' heads on and takes them off the totals. Adds the ordering
- * keys of what it deleted to `orderingKeys`; returns how many rows it deleted.
+ * leases they held, moves their keys' heads on and takes them off the totals. Adds the identity
+ * keys what it deleted names (ordering keys, CSB user ids) to `linkKeys`; returns how many rows
+ * it deleted.
  */
-export async function purgeChunk(client: Queryable, options: ResolvedStoreOptions, ids: number[], orderingKeys: Set<string>): Promise<number> {
+export async function purgeChunk(client: Queryable, options: ResolvedStoreOptions, ids: number[], linkKeys: Set<string>): Promise<number> {
   const { rows: names } = await client.query<{ destination: string; ordering_key: string }>(
     'SELECT DISTINCT destination, ordering_key FROM events WHERE id = ANY($1::bigint[])',
     [ids]
   )
   const keys: KeyName[] = names.map((k) => ({ destination: k.destination, orderingKey: k.ordering_key }))
   await lockKeys(client, keys)
+  for (const id of await csbUserIdsOf(client, ids)) linkKeys.add(id)
   const { rows: gone } = await client.query<{ id: number; destination: string; ordering_key: string; status: string; attempts: number }>(
     'DELETE FROM events WHERE id = ANY($1::bigint[]) RETURNING id, destination, ordering_key, status, attempts',
     [ids]
@@ -55,7 +70,7 @@ export async function purgeChunk(client: Queryable, options: ResolvedStoreOption
   const tally = new Tally()
   const touched: KeyName[] = []
   for (const row of gone) {
-    orderingKeys.add(row.ordering_key)
+    linkKeys.add(row.ordering_key)
     if (row.status === 'pending') {
       touched.push({ destination: row.destination, orderingKey: row.ordering_key })
       tally.total(row.destination, Tally.unfinished(Number(row.attempts)), -1)

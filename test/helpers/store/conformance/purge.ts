@@ -124,6 +124,23 @@ export function purgeTests(suite: Suite): void {
       expect(await store.counts()).toMatchObject({ delivered: 3, pending: 0 })
     })
 
+    test('unlinks the CSB user ids the purged events name (traits, properties, context.traits), queued or admitted', async () => {
+      const store = await open()
+      await suite.enqueueAll(store, [
+        userEvent('u', 'k-1', { traits: { user_id: 'csb-t' } }),
+        userEvent('u', 'k-2', { type: 'track', properties: { user_id: 77 } }),
+        userEvent('u', 'k-3', { context: { traits: { user_id: 'csb-c' } } }),
+        userEvent('v', 'k-4', { traits: { user_id: 'csb-v' } })
+      ])
+      // Queued or still in the inbox, whichever the engine has done by the purge.
+      const batch = Array.from({ length: 600 }, (_, i) => userEvent(i === 7 ? 'u' : 'w', `k-b${i}`, i === 7 ? { traits: { user_id: 'csb-a' } } : {}))
+      await store.admit(batch)
+      const keys = ['csb-t', '77', 'csb-c', 'csb-a', 'csb-v']
+      await store.linkIdentities(keys.map((userKey) => ({ userKey, accountId: 'acct' })))
+      expect(await store.purgeUsers(['u'])).toMatchObject({ identityLinks: 4 })
+      expect([...(await store.accountsFor(keys)).entries()]).toEqual([['csb-v', 'acct']])
+    })
+
     test('purging users the store knows nothing of removes nothing', async () => {
       const store = await open()
       await store.enqueue([userEvent('v')])
