@@ -59,8 +59,8 @@ function deleteRows(ctx: SqliteContext, users: string[], linkKeys: Set<string>):
               CASE WHEN json_valid(${EVENT_DOC}) THEN ${CSB_IDS} END AS csb_ids
          FROM events
         WHERE (source = 'inbox' AND type = 'unknown')
-           OR (json_valid(${EVENT_DOC}) AND (json_extract(${EVENT_DOC}, '$.userId') IN (SELECT value FROM json_each(@users))
-               OR (type = 'alias' AND json_extract(${EVENT_DOC}, '$.previousId') IN (SELECT value FROM json_each(@users)))))`
+           OR (json_valid(${EVENT_DOC}) AND (CAST(json_extract(${EVENT_DOC}, '$.userId') AS TEXT) IN (SELECT value FROM json_each(@users))
+               OR (type = 'alias' AND CAST(json_extract(${EVENT_DOC}, '$.previousId') AS TEXT) IN (SELECT value FROM json_each(@users)))))`
     )
     .all({ users: JSON.stringify(users) })
     .filter((t) => t.text === null || textMentionsUsers(deadInboxText(t.text), users))

@@ -141,6 +141,22 @@ export function purgeTests(suite: Suite): void {
       expect([...(await store.accountsFor(keys)).entries()]).toEqual([['csb-v', 'acct']])
     })
 
+    test('a numeric userId or alias previousId is the user whose id is its text (purge and suppression)', async () => {
+      const store = await open()
+      const alias = { ...userEvent('new-id', 'k-a', { type: 'alias', previousId: 123 }), type: 'alias' }
+      const numeric = userEvent('x', 'k-n')
+      // Ingest writes ids as text; a numeric one in a stored event is read as its text all the same.
+      Object.assign(numeric.event, { userId: 456 })
+      const [aliasId, numericId, otherId] = await suite.enqueueAll(store, [alias, numeric, userEvent('v', 'k-v')])
+      // The suppression's scan of unfinished rows reads it the same way.
+      await store.suppress(['456'], 'suppressed')
+      expect((await store.get(numericId))!.status).toBe('skipped')
+      expect(await store.purgeUsers(['123', '456'])).toMatchObject({ events: 2 })
+      expect(await store.get(aliasId)).toBeNull()
+      expect(await store.get(numericId)).toBeNull()
+      expect(await store.get(otherId)).not.toBeNull()
+    })
+
     test('purging users the store knows nothing of removes nothing', async () => {
       const store = await open()
       await store.enqueue([userEvent('v')])
