@@ -3,7 +3,7 @@
  * hands in, the regulation rows' shape, and telling whose an event is.
  */
 import { randomBytes } from 'node:crypto'
-import { cleanText } from './rows'
+import { cleanOptional, cleanText } from './rows'
 import type {
   NewEvent, NewRegulation, Regulation, RegulationCounts, RegulationStatus, RegulationType, RegulationUpdate
 } from './types'
@@ -58,6 +58,19 @@ export function checkUpdate(update: RegulationUpdate): void {
   if (update.status !== undefined && !REGULATION_STATUSES.includes(update.status)) {
     throw new TypeError(`regulation status ${JSON.stringify(update.status)} is not one of ${REGULATION_STATUSES.join(', ')}`)
   }
+}
+
+/** The longest error a regulation keeps: a reason, not a log (a whole response body could be megabytes). */
+export const REGULATION_ERROR_MAX = 2000
+
+/**
+ * A regulation's error as stored: cleaned as every text the store keeps (PostgreSQL refuses a
+ * NUL; a failed FAILED update would leave the regulation RUNNING, to run again and fail the same
+ * way) and cut to REGULATION_ERROR_MAX characters, ending in "…" when cut.
+ */
+export function regulationError(error: string | null | undefined): string | null {
+  if (error === null || error === undefined) return null
+  return error.length > REGULATION_ERROR_MAX ? `${cleanText(error.slice(0, REGULATION_ERROR_MAX - 1))}…` : cleanOptional(error)
 }
 
 /** Regulations `listRegulations` returns by default, and at most. */
