@@ -3,7 +3,7 @@
  * hands in, the regulation rows' shape, and telling whose an event is.
  */
 import { randomBytes } from 'node:crypto'
-import { cleanText } from './rows'
+import { cleanOptional, cleanText } from './rows'
 import type {
   NewEvent, NewRegulation, Regulation, RegulationCounts, RegulationStatus, RegulationType, RegulationUpdate
 } from './types'
@@ -58,6 +58,19 @@ export function checkUpdate(update: RegulationUpdate): void {
   if (update.status !== undefined && !REGULATION_STATUSES.includes(update.status)) {
     throw new TypeError(`regulation status ${JSON.stringify(update.status)} is not one of ${REGULATION_STATUSES.join(', ')}`)
   }
+}
+
+/** The longest error a regulation keeps: a reason, not a log (a whole response body could be megabytes). */
+export const REGULATION_ERROR_MAX = 2000
+
+/**
+ * A regulation's error as stored: cleaned as every text the store keeps (PostgreSQL refuses a
+ * NUL; a failed FAILED update would leave the regulation RUNNING, to run again and fail the same
+ * way) and cut to REGULATION_ERROR_MAX characters, ending in "…" when cut.
+ */
+export function regulationError(error: string | null | undefined): string | null {
+  if (error === null || error === undefined) return null
+  return error.length > REGULATION_ERROR_MAX ? `${cleanText(error.slice(0, REGULATION_ERROR_MAX - 1))}…` : cleanOptional(error)
 }
 
 /** Regulations `listRegulations` returns by default, and at most. */
@@ -135,6 +148,21 @@ export function isUsersEvent(e: EnqueueInput, users: ReadonlySet<string>): boole
   return previousId !== null && users.has(previousId)
 }
 
+/** Where an event may name its CSB user (`user_id`), which keys identity links and ordering keys. */
+export const CSB_USER_ID_PATHS: ReadonlyArray<readonly string[]> = [['traits'], ['properties'], ['context', 'traits']]
+
+/** The CSB user ids an event names (traits, properties, context.traits `user_id`): identity-map keys to unlink with it. */
+export function csbUserIdsOf(e: EnqueueInput): string[] {
+  const ids: string[] = []
+  for (const path of CSB_USER_ID_PATHS) {
+    let bag: unknown = eventObject(e)
+    for (const step of path) bag = bag && typeof bag === 'object' ? (bag as Record<string, unknown>)[step] : undefined
+    const id = bag && typeof bag === 'object' ? idText((bag as Record<string, unknown>).user_id) : null
+    if (id !== null) ids.push(id)
+  }
+  return ids
+}
+
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /**
@@ -149,4 +177,20 @@ export function textMentionsUsers(text: string, users: readonly string[]): boole
     if (new RegExp(`\\\\?"(?:userId|previousId)\\\\?"\\s*:\\s*\\\\?"${value}\\\\?"`).test(text)) return true
   }
   return false
+}
+
+/**
+ * What marks one of these users in stored samples (JSON text): each id as a JSON string, quotes
+ * included, as it is written when a request or response body is kept as an object, and as it is
+ * written when the body is kept as text of JSON. The quotes keep a short id ("1") from matching
+ * every sample that merely contains its characters.
+ */
+export function sampleMarks(users: readonly string[]): string[] {
+  const marks = new Set<string>()
+  for (const id of users) {
+    const quoted = JSON.stringify(id)
+    marks.add(quoted)
+    marks.add(JSON.stringify(quoted).slice(1, -1))
+  }
+  return [...marks]
 }

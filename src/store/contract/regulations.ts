@@ -50,6 +50,7 @@ export interface RegulationUpdate {
   status?: RegulationStatus
   /** Added to the stored counts (not replacing them). */
   addCounts?: Partial<RegulationCounts>
+  /** Stored cleaned (a NUL or lone surrogate as U+FFFD) and cut to REGULATION_ERROR_MAX characters. */
   error?: string | null
 }
 

@@ -19,7 +19,7 @@ import { accountsFor, linkIdentities } from './identity'
 import { getMeta, setMeta, setMetaIfAbsent } from './meta'
 import { admitNames, listNames } from './names'
 import { pruneChunk } from './prune'
-import { purgeChunk, PURGE_CHUNK, rowsOfUsers, unlinkIdentities } from './purge'
+import { clearSamples, purgeChunk, PURGE_CHUNK, rowsOfUsers, unlinkIdentities } from './purge'
 import { claimRegulations, createRegulation, getRegulation, listRegulations, releaseRegulationClaim, renewRegulationClaim, updateRegulation } from './regulations'
 import { addSuppressed, closeDeadLetters, removeSuppressed, skipSuppressed, suppressedAmong, suppressedEvents } from './suppress'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
@@ -279,13 +279,14 @@ export class PostgresStore implements Store {
     const users = checkUserIds(userIds)
     if (users.length === 0) return { events: 0, admittedEvents: 0, identityLinks: 0 }
     const ids = await rowsOfUsers(this.db, users)
-    const orderingKeys = new Set<string>()
+    const linkKeys = new Set<string>()
     let events = 0
     for (let at = 0; at < ids.length; at += PURGE_CHUNK) {
       const chunk = ids.slice(at, at + PURGE_CHUNK)
-      events += await this.tx((client) => purgeChunk(client, this.options, chunk, orderingKeys))
+      events += await this.tx((client) => purgeChunk(client, this.options, chunk, linkKeys))
     }
-    const identityLinks = await this.once(() => unlinkIdentities(this.q, [...users, ...orderingKeys]))
+    const identityLinks = await this.once(() => unlinkIdentities(this.q, [...users, ...linkKeys]))
+    await this.once(() => clearSamples(this.q, users))
     return { events, admittedEvents: 0, identityLinks }
   }
 

@@ -1,6 +1,6 @@
 import type { ResolvedStoreOptions } from '../options'
 import {
-  addCounts, checkNewRegulation, checkUpdate, claimUntil, emptyCounts, listLimit, newRegulationId, REGULATION_COLUMNS, toRegulation, type RegulationRow
+  addCounts, checkNewRegulation, checkUpdate, claimUntil, emptyCounts, listLimit, newRegulationId, REGULATION_COLUMNS, regulationError, toRegulation, type RegulationRow
 } from '../regulations'
 import type { NewRegulation, Regulation, RegulationStatus, RegulationUpdate } from '../types'
 import type { Queryable } from './context'
@@ -44,7 +44,7 @@ export async function updateRegulation(client: Queryable, options: ResolvedStore
        claimed_until = CASE WHEN $6 THEN NULL ELSE claimed_until END
      WHERE id = $1`,
     [id, update.status ?? null, JSON.stringify(addCounts(JSON.parse(rows[0].counts), update.addCounts)), update.error !== undefined,
-      update.error ?? null, finishing, options.now()]
+      regulationError(update.error), finishing, options.now()]
   )
 }
 

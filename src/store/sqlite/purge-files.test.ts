@@ -98,6 +98,25 @@ describe('SQLite purge and the files of the store', () => {
     expect(filesHolding(folder, MARK_U)).toEqual([])
   }, 60_000)
 
+  it('a purge that finds nothing left still erases what earlier deletes left in the files (rows pruned by retention)', async () => {
+    const folder = fs.mkdtempSync(path.join(dir, 'pruned-'))
+    const store = new SqliteStore(path.join(folder, 'relay.db'), resolveOptions())
+    const internals = store as unknown as { checkpoints: { run(): void } }
+    await store.enqueue([event('u'), event('v')])
+    for (const row of await store.lease({ limit: 10, leaseMs: 30_000, owner: 't' })) {
+      if (row.event.userId === 'u') await store.complete([{ id: row.id, leaseId: row.leaseId, samples: { request: { body: row.event } } }])
+    }
+    // Retention deletes u's delivered rows (secure_delete is off): their bytes stay in free space.
+    expect(await store.prune(new Date(Date.now() + 30 * 24 * 3600_000))).toBe(1)
+    internals.checkpoints.run()
+    expect(filesHolding(folder, MARK_U).length).toBeGreaterThan(0)
+
+    expect(await store.purgeUsers(['u'])).toEqual({ events: 0, admittedEvents: 0, identityLinks: 0 })
+    expect(filesHolding(folder, MARK_U)).toEqual([])
+    expect(filesHolding(folder, MARK_V).length).toBeGreaterThan(0)
+    await store.close()
+  })
+
   it('removes inbox rows that could not be read (kept as dead letters, or still waiting) when they name the user', async () => {
     const folder = fs.mkdtempSync(path.join(dir, 'unreadable-'))
     const file = path.join(folder, 'relay.db')

@@ -1,12 +1,13 @@
 /**
  * The SQLite purge (StoreRegulations.purgeUsers): in one write, the users' delivery rows go
  * (keys, leases and totals kept consistent), their events leave the inbox rows not yet moved
- * (each rewritten without them), and their identity links go. The deletes run with
- * `secure_delete` on; what earlier writes left in free space, free pages and the WAL is erased
- * afterwards by the store (index.ts: VACUUM, then a truncating checkpoint), which this write
- * asks for in regulation_state.
+ * (each rewritten without them), their identity links go, and other rows' samples that name
+ * them are cleared. The deletes run with `secure_delete` on; what earlier writes left in free
+ * space, free pages and the WAL is erased afterwards by the store (index.ts: VACUUM, then a
+ * truncating checkpoint), which this write asks for in regulation_state.
  */
-import { isUsersEvent, textMentionsUsers, userIdOf, type EnqueueInput } from '../regulations'
+import { CSB_USER_ID_PATHS, csbUserIdsOf, isUsersEvent, sampleMarks, textMentionsUsers, userIdOf, type EnqueueInput } from '../regulations'
+import { cleanText } from '../rows'
 import { serialiseTexts, type NewEventText } from '../serialised'
 import { Tally } from '../tally'
 import type { PurgeResult } from '../types'
@@ -30,7 +31,14 @@ interface Target {
   attempts: number
   /** Set for inbox rows kept as dead letters: their text, checked in JS. */
   text: string | null
+  /** The CSB user ids the event names (CSB_USER_ID_PATHS), as JSON text of an array of strings. */
+  csb_ids: string | null
 }
+
+/** The event's CSB user ids (strings and numbers, as text), as a JSON array. */
+const CSB_IDS = `(SELECT json_group_array(CAST(value AS TEXT)) FROM (${CSB_USER_ID_PATHS.map(
+  (path) => `SELECT json_extract(${EVENT_DOC}, '$.${path.join('.')}.user_id') AS value, json_type(${EVENT_DOC}, '$.${path.join('.')}.user_id') AS kind`
+).join(' UNION ALL ')}) WHERE kind IN ('text', 'integer', 'real') AND value <> '')`
 
 /** The text of an inbox row kept as a dead letter (inbox.ts deadLetterRow), what it held. */
 function deadInboxText(text: string): string {
@@ -42,15 +50,17 @@ function deadInboxText(text: string): string {
   }
 }
 
-function deleteRows(ctx: SqliteContext, users: string[], orderingKeys: Set<string>): number {
+/** Deletes the users' delivery rows; adds the identity keys they name (ordering key, CSB user ids) to `linkKeys`. */
+function deleteRows(ctx: SqliteContext, users: string[], linkKeys: Set<string>): number {
   const targets = ctx
     .q<Target>(
       `SELECT id, destination, ordering_key, status, attempts,
-              CASE WHEN source = 'inbox' AND type = 'unknown' THEN event END AS text
+              CASE WHEN source = 'inbox' AND type = 'unknown' THEN event END AS text,
+              CASE WHEN json_valid(${EVENT_DOC}) THEN ${CSB_IDS} END AS csb_ids
          FROM events
         WHERE (source = 'inbox' AND type = 'unknown')
-           OR (json_valid(${EVENT_DOC}) AND (json_extract(${EVENT_DOC}, '$.userId') IN (SELECT value FROM json_each(@users))
-               OR (type = 'alias' AND json_extract(${EVENT_DOC}, '$.previousId') IN (SELECT value FROM json_each(@users)))))`
+           OR (json_valid(${EVENT_DOC}) AND (CAST(json_extract(${EVENT_DOC}, '$.userId') AS TEXT) IN (SELECT value FROM json_each(@users))
+               OR (type = 'alias' AND CAST(json_extract(${EVENT_DOC}, '$.previousId') AS TEXT) IN (SELECT value FROM json_each(@users)))))`
     )
     .all({ users: JSON.stringify(users) })
     .filter((t) => t.text === null || textMentionsUsers(deadInboxText(t.text), users))
@@ -61,7 +71,8 @@ function deleteRows(ctx: SqliteContext, users: string[], orderingKeys: Set<strin
   for (const t of targets) {
     remove.run(t.id)
     removed.add(t.id)
-    orderingKeys.add(t.ordering_key)
+    linkKeys.add(t.ordering_key)
+    for (const id of t.csb_ids === null ? [] : (JSON.parse(t.csb_ids) as string[])) linkKeys.add(cleanText(id))
     if (t.status === 'pending') {
       keys.add(keyId(t.destination, t.ordering_key))
       tally.total(t.destination, Tally.unfinished(t.attempts), -1)
@@ -94,7 +105,7 @@ function asText(e: EnqueueInput): NewEventText {
 const rowText = (row: InboxRecord): string => `${row.meta}\n${typeof row.events === 'string' ? row.events : row.events.toString('utf8')}`
 
 /** Rewrites the inbox rows holding the users' events without them, in place (ids, so order, kept). */
-function purgeInbox(ctx: SqliteContext, users: string[], orderingKeys: Set<string>): { events: number; rows: number } {
+function purgeInbox(ctx: SqliteContext, users: string[], linkKeys: Set<string>): { events: number; rows: number } {
   const set = new Set(users)
   const page = ctx.q<InboxRecord>('SELECT id, admitted_at, kind, n, meta, events FROM inbox WHERE id > ? ORDER BY id LIMIT 16')
   const rewrite = ctx.q("UPDATE inbox SET kind = 'events', n = ?, meta = ?, events = ? WHERE id = ?")
@@ -120,7 +131,7 @@ function purgeInbox(ctx: SqliteContext, users: string[], orderingKeys: Set<strin
       }
       const kept = held.filter((e) => !isUsersEvent(e, set))
       if (kept.length === held.length) continue
-      for (const e of held) if (!kept.includes(e)) orderingKeys.add(e.orderingKey)
+      for (const e of held) if (!kept.includes(e)) for (const key of [e.orderingKey, ...csbUserIdsOf(e)]) linkKeys.add(key)
       events += held.length - kept.length
       if (kept.length === 0) {
         remove.run(row.id)
@@ -134,19 +145,33 @@ function purgeInbox(ctx: SqliteContext, users: string[], orderingKeys: Set<strin
   return { events, rows }
 }
 
+/**
+ * Other users' rows keep the samples of a whole batch sent together, which may hold these users'
+ * data: such samples go (set to NULL; the rows stay). Returns how many rows lost them.
+ */
+function clearSamples(ctx: SqliteContext, users: string[]): number {
+  return ctx
+    .q(
+      `UPDATE events SET samples = NULL
+        WHERE samples IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(@marks) WHERE instr(samples, value) > 0)`
+    )
+    .run({ marks: JSON.stringify(sampleMarks(users)) }).changes
+}
+
 /** Runs inside one write transaction. */
 export function purgeUsers(ctx: SqliteContext, users: string[]): PurgeOutcome {
-  const orderingKeys = new Set<string>()
+  const linkKeys = new Set<string>()
   ctx.db.pragma('secure_delete = ON')
   try {
-    const events = deleteRows(ctx, users, orderingKeys)
-    const inbox = purgeInbox(ctx, users, orderingKeys)
+    const events = deleteRows(ctx, users, linkKeys)
+    const inbox = purgeInbox(ctx, users, linkKeys)
+    clearSamples(ctx, users)
     const unlink = ctx.q('DELETE FROM identities WHERE user_key = ?')
     let identityLinks = 0
-    for (const key of new Set([...users, ...orderingKeys])) identityLinks += unlink.run(key).changes
-    if (events + inbox.events + identityLinks > 0) {
-      ctx.q(`INSERT INTO regulation_state (name, n) VALUES ('${VACUUM_OWED}', 1) ON CONFLICT (name) DO UPDATE SET n = 1`).run()
-    }
+    for (const key of new Set([...users, ...linkKeys])) identityLinks += unlink.run(key).changes
+    // Owed even when nothing was found: earlier deletes (retention, inbox moves, rewrites by
+    // settles) ran without secure_delete, and their bytes of these users stay in free space.
+    ctx.q(`INSERT INTO regulation_state (name, n) VALUES ('${VACUUM_OWED}', 1) ON CONFLICT (name) DO UPDATE SET n = 1`).run()
     return { events, admittedEvents: inbox.events, identityLinks, inboxRows: inbox.rows }
   } finally {
     ctx.db.pragma('secure_delete = OFF')

@@ -1,5 +1,5 @@
 import {
-  addCounts, checkNewRegulation, checkUpdate, claimUntil, emptyCounts, listLimit, newRegulationId, REGULATION_COLUMNS, toRegulation, type RegulationRow
+  addCounts, checkNewRegulation, checkUpdate, claimUntil, emptyCounts, listLimit, newRegulationId, REGULATION_COLUMNS, regulationError, toRegulation, type RegulationRow
 } from '../regulations'
 import { cleanOptional } from '../rows'
 import type { NewRegulation, Regulation, RegulationStatus, RegulationUpdate } from '../types'
@@ -49,7 +49,7 @@ export function updateRegulation(ctx: SqliteContext, id: string, update: Regulat
     )
     .run(
       update.status ?? null, JSON.stringify(addCounts(JSON.parse(row.counts), update.addCounts)),
-      update.error !== undefined ? 1 : 0, cleanOptional(update.error),
+      update.error !== undefined ? 1 : 0, regulationError(update.error),
       finishing ? 1 : 0, ctx.options.now(), update.status ?? null,
       finishing ? 1 : 0, finishing ? 1 : 0, id
     )

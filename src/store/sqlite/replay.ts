@@ -16,7 +16,7 @@ interface Target {
  * delivered.
  */
 const NOT_SUPPRESSED = `NOT (EXISTS (SELECT 1 FROM suppressed_users) AND json_valid(${EVENT_DOC})
-  AND json_extract(${EVENT_DOC}, '$.userId') IN (SELECT user_id FROM suppressed_users))`
+  AND CAST(json_extract(${EVENT_DOC}, '$.userId') AS TEXT) IN (SELECT user_id FROM suppressed_users))`
 
 const MATCH = `status = 'dead' AND (? IS NULL OR instr(COALESCE(last_error, ''), ?) > 0) AND (? IS NULL OR destination = ?) AND ${NOT_SUPPRESSED}`
 

@@ -19,7 +19,7 @@ function rowsOf(ctx: SqliteContext, status: 'pending' | 'dead', ids: string[]): 
   return ctx
     .q<{ id: number; destination: string }>(
       `SELECT id, destination FROM events WHERE status = ? AND json_valid(${EVENT_DOC})
-          AND json_extract(${EVENT_DOC}, '$.userId') IN (SELECT value FROM json_each(?)) ORDER BY id`
+          AND CAST(json_extract(${EVENT_DOC}, '$.userId') AS TEXT) IN (SELECT value FROM json_each(?)) ORDER BY id`
     )
     .all(status, JSON.stringify(ids))
 }

@@ -104,6 +104,59 @@ export function purgeTests(suite: Suite): void {
       expect((await store.get(oddId))!.event).toEqual(odd.event)
     })
 
+    test('other users\' rows keep no samples naming the users (a batch sent together); samples naming others stay', async () => {
+      const store = await open()
+      const events = [userEvent('u', 'k-u'), userEvent('v', 'k-v'), userEvent('x', 'k-x'), userEvent('w', 'k-w')]
+      const [, vId, xId, wId] = await suite.enqueueAll(store, events)
+      const rows = await lease(store, 10)
+      const row = (id: string) => rows.find((e) => e.id === id)!
+      // A batch's request body as text of JSON (one escape level more), and as an object.
+      const batchText = JSON.stringify({ batch: [{ userId: 'u', traits: { email: 'u@example.com' } }, { userId: 'v' }] })
+      await store.complete([
+        { id: vId, leaseId: row(vId).leaseId, samples: { request: { body: batchText }, response: { status: 200 } } },
+        { id: xId, leaseId: row(xId).leaseId, samples: { request: { body: { batch: [{ user_id: 'u' }, { user_id: 'x' }] } } } },
+        { id: wId, leaseId: row(wId).leaseId, samples: { request: { body: { batch: [{ userId: 'uu' }, { userId: 'w', note: 'u-turn' }] } } } }
+      ])
+      expect(await store.purgeUsers(['u'])).toMatchObject({ events: 1 })
+      expect((await store.get(vId))!.samples).toBeNull()
+      expect((await store.get(xId))!.samples).toBeNull()
+      expect((await store.get(wId))!.samples).toEqual({ request: { body: { batch: [{ userId: 'uu' }, { userId: 'w', note: 'u-turn' }] } } })
+      expect(await store.counts()).toMatchObject({ delivered: 3, pending: 0 })
+    })
+
+    test('unlinks the CSB user ids the purged events name (traits, properties, context.traits), queued or admitted', async () => {
+      const store = await open()
+      await suite.enqueueAll(store, [
+        userEvent('u', 'k-1', { traits: { user_id: 'csb-t' } }),
+        userEvent('u', 'k-2', { type: 'track', properties: { user_id: 77 } }),
+        userEvent('u', 'k-3', { context: { traits: { user_id: 'csb-c' } } }),
+        userEvent('v', 'k-4', { traits: { user_id: 'csb-v' } })
+      ])
+      // Queued or still in the inbox, whichever the engine has done by the purge.
+      const batch = Array.from({ length: 600 }, (_, i) => userEvent(i === 7 ? 'u' : 'w', `k-b${i}`, i === 7 ? { traits: { user_id: 'csb-a' } } : {}))
+      await store.admit(batch)
+      const keys = ['csb-t', '77', 'csb-c', 'csb-a', 'csb-v']
+      await store.linkIdentities(keys.map((userKey) => ({ userKey, accountId: 'acct' })))
+      expect(await store.purgeUsers(['u'])).toMatchObject({ identityLinks: 4 })
+      expect([...(await store.accountsFor(keys)).entries()]).toEqual([['csb-v', 'acct']])
+    })
+
+    test('a numeric userId or alias previousId is the user whose id is its text (purge and suppression)', async () => {
+      const store = await open()
+      const alias = { ...userEvent('new-id', 'k-a', { type: 'alias', previousId: 123 }), type: 'alias' }
+      const numeric = userEvent('x', 'k-n')
+      // Ingest writes ids as text; a numeric one in a stored event is read as its text all the same.
+      Object.assign(numeric.event, { userId: 456 })
+      const [aliasId, numericId, otherId] = await suite.enqueueAll(store, [alias, numeric, userEvent('v', 'k-v')])
+      // The suppression's scan of unfinished rows reads it the same way.
+      await store.suppress(['456'], 'suppressed')
+      expect((await store.get(numericId))!.status).toBe('skipped')
+      expect(await store.purgeUsers(['123', '456'])).toMatchObject({ events: 2 })
+      expect(await store.get(aliasId)).toBeNull()
+      expect(await store.get(numericId)).toBeNull()
+      expect(await store.get(otherId)).not.toBeNull()
+    })
+
     test('purging users the store knows nothing of removes nothing', async () => {
       const store = await open()
       await store.enqueue([userEvent('v')])

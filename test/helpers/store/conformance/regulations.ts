@@ -59,6 +59,19 @@ export function regulationTests(suite: Suite): void {
       expect(await store.getRegulation(id)).toMatchObject({ status: 'FINISHED', finishedAt: clock.date(), error: null, counts: { events: 7 } })
       await expect(store.updateRegulation('no-such-id', { status: 'FAILED' })).rejects.toThrow(/no-such-id/)
     })
+
+    test('an error is stored cleaned (a NUL as U+FFFD) and cut to 2,000 characters, so a FAILED update never throws', async () => {
+      const store = await open()
+      const { id } = await store.createRegulation({ type: 'DELETE_ONLY', subjectIds: ['u'], origin: 'api' })
+      await store.updateRegulation(id, { status: 'FAILED', error: 'hooks: body a\u0000b \ud800' })
+      expect(await store.getRegulation(id)).toMatchObject({ status: 'FAILED', error: 'hooks: body a\ufffdb \ufffd' })
+      const long = `${'é'.repeat(1998)}\ud83d\ude00${'x'.repeat(5000)}`
+      await store.updateRegulation(id, { error: long })
+      const { error } = (await store.getRegulation(id))!
+      expect(error).toHaveLength(2000)
+      // Cut inside the pair: its first half is cleaned rather than left alone.
+      expect(error).toBe(`${'é'.repeat(1998)}\ufffd…`)
+    })
   })
 
   describe('regulation claims', () => {
