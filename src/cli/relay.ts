@@ -201,7 +201,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       // Unique across hosts: containers on one PostgreSQL may share a pid.
       owner: `${process.pid}-${randomBytes(4).toString('hex')}`,
       deleters: destinationDeleters(destinations, { settings: config.delivery }),
-      logger
+      logger,
+      revalidateLeases: () => delivery.revalidateLeases()
     })
     regulations.start()
     const runner = regulations

@@ -71,6 +71,12 @@ export interface Delivery {
   replay(filter: ReplayFilter): Promise<number>
   /** New events were stored: lease now rather than at the next poll. */
   wake(): void
+  /**
+   * Checks the leases of every pipeline's buffered events with the store now and drops those no
+   * longer held, unsent: called once a regulation has suppressed or purged users, before it is
+   * recorded FINISHED. An attempt already started is not recalled. Rejects when the store fails.
+   */
+  revalidateLeases(): Promise<void>
   /** Which subscription/action an event matches and the exact CSB request, without sending (or sending, with `send`). */
   test(event: Record<string, unknown>, options?: { send?: boolean }): Promise<DryRunResult>
   stats(): DeliveryStats
@@ -174,6 +180,9 @@ export function startDelivery(options: StartDeliveryOptions): Delivery {
     wake: () => {
       pipeline.wake()
       for (const other of others) other.pipeline.wake()
+    },
+    revalidateLeases: async () => {
+      await Promise.all([pipeline.revalidateLeases(), ...others.map((other) => other.pipeline.revalidateLeases())])
     },
     test: (event, testOptions = {}) =>
       dryRun(event, { runtime, store, csb: pipeline.csbSettings as CsbSettings | undefined, send: testOptions.send ?? false, guard: names.check }),

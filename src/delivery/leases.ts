@@ -48,6 +48,12 @@ export class Leases {
   private lastExtend = Date.now()
   /** Set once the buffer is given back for good: a lease answering later gives its events back too. */
   private closed = false
+  /** Buffered events set aside while the store checks their leases (`check`): none starts meanwhile. */
+  private aside: LeasedEvent[] = []
+  /** The extension under way (or the last one); the next waits for it. */
+  private extensions: Promise<number> = Promise.resolve(0)
+  /** Extensions asked for so far: a check that sees a later one asked for leaves its events aside for it. */
+  private requested = 0
 
   constructor(private readonly options: LeasesOptions) {}
 
@@ -96,11 +102,68 @@ export class Leases {
 
   /** Extends the leases of buffered and `running` events every leaseMs / EXTENSIONS_PER_LEASE. */
   async extendWhenDue(running: Iterable<string>): Promise<void> {
-    const leaseMs = this.options.settings.leaseMs
-    if (Date.now() - this.lastExtend < leaseMs / EXTENSIONS_PER_LEASE) return
+    if (Date.now() - this.lastExtend < this.options.settings.leaseMs / EXTENSIONS_PER_LEASE) return
     this.lastExtend = Date.now()
-    const ids = [...this.buffer.map((e) => e.id), ...running]
-    if (ids.length > 0) await this.options.timed('extendLease', () => this.options.store.extendLease(ids, leaseMs))
+    await this.extend([...running])
+  }
+
+  /**
+   * Extends the buffered events' leases now, dropping those no longer held: a regulation that
+   * suppressed or purged users calls it (through Delivery) before it is recorded FINISHED, so no
+   * copy of their events buffered here starts afterwards. Resolves with how many were dropped.
+   */
+  revalidate(): Promise<number> {
+    return this.extend([])
+  }
+
+  /**
+   * Extensions one at a time: a check asked for while another is under way runs after it, on
+   * the events it kept (set aside, not startable, until then), since the store may have answered
+   * the first before the change that prompted the second.
+   */
+  private extend(running: string[]): Promise<number> {
+    const ticket = ++this.requested
+    const run = this.extensions.catch(() => 0).then(() => this.check(ticket, running))
+    this.extensions = run
+    return run
+  }
+
+  /**
+   * Extends the leases of the buffered events (set aside meanwhile: none starts before the
+   * store answers) and of `running`. A buffered event whose lease is no longer held (settled,
+   * skipped by a suppression, purged) is dropped and its key released, as a settled event's is.
+   * Running events are already on their way to CSB: nothing recalls them.
+   */
+  private async check(ticket: number, running: string[]): Promise<number> {
+    const checking = [...this.aside, ...this.buffer]
+    this.aside = []
+    this.buffer = []
+    const ids = [...checking.map((e) => e.id), ...running]
+    if (ids.length === 0) return 0
+    const later = () => this.requested > ticket
+    let held: Set<string>
+    try {
+      this.aside = checking
+      held = new Set(await this.options.timed('extendLease', () => this.options.store.extendLease(ids, this.options.settings.leaseMs)))
+    } catch (err) {
+      this.aside = []
+      this.restore(checking, later())
+      throw err
+    }
+    this.aside = []
+    const kept = checking.filter((e) => held.has(e.id))
+    const dropped = checking.filter((e) => !held.has(e.id))
+    for (const event of dropped) this.release(event.orderingKey)
+    if (dropped.length > 0) this.options.logger.info({ dropped: dropped.length }, 'delivery: buffered events no longer leased (settled, suppressed or purged) were dropped unsent')
+    this.restore(kept, later())
+    return dropped.length
+  }
+
+  /** Events back from a check: before the rest of the buffer, or aside for the check queued after it; given back once closed. */
+  private restore(events: LeasedEvent[], checkedAgain: boolean): void {
+    if (this.closed) void this.giveBack(events)
+    else if (checkedAgain) this.aside = events
+    else this.buffer = [...events, ...this.buffer]
   }
 
   /** Gives back the buffered events (never started) at once rather than at lease expiry, and any a later lease takes. */

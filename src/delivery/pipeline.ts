@@ -129,6 +129,11 @@ export class Pipeline {
     this.wakeLoop('events')
   }
 
+  /** Drops the buffered events whose lease is no longer held (Leases.revalidate); running ones are not recalled. */
+  async revalidateLeases(): Promise<void> {
+    if ((await this.leases.revalidate()) > 0) this.wakeLoop('key-freed')
+  }
+
   stats(): PipelineStats {
     return {
       csbConfigured: this.csb !== undefined,

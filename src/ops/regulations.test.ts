@@ -106,6 +106,39 @@ describe('the regulation runner', () => {
     expect(store.purges).toEqual([['u-1', 'u-2']])
   })
 
+  it.each([
+    ['SUPPRESS_ONLY', ['suppress', 'revalidate', 'FINISHED']],
+    ['SUPPRESS_WITH_DELETE', ['suppress', 'purge', 'revalidate', 'onDelete', 'FINISHED']],
+    ['DELETE_ONLY', ['purge', 'revalidate', 'onDelete', 'FINISHED']],
+    ['UNSUPPRESS', ['FINISHED']]
+  ] as const)('%s: delivery drops its buffered copies after suppress and purge, before onDelete and FINISHED', async (type, expected) => {
+    const store = fakeRegulations()
+    const order: string[] = []
+    const { suppress, purgeUsers, updateRegulation } = store
+    store.suppress = (ids, reason) => (order.push('suppress'), suppress(ids, reason))
+    store.purgeUsers = (ids) => (order.push('purge'), purgeUsers(ids))
+    store.updateRegulation = (id, update) => (update.status && order.push(update.status), updateRegulation(id, update))
+    const hooks = deleter('hooks')
+    const handed = hooks.deleteUser
+    hooks.deleteUser = (id) => (order.push('onDelete'), handed(id))
+    const { id } = await store.createRegulation({ type, subjectIds: ['u-1'], origin: 'api' })
+    runner(store, { deleters: [hooks], revalidateLeases: async () => void order.push('revalidate') }).start()
+    expect((await finished(store, id)).status).toBe('FINISHED')
+    expect(order).toEqual(expected)
+  })
+
+  it('delivery failing to check its buffered leases makes the regulation FAILED before any destination is handed a deletion', async () => {
+    const store = fakeRegulations()
+    const hooks = deleter('hooks')
+    const { id } = await store.createRegulation({ type: 'SUPPRESS_WITH_DELETE', subjectIds: ['u-1'], origin: 'api' })
+    runner(store, { deleters: [hooks], revalidateLeases: () => Promise.reject(new Error('database is locked')) }).start()
+    expect(await finished(store, id)).toMatchObject({
+      status: 'FAILED',
+      error: "delivery could not check its buffered events' leases: database is locked; create the regulation again"
+    })
+    expect(hooks.handed).toEqual([])
+  })
+
   it('a store failure makes the regulation FAILED with the step and the fix', async () => {
     const store = fakeRegulations()
     store.fail.purgeUsers = new Error('disk I/O error')

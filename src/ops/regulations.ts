@@ -45,6 +45,12 @@ export interface RegulationRunnerOptions {
   pollMs?: number
   /** How long a claim holds (renewed every third of it while running); REGULATION_CLAIM_MS by default. */
   claimMs?: number
+  /**
+   * Delivery's `revalidateLeases`: drops the events this instance's delivery holds in its buffer
+   * whose lease a suppression or purge took away, so none is sent once the regulation is recorded
+   * (nor after a destination was handed the deletion). Called after those steps.
+   */
+  revalidateLeases?: () => Promise<void>
 }
 
 const SUPPRESSES: ReadonlySet<RegulationType> = new Set(['SUPPRESS_ONLY', 'SUPPRESS_WITH_DELETE'])
@@ -167,6 +173,9 @@ export class RegulationRunner {
         if (halted()) return false
         const purged = await this.step('purge', () => this.store.purgeUsers(subjectIds))
         await this.store.updateRegulation(id, { addCounts: purged })
+      }
+      if (SUPPRESSES.has(type) || DELETES.has(type)) await this.dropBuffered()
+      if (DELETES.has(type)) {
         if (halted()) return false
         // Deletions handed before a halt are not counted: whoever resumes hands them all again.
         const handed = await this.handToDestinations(subjectIds, halted)
@@ -187,6 +196,17 @@ export class RegulationRunner {
       )
     }
     return true
+  }
+
+  /** Delivery drops its buffered copies of the events just skipped or purged. */
+  private async dropBuffered(): Promise<void> {
+    const revalidate = this.options.revalidateLeases
+    if (!revalidate) return
+    try {
+      await revalidate()
+    } catch (err) {
+      throw new StepFailure(`delivery could not check its buffered events' leases: ${(err as Error).message}; create the regulation again`)
+    }
   }
 
   private async step<T>(name: string, work: () => Promise<T>): Promise<T> {

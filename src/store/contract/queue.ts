@@ -126,8 +126,13 @@ export interface StoreQueue {
    * leased event's `attempts` includes the one it is leased for.
    */
   lease(options: LeaseOptions): Promise<LeasedEvent[]>
-  /** Extends leases still held (long deliveries); `leaseMs` 0 gives them back at once. */
-  extendLease(ids: string[], leaseMs: number): Promise<void>
+  /**
+   * Extends leases still held (long deliveries, events waiting in a buffer); `leaseMs` 0 gives
+   * them back at once. Resolves with the ids whose lease was held (the event still pending and
+   * its key leased to it): an id left out was settled, skipped (a suppression) or purged, and
+   * must not be delivered on this lease.
+   */
+  extendLease(ids: string[], leaseMs: number): Promise<string[]>
 
   complete(items: CompleteItem[]): Promise<void>
   skip(items: SkipItem[]): Promise<void>

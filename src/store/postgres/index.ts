@@ -132,9 +132,10 @@ export class PostgresStore implements Store {
     return this.once(() => leaseEvents(this.q, this.options, options))
   }
 
-  async extendLease(ids: string[], leaseMs: number): Promise<void> {
+  async extendLease(ids: string[], leaseMs: number): Promise<string[]> {
     const numeric = ids.map(parseId).filter((id): id is number => id !== null)
-    if (numeric.length > 0) await this.once(() => extendLeases(this.q, this.options, numeric, leaseMs))
+    if (numeric.length === 0) return []
+    return (await this.once(() => extendLeases(this.q, this.options, numeric, leaseMs))).map(String)
   }
 
   async complete(items: CompleteItem[]): Promise<void> {

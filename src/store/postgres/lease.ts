@@ -71,10 +71,10 @@ export async function leaseEvents(db: Queryable, options: ResolvedStoreOptions, 
   return rows.map((row) => ({ ...toStoredEvent(row), leasedUntil: new Date(until), leaseId: row.lease_token }))
 }
 
-/** Extends the lease of events that still hold their key's lease. */
-export async function extendLeases(client: Queryable, options: ResolvedStoreOptions, ids: number[], leaseMs: number): Promise<void> {
+/** Extends the lease of events that still hold their key's lease; returns those ids (the others are settled, skipped, purged or re-leased elsewhere). */
+export async function extendLeases(client: Queryable, options: ResolvedStoreOptions, ids: number[], leaseMs: number): Promise<number[]> {
   const until = options.now() + (Number.isFinite(leaseMs) ? Math.max(0, leaseMs) : 0)
-  await client.query(
+  const { rows } = await client.query<{ id: string }>(
     `WITH target AS (
        SELECT q.destination, q.ordering_key FROM queue_keys q
          JOIN events e ON e.destination = q.destination AND e.ordering_key = q.ordering_key AND q.leased_event_id = e.id
@@ -82,7 +82,9 @@ export async function extendLeases(client: Queryable, options: ResolvedStoreOpti
         ORDER BY q.destination COLLATE "C", q.ordering_key COLLATE "C" FOR UPDATE OF q
      )
      UPDATE queue_keys q SET leased_until = $2, ready_at = $2 FROM target
-      WHERE q.destination = target.destination AND q.ordering_key = target.ordering_key`,
+      WHERE q.destination = target.destination AND q.ordering_key = target.ordering_key
+     RETURNING q.leased_event_id AS id`,
     [ids, until]
   )
+  return rows.map((row) => Number(row.id))
 }

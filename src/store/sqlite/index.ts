@@ -131,9 +131,10 @@ export class SqliteStore implements Store {
     return this.write(() => leaseEvents(this.ctx, options))
   }
 
-  async extendLease(ids: string[], leaseMs: number): Promise<void> {
+  async extendLease(ids: string[], leaseMs: number): Promise<string[]> {
     const numeric = ids.map(parseId).filter((id): id is number => id !== null)
-    if (numeric.length > 0) await this.write(() => extendLeases(this.ctx, numeric, leaseMs))
+    if (numeric.length === 0) return []
+    return (await this.write(() => extendLeases(this.ctx, numeric, leaseMs))).map(String)
   }
 
   async complete(items: CompleteItem[]): Promise<void> {

@@ -53,11 +53,13 @@ export function leaseEvents(ctx: SqliteContext, options: LeaseOptions): LeasedEv
   return leased
 }
 
-/** Extends the lease of events that still hold their key's lease. */
-export function extendLeases(ctx: SqliteContext, ids: number[], leaseMs: number): void {
+/** Extends the lease of events that still hold their key's lease; returns those ids (the others are settled, skipped, purged or re-leased elsewhere). */
+export function extendLeases(ctx: SqliteContext, ids: number[], leaseMs: number): number[] {
   const until = ctx.options.now() + (Number.isFinite(leaseMs) ? Math.max(0, leaseMs) : 0)
+  const held: number[] = []
   for (const id of ids) {
     const event = ctx.s.eventBrief.get(id)
-    if (event && event.status === 'pending') ctx.s.keyExtend.run(until, until, id, event.destination, event.ordering_key)
+    if (event && event.status === 'pending' && ctx.s.keyExtend.run(until, until, id, event.destination, event.ordering_key).changes > 0) held.push(id)
   }
+  return held
 }

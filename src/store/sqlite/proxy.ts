@@ -123,7 +123,7 @@ export class WorkerSqliteStore implements Store {
     return this.call('lease', [excludeKeys === undefined ? rest : { ...rest, excludeKeys: [...excludeKeys] }])
   }
 
-  extendLease(ids: string[], leaseMs: number): Promise<void> {
+  extendLease(ids: string[], leaseMs: number): Promise<string[]> {
     return this.call('extendLease', [ids, leaseMs])
   }
 

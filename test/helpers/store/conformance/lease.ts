@@ -1,6 +1,7 @@
 /** Lease: the head of each ordering key, retries, expiry and the outcome rules. */
 import { describe, expect } from 'vitest'
 import { HOUR, SECOND, ids, lease, newEvent, type Suite } from './harness'
+import { userEvent } from './suppression'
 
 export function leaseTests(suite: Suite): void {
   const { clock, open, openFresh, enqueueAll, test } = suite
@@ -199,8 +200,27 @@ export function leaseTests(suite: Suite): void {
     test('extendLease ignores events that are not leased', async () => {
       const store = await open()
       const [a1, a2] = await enqueueAll(store, [newEvent('a'), newEvent('a')])
-      await store.extendLease([a2, 'junk'], 60_000)
+      expect(await store.extendLease([a2, 'junk'], 60_000)).toEqual([])
       expect(ids(await lease(store))).toEqual([a1])
+    })
+
+    test('extendLease answers the ids whose lease is still held: not those suppressed, purged or settled', async () => {
+      const store = await open()
+      const [kept, suppressed, purged, settled, other] = await enqueueAll(store, [
+        userEvent('kept'), userEvent('hushed'), userEvent('erased'), userEvent('done'), userEvent('kept', 'k2')
+      ])
+      const leased = await lease(store, 10, 1000)
+      const all = [kept, suppressed, purged, settled, other]
+      expect(ids(leased).sort()).toEqual([...all].sort())
+      clock.advance(900)
+      expect((await store.extendLease(all, 1000)).sort()).toEqual([...all].sort())
+      await store.suppress(['hushed'], 'suppressed')
+      await store.purgeUsers(['erased'])
+      await store.complete([{ id: settled, leaseId: leased.find((e) => e.id === settled)!.leaseId }])
+      expect((await store.extendLease([...all, 'junk'], 1000)).sort()).toEqual([kept, other].sort())
+      // The held ones were extended: still leased 900 ms later, when the first lease had run out.
+      clock.advance(900)
+      expect(await lease(store, 10)).toEqual([])
     })
 
     test('lease, complete and re-lease survive closing and reopening the store', async () => {
