@@ -2,7 +2,6 @@ import pg, { type Pool } from 'pg'
 import { GroupCommit } from '../group-commit'
 import type { ResolvedStoreOptions } from '../options'
 import { checkUserIds } from '../regulations'
-import { parseId } from '../rows'
 import { fromComplete, fromDeadLetter, fromRetry, fromSkip } from '../settlement'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, ExpediteOptions, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
@@ -133,9 +132,7 @@ export class PostgresStore implements Store {
   }
 
   async extendLease(ids: string[], leaseMs: number): Promise<string[]> {
-    const numeric = ids.map(parseId).filter((id): id is number => id !== null)
-    if (numeric.length === 0) return []
-    return (await this.once(() => extendLeases(this.q, this.options, numeric, leaseMs))).map(String)
+    return this.once(() => extendLeases(this.q, this.options, ids, leaseMs))
   }
 
   async complete(items: CompleteItem[]): Promise<void> {

@@ -1,5 +1,5 @@
 import type { ResolvedStoreOptions } from '../options'
-import { checkLease, EVENT_COLUMNS, toStoredEvent, type EventRow } from '../rows'
+import { checkLease, EVENT_COLUMNS, parseId, toStoredEvent, type EventRow } from '../rows'
 import { newLeaseToken } from '../lease-token'
 import type { LeasedEvent, LeaseOptions } from '../types'
 import { randomShard, type Queryable } from './context'
@@ -72,7 +72,10 @@ export async function leaseEvents(db: Queryable, options: ResolvedStoreOptions, 
 }
 
 /** Extends the lease of events that still hold their key's lease; returns those ids (the others are settled, skipped, purged or re-leased elsewhere). */
-export async function extendLeases(client: Queryable, options: ResolvedStoreOptions, ids: number[], leaseMs: number): Promise<number[]> {
+/** Extends the leases of `ids` (store ids; those not numeric are no row's) and answers the ids whose lease is still held. */
+export async function extendLeases(client: Queryable, options: ResolvedStoreOptions, storeIds: string[], leaseMs: number): Promise<string[]> {
+  const ids = storeIds.map(parseId).filter((id): id is number => id !== null)
+  if (ids.length === 0) return []
   const until = options.now() + (Number.isFinite(leaseMs) ? Math.max(0, leaseMs) : 0)
   const { rows } = await client.query<{ id: string }>(
     `WITH target AS (
@@ -86,5 +89,5 @@ export async function extendLeases(client: Queryable, options: ResolvedStoreOpti
      RETURNING q.leased_event_id AS id`,
     [ids, until]
   )
-  return rows.map((row) => Number(row.id))
+  return rows.map((row) => String(row.id))
 }
