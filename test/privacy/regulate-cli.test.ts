@@ -4,6 +4,8 @@
  * the token rule. A FAILED regulation under --wait is in on-delete.test.ts.
  */
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Relay } from '../../src/cli/relay'
@@ -34,6 +36,30 @@ describe('csb-relay regulate', () => {
     expect(r.stdout).toMatch(/^ {2}origin cli; created .* UTC, finished .* UTC$/m)
     expect(r.stdout).toMatch(/^ {2}users suppressed: 2$/m)
     expect(r.stdout).toMatch(/^ {2}userIds: u-cli-1, u-cli-2$/m)
+  })
+
+  it('--wait gives up after --timeout with exit 3, naming the regulation still RUNNING', async () => {
+    // A relay whose runner never finishes the regulation (as one that stopped running them would).
+    const stuck = http.createServer((req, res) => {
+      res.setHeader('content-type', 'application/json')
+      if (req.method === 'POST') return res.end(JSON.stringify({ regulateId: 'stuck-1' }))
+      res.end(JSON.stringify({ data: { regulation: { id: 'stuck-1', regulationType: 'DELETE_ONLY', status: 'RUNNING', subjectCount: 1, counts: {} } } }))
+    })
+    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`
+      const started = Date.now()
+      const r = await runToExit(['regulate', '--type', 'DELETE_ONLY', 'u-stuck', '--wait', '--timeout', '1', '--url', url, '--token', TOKEN])
+      expect(r.code, r.stderr).toBe(3)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
+      expect(r.stderr).toContain('1 regulation(s) still RUNNING after 1 s (--timeout); they go on in the background.')
+      expect(r.stderr).toContain('csb-relay regulate show stuck-1')
+      const bad = await runToExit(['regulate', '--type', 'DELETE_ONLY', 'u-stuck', '--wait', '--timeout', 'soon', '--url', url])
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toContain('--timeout must be a whole number of seconds (0: no limit); got "soon"')
+    } finally {
+      stuck.close()
+    }
   })
 
   it('--file: one userId a line (blank lines skipped); without --wait it says how to follow it', async () => {

@@ -8,6 +8,16 @@ import { adminTarget, commandArgs, talkingToRelay } from '../args'
 // The routes' module, not ops' index: a command loads no server code.
 import { MAX_SUBJECT_IDS, ORIGIN_HEADER, REGULATION_TYPES, type RegulationView } from '../../ops/admin-regulations'
 
+const WAIT_POLL_MS = 500
+/**
+ * How long --wait follows regulations by default: a deletion on a large SQLite store takes
+ * seconds (its VACUUM), one handed to slow destinations longer; a relay that stopped running
+ * them should not hang a script for ever.
+ */
+const DEFAULT_WAIT_S = 300
+/** --wait gave up while a regulation was still RUNNING (1 is FAILED, 2 a usage error). */
+export const EXIT_STILL_RUNNING = 3
+
 const HELP = `Usage:
   csb-relay regulate --type TYPE USER_ID...     regulate these users (by userId)
   csb-relay regulate --type TYPE --file FILE    userIds from FILE, one a line ("-": standard input)
@@ -23,12 +33,14 @@ A deletion is also handed to every destination whose definition implements onDel
 (CustomerSuccessBox has none: CSB publishes no delete endpoint). See docs/privacy.md.
 
 A regulation runs in the background; --wait follows it until it is FINISHED (exit 0) or
-FAILED (exit 1). More than ${MAX_SUBJECT_IDS} userIds make several regulations.
+FAILED (exit 1), or until --timeout runs out (exit 3; the regulation goes on). More than
+${MAX_SUBJECT_IDS} userIds make several regulations.
 
 Options:
   --type TYPE      one of ${REGULATION_TYPES.join(', ')}
   --file FILE      read userIds from FILE (blank lines skipped), "-" for standard input
   --wait           wait until every regulation made is FINISHED or FAILED
+  --timeout S      with --wait: give up waiting after S seconds (default ${DEFAULT_WAIT_S}; 0: no limit)
   --status S       list only RUNNING, FINISHED or FAILED ones
   --limit N        list at most N (default 50, at most 500)
   --json           print the admin API's answer as JSON
@@ -36,7 +48,6 @@ Options:
   --token TOKEN    admin token (default $CSB_RELAY_ADMIN_TOKEN)
   -h, --help       this help`
 
-const WAIT_POLL_MS = 500
 
 const COUNT_LABELS: Array<[keyof RegulationView['counts'], string]> = [
   ['suppressed', 'users suppressed'],
@@ -90,7 +101,8 @@ async function show(target: RelayTarget, id: string): Promise<RegulationView> {
   return data.regulation
 }
 
-async function create(target: RelayTarget, type: string, ids: string[], wait: boolean, json: boolean): Promise<number> {
+/** `timeoutS` applies to --wait: 0 waits for ever. */
+async function create(target: RelayTarget, type: string, ids: string[], wait: boolean, timeoutS: number, json: boolean): Promise<number> {
   const made: string[] = []
   for (let i = 0; i < ids.length; i += MAX_SUBJECT_IDS) {
     const body = { regulationType: type, subjectType: 'USER_ID', subjectIds: ids.slice(i, i + MAX_SUBJECT_IDS) }
@@ -103,6 +115,7 @@ async function create(target: RelayTarget, type: string, ids: string[], wait: bo
     else console.log(`It runs in the background; follow it: csb-relay regulate show ${showArgs(made[0]!)}${made.length > 1 ? ' (and the others)' : ''}`)
     return 0
   }
+  const deadline = timeoutS > 0 ? Date.now() + timeoutS * 1000 : Infinity
   const finished: RegulationView[] = []
   for (const id of made) {
     for (;;) {
@@ -111,7 +124,19 @@ async function create(target: RelayTarget, type: string, ids: string[], wait: bo
         finished.push(regulation)
         break
       }
-      await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS))
+      if (Date.now() >= deadline) {
+        const running = made.slice(made.indexOf(id))
+        if (json) console.log(JSON.stringify({ finished, running }, null, 2))
+        else {
+          if (finished.length > 0) console.log(finished.map(formatRegulation).join('\n'))
+          console.error(
+            `csb-relay regulate: ${running.length} regulation(s) still RUNNING after ${timeoutS} s (--timeout); they go on in the background.\n` +
+              `Follow them with: csb-relay regulate show ${showArgs(running[0]!)}${running.length > 1 ? ' (and the others)' : ''}, or wait longer with --timeout.`
+          )
+        }
+        return EXIT_STILL_RUNNING
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(WAIT_POLL_MS, deadline - Date.now()))))
     }
   }
   console.log(json ? JSON.stringify(finished, null, 2) : finished.map(formatRegulation).join('\n'))
@@ -142,6 +167,7 @@ export async function run(argv: string[]): Promise<number> {
     type: { type: 'string' },
     file: { type: 'string' },
     wait: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: String(DEFAULT_WAIT_S) },
     status: { type: 'string' },
     limit: { type: 'string', default: '50' },
     json: { type: 'boolean', default: false },
@@ -162,7 +188,8 @@ export async function run(argv: string[]): Promise<number> {
     const ids = readIds(values.file, positionals)
     if (typeof ids === 'string') return usage(ids)
     if (ids.length === 0) return usage('no userIds: give them as arguments, or with --file FILE (one a line)')
-    return talkingToRelay('regulate', () => create(target, type, ids, values.wait!, values.json!))
+    if (!/^\d+$/.test(values.timeout!)) return usage(`--timeout must be a whole number of seconds (0: no limit); got "${values.timeout}"`)
+    return talkingToRelay('regulate', () => create(target, type, ids, values.wait!, Number(values.timeout), values.json!))
   }
 
   const [sub, ...rest] = positionals
