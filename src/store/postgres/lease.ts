@@ -71,8 +71,10 @@ export async function leaseEvents(db: Queryable, options: ResolvedStoreOptions, 
   return rows.map((row) => ({ ...toStoredEvent(row), leasedUntil: new Date(until), leaseId: row.lease_token }))
 }
 
-/** Extends the lease of events that still hold their key's lease; returns those ids (the others are settled, skipped, purged or re-leased elsewhere). */
-/** Extends the leases of `ids` (store ids; those not numeric are no row's) and answers the ids whose lease is still held. */
+/**
+ * Extends the leases of `storeIds` (those not numeric are no row's) that still hold their key's
+ * lease; answers those ids (the others are settled, skipped, purged or re-leased elsewhere).
+ */
 export async function extendLeases(client: Queryable, options: ResolvedStoreOptions, storeIds: string[], leaseMs: number): Promise<string[]> {
   const ids = storeIds.map(parseId).filter((id): id is number => id !== null)
   if (ids.length === 0) return []
