@@ -14,8 +14,9 @@ export interface SourceConfig {
   sharedSecret?: string
   /**
    * Whether this source's `type: "delete"` events run DELETE_ONLY regulations (docs/privacy.md).
-   * Off by default: a write key can be public (a browser source's is in its pages), and a
-   * deletion purges a user's data, so only a source that trusted senders alone use may.
+   * By default only a source with a `sharedSecret` may: its /v1/webhook requests are signed, so
+   * only Segment sends them. A write key alone can be public (a browser source's is in its
+   * pages), and a deletion purges a user's data.
    */
   acceptDeletions?: boolean
   /** Events per second this source may send, averaged; over it, ingest answers 429 (docs/ingest.md). None when unset. */
@@ -44,8 +45,9 @@ export function parseSources(fileSources: unknown, envKeys: string | undefined):
         if (typeof src.acceptDeletions !== 'boolean') {
           throw new ConfigError(`sources[${i}].acceptDeletions must be true or false (whether this source's "delete" events purge users), got ${JSON.stringify(src.acceptDeletions)}`)
         }
-        if (src.acceptDeletions) source.acceptDeletions = true
       }
+      const acceptDeletions = src.acceptDeletions ?? source.sharedSecret !== undefined
+      if (acceptDeletions) source.acceptDeletions = true
       Object.assign(source, rateLimitOf(src, i))
       sources.push(source)
     })

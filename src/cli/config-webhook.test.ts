@@ -18,11 +18,12 @@ describe('webhook settings in the config file', () => {
     const config = withConfigFile({
       sources: [{ name: 'segment', writeKey: 'wk-segment-1', sharedSecret: 'secret-from-segment-1' }, { name: 'web', writeKey: 'wk-web-1' }]
     })()
-    expect(config.sources).toEqual([{ name: 'segment', writeKey: 'wk-segment-1', sharedSecret: 'secret-from-segment-1' }, { name: 'web', writeKey: 'wk-web-1' }])
+    // A signed source accepts deletions unless told not to (the next test).
+    expect(config.sources).toEqual([{ name: 'segment', writeKey: 'wk-segment-1', sharedSecret: 'secret-from-segment-1', acceptDeletions: true }, { name: 'web', writeKey: 'wk-web-1' }])
     const shown = redactConfig(config)
     expect(JSON.stringify(shown)).not.toContain('secret-from-segment-1')
     expect(shown.sources).toEqual([
-      { name: 'segment', writeKey: '[redacted, 12 chars]', sharedSecret: '[redacted, 21 chars]' },
+      { name: 'segment', writeKey: '[redacted, 12 chars]', sharedSecret: '[redacted, 21 chars]', acceptDeletions: true },
       { name: 'web', writeKey: '[redacted, 8 chars]' }
     ])
   })
@@ -35,9 +36,23 @@ describe('webhook settings in the config file', () => {
     }
   })
 
-  it('reads sources[].acceptDeletions (off unless true) and refuses a value that is not a boolean, naming the source', () => {
-    const config = withConfigFile({ sources: [{ name: 'segment', writeKey: 'wk-1', acceptDeletions: true }, { name: 'web', writeKey: 'wk-2', acceptDeletions: false }] })()
-    expect(config.sources).toEqual([{ name: 'segment', writeKey: 'wk-1', acceptDeletions: true }, { name: 'web', writeKey: 'wk-2' }])
+  it('reads sources[].acceptDeletions (by default on only for a source with a sharedSecret) and refuses a value that is not a boolean', () => {
+    const config = withConfigFile({
+      sources: [
+        { name: 'segment', writeKey: 'wk-1', acceptDeletions: true },
+        { name: 'web', writeKey: 'wk-2', acceptDeletions: false },
+        { name: 'plain', writeKey: 'wk-3' },
+        { name: 'signed', writeKey: 'wk-4', sharedSecret: 'shh-0123456' },
+        { name: 'signed-not', writeKey: 'wk-5', sharedSecret: 'shh-0123456', acceptDeletions: false }
+      ]
+    })()
+    expect(config.sources).toEqual([
+      { name: 'segment', writeKey: 'wk-1', acceptDeletions: true },
+      { name: 'web', writeKey: 'wk-2' },
+      { name: 'plain', writeKey: 'wk-3' },
+      { name: 'signed', writeKey: 'wk-4', sharedSecret: 'shh-0123456', acceptDeletions: true },
+      { name: 'signed-not', writeKey: 'wk-5', sharedSecret: 'shh-0123456' }
+    ])
     for (const acceptDeletions of ['true', 1, null]) {
       const load = withConfigFile({ sources: [{ name: 's', writeKey: 'k', acceptDeletions }] })
       expect(load).toThrow(/^sources\[0\]\.acceptDeletions must be true or false/)

@@ -5,7 +5,7 @@
 export class IngestError extends Error {
   override name = 'IngestError'
   constructor(
-    readonly statusCode: 400 | 401 | 404 | 405 | 413 | 415 | 429 | 503,
+    readonly statusCode: 400 | 401 | 403 | 404 | 405 | 413 | 415 | 429 | 503,
     message: string,
     /** Seconds, for 429 and 503. */
     readonly retryAfterSeconds?: number

@@ -195,15 +195,22 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     reportRepairs(observer, repairs)
   }
 
+  /**
+   * A request asking for deletions its source may not make is refused whole (403), before any of
+   * its events is stored: a sender that believes the deletion done (a 200) would never retry it,
+   * and an array is all or nothing, as for any other refusal.
+   */
+  function checkDeletions(source: string, userIds: readonly string[]): void {
+    if (userIds.length === 0 || deleters.has(source)) return
+    throw new IngestError(
+      403,
+      `source "${source}" may not delete users (a "delete" event): set "sharedSecret" on it (Segment then signs its requests, and a signed source accepts deletions) or "acceptDeletions": true in "sources" if only trusted senders hold its write key; or run csb-relay regulate --type DELETE_ONLY`
+    )
+  }
+
   /** The request's deletion requests, as DELETE_ONLY regulations; after its events are stored, so the purge finds them. */
-  async function regulate(request: FastifyRequest, source: string, userIds: readonly string[]): Promise<void> {
+  async function regulate(request: FastifyRequest, userIds: readonly string[]): Promise<void> {
     if (userIds.length === 0) return
-    if (!deleters.has(source)) {
-      // The request's events are stored (a 200 as for them); the deletion is not run, and the
-      // log says so, without the userIds.
-      request.log.warn({ source, users: userIds.length }, `user deletion request refused: source "${source}" does not accept deletions (set acceptDeletions: true on it in "sources" if only trusted senders hold its write key; or run csb-relay regulate --type DELETE_ONLY)`)
-      return
-    }
     try {
       for (let i = 0; i < userIds.length; i += MAX_REGULATION_SUBJECTS) {
         const regulation = await store.createRegulation({ type: 'DELETE_ONLY', subjectIds: userIds.slice(i, i + MAX_REGULATION_SUBJECTS), origin: 'event' })
@@ -254,16 +261,18 @@ export const ingestPlugin: FastifyPluginAsync<IngestOptions> = async (app: Fasti
     if (body === undefined && parseThreads && raw.length >= parseThreadMinBytes) {
       await refuseOverBacklog()
       const { batch, repairs, deletions } = await parseThreads.parse(route, raw, source, receivedAt)
+      checkDeletions(source, deletions)
       await admit(request, source, batch, batch.n, repairs)
-      return regulate(request, source, deletions)
+      return regulate(request, deletions)
     }
     const parsed = body === undefined ? parseJson(raw) : body
     await refuseOverBacklog()
     const repairs = noRepairs()
     const deletions: string[] = []
     const events = eventsOfRequest(route, parsed, raw.length, source, limits, receivedAt, true, repairs, deletions)
+    checkDeletions(source, deletions)
     await admit(request, source, events, events.length, repairs)
-    await regulate(request, source, deletions)
+    await regulate(request, deletions)
   }
 
   app.post<{ Params: { kind: string } }>('/v1/:kind', (request, reply) => {

@@ -171,13 +171,23 @@ describe('POST /v1/webhook', () => {
     expect(regulationsCreated).toBe(0)
   })
 
-  it('refuses the deletions of a source without acceptDeletions (its write key may be public): 200, its events stored, no regulation', async () => {
-    const store = await setup()
-    const body = [track(1, 'u-1'), { type: 'delete', userId: 'u-1' }]
-    expect(await post(body, { authorization: basicAuth('wk-web-0123456') })).toEqual({ status: 200, body: { success: true } })
-    expect(store.events.map((e) => e.type)).toEqual(['track'])
-    expect(store.regulations.size).toBe(0)
-    expect(regulationsCreated).toBe(0)
+  it('refuses a request with deletions its source may not make (its write key may be public): 403 naming the fix, nothing stored', async () => {
+    for (const parseThreads of [0, 1]) {
+      const store = await setup({ parseThreads, opaque: parseThreads > 0 })
+      // Over parseThreadMinBytes when parsed on a thread, so that path decides too.
+      const body = [track(1, 'u-1', { note: 'x'.repeat(parseThreads ? 2048 : 0) }), { type: 'delete', userId: 'u-1' }]
+      const answer = await post(body, { authorization: basicAuth('wk-web-0123456') })
+      expect(answer.status, `parseThreads ${parseThreads}`).toBe(403)
+      expect(answer.body).toEqual({
+        success: false,
+        error: 'source "web" may not delete users (a "delete" event): set "sharedSecret" on it (Segment then signs its requests, and a signed source accepts deletions) or "acceptDeletions": true in "sources" if only trusted senders hold its write key; or run csb-relay regulate --type DELETE_ONLY'
+      })
+      expect(store.events).toEqual([])
+      expect(store.regulations.size).toBe(0)
+      expect(regulationsCreated).toBe(0)
+      await app!.close()
+      app = undefined
+    }
   })
 
   it('parses a large signed array on a parse thread, with the same events and answers', async () => {
