@@ -187,8 +187,11 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
 
     // delivery: workers lease, deliver and record outcomes; stopped after the server has closed,
     // before the store closes (cleanups run in reverse). Bad subscriptions/filters throw here.
+    // One name for this instance's leases and regulation claims, unique across hosts (containers
+    // on one PostgreSQL may share a pid): a regulation tells this instance's leases from others'.
+    const instanceId = `${process.pid}-${randomBytes(4).toString('hex')}`
     delivery = startDelivery({
-      store, config: { ...config, csb }, logger, observer: ops.deliveryObserver, instanceId: `${process.pid}`, threads: config.deliveryThreads, destinations
+      store, config: { ...config, csb }, logger, observer: ops.deliveryObserver, instanceId, threads: config.deliveryThreads, destinations
     })
     ops.attachDelivery(delivery)
     wakeDelivery = () => delivery.wake()
@@ -198,11 +201,11 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     // those nobody holds; stopped before delivery and the store (cleanups run in reverse).
     regulations = new RegulationRunner({
       store,
-      // Unique across hosts: containers on one PostgreSQL may share a pid.
-      owner: `${process.pid}-${randomBytes(4).toString('hex')}`,
+      owner: instanceId,
       deleters: destinationDeleters(destinations, { settings: config.delivery }),
       logger,
-      revalidateLeases: () => delivery.revalidateLeases()
+      revalidateLeases: () => delivery.revalidateLeases(),
+      inFlightMs: config.delivery.requestTimeoutMs
     })
     regulations.start()
     const runner = regulations

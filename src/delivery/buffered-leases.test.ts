@@ -71,3 +71,36 @@ describe('buffered events of a regulated user', () => {
     expect(await r.store.counts()).toMatchObject({ delivered: 3, skipped: 2, pending: 0, inFlight: 0 })
   })
 })
+
+describe('running events of a regulated user', () => {
+  it('revalidateLeases resolves only once a request already under way for them has ended', async () => {
+    const r = (rig = await startRig({ delivery: { ...fastDelivery, leaseMs: 60_000 } }))
+    r.sandbox.setFaults({ latency: { distribution: 'fixed', ms: 1500 } })
+    await enqueue(r.store, [feature('erased', 'e1')])
+    await waitFor('the request under way', () => r.delivery.stats().unrecorded === 1)
+    await r.store.purgeUsers(['erased'])
+    await r.delivery.revalidateLeases()
+    expect(r.delivery.stats().unrecorded).toBe(0)
+    expect(sentFor(r, 'erased')).toEqual(['e1'])
+  })
+})
+
+describe('buffered events whose lease may have run out', () => {
+  it('are dropped unsent, not started, when no extension answered in time: another instance may own them by then', async () => {
+    const r = (rig = await pausedWithBuffer(1500))
+    // The store answers this instance's extensions late (a long VACUUM, say): the leases run out meanwhile.
+    const extend = r.store.extendLease.bind(r.store)
+    r.store.extendLease = async (ids, leaseMs) => {
+      await new Promise((resolve) => setTimeout(resolve, 2500))
+      return extend(ids, leaseMs)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    // Another instance leases the three buffered events, as the store now lets it.
+    const other = await r.store.lease({ limit: 10, leaseMs: 60_000, owner: 'other-instance' })
+    expect(other.map((e) => e.event.event).sort()).toEqual(['e1', 'g1', 'k1'])
+    await waitFor('the probe delivered after the pause', () => sentFor(r, 'probe').length === 2, { timeoutMs: 15_000 })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect([...sentFor(r, 'gone'), ...sentFor(r, 'erased'), ...sentFor(r, 'kept')]).toEqual([])
+    expect(r.logger.lines.some((l) => l.level === 'warn' && /lease may have run out .* dropped unsent/.test(l.msg ?? ''))).toBe(true)
+  })
+})

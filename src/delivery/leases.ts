@@ -22,6 +22,14 @@ export const STORE_ERROR_WAIT_MS = 1000
  */
 const EXTENSIONS_PER_LEASE = 3
 
+/** What one check of the leases found. */
+interface Checked {
+  /** Buffered events dropped: their lease is no longer held. */
+  dropped: number
+  /** Running events whose lease is no longer held. */
+  lost: string[]
+}
+
 export interface LeasesOptions {
   store: Store
   settings: Pick<DeliverySettings, 'leaseMs' | 'pollIntervalMs'>
@@ -51,9 +59,16 @@ export class Leases {
   /** Buffered events set aside while the store checks their leases (`check`): none starts meanwhile. */
   private aside: LeasedEvent[] = []
   /** The extension under way (or the last one); the next waits for it. */
-  private extensions: Promise<number> = Promise.resolve(0)
+  private extensions: Promise<Checked | undefined> = Promise.resolve(undefined)
   /** Extensions asked for so far: a check that sees a later one asked for leaves its events aside for it. */
   private requested = 0
+  /**
+   * Until when this instance may start each buffered event: from when it asked for the event's
+   * lease (or last extension that held), one lease length. Past it the store may have given the
+   * event to another instance, or a regulation on another instance may be waiting for the lease
+   * to run out (ops/regulations.ts): the event is dropped unsent, not started.
+   */
+  private readonly startableUntil = new WeakMap<LeasedEvent, number>()
 
   constructor(private readonly options: LeasesOptions) {}
 
@@ -95,6 +110,16 @@ export class Leases {
     return this.buffer.shift()
   }
 
+  /** Drops the buffered events whose lease may have run out (startableUntil); the scheduler calls it before taking any. */
+  dropLapsed(): void {
+    const now = Date.now()
+    if (!this.buffer.some((e) => now >= (this.startableUntil.get(e) ?? Infinity))) return
+    const lapsed = this.buffer.filter((e) => now >= (this.startableUntil.get(e) ?? Infinity))
+    this.buffer = this.buffer.filter((e) => now < (this.startableUntil.get(e) ?? Infinity))
+    for (const event of lapsed) this.release(event.orderingKey)
+    this.options.logger.warn({ dropped: lapsed.length }, 'delivery: buffered events whose lease may have run out (no extension held) were dropped unsent; the store gives them out again')
+  }
+
   /** The event with this key is recorded (or ended without an outcome): the key's next event may be leased. */
   release(orderingKey: string): void {
     this.held.delete(orderingKey)
@@ -108,12 +133,15 @@ export class Leases {
   }
 
   /**
-   * Extends the buffered events' leases now, dropping those no longer held: a regulation that
+   * Extends the leases of the buffered and `running` events now, dropping the buffered ones no
+   * longer held and waiting for the running ones no longer held to end: a regulation that
    * suppressed or purged users calls it (through Delivery) before it is recorded FINISHED, so no
-   * copy of their events buffered here starts afterwards. Resolves with how many were dropped.
+   * copy of their events held here goes out afterwards. Resolves with how many were dropped.
    */
-  revalidate(): Promise<number> {
-    return this.extend([])
+  async revalidate(running: ReadonlyMap<string, Promise<void>>): Promise<number> {
+    const { dropped, lost } = await this.extend([...running.keys()])
+    await Promise.all(lost.map((id) => running.get(id)))
+    return dropped
   }
 
   /**
@@ -121,9 +149,9 @@ export class Leases {
    * the events it kept (set aside, not startable, until then), since the store may have answered
    * the first before the change that prompted the second.
    */
-  private extend(running: string[]): Promise<number> {
+  private extend(running: string[]): Promise<Checked> {
     const ticket = ++this.requested
-    const run = this.extensions.catch(() => 0).then(() => this.check(ticket, running))
+    const run = this.extensions.catch(() => undefined).then(() => this.check(ticket, running))
     this.extensions = run
     return run
   }
@@ -132,15 +160,17 @@ export class Leases {
    * Extends the leases of the buffered events (set aside meanwhile: none starts before the
    * store answers) and of `running`. A buffered event whose lease is no longer held (settled,
    * skipped by a suppression, purged) is dropped and its key released, as a settled event's is.
-   * Running events are already on their way to CSB: nothing recalls them.
+   * Running events are already on their way to CSB: nothing recalls them; those no longer held
+   * are answered as `lost`.
    */
-  private async check(ticket: number, running: string[]): Promise<number> {
+  private async check(ticket: number, running: string[]): Promise<Checked> {
     const checking = [...this.aside, ...this.buffer]
     this.aside = []
     this.buffer = []
     const ids = [...checking.map((e) => e.id), ...running]
-    if (ids.length === 0) return 0
+    if (ids.length === 0) return { dropped: 0, lost: [] }
     const later = () => this.requested > ticket
+    const askedAt = Date.now()
     let held: Set<string>
     try {
       this.aside = checking
@@ -153,10 +183,11 @@ export class Leases {
     this.aside = []
     const kept = checking.filter((e) => held.has(e.id))
     const dropped = checking.filter((e) => !held.has(e.id))
+    for (const event of kept) this.startableUntil.set(event, askedAt + this.options.settings.leaseMs)
     for (const event of dropped) this.release(event.orderingKey)
     if (dropped.length > 0) this.options.logger.info({ dropped: dropped.length }, 'delivery: buffered events no longer leased (settled, suppressed or purged) were dropped unsent')
     this.restore(kept, later())
-    return dropped.length
+    return { dropped: dropped.length, lost: running.filter((id) => !held.has(id)) }
   }
 
   /** Events back from a check: before the rest of the buffer, or aside for the check queued after it; given back once closed. */
@@ -182,6 +213,7 @@ export class Leases {
   private start(target: number): void {
     const s = this.options.settings
     this.lastAt = Date.now()
+    const askedAt = this.lastAt
     this.wokenWhileLeasing = false
     this.run = this.options
       .timed('lease', () =>
@@ -198,6 +230,7 @@ export class Leases {
           if (this.closed) return void this.giveBack(leased)
           for (const event of leased) {
             this.held.add(event.orderingKey)
+            this.startableUntil.set(event, askedAt + s.leaseMs)
             this.buffer.push(event)
           }
           // Nothing new: poll again later unless woken. Something: look again as soon as there is room.

@@ -129,9 +129,9 @@ export class Pipeline {
     this.wakeLoop('events')
   }
 
-  /** Drops the buffered events whose lease is no longer held (Leases.revalidate); running ones are not recalled. */
+  /** Drops the buffered events whose lease is no longer held and waits for the running ones no longer held (Leases.revalidate). */
   async revalidateLeases(): Promise<void> {
-    if ((await this.leases.revalidate()) > 0) this.wakeLoop('key-freed')
+    if ((await this.leases.revalidate(this.running)) > 0) this.wakeLoop('key-freed')
   }
 
   stats(): PipelineStats {
@@ -239,6 +239,7 @@ export class Pipeline {
   /** Starts buffered events while the limiter and rate allow; returns how long to wait before trying again. */
   private dispatch(): number {
     const slotWaitMs = this.options.settings.pollIntervalMs * SLOT_WAIT_POLLS
+    this.leases.dropLapsed()
     while (this.leases.buffered > 0) {
       const pause = this.limiter.pausedFor()
       if (pause > 0) return pause

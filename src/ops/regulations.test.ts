@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { fakeRegulations, type FakeRegulations } from '../../test/helpers/fake-regulations'
 import { waitFor } from '../../test/helpers/wait'
 import type { RegulationType } from '../store/types'
-import { RegulationRunner, SUPPRESSION_SKIP_REASON, type DestinationDeleter } from './regulations'
+import { LEASE_CLOCK_MARGIN_MS, RegulationRunner, SUPPRESSION_SKIP_REASON, type DestinationDeleter } from './regulations'
 
 const runners: RegulationRunner[] = []
 afterEach(async () => {
@@ -209,5 +209,53 @@ describe('the regulation runner', () => {
     expect(warnings[0]).toContain('connection refused')
     delete store.fail.claimRegulations
     expect((await finished(store, id)).status).toBe('FINISHED')
+  })
+})
+
+describe('the regulation runner and other instances\' leases', () => {
+  it('waits for the leases another instance held on the rows taken away, and a request under them, before FINISHED', async () => {
+    const store = fakeRegulations()
+    const owners: Array<string | undefined> = []
+    const { suppress, purgeUsers } = store
+    store.suppress = (ids, reason, owner) => (owners.push(owner), suppress(ids, reason, owner))
+    store.purgeUsers = (ids, owner) => (owners.push(owner), purgeUsers(ids, owner))
+    const start = Date.now()
+    store.suppressTook = { leasedElsewhereUntil: start + 100 }
+    store.purged = { events: 2, admittedEvents: 0, identityLinks: 0, leasedElsewhereUntil: start + 300 }
+    const hooks = deleter('hooks')
+    const { id } = await store.createRegulation({ type: 'SUPPRESS_WITH_DELETE', subjectIds: ['u-1'], origin: 'api' })
+    runner(store, { owner: 'me', inFlightMs: 200, deleters: [hooks] }).start()
+    await waitFor('the purge', () => store.purges.length === 1)
+    expect(owners).toEqual(['me', 'me'])
+    // Still RUNNING, no deletion handed on, until the later lease plus a request plus the clock margin.
+    expect((await store.getRegulation(id))!.status).toBe('RUNNING')
+    expect(hooks.handed).toEqual([])
+    const r = await finished(store, id)
+    expect(Date.now() - start).toBeGreaterThanOrEqual(300 + 200 + LEASE_CLOCK_MARGIN_MS)
+    expect(r).toMatchObject({ status: 'FINISHED', counts: { suppressed: 1, events: 2 } })
+    expect(r.counts).not.toHaveProperty('leasedElsewhereUntil')
+    expect(hooks.handed).toEqual(['u-1'])
+  })
+
+  it('a stop during that wait leaves the regulation RUNNING and its claim released', async () => {
+    const store = fakeRegulations()
+    store.purged = { events: 1, admittedEvents: 0, identityLinks: 0, leasedElsewhereUntil: Date.now() + 60_000 }
+    const { id } = await store.createRegulation({ type: 'DELETE_ONLY', subjectIds: ['u-1'], origin: 'api' })
+    const r = runner(store)
+    r.start()
+    await waitFor('the purge', () => store.purges.length === 1)
+    const stopped = Date.now()
+    await r.stop()
+    expect(Date.now() - stopped).toBeLessThan(5_000)
+    expect((await store.getRegulation(id))!.status).toBe('RUNNING')
+    expect(store.claims.has(id)).toBe(false)
+  })
+
+  it('leases already run out, or none taken: no wait', async () => {
+    const store = fakeRegulations()
+    store.purged = { events: 1, admittedEvents: 0, identityLinks: 0, leasedElsewhereUntil: Date.now() - 60_000 }
+    const start = Date.now()
+    expect(await createAndRun(store, 'DELETE_ONLY', ['u-1'])).toMatchObject({ status: 'FINISHED' })
+    expect(Date.now() - start).toBeLessThan(LEASE_CLOCK_MARGIN_MS)
   })
 })

@@ -12,10 +12,16 @@
  *   SUPPRESS_WITH_DELETE  suppress, purge, then each destination's onDelete
  *   DELETE_ONLY           purge, then each destination's onDelete
  *
+ * Before a regulation that suppressed or purged is recorded FINISHED, no copy of the users' events
+ * may still go out: this instance's delivery drops what it holds (`revalidateLeases`), and when
+ * the store says another instance held leases on the rows taken away, the runner waits until
+ * those leases have run out (that instance's delivery starts no event after its lease may have
+ * run out) and a request started just before could have ended (`inFlightMs`).
+ *
  * Suppress and purge may run twice (after a crash) without harm: a second run finds nothing more
  * to do and counts nothing. A deletion handed to a destination may be sent twice then.
  */
-import type { Regulation, RegulationCounts, RegulationType, StoreRegulations } from '../store/types'
+import type { LeasesTaken, Regulation, RegulationCounts, RegulationType, StoreRegulations } from '../store/types'
 import { HeldClaim, REGULATION_CLAIM_MS, type RunnerLogger } from './regulation-claim'
 
 export { REGULATION_CLAIM_MS, type RunnerLogger } from './regulation-claim'
@@ -27,6 +33,10 @@ export const SUPPRESSION_SKIP_REASON = 'user suppressed by a regulation (SUPPRES
 export const REGULATION_POLL_MS = 5_000
 /** Deletions handed to one destination at once. */
 const DELETE_CONCURRENCY = 4
+/** Added to the wait for other instances' leases: their clocks and this one's may differ by this much. */
+export const LEASE_CLOCK_MARGIN_MS = 1_000
+/** How often a wait for other instances' leases checks whether the runner is stopping. */
+const WAIT_SLICE_MS = 250
 
 /** A destination whose definition implements onDelete (delivery's `destinationDeleters` makes them). */
 export interface DestinationDeleter {
@@ -51,6 +61,11 @@ export interface RegulationRunnerOptions {
    * (nor after a destination was handed the deletion). Called after those steps.
    */
   revalidateLeases?: () => Promise<void>
+  /**
+   * The longest a delivery request may take (delivery.requestTimeoutMs): how long after another
+   * instance's lease ran out a request it started may still reach a destination.
+   */
+  inFlightMs?: number
 }
 
 const SUPPRESSES: ReadonlySet<RegulationType> = new Set(['SUPPRESS_ONLY', 'SUPPRESS_WITH_DELETE'])
@@ -159,9 +174,15 @@ export class RegulationRunner {
     const { id, type, subjectIds } = regulation
     const halted = () => this.stopping || claim.lost
     this.logger.info({ regulation: id, type, subjects: subjectIds.length, origin: regulation.origin }, 'regulation: running')
+    const { owner } = this.options
+    const elsewhere: LeasesTaken = {}
+    const note = (taken: LeasesTaken) => {
+      if (taken.leasedElsewhereUntil !== undefined) elsewhere.leasedElsewhereUntil = Math.max(elsewhere.leasedElsewhereUntil ?? 0, taken.leasedElsewhereUntil)
+    }
     try {
       if (SUPPRESSES.has(type)) {
-        const suppressed = await this.step('suppress', () => this.store.suppress(subjectIds, SUPPRESSION_SKIP_REASON))
+        const { added: suppressed, ...taken } = await this.step('suppress', () => this.store.suppress(subjectIds, SUPPRESSION_SKIP_REASON, owner))
+        note(taken)
         await this.store.updateRegulation(id, { addCounts: { suppressed } })
       }
       if (type === 'UNSUPPRESS') {
@@ -171,10 +192,14 @@ export class RegulationRunner {
       let failure: string | null = null
       if (DELETES.has(type)) {
         if (halted()) return false
-        const purged = await this.step('purge', () => this.store.purgeUsers(subjectIds))
+        const { leasedElsewhereUntil, ...purged } = await this.step('purge', () => this.store.purgeUsers(subjectIds, owner))
+        note({ leasedElsewhereUntil })
         await this.store.updateRegulation(id, { addCounts: purged })
       }
-      if (SUPPRESSES.has(type) || DELETES.has(type)) await this.dropBuffered()
+      if (SUPPRESSES.has(type) || DELETES.has(type)) {
+        await this.dropBuffered()
+        if (!(await this.outlastLeasesElsewhere(id, elsewhere.leasedElsewhereUntil, halted))) return false
+      }
       if (DELETES.has(type)) {
         if (halted()) return false
         // Deletions handed before a halt are not counted: whoever resumes hands them all again.
@@ -196,6 +221,24 @@ export class RegulationRunner {
       )
     }
     return true
+  }
+
+  /**
+   * Waits until other instances' leases on the rows just taken away have run out and a request
+   * started under them has ended. False when the runner halted meanwhile: the regulation stays
+   * RUNNING, and an instance that takes it up runs its steps again, which then find nothing and
+   * so do not wait (docs/privacy.md says so).
+   */
+  private async outlastLeasesElsewhere(id: string, until: number | undefined, halted: () => boolean): Promise<boolean> {
+    if (until === undefined) return true
+    const end = until + (this.options.inFlightMs ?? 0) + LEASE_CLOCK_MARGIN_MS
+    if (end <= Date.now()) return true
+    this.logger.info({ regulation: id, waitMs: end - Date.now() }, 'regulation: waiting for other instances\' leases on the users\' events to run out before it is recorded')
+    while (Date.now() < end) {
+      if (halted()) return false
+      await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_SLICE_MS, end - Date.now())))
+    }
+    return !halted()
   }
 
   /** Delivery drops its buffered copies of the events just skipped or purged. */

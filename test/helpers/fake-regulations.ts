@@ -3,7 +3,7 @@
  * the suppression list; purgeUsers reports what `purged` says and records the calls. Not a second
  * engine: the engines' own behaviour is tested by the store's conformance suite.
  */
-import type { NewRegulation, PurgeResult, Regulation, RegulationCounts, RegulationUpdate, StoreRegulations } from '../../src/store/types'
+import type { LeasesTaken, NewRegulation, PurgeResult, Regulation, RegulationCounts, RegulationUpdate, StoreRegulations } from '../../src/store/types'
 
 export interface FakeRegulations extends StoreRegulations {
   regulations: Map<string, Regulation>
@@ -12,6 +12,8 @@ export interface FakeRegulations extends StoreRegulations {
   purges: string[][]
   /** What each purgeUsers call answers. */
   purged: PurgeResult
+  /** What each suppress call answers besides the ids added (leases it took from other owners). */
+  suppressTook: LeasesTaken
   /** Who holds each claimed regulation, until when (ms). */
   claims: Map<string, { owner: string; until: number }>
   /** When set, the named verb rejects with it. */
@@ -31,6 +33,7 @@ export function fakeRegulations(now: () => number = Date.now): FakeRegulations {
     suppressedIds: new Set(),
     purges: [],
     purged: { events: 0, admittedEvents: 0, identityLinks: 0 },
+    suppressTook: {},
     claims: new Map(),
     fail: {},
     dropped: 0,
@@ -90,7 +93,7 @@ export function fakeRegulations(now: () => number = Date.now): FakeRegulations {
       if (fake.fail.suppress) throw fake.fail.suppress
       let added = 0
       for (const id of userIds) if (!fake.suppressedIds.has(id)) (fake.suppressedIds.add(id), added++)
-      return added
+      return { added, ...fake.suppressTook }
     },
     async unsuppress(userIds) {
       if (fake.fail.unsuppress) throw fake.fail.unsuppress

@@ -54,11 +54,28 @@ export interface RegulationUpdate {
   error?: string | null
 }
 
+/**
+ * Set by a suppress or purge that took rows away from leases another owner (instance) held:
+ * when the latest of those leases runs out (ms since the epoch, that owner's clock). The owner
+ * may still hold copies of those rows in memory until then (delivery starts none after its
+ * lease may have run out), so nothing of them is sent once this time, plus the longest request,
+ * has passed.
+ */
+export interface LeasesTaken {
+  leasedElsewhereUntil?: number
+}
+
 /** What one purge removed. */
-export interface PurgeResult {
+export interface PurgeResult extends LeasesTaken {
   events: number
   admittedEvents: number
   identityLinks: number
+}
+
+/** What one suppress did. */
+export interface SuppressResult extends LeasesTaken {
+  /** User ids added to the list (already there: not counted). */
+  added: number
 }
 
 export interface StoreRegulations {
@@ -93,9 +110,10 @@ export interface StoreRegulations {
    * count them in `suppressedEvents`), on every instance sharing the store; the user's
    * unfinished delivery rows are skipped with the reason `reason`, and so are their dead letters
    * (keeping their finish time), so that no replay delivers them. Resolves with how many ids
-   * were not on the list before.
+   * were not on the list before, and when leases other than `owner`'s on the rows skipped run
+   * out (every lease counts as another's when `owner` is not given).
    */
-  suppress(userIds: string[], reason: string): Promise<number>
+  suppress(userIds: string[], reason: string, owner?: string): Promise<SuppressResult>
   /** Takes user ids off the list; resolves with how many were on it. */
   unsuppress(userIds: string[]): Promise<number>
   /** Those of `userIds` on the list. */
@@ -110,6 +128,7 @@ export interface StoreRegulations {
    * when its `userId` (or an alias's `previousId`) is one of `userIds`. Resolves once committed
    * and, for SQLite, once no file of the store keeps a readable copy (secure delete, the WAL
    * checkpointed and truncated). A leased row is removed too; its settlement is then ignored.
+   * The result says when leases other than `owner`'s on the rows removed run out, as suppress's.
    */
-  purgeUsers(userIds: string[]): Promise<PurgeResult>
+  purgeUsers(userIds: string[], owner?: string): Promise<PurgeResult>
 }

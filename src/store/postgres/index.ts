@@ -5,7 +5,7 @@ import { checkUserIds } from '../regulations'
 import { fromComplete, fromDeadLetter, fromRetry, fromSkip } from '../settlement'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, ExpediteOptions, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
-  NewEvent, NewRegulation, PurgeResult, QueuedSummary, ReasonCount, ReasonsQuery, Regulation, RegulationStatus, RegulationUpdate, ReplayFilter,
+  NewEvent, NewRegulation, LeasesTaken, PurgeResult, QueuedSummary, SuppressResult, ReasonCount, ReasonsQuery, Regulation, RegulationStatus, RegulationUpdate, ReplayFilter,
   RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { QueuedListeners, summariseQueued } from '../queued'
@@ -251,13 +251,14 @@ export class PostgresStore implements Store {
   }
 
   /** The ids in first (suppress.ts says why under a lock), then the users' dead letters and unfinished rows skipped. */
-  async suppress(userIds: string[], reason: string): Promise<number> {
+  async suppress(userIds: string[], reason: string, owner?: string): Promise<SuppressResult> {
     const ids = checkUserIds(userIds)
-    if (ids.length === 0) return 0
+    if (ids.length === 0) return { added: 0 }
     const added = await this.tx((client) => addSuppressed(client, this.options, ids))
     await this.tx((client) => closeDeadLetters(client, this.options, ids, reason))
-    await this.tx((client) => skipSuppressed(client, this.options, ids, reason))
-    return added
+    const taken: LeasesTaken = {}
+    await this.tx((client) => skipSuppressed(client, this.options, ids, reason, owner, taken))
+    return { added, ...taken }
   }
 
   unsuppress(userIds: string[]): Promise<number> {
@@ -273,19 +274,20 @@ export class PostgresStore implements Store {
   }
 
   /** One scan for the rows, deleted in chunks of a transaction each (purge.ts). */
-  async purgeUsers(userIds: string[]): Promise<PurgeResult> {
+  async purgeUsers(userIds: string[], owner?: string): Promise<PurgeResult> {
     const users = checkUserIds(userIds)
     if (users.length === 0) return { events: 0, admittedEvents: 0, identityLinks: 0 }
     const ids = await rowsOfUsers(this.db, users)
     const linkKeys = new Set<string>()
+    const taken: LeasesTaken = {}
     let events = 0
     for (let at = 0; at < ids.length; at += PURGE_CHUNK) {
       const chunk = ids.slice(at, at + PURGE_CHUNK)
-      events += await this.tx((client) => purgeChunk(client, this.options, chunk, linkKeys))
+      events += await this.tx((client) => purgeChunk(client, this.options, chunk, linkKeys, owner, taken))
     }
     const identityLinks = await this.once(() => unlinkIdentities(this.q, [...users, ...linkKeys]))
     await this.once(() => clearSamples(this.q, users))
-    return { events, admittedEvents: 0, identityLinks }
+    return { events, admittedEvents: 0, identityLinks, ...taken }
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { ResolvedStoreOptions } from '../options'
 import { checkLease, EVENT_COLUMNS, parseId, toStoredEvent, type EventRow } from '../rows'
 import { newLeaseToken } from '../lease-token'
-import type { LeasedEvent, LeaseOptions } from '../types'
+import type { LeasedEvent, LeaseOptions, LeasesTaken } from '../types'
 import { randomShard, type Queryable } from './context'
 
 /** Every destination that has a key row: one index probe per destination, not a scan of the keys. */
@@ -92,4 +92,20 @@ export async function extendLeases(client: Queryable, options: ResolvedStoreOpti
     [ids, until]
   )
   return rows.map((row) => String(row.id))
+}
+
+/**
+ * Records in `taken` when the latest lease held on one of `rowIds` by an owner other than
+ * `owner` (any owner when not given) runs out: for a suppress or purge about to take those rows
+ * away, with their keys locked (contract/regulations.ts, LeasesTaken).
+ */
+export async function noteLeasesTaken(client: Queryable, options: ResolvedStoreOptions, rowIds: readonly number[], owner: string | undefined, taken: LeasesTaken): Promise<void> {
+  if (rowIds.length === 0) return
+  const { rows } = await client.query<{ until: string | null }>(
+    `SELECT max(leased_until) AS until FROM queue_keys
+      WHERE leased_event_id = ANY($1::bigint[]) AND leased_until > $2 AND ($3::text IS NULL OR lease_owner IS DISTINCT FROM $3::text)`,
+    [rowIds, options.now(), owner ?? null]
+  )
+  const until = rows[0]?.until
+  if (until !== null && until !== undefined) taken.leasedElsewhereUntil = Math.max(taken.leasedElsewhereUntil ?? 0, Number(until))
 }

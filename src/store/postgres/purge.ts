@@ -11,7 +11,9 @@ import { CSB_USER_ID_PATHS, sampleMarks } from '../regulations'
 import { cleanText } from '../rows'
 import { PRUNE_CHUNK } from '../rows'
 import { Tally } from '../tally'
+import type { LeasesTaken } from '../types'
 import { lockKeys, refreshKeys, type KeyName, type Queryable } from './context'
+import { noteLeasesTaken } from './lease'
 
 /**
  * An event's JSON as the scans read it. PostgreSQL's json refuses two escapes JSON.stringify
@@ -51,16 +53,19 @@ async function csbUserIdsOf(client: Queryable, ids: number[]): Promise<string[]>
 /**
  * One chunk, in a transaction: deletes the rows (whatever their status by then), releases the
  * leases they held, moves their keys' heads on and takes them off the totals. Adds the identity
- * keys what it deleted names (ordering keys, CSB user ids) to `linkKeys`; returns how many rows
- * it deleted.
+ * keys what it deleted names (ordering keys, CSB user ids) to `linkKeys`, and to `taken` the
+ * leases of owners other than `owner` it took away; returns how many rows it deleted.
  */
-export async function purgeChunk(client: Queryable, options: ResolvedStoreOptions, ids: number[], linkKeys: Set<string>): Promise<number> {
+export async function purgeChunk(
+  client: Queryable, options: ResolvedStoreOptions, ids: number[], linkKeys: Set<string>, owner: string | undefined, taken: LeasesTaken
+): Promise<number> {
   const { rows: names } = await client.query<{ destination: string; ordering_key: string }>(
     'SELECT DISTINCT destination, ordering_key FROM events WHERE id = ANY($1::bigint[])',
     [ids]
   )
   const keys: KeyName[] = names.map((k) => ({ destination: k.destination, orderingKey: k.ordering_key }))
   await lockKeys(client, keys)
+  await noteLeasesTaken(client, options, ids, owner, taken)
   for (const id of await csbUserIdsOf(client, ids)) linkKeys.add(id)
   const { rows: gone } = await client.query<{ id: number; destination: string; ordering_key: string; status: string; attempts: number }>(
     'DELETE FROM events WHERE id = ANY($1::bigint[]) RETURNING id, destination, ordering_key, status, attempts',

@@ -14,7 +14,9 @@ import { checkUserIds } from '../regulations'
 import { cleanText } from '../rows'
 import { fromSkip } from '../settlement'
 import { Tally } from '../tally'
-import { writeTally, type Queryable } from './context'
+import type { LeasesTaken } from '../types'
+import { lockKeys, writeTally, type Queryable } from './context'
+import { noteLeasesTaken } from './lease'
 import { EVENT_JSON } from './purge'
 import { settle } from './settle'
 
@@ -58,15 +60,22 @@ export async function closeDeadLetters(client: Queryable, options: ResolvedStore
 }
 
 /**
- * Skips the users' unfinished rows as `skip` does (in a transaction after the ids committed). A
- * scan of the rows: a rare operation, not worth an index on the ingest path.
+ * Skips the users' unfinished rows as `skip` does (in a transaction after the ids committed),
+ * noting in `taken` the leases of owners other than `owner` it takes away: their keys are locked
+ * first, so no lease on them changes meanwhile. A scan of the rows: a rare operation, not worth
+ * an index on the ingest path.
  */
-export async function skipSuppressed(client: Queryable, options: ResolvedStoreOptions, ids: string[], reason: string): Promise<void> {
-  const { rows } = await client.query<{ id: number }>(
-    `SELECT id FROM events WHERE status = 'pending' AND (${EVENT_JSON} ->> 'userId') IN (SELECT unnest($1::text[])) ORDER BY id`,
+export async function skipSuppressed(
+  client: Queryable, options: ResolvedStoreOptions, ids: string[], reason: string, owner: string | undefined, taken: LeasesTaken
+): Promise<void> {
+  const { rows } = await client.query<{ id: number; destination: string; ordering_key: string }>(
+    `SELECT id, destination, ordering_key FROM events WHERE status = 'pending' AND (${EVENT_JSON} ->> 'userId') IN (SELECT unnest($1::text[])) ORDER BY id`,
     [ids]
   )
-  if (rows.length > 0) await settle(client, options, fromSkip(rows.map((r) => ({ id: String(r.id), reason }))))
+  if (rows.length === 0) return
+  await lockKeys(client, rows.map((r) => ({ destination: r.destination, orderingKey: r.ordering_key })))
+  await noteLeasesTaken(client, options, rows.map((r) => Number(r.id)), owner, taken)
+  await settle(client, options, fromSkip(rows.map((r) => ({ id: String(r.id), reason }))))
 }
 
 export async function removeSuppressed(db: Queryable, userIds: string[]): Promise<number> {

@@ -3,7 +3,7 @@ import { parseId } from '../rows'
 import { checkUserIds } from '../regulations'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, ExpediteOptions, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
-  NewEvent, NewRegulation, PurgeResult, QueuedSummary, ReasonCount, ReasonsQuery, Regulation, RegulationStatus, RegulationUpdate, ReplayFilter,
+  NewEvent, NewRegulation, PurgeResult, QueuedSummary, SuppressResult, ReasonCount, ReasonsQuery, Regulation, RegulationStatus, RegulationUpdate, ReplayFilter,
   RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoredEvent
 } from '../types'
 import { Tally } from '../tally'
@@ -252,8 +252,8 @@ export class SqliteStore implements Store {
     return this.write(() => releaseRegulationClaim(this.ctx, id, owner))
   }
 
-  async suppress(userIds: string[], reason: string): Promise<number> {
-    return this.write(() => suppressUsers(this.ctx, userIds, reason))
+  async suppress(userIds: string[], reason: string, owner?: string): Promise<SuppressResult> {
+    return this.write(() => suppressUsers(this.ctx, userIds, reason, owner))
   }
 
   async unsuppress(userIds: string[]): Promise<number> {
@@ -269,11 +269,11 @@ export class SqliteStore implements Store {
   }
 
   /** One write, then the erasure of what it deleted from the files (erase.ts), which holds up other writes while it runs. */
-  async purgeUsers(userIds: string[]): Promise<PurgeResult> {
+  async purgeUsers(userIds: string[], owner?: string): Promise<PurgeResult> {
     const users = checkUserIds(userIds)
     let result: PurgeResult = { events: 0, admittedEvents: 0, identityLinks: 0 }
     if (users.length > 0) {
-      const { inboxRows, ...counts } = await this.write(() => purgeUsers(this.ctx, users))
+      const { inboxRows, ...counts } = await this.write(() => purgeUsers(this.ctx, users, owner))
       this.inbox.purged(inboxRows, counts.admittedEvents)
       result = counts
     }

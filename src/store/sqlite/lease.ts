@@ -63,3 +63,19 @@ export function extendLeases(ctx: SqliteContext, ids: number[], leaseMs: number)
   }
   return held
 }
+
+/**
+ * When the latest lease held on one of `rowIds` by an owner other than `owner` (any owner when
+ * not given) runs out, or undefined when none is held: for a suppress or purge about to take
+ * those rows away (contract/regulations.ts, LeasesTaken).
+ */
+export function leasedElsewhereUntil(ctx: SqliteContext, rowIds: readonly number[], owner: string | undefined): number | undefined {
+  if (rowIds.length === 0) return undefined
+  const row = ctx
+    .q<{ until: number | null }>(
+      `SELECT max(leased_until) AS until FROM queue_keys
+        WHERE leased_event_id IN (SELECT value FROM json_each(?)) AND leased_until > ? AND (? IS NULL OR lease_owner IS NOT ?)`
+    )
+    .get(JSON.stringify(rowIds), ctx.options.now(), owner ?? null, owner ?? null)
+  return row?.until ?? undefined
+}

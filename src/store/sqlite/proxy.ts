@@ -9,7 +9,7 @@
 import type { ResolvedStoreOptions } from '../options'
 import type {
   CompleteItem, Counts, DeadLetterItem, EnqueueResult, ExpediteOptions, IdentityLink, LeasedEvent, LeaseOptions, ListQuery, NameAdmission,
-  NewEvent, NewRegulation, PurgeResult, QueuedSummary, ReasonCount, ReasonsQuery, Regulation, RegulationStatus, RegulationUpdate, ReplayFilter,
+  NewEvent, NewRegulation, PurgeResult, QueuedSummary, SuppressResult, ReasonCount, ReasonsQuery, Regulation, RegulationStatus, RegulationUpdate, ReplayFilter,
   RetryItem, SkipItem, StatsBucket, StatsQuery, Store, StoreLogger, StoredEvent
 } from '../types'
 import { QueuedListeners } from '../queued'
@@ -235,8 +235,8 @@ export class WorkerSqliteStore implements Store {
     return this.call('releaseRegulationClaim', [id, owner])
   }
 
-  suppress(userIds: string[], reason: string): Promise<number> {
-    return this.call('suppress', [userIds, reason])
+  suppress(userIds: string[], reason: string, owner?: string): Promise<SuppressResult> {
+    return this.call('suppress', [userIds, reason, owner])
   }
 
   unsuppress(userIds: string[]): Promise<number> {
@@ -251,8 +251,8 @@ export class WorkerSqliteStore implements Store {
     return this.call('suppressedEvents', [])
   }
 
-  purgeUsers(userIds: string[]): Promise<PurgeResult> {
-    return this.call('purgeUsers', [userIds])
+  purgeUsers(userIds: string[], owner?: string): Promise<PurgeResult> {
+    return this.call('purgeUsers', [userIds, owner])
   }
 
   /** Lets every submitted call finish (the thread closes after the writes before it), then ends the thread. */

@@ -13,6 +13,7 @@ import { Tally } from '../tally'
 import type { PurgeResult } from '../types'
 import { keyId, refreshKey, splitKeyId, writeTally, type SqliteContext } from './context'
 import { eventsOfRow, type InboxRecord } from './inbox'
+import { leasedElsewhereUntil } from './lease'
 import { EVENT_DOC } from './suppress'
 
 /** regulation_state: 1 while a purge's VACUUM is owed. */
@@ -50,8 +51,12 @@ function deadInboxText(text: string): string {
   }
 }
 
-/** Deletes the users' delivery rows; adds the identity keys they name (ordering key, CSB user ids) to `linkKeys`. */
-function deleteRows(ctx: SqliteContext, users: string[], linkKeys: Set<string>): number {
+/**
+ * Deletes the users' delivery rows; adds the identity keys they name (ordering key, CSB user ids)
+ * to `linkKeys`. Returns how many it deleted, and when the leases of other owners than `owner`
+ * on them run out.
+ */
+function deleteRows(ctx: SqliteContext, users: string[], linkKeys: Set<string>, owner: string | undefined): { count: number; until: number | undefined } {
   const targets = ctx
     .q<Target>(
       `SELECT id, destination, ordering_key, status, attempts,
@@ -64,6 +69,7 @@ function deleteRows(ctx: SqliteContext, users: string[], linkKeys: Set<string>):
     )
     .all({ users: JSON.stringify(users) })
     .filter((t) => t.text === null || textMentionsUsers(deadInboxText(t.text), users))
+  const until = leasedElsewhereUntil(ctx, targets.filter((t) => t.status === 'pending').map((t) => t.id), owner)
   const remove = ctx.q('DELETE FROM events WHERE id = ?')
   const tally = new Tally()
   const keys = new Set<string>()
@@ -92,7 +98,7 @@ function deleteRows(ctx: SqliteContext, users: string[], linkKeys: Set<string>):
     refreshKey(ctx, destination, orderingKey)
   }
   writeTally(ctx, tally)
-  return targets.length
+  return { count: targets.length, until }
 }
 
 /** An event of an inbox row with its JSON as text, as a rewritten row holds it. */
@@ -159,11 +165,11 @@ function clearSamples(ctx: SqliteContext, users: string[]): number {
 }
 
 /** Runs inside one write transaction. */
-export function purgeUsers(ctx: SqliteContext, users: string[]): PurgeOutcome {
+export function purgeUsers(ctx: SqliteContext, users: string[], owner?: string): PurgeOutcome {
   const linkKeys = new Set<string>()
   ctx.db.pragma('secure_delete = ON')
   try {
-    const events = deleteRows(ctx, users, linkKeys)
+    const rows = deleteRows(ctx, users, linkKeys, owner)
     const inbox = purgeInbox(ctx, users, linkKeys)
     clearSamples(ctx, users)
     const unlink = ctx.q('DELETE FROM identities WHERE user_key = ?')
@@ -172,7 +178,9 @@ export function purgeUsers(ctx: SqliteContext, users: string[]): PurgeOutcome {
     // Owed even when nothing was found: earlier deletes (retention, inbox moves, rewrites by
     // settles) ran without secure_delete, and their bytes of these users stay in free space.
     ctx.q(`INSERT INTO regulation_state (name, n) VALUES ('${VACUUM_OWED}', 1) ON CONFLICT (name) DO UPDATE SET n = 1`).run()
-    return { events, admittedEvents: inbox.events, identityLinks, inboxRows: inbox.rows }
+    const result: PurgeOutcome = { events: rows.count, admittedEvents: inbox.events, identityLinks, inboxRows: inbox.rows }
+    if (rows.until !== undefined) result.leasedElsewhereUntil = rows.until
+    return result
   } finally {
     ctx.db.pragma('secure_delete = OFF')
   }

@@ -1,7 +1,9 @@
 import { checkUserIds } from '../regulations'
 import { cleanText } from '../rows'
 import { Tally } from '../tally'
+import type { SuppressResult } from '../types'
 import { writeTally, type SqliteContext } from './context'
+import { leasedElsewhereUntil } from './lease'
 import { skipEvents } from './settle'
 
 /**
@@ -45,19 +47,22 @@ function closeDeadLetters(ctx: SqliteContext, ids: string[], reason: string): vo
  * Inside one write: adds the users to the list (enqueue drops their events from this commit
  * on), skips their unfinished rows as `skip` does (a lease held on one is released; its
  * holder's outcome is then ignored, the row being finished) and their dead letters likewise.
- * Returns the ids new to the list.
+ * Returns the ids new to the list, and when the leases of other owners than `owner` on the rows
+ * skipped run out.
  */
-export function suppressUsers(ctx: SqliteContext, userIds: string[], reason: string): number {
+export function suppressUsers(ctx: SqliteContext, userIds: string[], reason: string, owner?: string): SuppressResult {
   const ids = checkUserIds(userIds)
-  if (ids.length === 0) return 0
+  if (ids.length === 0) return { added: 0 }
   const insert = ctx.q('INSERT INTO suppressed_users (user_id, since) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING')
   const now = ctx.options.now()
   let added = 0
   for (const id of ids) added += insert.run(id, now).changes
   if (added > 0) ctx.suppression.changed()
-  skipEvents(ctx, rowsOf(ctx, 'pending', ids).map((row) => ({ id: String(row.id), reason })))
+  const pending = rowsOf(ctx, 'pending', ids)
+  const until = leasedElsewhereUntil(ctx, pending.map((row) => row.id), owner)
+  skipEvents(ctx, pending.map((row) => ({ id: String(row.id), reason })))
   closeDeadLetters(ctx, ids, reason)
-  return added
+  return until === undefined ? { added } : { added, leasedElsewhereUntil: until }
 }
 
 export function unsuppressUsers(ctx: SqliteContext, userIds: string[]): number {

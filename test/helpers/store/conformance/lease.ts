@@ -223,6 +223,25 @@ export function leaseTests(suite: Suite): void {
       expect(await lease(store, 10)).toEqual([])
     })
 
+    test('suppress and purge say when the leases of other owners they took away run out, not their own nor lapsed ones', async () => {
+      const store = await open()
+      const t0 = clock.now()
+      const [, , , , lapsed] = await enqueueAll(store, [userEvent('theirs'), userEvent('erased'), userEvent('mine'), userEvent('erased-mine'), userEvent('lapsed')])
+      expect(await store.lease({ limit: 10, leaseMs: 7000, owner: 'other', excludeKeys: ['mine', 'erased-mine'] })).toHaveLength(3)
+      expect(await store.lease({ limit: 10, leaseMs: 9000, owner: 'runner' })).toHaveLength(2)
+      // Another's lease that ran out before the regulation: nothing to wait for.
+      await store.extendLease([lapsed], 500)
+      clock.advance(600)
+      expect(await store.suppress(['mine', 'lapsed'], 'suppressed', 'runner')).toEqual({ added: 2 })
+      expect(await store.suppress(['theirs'], 'suppressed', 'runner')).toEqual({ added: 1, leasedElsewhereUntil: t0 + 7000 })
+      expect(await store.purgeUsers(['erased-mine'], 'runner')).toEqual({ events: 1, admittedEvents: 0, identityLinks: 0 })
+      expect(await store.purgeUsers(['erased'], 'runner')).toEqual({ events: 1, admittedEvents: 0, identityLinks: 0, leasedElsewhereUntil: t0 + 7000 })
+      // Without an owner, every live lease counts as another's.
+      await enqueueAll(store, [userEvent('anyone')])
+      expect(await store.lease({ limit: 10, leaseMs: 3000, owner: 'runner' })).toHaveLength(1)
+      expect(await store.purgeUsers(['anyone'])).toMatchObject({ events: 1, leasedElsewhereUntil: t0 + 600 + 3000 })
+    })
+
     test('lease, complete and re-lease survive closing and reopening the store', async () => {
       const { store, url } = await openFresh()
       const [a1, a2] = await enqueueAll(store, [newEvent('a'), newEvent('a')])

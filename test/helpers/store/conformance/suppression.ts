@@ -27,8 +27,8 @@ export function suppressionTests(suite: Suite): void {
   describe('suppression', () => {
     test('suppress counts the ids new to the list; suppressedAmong and unsuppress read and lift it', async () => {
       const store = await open()
-      expect(await store.suppress(['a', 'b', 'a'], 'suppressed')).toBe(2)
-      expect(await store.suppress(['b', 'c'], 'suppressed')).toBe(1)
+      expect(await store.suppress(['a', 'b', 'a'], 'suppressed')).toEqual({ added: 2 })
+      expect(await store.suppress(['b', 'c'], 'suppressed')).toEqual({ added: 1 })
       expect(await store.suppressedAmong(['a', 'c', 'd'])).toEqual(new Set(['a', 'c']))
       expect(await store.unsuppress(['a', 'd'])).toBe(1)
       expect(await store.suppressedAmong(['a', 'b', 'c'])).toEqual(new Set(['b', 'c']))
@@ -96,7 +96,8 @@ export function suppressionTests(suite: Suite): void {
       expect(first.map((e) => e.id).sort()).toEqual([leasedRow, later].sort())
       const held = first.find((e) => e.id === leasedRow)!
       await store.complete([{ id: later, leaseId: first.find((e) => e.id === later)!.leaseId }])
-      expect(await store.suppress(['u'], 'Suppressed by regulation')).toBe(1)
+      // The lease was the harness's ('test'): another owner's from this caller's view.
+      expect(await store.suppress(['u'], 'Suppressed by regulation', 'runner')).toEqual({ added: 1, leasedElsewhereUntil: clock.now() + 30 * SECOND })
       for (const id of [leasedRow, waiting]) expect(await store.get(id)).toMatchObject({ status: 'skipped', lastError: 'Suppressed by regulation' })
       expect((await store.get(later))!.status).toBe('delivered')
       // The worker that held the lease reports late: ignored, the row stays skipped.
