@@ -78,6 +78,7 @@ const expected = (d: Destination) => {
 
 interface Summary { userId: string; lastError: string | null }
 interface Overview {
+  successRate: number | null
   destinations: Array<{ name: string; stored: { delivered: number; dead: number; skipped: number } }>
   reasons: Array<{ destination: string; reason: string; status: string; count: number }>
 }
@@ -159,12 +160,14 @@ describe('consent end to end: HTTP → csb-relay start → CSB sandbox and two w
   })
 
   it('skips, never errors: each destination\'s delivered and skipped in the dashboard\'s overview', async () => {
-    const { destinations } = await api<Overview>('/overview?period=1h')
+    const { destinations, successRate } = await api<Overview>('/overview?period=1h')
     for (const d of DESTINATIONS) {
       const { delivered, skipped } = expected(d)
       expect(destinations.find((r) => r.name === d)?.stored, d).toEqual({ delivered, dead: 0, skipped })
     }
     expect(expected(OPEN)).toMatchObject({ delivered: CASES.length, skipped: 0 })
+    // Nothing failed: the consent skips do not lower the success rate.
+    expect(successRate).toBe(1)
   })
 
   it('counts the consent skips per destination in the reasons the dashboard shows', async () => {
@@ -188,6 +191,7 @@ describe('consent end to end: HTTP → csb-relay start → CSB sandbox and two w
       expect(r.stdout).toMatch(new RegExp(`skipped +${expected(d).consent} +\\[${d}\\] ${REASON}`))
     }
     expect(r.stdout).not.toMatch(new RegExp(`\\[${OPEN}\\]`))
+    expect(r.stdout).toMatch(/success rate: 100\.0%/)
     for (const d of DESTINATIONS) {
       const { delivered, skipped } = expected(d)
       expect(r.stdout).toMatch(new RegExp(`\\n +${d} +backlog 0 .*delivered ${delivered} +dead 0 +skipped ${skipped}`))
