@@ -27,7 +27,11 @@ export interface Overview {
   totals: OutcomeTotals
   /** Events per minute over the period. */
   perMinute: OutcomeTotals
-  /** Share of finished events (delivered + dead + skipped) that were delivered, 0..1, or null. */
+  /**
+   * Share of the events delivery tried to the end that were delivered: delivered ÷ (delivered +
+   * dead), 0..1, or null when there were none. Skips (integrations off, a filter, no
+   * subscription, consent, a suppression) are left out: nothing was meant to be sent.
+   */
   successRate: number | null
   latency: { p50Ms: number | null; p95Ms: number | null }
   series: SeriesPoint[]
@@ -86,7 +90,7 @@ export async function buildOverview(store: Store, period: Period, now = new Date
   const minutes = period.seconds / 60
   const perMinute = zeroTotals()
   for (const o of OUTCOMES) perMinute[o] = round(totals[o] / minutes, 2)
-  const finished = totals.delivered + totals.dead + totals.skipped
+  const attempted = totals.delivered + totals.dead
 
   return {
     period: period.label,
@@ -98,7 +102,7 @@ export async function buildOverview(store: Store, period: Period, now = new Date
     stored: storedOf(destination ? counts.byDestination[destination] ?? EMPTY : counts),
     totals,
     perMinute,
-    successRate: finished ? round(totals.delivered / finished, 4) : null,
+    successRate: attempted ? round(totals.delivered / attempted, 4) : null,
     latency: { p50Ms: p50 == null ? null : Math.round(p50), p95Ms: p95 == null ? null : Math.round(p95) },
     series: [...points.values()],
     reasons: reasons.map((r) => ({

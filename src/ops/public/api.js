@@ -23,7 +23,7 @@
  * @property {Totals} perMinute events per minute over the period
  * @property {{ total: number, retrying: number, oldestWaitingSeconds: number | null }} backlog
  * @property {{ p50Ms: number | null, p95Ms: number | null }} latency
- * @property {number | null} successRate delivered ÷ finished, 0..1
+ * @property {number | null} successRate delivered ÷ (delivered + dead), 0..1; skips left out
  * @property {SeriesPoint[]} series
  * @property {Reason[]} reasons
  * @property {string | null} retention what the store keeps and for how long
