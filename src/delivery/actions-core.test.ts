@@ -6,28 +6,13 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { Destination, RetryableError, transform } from '@segment/actions-core'
-import { base, definition, last, open, replaceClients, seen, settings, useStandIn, type Hook, type Probe } from './actions-core.test-fixture'
+import { assumption, base, definition, last, open, replaceClients, seen, settings, useStandIn, VERSION, type Hook, type Probe } from './actions-core.test-fixture'
 import { headerLists, matchesFql, NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, parseFql, RETRYABLE_ERROR_CODE } from './actions-core'
 
 const require = createRequire(__filename)
-const VERSION = (JSON.parse(readFileSync(path.join(path.dirname(require.resolve('@segment/actions-core')), '../../package.json'), 'utf8')) as { version: string }).version
-
-/** An `it` whose failure says which assumption of the seam the installed actions-core breaks. */
-function assumption(name: string, check: () => Promise<void> | void): void {
-  it(name, async () => {
-    try {
-      await check()
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error)
-      throw new Error(`@segment/actions-core ${VERSION} breaks an assumption of src/delivery/actions-core.ts: ${name}\n${detail}`)
-    }
-  })
-}
 
 useStandIn()
 
