@@ -1,12 +1,32 @@
 /**
- * The stand-in CSB and the one-action definition the actions-core contract test
- * (actions-core.test.ts) runs its assumptions against. Named for the seam, since it opens
- * actions-core's internals as actions-core.ts does; excluded from the build.
+ * The stand-in CSB, the one-action definition and the `assumption` helper the actions-core
+ * contract tests (actions-core.test.ts, actions-core.batch.test.ts) run their assumptions with.
+ * Named for the seam, since it opens actions-core's internals as actions-core.ts does; excluded
+ * from the build.
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll } from 'vitest'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { afterAll, beforeAll, it } from 'vitest'
 import { Destination } from '@segment/actions-core'
+
+const require = createRequire(__filename)
+/** The installed actions-core's version, named in every broken assumption. */
+export const VERSION = (JSON.parse(readFileSync(path.join(path.dirname(require.resolve('@segment/actions-core')), '../../package.json'), 'utf8')) as { version: string }).version
+
+/** An `it` whose failure says which assumption of the seam the installed actions-core breaks. */
+export function assumption(name: string, check: () => Promise<void> | void): void {
+  it(name, async () => {
+    try {
+      await check()
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error)
+      throw new Error(`@segment/actions-core ${VERSION} breaks an assumption of src/delivery/actions-core.ts: ${name}\n${detail}`)
+    }
+  })
+}
 
 export interface Seen { method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string }
 
@@ -42,11 +62,20 @@ export type Hook = (...args: any[]) => any
 export interface Probe {
   settings?: unknown[]
   extend?: Record<string, unknown>
+  /** Returned by extendRequest as it is, instead of options built for each run. */
+  fixed?: Record<string, unknown>
   options?: Record<string, unknown>
   path?: string
+  /** The payloads each performBatch gets. */
+  batches?: unknown[][]
+  /** performBatch's own answer, instead of posting the payloads. */
+  batch?: (request: Hook, data: { payload: Array<{ name: string }>; settings: { baseUrl: string } }) => unknown
 }
 
-/** A destination with one action, `send`, that posts `{ name }` as JSON to `settings.baseUrl` + probe.path. */
+/**
+ * A destination with one action, `send`, that posts `{ name }` as JSON to `settings.baseUrl` +
+ * probe.path; its performBatch posts the list of them.
+ */
 export function definition(probe: Probe = {}) {
   return {
     name: 'Contract',
@@ -60,6 +89,7 @@ export function definition(probe: Probe = {}) {
     },
     extendRequest: ({ settings }: { settings: { apiKey: string } }) => {
       probe.settings?.push(settings)
+      if (probe.fixed) return probe.fixed
       return { headers: { Authorization: `Bearer ${settings.apiKey}`, Accept: 'application/json' }, ...probe.extend }
     },
     actions: {
@@ -70,24 +100,36 @@ export function definition(probe: Probe = {}) {
         perform: (request: Hook, { payload, settings }: { payload: { name: string }; settings: { baseUrl: string } }) => {
           probe.settings?.push(settings)
           return request(`${settings.baseUrl}${probe.path ?? '/json'}`, { method: 'post', json: { name: payload.name }, ...probe.options })
+        },
+        performBatch: (request: Hook, data: { payload: Array<{ name: string }>; settings: { baseUrl: string } }) => {
+          probe.settings?.push(data.settings)
+          probe.batches?.push(data.payload)
+          if (probe.batch) return probe.batch(request, data)
+          return request(`${data.settings.baseUrl}${probe.path ?? '/json'}`, { method: 'post', json: data.payload.map((p) => ({ name: p.name })), ...probe.options })
         }
       }
     }
   }
 }
 
-/** Opens the protected executeAction, as actions-core.ts does. */
+/** What a run passes besides the event(s), as actions-core.ts passes it. */
+const context = (settings: Record<string | symbol, unknown>) => ({
+  mapping: { name: { '@path': '$.name' } },
+  settings,
+  auth: { accessToken: undefined, refreshToken: undefined, refreshTokenUrl: undefined } as never,
+  features: {},
+  statsContext: {} as never,
+  subscriptionMetadata: { actionConfigId: undefined, destinationConfigId: undefined, actionId: undefined, sourceId: undefined }
+})
+
+/** Opens the protected executeAction and executeBatch, as actions-core.ts does. */
 export class Open extends Destination<any> {
   run(settings: Record<string | symbol, unknown>, event: Record<string, unknown> = { name: 'Ada' }) {
-    return this.executeAction('send', {
-      event: event as never,
-      mapping: { name: { '@path': '$.name' } },
-      settings,
-      auth: { accessToken: undefined, refreshToken: undefined, refreshTokenUrl: undefined } as never,
-      features: {},
-      statsContext: {} as never,
-      subscriptionMetadata: { actionConfigId: undefined, destinationConfigId: undefined, actionId: undefined, sourceId: undefined }
-    })
+    return this.executeAction('send', { event: event as never, ...context(settings) })
+  }
+
+  runBatch(settings: Record<string | symbol, unknown>, events: Array<Record<string, unknown>> = [{ name: 'Ada' }, { name: 'Grace' }]): Promise<unknown[]> {
+    return this.executeBatch('send', { events: events as never, ...context(settings) }) as Promise<unknown[]>
   }
 }
 

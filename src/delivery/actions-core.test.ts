@@ -6,28 +6,13 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { Destination, RetryableError, transform } from '@segment/actions-core'
-import { base, definition, last, open, replaceClients, seen, settings, useStandIn, type Hook, type Probe } from './actions-core.test-fixture'
+import { assumption, base, definition, last, Open, open, replaceClients, seen, settings, useStandIn, VERSION, type Hook, type Probe } from './actions-core.test-fixture'
 import { headerLists, matchesFql, NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, parseFql, RETRYABLE_ERROR_CODE } from './actions-core'
 
 const require = createRequire(__filename)
-const VERSION = (JSON.parse(readFileSync(path.join(path.dirname(require.resolve('@segment/actions-core')), '../../package.json'), 'utf8')) as { version: string }).version
-
-/** An `it` whose failure says which assumption of the seam the installed actions-core breaks. */
-function assumption(name: string, check: () => Promise<void> | void): void {
-  it(name, async () => {
-    try {
-      await check()
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error)
-      throw new Error(`@segment/actions-core ${VERSION} breaks an assumption of src/delivery/actions-core.ts: ${name}\n${detail}`)
-    }
-  })
-}
 
 useStandIn()
 
@@ -95,6 +80,53 @@ describe(`@segment/actions-core ${VERSION}: what src/delivery/actions-core.ts as
     await destination.run(settings(), { name: 'Grace' })
     expect(got).toEqual([one, two])
     expect(seen.slice(-2).map((q) => JSON.parse(q.body).name)).toEqual(['Ada', 'Grace'])
+  })
+
+  assumption('an action\'s extendRequest (destination.actions[slug].extendRequest) is the definition\'s, which its createRequestClient calls once per run with the run\'s data', async () => {
+    const given: unknown[] = []
+    const own = definition()
+    const extendRequest = (data: { settings: { apiKey: string } }) => (given.push(data.settings), own.extendRequest(data))
+    const destination = new Open({ ...own, extendRequest } as never)
+    expect((destination.actions.send as unknown as { extendRequest?: unknown }).extendRequest).toBe(extendRequest)
+    const [one, two] = [settings(), settings()]
+    await destination.run(one)
+    await destination.runBatch(two)
+    expect(given.length).toBe(2)
+    expect(given[0]).toBe(one)
+    expect(given[1]).toBe(two)
+  })
+
+  assumption('actions-core only reads the options object extendRequest returns: one object handed to every run (executeAction, executeBatch, onDelete, a shared client, an HTTP error, a beforeRequest hook returning options) stays as it was, its headers and hook lists included', async () => {
+    const keep: Hook = () => undefined
+    const fixed = {
+      headers: { Authorization: 'Bearer k1', Accept: 'application/json' },
+      timeout: 2000,
+      skipResponseCloning: true,
+      beforeRequest: [keep, () => ({ headers: { 'x-more': '1' } })],
+      afterResponse: [keep]
+    }
+    const snapshot = (value: unknown): unknown =>
+      Array.isArray(value) ? value.map(snapshot) : value && typeof value === 'object' ? Object.fromEntries(Reflect.ownKeys(value).map((k) => [k, snapshot((value as Record<string | symbol, unknown>)[k])])) : value
+    const before = snapshot(fixed)
+    const parts = [fixed.headers, fixed.beforeRequest, fixed.afterResponse]
+    const probe: Probe = { fixed }
+    const sent = seen.length
+    const destination = open(probe)
+    await destination.run(settings())
+    await destination.runBatch(settings())
+    probe.path = '/text'
+    await destination.run(settings()).catch(() => undefined)
+    probe.path = undefined
+    let client: unknown
+    replaceClients(destination, (build, data) => (client ??= build(data)))
+    await destination.run(settings(), { name: 'Ada' })
+    await destination.run(settings(), { name: 'Grace' })
+    const onDelete = (request: Hook, { settings }: { settings: { baseUrl: string } }) => request(`${settings.baseUrl}/json`, { method: 'post', json: {} })
+    await new Destination({ ...definition(probe), onDelete } as never).onDelete!({ type: 'delete', userId: 'u-1' } as never, settings() as never)
+    expect(seen.length).toBe(sent + 6)
+    expect(seen.slice(-6).every((q) => q.headers['x-more'] === '1')).toBe(true)
+    expect(snapshot(fixed)).toEqual(before)
+    expect([fixed.headers, fixed.beforeRequest, fixed.afterResponse].every((part, i) => part === parts[i])).toBe(true)
   })
 
   assumption('extendRequest\'s beforeRequest hooks run after defaults and auth are merged in, with the final headers, and one that throws stops the request unsent with its error', async () => {

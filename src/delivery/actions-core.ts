@@ -1,13 +1,14 @@
 /**
  * The relay's one seam on @segment/actions-core: the only file of the relay that relies on how
- * actions-core works inside (a protected method, its request client's options and hooks, what its
- * runtime keeps, the FQL engine it matches with). Every such assumption is stated, and checked
- * against the installed version, in actions-core.test.ts: after an upgrade, a broken assumption
- * fails there by name. Public, documented exports (types, error classes) may be used elsewhere.
+ * actions-core works inside (two protected methods, its request client's options and hooks, the
+ * shape of its batch results, what its runtime keeps, the FQL engine it matches with). Every such
+ * assumption is stated, and checked against the installed version, in actions-core.test.ts and
+ * (`executeBatch`) actions-core.batch.test.ts: after an upgrade, a broken assumption fails there by
+ * name. Public, documented exports (types, error classes) may be used elsewhere.
  *
  * What delivery gets from here:
- * - `instrumentDefinition` and `RelayDestination`: run one action for one event, with
- *   `RequestHooks` that see each request the action makes and its answer;
+ * - `instrumentDefinition` and `RelayDestination`: run one action for one event, or its
+ *   `performBatch` for several, with `RequestHooks` that see each request and its answer;
  * - `deletionOf`: a definition's `onDelete` (user deletions, docs/privacy.md);
  * - `checkMapping`: whether a subscription's mapping directives are valid;
  * - `parseFql` / `matchesFql`: the FQL engine actions-core matches subscriptions with;
@@ -92,7 +93,8 @@ export function instrumentDefinition<D extends { actions: Record<string, any>; e
   }
   const extendRequest = definition.extendRequest
   // One options object while the destination's options and the timeout stay the same: runs that
-  // get it share a request client (shareRequestClient).
+  // get it share a request client (shareRequestClient). Handing one object to every run is safe
+  // because actions-core only reads it (its option merging builds new objects; contract test).
   const built = new RequestOptionsCache()
   const instrumented = {
     ...definition,
@@ -210,7 +212,8 @@ export class RelayDestination<Settings = any> {
    * Runs one action's `performBatch` for several events (actions-core's `executeBatch`, what
    * `onBatch` runs per subscription): one entry per event, in order, in actions-core's multistatus
    * shape (`status`, and `errormessage` / `errortype` when it failed). Throws when the whole batch
-   * failed (no answer, or an HTTP error the action did not catch).
+   * failed (no answer, or an HTTP error the action did not catch). Assumptions:
+   * actions-core.batch.test.ts.
    */
   async runBatch(partnerAction: string, events: Record<string, unknown>[], mapping: Record<string, unknown>, settings: Settings, hooks?: RequestHooks): Promise<BatchItemStatus[]> {
     try {

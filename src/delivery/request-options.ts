@@ -1,8 +1,9 @@
 /**
- * The request options the instrumented `extendRequest` returns (actions-core.ts), kept as one
- * object while the destination's own options and the timeout stay the same: actions-core only
- * reads them (its option merging builds new objects), and the seam shares one request client
- * among the runs that get the same options object.
+ * The cache behind the request options the instrumented `extendRequest` returns (actions-core.ts):
+ * one object while the destination's own options and the timeout stay the same, so that the seam
+ * can share one request client among the runs that get it. That one object may serve many runs
+ * is the seam's assumption (actions-core only reads it), stated where the seam hands it over and
+ * checked in its contract test (actions-core.test.ts); nothing here relies on actions-core.
  */
 
 /** Builds the options for the destination's own `base` options and the timeout, once while both stay the same. */
