@@ -51,9 +51,10 @@ describe('scrubbing secrets by value', () => {
 
   it('removes a short secret in every form, and one that starts or ends with a symbol even next to a word', () => {
     for (const secret of ['k3y', 'k"y', 'a b', '+ab']) {
-      for (const form of formsOf(secret)) {
-        expect(scrubText(`key ${form} here`, [secret]), `${secret} as ${form}`).toBe('key [redacted] here')
-      }
+      const forms = formsOf(secret)
+      expect(forms.map((form) => [form, scrubText(`key ${form} here`, [secret])])).toEqual(
+        forms.map((form) => [form, 'key [redacted] here'])
+      )
     }
     expect(scrubText('x+ab', ['+ab'])).toBe('x[redacted]')
   })
@@ -88,6 +89,7 @@ describe("the destination's request errors", () => {
 
   for (const apiKey of [FAKE_CSB_KEY, 'k3y', 'k"y+/=']) {
     it(`never quote the key ${JSON.stringify(apiKey)} in any form CSB echoes`, async () => {
+      const quoted: string[] = []
       for (const form of formsOf(apiKey)) {
         const answers: Array<[number, unknown]> = [
           [400, { success: false, message: `bad key ${form}` }],
@@ -95,11 +97,13 @@ describe("the destination's request errors", () => {
           [500, `bad key ${form}`]
         ]
         for (const [status, body] of answers) {
-          const error = await errorFor(apiKey, status, body)
-          expect(error.message, `${status} echoing ${form}`).toContain('bad key [redacted]')
-          expect(error.message, `${status} echoing ${form}`).not.toContain(form)
+          const { message } = await errorFor(apiKey, status, body)
+          if (!message.includes('bad key [redacted]') || message.includes(form)) {
+            quoted.push(`${status} echoing ${form}: ${message}`)
+          }
         }
       }
+      expect(quoted).toEqual([])
     })
   }
 
