@@ -16,7 +16,7 @@ export const REDACTED = '[redacted]'
  * inside every word would make logs and messages unreadable, and the gaps it left would spell
  * the secret out.
  */
-export const MIN_SECRET_LENGTH_ANYWHERE = 6
+const MIN_SECRET_LENGTH_ANYWHERE = 6
 
 /** Letters and digits: a short form next to one of these is part of a longer word. */
 const WORD_CHAR = /[A-Za-z0-9]/
