@@ -9,6 +9,7 @@
  * `finishExchanges` (runSubscriptions calls it when a run ends) makes every exchange plain data,
  * secrets redacted.
  */
+import { REDACTED } from '../destination'
 import { headerLists, type RequestHooks } from './actions-core'
 import type { RequestGuard } from './names'
 import { isSecretName } from './secrets'
@@ -63,7 +64,7 @@ export class DryRunStop extends Error {
 const headerNames = new Map<string, { key: string; secret: boolean }>()
 const HEADER_NAMES_MAX = 1000
 
-/** Headers as a plain object, lower-case names, credentials replaced by "[redacted]" (secrets.ts names them). */
+/** Headers as a plain object, lower-case names, credentials replaced by REDACTED (secrets.ts names them). */
 export function redactHeaders(headers: unknown): Record<string, string> {
   const out: Record<string, string> = {}
   const put = (name: string, value: unknown) => {
@@ -74,7 +75,7 @@ export function redactHeaders(headers: unknown): Record<string, string> {
       if (headerNames.size >= HEADER_NAMES_MAX) headerNames.clear()
       headerNames.set(name, known)
     }
-    out[known.key] = known.secret ? '[redacted]' : String(value)
+    out[known.key] = known.secret ? REDACTED : String(value)
   }
   const lists = headerLists(headers)
   if (lists) {
@@ -105,7 +106,7 @@ function finishExchange(exchange: Exchange): void {
   if (!sent) return
   exchange.sent = undefined
   exchange.request.headers = { ...exchange.request.headers, ...redactHeaders(sent.headers) }
-  if (sent.basicAuth) exchange.request.headers.authorization = '[redacted]'
+  if (sent.basicAuth) exchange.request.headers.authorization = REDACTED
 }
 
 /** Completes the exchanges of one run (call when it has ended): plain objects, secrets redacted. */

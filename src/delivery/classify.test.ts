@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { PayloadValidationError } from '@segment/actions-core'
-import { decide, describeFailure, scrub } from './classify'
+import { decide, describeFailure } from './classify'
 import { errorForHttpStatus, errorForNetworkFailure, rejectionError } from '../destination/common/errors'
 
 const settings = { backoffBaseMs: 1000, backoffCapMs: 300_000, retryWindowMs: 24 * 3_600_000 }
@@ -94,11 +94,5 @@ describe('decide: retry at a time, or dead letter', () => {
   it('honours Retry-After', () => {
     const d = decide(describeFailure(http(429, '10'), 429), 1, null, now, settings, () => 0)
     expect(d.kind === 'retry' && d.runAt.getTime() - now.getTime()).toBe(10_000)
-  })
-})
-
-describe('scrub', () => {
-  it('removes the API key from texts', () => {
-    expect(scrub('header Bearer sk-123456 rejected', ['sk-123456'])).toBe('header Bearer [redacted] rejected')
   })
 })

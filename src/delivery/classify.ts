@@ -7,7 +7,6 @@
  */
 import { NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, RETRYABLE_ERROR_CODE } from './actions-core'
 import { retryDelayMs, type BackoffSettings } from './backoff'
-import { scrubText } from './secrets'
 
 /** Node's codes for a connection that failed or got no answer, and actions-core's request client's (actions-core.ts). */
 const NETWORK_CODES = new Set([
@@ -92,9 +91,4 @@ export function formatMs(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000} min`
   if (ms % 1000 === 0) return `${ms / 1000} s`
   return `${ms} ms`
-}
-
-/** Removes the given secrets from a text (messages may quote headers), by the relay's one set of rules (secrets.ts). */
-export function scrub(text: string, secrets: Array<string | undefined>): string {
-  return scrubText(text, secrets)
 }

@@ -6,11 +6,11 @@
  * CustomerSuccessBox's definition has no `onDelete`: CSB publishes no endpoint to delete a user.
  */
 import { randomUUID } from 'node:crypto'
+import { scrubText } from '../destination'
 import { deletionOf } from './actions-core'
 import { retryDelayMs } from './backoff'
 import { describeFailure } from './classify'
 import type { CheckedDestination } from './destination-check'
-import { scrubText } from './secrets'
 import type { DeliverySettings } from './types'
 
 /** Attempts of one user's deletion at one destination, the first included. */

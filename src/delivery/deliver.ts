@@ -4,11 +4,12 @@
  * (delivered, retrying, dead or skipped) through the outcome writer. When to start an event, and
  * how many at once, is the scheduler's business (pipeline.ts); this module gets a slot to free.
  */
+import { scrubText } from '../destination'
 import type { IdentityLink, LeasedEvent, Store } from '../store/types'
 import type { DeliveryObserver, DeliveryOutcome } from './observer'
 import type { AttemptResult } from './attempt'
 import type { Executor } from './executor'
-import { describeFailure, decide, scrub } from './classify'
+import { describeFailure, decide } from './classify'
 import { parseRetryAfter } from './backoff'
 import { LinkCache } from './identity'
 import { lateFeatureRequests } from './late'
@@ -159,7 +160,7 @@ export class EventDelivery {
       failedResponse?.status ?? null,
       parseRetryAfter(failedResponse?.headers['retry-after'])
     )
-    const reason = scrub(
+    const reason = scrubText(
       `${facts.reason}${plan.matched.length > 1 ? ` (subscription "${attempt.failed.subscription}")` : ''}`,
       this.profile.secretsOf(csb)
     )

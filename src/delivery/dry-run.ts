@@ -8,12 +8,12 @@ import type { SegmentEvent } from '../store/types'
 import { runSubscriptions, type RelayDestination } from './attempt'
 import type { RequestGuard } from './names'
 import type { CapturedRequest, CapturedResponse } from './capture'
-import { describeFailure, scrub } from './classify'
+import { describeFailure } from './classify'
 import type { IdentityStore } from './identity'
 import { planEvent, type RouteFn } from './plan'
 import type { ActiveSubscription } from './subscriptions'
 import type { CsbSettings } from './types'
-import { explainActionError } from '../destination'
+import { explainActionError, scrubText } from '../destination'
 
 export interface DryRunMatch {
   subscription: string
@@ -76,7 +76,7 @@ export async function dryRun(
     if (send) match.response = exchange?.response ?? null
     if (attempt.failed) {
       const facts = describeFailure(attempt.failed.error, exchange?.response?.status ?? null)
-      match.error = scrub(facts.reason, [options.csb?.apiKey])
+      match.error = scrubText(facts.reason, [options.csb?.apiKey])
       match.retryable = facts.retryable
     }
     matches.push(match)

@@ -35,9 +35,8 @@ export { INSTALL_HINT } from './definitions'
 export { retryDelayMs } from './backoff'
 export { destinationDeleters, DELETE_ATTEMPTS, type DestinationDeleter, type DeleterOptions } from './deletions'
 export { NameLimitError, type NameStats } from './names'
-export {
-  REDACTED, SecretSet, createScrubber, redactConfig, redactDbUrl, redactSecretFields, scrubValue, secretValuesOf, type Scrubber
-} from './secrets'
+export { REDACTED, createScrubber, type Scrubber } from '../destination'
+export { SecretSet, redactConfig, redactDbUrl, redactSecretFields, scrubValue, secretValuesOf } from './secrets'
 
 export interface StartDeliveryOptions {
   store: Store

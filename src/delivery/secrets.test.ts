@@ -1,23 +1,24 @@
 import { describe, expect, it } from 'vitest'
-import { redactKey } from '../destination/common/settings'
-import {
-  createScrubber, isSecretName, REDACTED, redactConfig, redactDbUrl, redactSecret, SecretSet, scrubText, scrubValue, redactSecretFields, secretValuesOf
-} from './secrets'
+import { createScrubber, REDACTED, scrubText } from '../destination'
+import * as destinationScrubber from '../destination/common/scrub'
+import { isSecretName, redactConfig, redactDbUrl, redactSecret, SecretSet, scrubValue, redactSecretFields, secretValuesOf } from './secrets'
 
-describe('secret scrubbing', () => {
-  const key = 'csb-KEY+/abc=="quoted"'
+/** Every form a secret is removed in: as written, JSON-escaped, URL-encoded, Basic padded and not. */
+function formsOf(secret: string): string[] {
+  const basic = Buffer.from(`${secret}:`, 'utf8').toString('base64')
+  return [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret), basic, basic.replace(/=+$/, '')]
+}
+
+/** A long key with characters that every form changes, and a short one (removed as a word of its own). */
+const KEYS = ['csb-KEY+/abc=="quoted"', 'k3y']
+
+describe("secrets by value: the destination's scrubber, used by delivery", () => {
+  const key = KEYS[0]!
   const scrub = createScrubber([key, 'wk_live_123456', undefined, 'short'])
 
-  it('replaces a secret as written, JSON-escaped, URL-encoded and as HTTP Basic credentials', () => {
-    expect(scrub(`key ${key} here`)).toBe(`key ${REDACTED} here`)
-    expect(scrub(JSON.stringify({ k: key }))).toBe(`{"k":"${REDACTED}"}`)
-    expect(scrub(`/v1/projects/${encodeURIComponent(key)}/settings`)).toBe(`/v1/projects/${REDACTED}/settings`)
-    const basic = Buffer.from('wk_live_123456:').toString('base64')
-    expect(scrub(`Authorization: Basic ${basic}`)).not.toContain(basic.replace(/=+$/, ''))
-  })
-
-  it('leaves text without secrets and very short "secrets" alone', () => {
-    expect(scrub('nothing secret; short word short')).toBe('nothing secret; short word short')
+  it('is the one the destination uses for its own error messages (src/destination/common/scrub.test.ts states the rule)', () => {
+    expect(createScrubber).toBe(destinationScrubber.createScrubber)
+    expect(scrubText).toBe(destinationScrubber.scrubText)
   })
 
   it('scrubs every string inside a value without touching its shape', () => {
@@ -25,35 +26,58 @@ describe('secret scrubbing', () => {
     expect(out).toEqual({ a: [REDACTED, 1, { b: `x${REDACTED}` }], d: new Date(0), n: null })
   })
 
-  it('is the identity when there are no secrets', () => {
-    expect(createScrubber([])('anything')).toBe('anything')
-  })
-
-  it('a SecretSet scrubs secrets added after it was made (a CSB key given at runtime)', () => {
+  it('a SecretSet scrubs secrets added after it was made (a CSB key given at runtime), short ones included', () => {
     const set = new SecretSet(['wk_live_123456'])
     const scrub = set.scrub
-    expect(scrub('key csb_runtime_999999')).toBe('key csb_runtime_999999')
-    set.add('csb_runtime_999999', undefined, 'tiny')
-    expect(scrub('key csb_runtime_999999 and wk_live_123456, tiny')).toBe(`key ${REDACTED} and ${REDACTED}, tiny`)
+    expect(scrub('key csb_runtime_999999, tiny')).toBe('key csb_runtime_999999, tiny')
+    set.add('csb_runtime_999999', undefined, '', 'tiny')
+    expect(scrub('key csb_runtime_999999 and wk_live_123456, tiny')).toBe(`key ${REDACTED} and ${REDACTED}, ${REDACTED}`)
+    expect(scrub('a tinyurl link')).toBe('a tinyurl link')
   })
+
+  it('removes the CSB key from a dead-letter reason, as written and as HTTP Basic credentials', () => {
+    const apiKey = 'csb_destination_key_42'
+    const basic = Buffer.from(`${apiKey}:`, 'utf8').toString('base64')
+    const scrubbed = scrubText(`a ${apiKey} b Basic ${basic} c`, [apiKey])
+    expect(scrubbed).not.toContain(apiKey)
+    expect(scrubbed).not.toContain(basic.replace(/=+$/, ''))
+    expect(scrubbed).toBe(`a ${REDACTED} b Basic ${REDACTED} c`)
+    for (const secrets of [['sk-123456'], ['sk-123456', undefined]]) {
+      expect(scrubText('header Bearer sk-123456 rejected', secrets)).toBe('header Bearer [redacted] rejected')
+    }
+  })
+
+  for (const apiKey of KEYS) {
+    it(`keeps the key ${JSON.stringify(apiKey)} out of dead-letter reasons, samples and log lines in every form`, () => {
+      const forms = formsOf(apiKey)
+      const set = new SecretSet([apiKey])
+      // A reason quoting CSB's answer.
+      const reasons = forms.map((form) => scrubText(`HTTP 400: bad key ${form}`, [apiKey]))
+      expect(reasons).toEqual(forms.map(() => `HTTP 400: bad key ${REDACTED}`))
+      // A sample as the dashboard shows it: a URL, a parsed body, a body kept as text.
+      const sample = {
+        request: { url: `https://x/api?key=${encodeURIComponent(apiKey)}`, headers: { authorization: REDACTED }, body: { forms } },
+        response: { status: 400, body: `{"echo":${JSON.stringify(apiKey)}}` }
+      }
+      const shown = JSON.stringify(scrubValue(sample, set.scrub))
+      expect(forms.filter((form) => shown.includes(form))).toEqual([])
+      expect(JSON.parse(shown)).toMatchObject({
+        request: { url: `https://x/api?key=${REDACTED}`, body: { forms: forms.map(() => REDACTED) } },
+        response: { body: `{"echo":"${REDACTED}"}` }
+      })
+      // A log line: JSON, so the key as written appears JSON-escaped.
+      const logged = { msg: 'delivery failed', reason: `bad key ${apiKey}`, url: sample.request.url, auth: `Basic ${forms[3]}` }
+      const line = set.scrub(JSON.stringify(logged))
+      expect(forms.filter((form) => line.includes(form))).toEqual([])
+      expect(JSON.parse(line)).toEqual({
+        msg: 'delivery failed', reason: `bad key ${REDACTED}`, url: `https://x/api?key=${REDACTED}`, auth: `Basic ${REDACTED}`
+      })
+    })
+  }
 })
 
-describe('one set of rules: everything each former scrubber removed is still removed', () => {
-  it("covers the destination's own redactKey (the key as written and as HTTP Basic credentials)", () => {
-    const settings = { apiKey: 'csb_destination_key_42' }
-    const basic = Buffer.from(`${settings.apiKey}:`, 'utf8').toString('base64')
-    const text = `a ${settings.apiKey} b Basic ${basic} c`
-    expect(redactKey(text, settings)).not.toContain(settings.apiKey)
-    const scrubbed = scrubText(text, [settings.apiKey])
-    expect(scrubbed).not.toContain(settings.apiKey)
-    expect(scrubbed).not.toContain(basic.replace(/=+$/, ''))
-  })
-
-  it("covers delivery's dead-letter reasons (the CSB key in an error text)", () => {
-    expect(scrubText('header Bearer sk-123456 rejected', ['sk-123456', undefined])).toBe('header Bearer [redacted] rejected')
-  })
-
-  it('names as secret every header the samples redacted and every field the logger redacted', () => {
+describe('secrets by name: the same names for samples, logs and configurations', () => {
+  it('names as secret every header the samples hide and every field the logger hides', () => {
     for (const header of ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie', 'Authorization', 'X-Api-Key']) {
       expect(isSecretName(header), header).toBe(true)
     }
@@ -117,7 +141,7 @@ describe('the configuration shown to people and the secrets it holds', () => {
     for (const secret of secretValuesOf(config)) expect(scrub(everything)).not.toContain(secret)
   })
 
-  it('hides nothing the database URL rule hid before', () => {
+  it("takes a database URL's password, one with an @ included, and nothing from a file path", () => {
     expect(redactDbUrl('postgresql://relay:p@ss@db/csb')).toBe('postgresql://relay:[redacted]@db/csb')
     expect(secretValuesOf({ db: 'postgresql://relay:p@ss@db/csb' })).toEqual(['p@ss'])
     expect(secretValuesOf({ db: './data/csb-relay.db' })).toEqual([])

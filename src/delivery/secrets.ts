@@ -1,23 +1,21 @@
 /**
- * The relay's one set of rules for keeping secrets (the CSB API key, write keys, the admin
- * token, shared secrets, database passwords) out of logs, metrics, the dashboard, admin
- * answers, stored samples and error messages. Two kinds of rule:
+ * The relay's rules for keeping secrets (the CSB API key, write keys, the admin token, shared
+ * secrets, database passwords) out of logs, metrics, the dashboard, admin answers, stored
+ * samples and error messages. Two kinds of rule:
  *
  * - by name: a field or header named like a credential (`isSecretName`) has its value
  *   replaced wherever it appears: headers of the samples kept for the dashboard, the
  *   configuration shown to people, fields of log lines;
- * - by value: the secret values the relay knows are replaced in any text, as written,
- *   JSON-escaped, URL-encoded and as HTTP Basic credentials (`createScrubber`, `SecretSet`).
+ * - by value: the secret values the relay knows are removed from any text by the destination's
+ *   scrubber (`createScrubber`, the same one that keeps the API key out of the destination's own
+ *   error messages, so both follow one rule), here collected from configurations
+ *   (`secretValuesOf`) and kept in a set that can grow while the relay runs (`SecretSet`).
  *   This catches the unexpected places: a key echoed in an error message, a write key in a URL.
  *
- * The rules live in delivery because it is the lowest module every user may import (delivery
- * itself, ops and cli). The destination keeps its own `redactKey` (it may import only
- * actions-core); src/delivery/secrets.test.ts checks that these rules cover it.
+ * The by-name rules live in delivery because it is the lowest module every user may import
+ * (delivery itself, ops and cli).
  */
-export const REDACTED = '[redacted]'
-
-/** Secret values shorter than this are not scrubbed by value (they would match ordinary text). */
-const MIN_SECRET_LENGTH = 6
+import { REDACTED, createScrubber, type Scrubber } from '../destination'
 
 /** JSON field names whose value is a credential, wherever they appear. */
 const SECRET_FIELDS = ['apiKey', 'writeKey', 'adminToken', 'sharedSecret', 'password', 'authorization', 'cookie'] as const
@@ -67,34 +65,6 @@ function copyOf(value: object): Record<string, unknown> {
   return Object.defineProperties(Object.create(Object.getPrototypeOf(value)), descriptors)
 }
 
-export type Scrubber = (text: string) => string
-
-/** A function that replaces the given secret values in a text, in every form listed above. */
-export function createScrubber(secrets: Iterable<string | undefined | null>): Scrubber {
-  const values = [...new Set([...secrets].filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH))]
-  if (values.length === 0) return (text) => text
-  const forms = new Set<string>()
-  for (const v of values) {
-    forms.add(v)
-    // The same secret as it appears inside JSON strings, URLs and Basic auth headers.
-    forms.add(JSON.stringify(v).slice(1, -1))
-    forms.add(encodeURIComponent(v))
-    forms.add(Buffer.from(`${v}:`).toString('base64').replace(/=+$/, ''))
-  }
-  // Longest first, so a secret that contains another is replaced whole.
-  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g')
-  return (text) => (text.length === 0 ? text : text.replace(pattern, REDACTED))
-}
-
-/** `text` with the given secret values replaced (a scrubber made for one use). */
-export function scrubText(text: string, secrets: Iterable<string | undefined | null>): string {
-  return createScrubber(secrets)(text)
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-}
-
 /**
  * Secrets that can grow while the relay runs (CSB settings given through the admin API): the
  * logger and the admin API scrub with whatever the set holds at the time.
@@ -110,7 +80,7 @@ export class SecretSet {
   add(...secrets: Array<string | undefined | null>): void {
     let added = false
     for (const s of secrets) {
-      if (typeof s === 'string' && s.length >= MIN_SECRET_LENGTH && !this.values.has(s)) {
+      if (typeof s === 'string' && s !== '' && !this.values.has(s)) {
         this.values.add(s)
         added = true
       }
@@ -137,7 +107,7 @@ const DB_URL_PASSWORD = /^(postgres(?:ql)?:\/\/[^:/@]*):([^/]*)@/i
 
 /** A database URL without its password (`postgres://user:[redacted]@host/db`); paths unchanged. */
 export function redactDbUrl(db: string): string {
-  return db.replace(DB_URL_PASSWORD, '$1:[redacted]@')
+  return db.replace(DB_URL_PASSWORD, `$1:${REDACTED}@`)
 }
 
 /** How a secret is shown to people: its length only, so they can tell which one is set. */

@@ -172,6 +172,8 @@ export {
   FEATURE_TIMESTAMP_FIELD,
   isFeatureRequest
 } from './common/feature-names'
+export { REDACTED, createScrubber, scrubText } from './common/scrub'
+export type { Scrubber } from './common/scrub'
 export { CUSTOMERSUCCESSBOX_API_VERSION } from './versioning-info'
 
 export default destination

@@ -6,7 +6,8 @@ import type { JSONObject, JSONValue, ModifiedResponse, RequestClient } from '@se
 import type { Settings } from '../generated-types'
 import type { CsbPath } from './constants'
 import { errorForHttpStatus, errorForNetworkFailure, rejectionError } from './errors'
-import { baseUrlOf, redactKey } from './settings'
+import { scrubText } from './scrub'
+import { baseUrlOf } from './settings'
 
 /** What every action returns (the `data` of its "Action Executed" result). */
 export interface CsbDelivery extends JSONObject {
@@ -75,7 +76,7 @@ function messageOf(answer: Record<string, unknown>, settings: Settings): string 
 }
 
 function excerpt(text: string, settings: Settings): string {
-  const clean = redactKey(text, settings).replace(/\s+/g, ' ').trim()
+  const clean = scrubText(text, [settings.apiKey]).replace(/\s+/g, ' ').trim()
   return clean.length > MAX_DETAIL ? `${clean.slice(0, MAX_DETAIL)}…` : clean
 }
 

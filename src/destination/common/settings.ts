@@ -80,16 +80,3 @@ export function moduleIdDefault(settings: Settings): string {
 function nonEmpty(value: string | undefined): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined
 }
-
-/**
- * Removes the API key (raw and in its Basic form) from text that goes into an error message,
- * such as a response body echoed by a server.
- */
-export function redactKey(text: string, settings: Pick<Settings, 'apiKey'>): string {
-  const key = settings.apiKey
-  if (!key) return text
-  const forms = [key, Buffer.from(`${key}:`, 'utf8').toString('base64')]
-  let out = text
-  for (const form of forms) out = out.split(form).join('[redacted]')
-  return out
-}
