@@ -32,7 +32,7 @@ const TESTS_MAY_REACH = ['test/', 'scripts/']
 export const MAX_LINES = 300
 
 /** The actions-core internals that only the seam may name (as members: the package's exported functions are its public API). */
-const INTERNAL_MEMBERS = ['executeAction', 'createRequestClient', 'responses']
+const INTERNAL_MEMBERS = ['executeAction', 'executeBatch', 'createRequestClient', 'responses']
 export const SEAM = 'src/delivery/actions-core.ts'
 export const ENV_MODULE = 'src/cli/env.ts'
 
