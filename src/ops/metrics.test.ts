@@ -123,6 +123,21 @@ describe('metrics', () => {
     expect(valueOf(m, 'csb_relay_backlog_events', { state: 'pending' })).toBe(7)
   })
 
+  it('reports the store\'s own totals at scrape time: suppressed events, and SQLite\'s inbox errors only where the store has an inbox', async () => {
+    let inboxErrors: number | undefined = 2
+    const registry = new Registry()
+    createMetrics({ registry, counts: async () => counts(), processMetrics: false, suppressedEvents: async () => 5, inboxErrors: () => inboxErrors })
+    let m = parsePrometheus(await registry.metrics())
+    expect(valueOf(m, 'csb_relay_suppressed_events_total')).toBe(5)
+    expect(valueOf(m, 'csb_relay_store_inbox_errors_total')).toBe(2)
+    inboxErrors = 3
+    m = parsePrometheus(await registry.metrics())
+    expect(valueOf(m, 'csb_relay_store_inbox_errors_total')).toBe(3)
+    const postgres = new Registry()
+    createMetrics({ registry: postgres, counts: async () => counts(), processMetrics: false, inboxErrors: () => undefined })
+    expect(await postgres.metrics()).not.toContain('inbox_errors')
+  })
+
   it('registers nothing globally: two relays in one process have separate registries', async () => {
     const { register } = await import('prom-client')
     const a = createMetrics({ registry: new Registry(), counts: async () => counts(), processMetrics: false })

@@ -9,6 +9,7 @@ import type { DeliveryObserver, OutcomeReport } from '../delivery/observer'
 import { CONSENT_SKIP_REASON } from '../delivery'
 import { CSB_DESTINATION } from '../delivery/types'
 import { slowestBacklog, type Counts } from '../store/types'
+import { registerStoreCounters } from './store-counters'
 
 export const METRIC_PREFIX = 'csb_relay_'
 
@@ -38,6 +39,8 @@ export interface MetricsOptions {
   names?: () => Record<string, { known: number; limit: number }> | undefined
   /** Events of suppressed users dropped: the store's count, read at scrape time (every instance sharing the store reports the same total). */
   suppressedEvents?: () => Promise<number>
+  /** SQLite: the inbox move's errors so far (the store's `inboxErrors`); undefined on engines without an inbox. */
+  inboxErrors?: () => number | undefined
 }
 
 export interface RelayMetrics {
@@ -47,7 +50,7 @@ export interface RelayMetrics {
   deliveryObserver: DeliveryObserver
 }
 
-export function createMetrics({ registry, counts, processMetrics = true, names, suppressedEvents }: MetricsOptions): RelayMetrics {
+export function createMetrics({ registry, counts, processMetrics = true, names, suppressedEvents, inboxErrors }: MetricsOptions): RelayMetrics {
   const registers = [registry]
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX })
 
@@ -210,18 +213,7 @@ export function createMetrics({ registry, counts, processMetrics = true, names, 
     }
   })
 
-  if (suppressedEvents) {
-    new Counter({
-      name: `${METRIC_PREFIX}suppressed_events_total`,
-      help: 'Events of suppressed users (regulations SUPPRESS_ONLY, SUPPRESS_WITH_DELETE) answered and dropped before the queue, since the store was created.',
-      registers,
-      async collect() {
-        const total = await suppressedEvents()
-        this.reset()
-        this.inc(total)
-      }
-    })
-  }
+  registerStoreCounters(registers, METRIC_PREFIX, { suppressedEvents, inboxErrors })
 
   // Distinct feature and module names, and their limits, read from delivery at scrape time.
   const nameGauges = [

@@ -67,7 +67,8 @@ export function createOps(options: CreateOpsOptions): Ops {
   const registry = options.registry ?? new Registry()
   let delivery: DeliveryControls | undefined
   const metrics = createMetrics({
-    registry, counts: () => store.counts(), names: () => delivery?.stats?.().names, suppressedEvents: () => store.suppressedEvents()
+    registry, counts: () => store.counts(), names: () => delivery?.stats?.().names, suppressedEvents: () => store.suppressedEvents(),
+    inboxErrors: () => store.inboxErrors
   })
   const secrets = options.secrets instanceof SecretSet ? options.secrets : new SecretSet(options.secrets ?? [])
   secrets.add(...secretValuesOf(config))
