@@ -14,6 +14,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { postEvents } from '../helpers/http'
 import { BIN, assertBuilt, cleanEnv } from '../helpers/processes'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
@@ -66,12 +67,8 @@ describe('durability under strace', () => {
       const salt = randomBytes(4).toString('hex')
       for (let round = 0; round < ROUNDS; round++) {
         for (const request of requestsOf(round, (kind) => `mk-${kind}-${salt}`)) {
-          const res = await fetch(`${url}${request.path}`, {
-            method: 'POST',
-            headers: { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`, 'content-type': 'application/json' },
-            body: JSON.stringify(request.body)
-          })
-          expect(res.status, `${request.path}: ${await res.text()}`).toBe(200)
+          const answer = await postEvents(url, request.path, WRITE_KEY, request.body)
+          expect(answer.status, `${request.path}: ${answer.text}`).toBe(200)
           markers.push(request.marker)
         }
       }
