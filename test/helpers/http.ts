@@ -25,13 +25,14 @@ export interface PostOptions {
 
 /**
  * POSTs `body` to a tracking route (`/v1/batch`, `/v1/track`, `/v1/webhook`...) with the write key
- * by HTTP Basic, as JSON: a string or a Buffer is sent as it is, anything else as its JSON.
- * Rejects when no answer comes.
+ * by HTTP Basic (null: no key, as a signed webhook comes), as JSON: a string or a Buffer is sent
+ * as it is, anything else as its JSON. Rejects when no answer comes.
  */
-export async function postEvents(baseUrl: string, route: string, writeKey: string, body: unknown, options: PostOptions = {}): Promise<Answer> {
+export async function postEvents(baseUrl: string, route: string, writeKey: string | null, body: unknown, options: PostOptions = {}): Promise<Answer> {
+  const auth: Record<string, string> = writeKey === null ? {} : { authorization: basicAuth(writeKey) }
   const res = await fetch(`${baseUrl}${route}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: basicAuth(writeKey), ...options.headers },
+    headers: { 'content-type': 'application/json', ...auth, ...options.headers },
     body: typeof body === 'string' ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body),
     signal: options.signal
   })
