@@ -4,9 +4,10 @@
  * nothing and every event is new to the relay (no dedupe shortcut).
  */
 import { createHmac } from 'node:crypto'
+import { basicAuth } from '../../test/helpers/http'
 
 export const WRITE_KEY = 'wk_bench_0123456789abcdef'
-const AUTH = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`
+const AUTH = basicAuth(WRITE_KEY)
 /** The bench source's sharedSecret: /v1/webhook arrays are signed with it, without a key. */
 export const SHARED_SECRET = 'bench-shared-secret-0123456789'
 export const BATCH_SIZE = 100

@@ -1,12 +1,13 @@
 /** Ingest load for bench/postgres.ts: 100-event batches over keep-alive connections, spread over the instances. */
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
+import { basicAuth } from '../../test/helpers/http'
 import { post } from '../ingest/load'
 
 export const BATCH = 100
 /** A write key of this run's own, so a relay's log never shows a fixed one. */
 export const WRITE_KEY = `wk_bench_${randomBytes(6).toString('hex')}`
-const AUTH = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`
+const AUTH = basicAuth(WRITE_KEY)
 
 export interface LoadSettings {
   events: number

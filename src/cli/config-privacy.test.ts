@@ -1,12 +1,12 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { removeTempDirs, tempDir } from '../../test/helpers/temp'
 import { loadConfig } from './config'
 import { destinationNamesOf, parseConsent } from './config-privacy'
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-config-privacy-'))
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+const dir = tempDir('csb-config-privacy-')
+afterAll(removeTempDirs)
 
 function load(file: Record<string, unknown>) {
   const config = path.join(dir, `c-${Math.random().toString(36).slice(2)}.json`)

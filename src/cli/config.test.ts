@@ -1,7 +1,7 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { removeTempDirs, tempDir } from '../../test/helpers/temp'
 import { redactConfig, redactDbUrl } from '../delivery'
 import { ConfigError, defaults, loadConfig } from './config'
 
@@ -64,8 +64,8 @@ describe('redaction', () => {
 })
 
 describe('config file keys', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-relay-config-'))
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir('csb-relay-config-')
+  afterAll(removeTempDirs)
   function load(file: unknown) {
     fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify(file))
     return loadConfig({ argv: ['--config', 'c.json'], env: {}, cwd: dir })

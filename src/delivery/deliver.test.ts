@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { accepted, enqueue, segmentEvent, startRig, type Rig } from '../../test/helpers/delivery'
+import { basicAuth } from '../../test/helpers/http'
 import { silentLogger } from '../../test/helpers/logger'
 import { waitFor } from '../../test/helpers/wait'
 
@@ -123,10 +124,12 @@ describe('delivering an event: outcomes', () => {
     r.delivery.setCsbSettings({ apiKey: r.sandbox.apiKey, baseUrl: r.sandbox.url, authScheme: 'basic' })
     const [id] = await enqueue(r.store, [segmentEvent({ type: 'group', userId: 'u1', groupId: 'g1', traits: { name: 'G' } })])
     await waitFor('delivered', async () => (await statusOf(r, id)) === 'delivered')
-    expect(r.sandbox.requests()[0].headers.authorization).toBe(`Basic ${Buffer.from(`${r.sandbox.apiKey}:`).toString('base64')}`)
+    const header = basicAuth(r.sandbox.apiKey)
+    expect(r.sandbox.requests()[0].headers.authorization).toBe(header)
     const stored = await r.store.get(id)
     expect(stored?.samples?.request).toMatchObject({ headers: { authorization: '[redacted]' } })
-    expect(JSON.stringify(stored)).not.toContain(Buffer.from(`${r.sandbox.apiKey}:`).toString('base64'))
+    // The credentials alone (base64 of "key:"), without the scheme.
+    expect(JSON.stringify(stored)).not.toContain(header.slice('Basic '.length))
   })
 
   it('reports every outcome and the concurrency to the observer', async () => {

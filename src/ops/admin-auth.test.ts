@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { createHash } from 'node:crypto'
 import { Registry } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { basicAuth } from '../../test/helpers/http'
 import { openStore } from '../store'
 import type { Store } from '../store/types'
 import { hashAdminToken, isAdminTokenHash, isLoopbackAddress } from './admin-auth'
@@ -53,7 +54,7 @@ describe('admin access', () => {
       for (const wrong of [`${TOKEN}x`, TOKEN.slice(0, -1), hashAdminToken(TOKEN), '']) {
         expect((await app.inject({ url, headers: bearer(wrong) })).statusCode, `${url} ${wrong}`).toBe(401)
       }
-      expect((await app.inject({ url, headers: { authorization: `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}` } })).statusCode).toBe(401)
+      expect((await app.inject({ url, headers: { authorization: basicAuth(TOKEN) } })).statusCode).toBe(401)
     }
     for (const [method, url] of [['PUT', '/api/csb'], ['POST', '/api/replay'], ['POST', '/api/test-event']] as const) {
       expect((await app.inject({ method, url, payload: {} })).statusCode, url).toBe(401)

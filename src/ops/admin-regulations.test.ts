@@ -4,9 +4,11 @@ import { fakeStore } from '../../test/helpers/fake-store'
 import { fakeRegulations, type FakeRegulations } from '../../test/helpers/fake-regulations'
 import type { Store } from '../store/types'
 import { adminPlugin } from './admin'
-import { MAX_SUBJECT_IDS, parseRegulationRequest } from './admin-regulations'
+import { parseRegulationRequest } from './admin-regulations'
 
 const TOKEN = 'regulations-admin-token-0123'
+/** docs/privacy.md and docs/ops.md: "1 to 5,000" subjectIds per regulation. */
+const MOST_IDS = 5_000
 
 let app: FastifyInstance | undefined
 afterEach(async () => {
@@ -41,7 +43,7 @@ describe('the regulation request', () => {
     [{ ...valid, subjectIds: ['u-1', '', 'u-3'] }, /^"subjectIds\[1\]" must be a non-empty string \(a userId\); got ""$/],
     [{ ...valid, subjectIds: ['u-1', 42] }, /^"subjectIds\[1\]" must be a non-empty string \(a userId\); got 42$/],
     [{ ...valid, subjectIds: ['u-1', 'x'.repeat(1025)] }, /^"subjectIds\[1\]" is 1025 characters long; a userId may have at most 1024$/],
-    [{ ...valid, subjectIds: Array.from({ length: MAX_SUBJECT_IDS + 1 }, (_, i) => `u-${i}`) }, /^"subjectIds" has 5001 ids; at most 5000 are accepted per regulation: send the rest in further requests$/]
+    [{ ...valid, subjectIds: Array.from({ length: MOST_IDS + 1 }, (_, i) => `u-${i}`) }, /^"subjectIds" has 5001 ids; at most 5000 are accepted per regulation: send the rest in further requests$/]
   ])('refuses %j, naming the field and the fix', (body, message) => {
     const parsed = parseRegulationRequest(body)
     expect('error' in parsed && parsed.error).toMatch(message)
@@ -49,7 +51,7 @@ describe('the regulation request', () => {
 
   it('takes 1 to 5000 ids, each once', () => {
     expect(parseRegulationRequest({ ...valid, subjectIds: ['u-1', 'u-2', 'u-1'] })).toEqual({ type: 'SUPPRESS_ONLY', subjectIds: ['u-1', 'u-2'] })
-    const most = Array.from({ length: MAX_SUBJECT_IDS }, (_, i) => `u-${i}`)
+    const most = Array.from({ length: MOST_IDS }, (_, i) => `u-${i}`)
     expect(parseRegulationRequest({ ...valid, regulationType: 'DELETE_ONLY', subjectIds: most })).toEqual({ type: 'DELETE_ONLY', subjectIds: most })
   })
 })
@@ -73,10 +75,10 @@ describe('/api/regulations', () => {
 
   it('POST takes 5,000 userIds of 1,024 characters (a body over Fastify\'s default 1 MiB)', async () => {
     const { app, regulations } = await build()
-    const subjectIds = Array.from({ length: MAX_SUBJECT_IDS }, (_, i) => `${i}-`.padEnd(1024, 'x'))
+    const subjectIds = Array.from({ length: MOST_IDS }, (_, i) => `${i}-`.padEnd(1024, 'x'))
     const res = await app.inject({ method: 'POST', url: '/api/regulations', payload: { ...valid, subjectIds } })
     expect(res.statusCode).toBe(200)
-    expect((await regulations.getRegulation(res.json().regulateId))!.subjectIds).toHaveLength(MAX_SUBJECT_IDS)
+    expect((await regulations.getRegulation(res.json().regulateId))!.subjectIds).toHaveLength(MOST_IDS)
   })
 
   it('POST refuses a bad body with 400 naming the field, and creates nothing', async () => {

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
@@ -13,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from './index'
 import type { Store } from './types'
 import { PREVIOUS_T0 } from '../../test/helpers/store/fixtures/previous-release'
+import { removeTempDirs, tempDir } from '../../test/helpers/temp'
 
 const FIXTURES = path.join(__dirname, '../../test/helpers/store/fixtures')
 const CSB = 'CustomerSuccessBox'
@@ -97,8 +97,8 @@ async function checkUpgraded(open: (options: { now: () => number; destinations: 
 }
 
 describe('upgrade from the release before fan-out: SQLite', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-store-upgrade-'))
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir('csb-store-upgrade-')
+  afterAll(removeTempDirs)
 
   it('the fixture is a schema 3 file', () => {
     const db = new Database(path.join(FIXTURES, 'previous-release.db'), { readonly: true, fileMustExist: true })

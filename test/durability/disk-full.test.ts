@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
+import { postEvents } from '../helpers/http'
 import { startRelayProcess, type RelayProcess } from '../helpers/processes'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
@@ -50,15 +51,7 @@ function request(name: string): Sent {
   return { ids, body: JSON.stringify({ batch }) }
 }
 
-async function send(sent: Sent): Promise<{ status: number; retryAfter: string | null }> {
-  const res = await fetch(`${relay!.url}/v1/batch`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`, 'content-type': 'application/json' },
-    body: sent.body
-  })
-  await res.arrayBuffer()
-  return { status: res.status, retryAfter: res.headers.get('retry-after') }
-}
+const send = (sent: Sent) => postEvents(relay!.url, '/v1/batch', WRITE_KEY, sent.body)
 
 /** Writes zeros to `file` until the file system says ENOSPC. */
 function fill(file: string): number {

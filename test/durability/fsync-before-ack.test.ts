@@ -14,9 +14,9 @@ import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { BIN, assertBuilt, cleanEnv } from '../helpers/processes'
+import { postEvents } from '../helpers/http'
+import { BIN, assertBuilt, cleanEnv, watchProcess } from '../helpers/processes'
 import { removeTempDirs, tempDir } from '../helpers/temp'
-import { waitFor } from '../helpers/wait'
 import { parseTrace, unsyncedAcknowledgements, walCommits } from './strace'
 
 const WRITE_KEY = 'wk_durability_strace'
@@ -53,32 +53,25 @@ describe('durability under strace', () => {
       ['-f', '-y', '-xx', '-s', '65536', '--seccomp-bpf', '-e', `trace=${SYSCALLS}`, '-o', traceFile, process.execPath, BIN, 'start', '--port', '0', '--host', '127.0.0.1', '--db', db],
       { env: cleanEnv({ CSB_RELAY_WRITE_KEYS: WRITE_KEY }), stdio: ['ignore', 'pipe', 'pipe'] }
     )
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const traced = watchProcess(child)
     // strace's child is the relay; stopping strace would only detach it.
     const relayPid = () => Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0])
 
     const markers: string[] = []
     try {
-      const url = await waitFor(`the relay to listen under strace; output:\n${output}`, () => output.match(/listening on (http:\/\/\S+)/)?.[1], { timeoutMs: 60_000 })
+      const url = (await traced.waitForOutput(/listening on (http:\/\/\S+)/, 60_000))[1]!
       const salt = randomBytes(4).toString('hex')
       for (let round = 0; round < ROUNDS; round++) {
         for (const request of requestsOf(round, (kind) => `mk-${kind}-${salt}`)) {
-          const res = await fetch(`${url}${request.path}`, {
-            method: 'POST',
-            headers: { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`, 'content-type': 'application/json' },
-            body: JSON.stringify(request.body)
-          })
-          expect(res.status, `${request.path}: ${await res.text()}`).toBe(200)
+          const answer = await postEvents(url, request.path, WRITE_KEY, request.body)
+          expect(answer.status, `${request.path}: ${answer.text}`).toBe(200)
           markers.push(request.marker)
         }
       }
     } finally {
       const pid = relayPid()
       if (pid) process.kill(pid, 'SIGTERM')
-      await exited
+      await traced.exited
     }
 
     const calls = parseTrace(fs.readFileSync(traceFile, 'utf8'))

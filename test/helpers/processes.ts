@@ -64,6 +64,11 @@ export function runCli(args: string[], options: RunOptions = {}): CliProcess {
     env: cleanEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  return watchProcess(child)
+}
+
+/** The CliProcess surface over a child spawned with piped stdout and stderr (runCli's, or one a test starts another way). */
+export function watchProcess(child: ChildProcess): CliProcess {
   let out = ''
   let err = ''
   const listeners = new Set<() => void>()

@@ -7,7 +7,7 @@ import path from 'node:path'
 import pino from 'pino'
 import { loadConfig } from '../../src/cli/config'
 import { startRelay, type Relay } from '../../src/cli/relay'
-import { basicAuth } from './http'
+import { postEvents } from './http'
 import { tempDir } from './temp'
 
 export const TEST_WRITE_KEY = 'wk_relay_test_key'
@@ -35,12 +35,8 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Re
   return startRelay(config, { logger: pino({ level: 'silent' }) })
 }
 
-/** POST JSON to the relay (fetch, loopback). */
+/** POST JSON to the relay with TEST_WRITE_KEY (postEvents); the answer's body parsed. */
 export async function post(relay: { url: string }, pathname: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${relay.url}${pathname}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: basicAuth(TEST_WRITE_KEY), ...headers },
-    body: typeof body === 'string' ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body)
-  })
-  return { status: res.status, headers: res.headers, body: (await res.json()) as { success: boolean; error?: string } }
+  const answer = await postEvents(relay.url, pathname, TEST_WRITE_KEY, body, { headers })
+  return { status: answer.status, headers: answer.headers, body: answer.json() }
 }

@@ -8,7 +8,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { accepted, fastDelivery } from '../helpers/delivery'
-import { basicAuth } from '../helpers/http'
+import { postEvents } from '../helpers/http'
 import { startRelayProcess, type RelayProcess } from '../helpers/processes'
 import { parsePrometheus } from '../helpers/prom'
 import { removeTempDirs, tempDir } from '../helpers/temp'
@@ -25,12 +25,7 @@ afterEach(async () => {
 })
 afterAll(removeTempDirs)
 
-async function post(path: string, body: unknown) {
-  const res = await fetch(`${relay!.url}${path}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: basicAuth(WRITE_KEY) }, body: JSON.stringify(body)
-  })
-  return { status: res.status, body: await res.text() }
-}
+const post = (path: string, body: unknown) => postEvents(relay!.url, path, WRITE_KEY, body)
 
 async function admin<T>(path: string): Promise<T> {
   const res = await fetch(`${relay!.url}/api${path}`, { headers: { authorization: `Bearer ${ADMIN}` } })
@@ -59,7 +54,7 @@ describe("Segment's acceptance rules, through the relay", () => {
       { type: 'identify', messageId: 'junk-fallback', userId: 'u-good', traits: { account_id: 'acc-1', user_id: 'undefined' } },
       { type: 'track', messageId: 'bad-time', userId: 'u-good', event: 'Late', timestamp: 'not a date', properties: { account_id: 'acc-1' } }
     ]
-    expect(await post('/v1/batch', { batch })).toEqual({ status: 200, body: '{"success":true}' })
+    expect(await post('/v1/batch', { batch })).toMatchObject({ status: 200, text: '{"success":true}' })
     expect((await post('/v1/track', { messageId: 'bad-sent', userId: 'u-good', event: 'Sent', sentAt: 'yesterday', properties: { account_id: 'acc-1' } })).status).toBe(200)
     expect((await post('/v1/webhook', { type: 'track', messageId: 'bad-webhook', userId: 'u-good', event: 'Hooked', timestamp: 'never', properties: { account_id: 'acc-1' } })).status).toBe(200)
     // A large batch goes to a parse thread: its repairs are counted there.

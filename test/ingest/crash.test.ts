@@ -4,11 +4,10 @@
  * database, and finds every acknowledged messageId in the store.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import http from 'node:http'
 import path from 'node:path'
 import { openStore } from '../../src/store'
 import { startRelayProcess } from '../helpers/processes'
-import { basicAuth } from '../helpers/http'
+import { postStatus } from '../helpers/http'
 import { TEST_WRITE_KEY } from '../helpers/relay'
 import { allMessageIds } from '../helpers/message-ids'
 import { removeTempDirs, tempDir } from '../helpers/temp'
@@ -18,25 +17,10 @@ afterAll(removeTempDirs)
 
 const env = { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY }
 
-function send(url: string, pathname: string, body: unknown, agent: http.Agent): Promise<number> {
-  const payload = JSON.stringify(body)
-  return new Promise((resolve) => {
-    const target = new URL(pathname, url)
-    const request = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
-        headers: { authorization: basicAuth(TEST_WRITE_KEY), 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
-      (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); res.on('error', () => resolve(0)) }
-    )
-    request.on('error', () => resolve(0))
-    request.end(payload)
-  })
-}
-
 describe('a relay killed with SIGKILL while a generator sends', () => {
   it('has every acknowledged messageId after restart', async () => {
     const db = path.join(tempDir(), 'relay.db')
     const relay = await startRelayProcess({ db, env })
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
     const acknowledged: string[] = []
     let sequence = 0
     let running = true
@@ -47,8 +31,8 @@ describe('a relay killed with SIGKILL while a generator sends', () => {
         const batch = w % 2 === 0
         const ids = Array.from({ length: batch ? 10 : 1 }, () => `crash-${w}-${sequence++}`)
         const status = batch
-          ? await send(relay.url, '/v1/batch', { batch: ids.map((messageId) => ({ type: 'track', userId: `u${w}`, event: 'E', messageId })) }, agent)
-          : await send(relay.url, '/v1/track', { userId: `u${w}`, event: 'E', messageId: ids[0] }, agent)
+          ? await postStatus(relay.url, '/v1/batch', TEST_WRITE_KEY, { batch: ids.map((messageId) => ({ type: 'track', userId: `u${w}`, event: 'E', messageId })) })
+          : await postStatus(relay.url, '/v1/track', TEST_WRITE_KEY, { userId: `u${w}`, event: 'E', messageId: ids[0] })
         if (status >= 200 && status < 300) acknowledged.push(...ids)
         else if (status === 0) failures++
       }
@@ -59,7 +43,6 @@ describe('a relay killed with SIGKILL while a generator sends', () => {
     const exit = await relay.exited
     running = false
     await Promise.all(workers)
-    agent.destroy()
     expect(exit.signal).toBe('SIGKILL')
     expect(failures).toBeGreaterThan(0) // requests were in flight when it died
 

@@ -9,7 +9,7 @@ import path from 'node:path'
 import fs from 'node:fs'
 import { openStore } from '../../src/store'
 import { runCli, startRelayProcess } from '../helpers/processes'
-import { basicAuth } from '../helpers/http'
+import { basicAuth, postEvents } from '../helpers/http'
 import { TEST_WRITE_KEY } from '../helpers/relay'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 import { freePort } from '../helpers/wait'
@@ -64,10 +64,7 @@ describe('start', () => {
       expect(out).toContain(`new Analytics({ writeKey: '${key}', host: '${relay.url}', path: '/v1/batch' })`)
       expect(out).toContain(`AnalyticsBrowser.load({ writeKey: '${key}', cdnURL: '${relay.url}' })`)
       expect(out).toContain('events are accepted and held until CSB_API_KEY and CSB_BASE_URL are set')
-      const res = await fetch(`${relay.url}/v1/identify`, {
-        method: 'POST', headers: { authorization: basicAuth(key!), 'content-type': 'application/json' }, body: '{"userId":"u"}'
-      })
-      expect(res.status).toBe(200)
+      expect((await postEvents(relay.url, '/v1/identify', key!, '{"userId":"u"}')).status).toBe(200)
     } finally {
       expect((await relay.stop()).code).toBe(0)
     }

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store'
 import { startRelayProcess } from '../helpers/processes'
-import { basicAuth } from '../helpers/http'
+import { postEvents } from '../helpers/http'
 import { parsePrometheus } from '../helpers/prom'
 import { removeTempDirs } from '../helpers/temp'
 
@@ -15,15 +15,6 @@ afterAll(removeTempDirs)
 
 // So slow that nothing refills while the test runs: what passes is the burst alone.
 const SLOW = 0.01
-
-async function send(url: string, route: string, writeKey: string, body: unknown) {
-  const res = await fetch(`${url}${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: basicAuth(writeKey) },
-    body: JSON.stringify(body)
-  })
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { success: boolean; error?: string } }
-}
 
 const track = (id: string, padding = '') => ({ type: 'track', userId: 'u1', event: 'Clicked', messageId: id, properties: { padding } })
 
@@ -40,30 +31,30 @@ describe('sources[].maxEventsPerSecond through the relay', () => {
     })
     try {
       // web: a batch of 5 takes the whole burst; then a single event, a batch and a webhook are refused.
-      expect((await send(relay.url, '/v1/batch', 'wk_web', { batch: [0, 1, 2, 3, 4].map((i) => track(`web-${i}`)) })).status).toBe(200)
-      const single = await send(relay.url, '/v1/track', 'wk_web', track('web-refused-1'))
+      expect((await postEvents(relay.url, '/v1/batch', 'wk_web', { batch: [0, 1, 2, 3, 4].map((i) => track(`web-${i}`)) })).status).toBe(200)
+      const single = await postEvents(relay.url, '/v1/track', 'wk_web', track('web-refused-1'))
       expect(single.status).toBe(429)
       expect(Number(single.retryAfter)).toBeGreaterThanOrEqual(1)
-      expect(single.body.error).toMatch(/^source "web" is over its rate limit of 0\.01 events\/s \(sources\[\]\.maxEventsPerSecond\): none of this request's 1 events were stored; retry after \d+ s$/)
-      const batch = await send(relay.url, '/v1/batch', 'wk_web', { batch: [track('web-refused-2'), track('web-refused-3'), track('web-refused-4')] })
+      expect(single.json().error).toMatch(/^source "web" is over its rate limit of 0\.01 events\/s \(sources\[\]\.maxEventsPerSecond\): none of this request's 1 events were stored; retry after \d+ s$/)
+      const batch = await postEvents(relay.url, '/v1/batch', 'wk_web', { batch: [track('web-refused-2'), track('web-refused-3'), track('web-refused-4')] })
       expect(batch.status).toBe(429)
       expect(batch.retryAfter).not.toBeNull()
-      const webhook = await send(relay.url, '/v1/webhook', 'wk_web', track('web-refused-5'))
+      const webhook = await postEvents(relay.url, '/v1/webhook', 'wk_web', track('web-refused-5'))
       expect(webhook.status).toBe(429)
-      expect(webhook.body.error).toContain('source "web" is over its rate limit')
+      expect(webhook.json().error).toContain('source "web" is over its rate limit')
 
       // bulk: large bodies (parsed on the parse thread) count their events too. A batch larger
       // than the burst passes while the burst is whole, and the next is refused naming the burst.
       const padding = 'x'.repeat(400)
       const big = (prefix: string) => ({ batch: Array.from({ length: 60 }, (_, i) => track(`${prefix}-${i}`, padding)) })
       expect(JSON.stringify(big('bulk')).length).toBeGreaterThan(16 * 1024)
-      expect((await send(relay.url, '/v1/batch', 'wk_bulk', big('bulk'))).status).toBe(200)
-      const over = await send(relay.url, '/v1/batch', 'wk_bulk', big('bulk-refused'))
+      expect((await postEvents(relay.url, '/v1/batch', 'wk_bulk', big('bulk'))).status).toBe(200)
+      const over = await postEvents(relay.url, '/v1/batch', 'wk_bulk', big('bulk-refused'))
       expect(over.status).toBe(429)
-      expect(over.body.error).toContain("none of this request's 60 events were stored, more than its burst of 50 (sources[].burstEvents)")
+      expect(over.json().error).toContain("none of this request's 60 events were stored, more than its burst of 50 (sources[].burstEvents)")
 
       // free: no limit.
-      for (let i = 0; i < 20; i++) expect((await send(relay.url, '/v1/track', 'wk_free', track(`free-${i}`))).status).toBe(200)
+      for (let i = 0; i < 20; i++) expect((await postEvents(relay.url, '/v1/track', 'wk_free', track(`free-${i}`))).status).toBe(200)
 
       const metrics = parsePrometheus(await (await fetch(`${relay.url}/metrics`)).text())
       const limited = metrics.get('csb_relay_rate_limited_events_total')?.samples ?? []

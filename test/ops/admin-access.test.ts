@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { BIN, assertBuilt, cleanEnv, runCli, startRelayProcess, type CliProcess } from '../helpers/processes'
+import { BIN, assertBuilt, cleanEnv, runCli, startRelayProcess, watchProcess, type CliProcess } from '../helpers/processes'
 import { removeTempDirs, tempDir } from '../helpers/temp'
 
 const run = promisify(execFile)
@@ -54,7 +54,7 @@ async function startIsolated(db: string, extra: string[] = []): Promise<Isolated
     env: cleanEnv({ CSB_RELAY_WRITE_KEYS: WRITE_KEY }),
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  const cli = wrap(child)
+  const cli = watchProcess(child)
   const url = (await cli.waitForOutput(/listening on (http:\/\/\S+)/))[1]!
   // Its own namespace: nothing it listens on is reachable from this machine's network.
   expect(fs.readlinkSync(`/proc/${child.pid}/ns/net`)).not.toBe(fs.readlinkSync('/proc/self/ns/net'))
@@ -78,25 +78,8 @@ async function startIsolated(db: string, extra: string[] = []): Promise<Isolated
   }
 }
 
-/** The CliProcess surface over a child started here (runCli starts node itself, not unshare). */
-function wrap(child: ReturnType<typeof spawn>): CliProcess {
-  let out = ''
-  child.stdout!.on('data', (chunk: Buffer) => { out += chunk.toString() })
-  child.stderr!.on('data', (chunk: Buffer) => { out += chunk.toString() })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-  let done = false
-  void exited.then(() => { done = true })
-  const waitForOutput = async (pattern: RegExp, timeoutMs = 20_000) => {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const match = out.match(pattern)
-      if (match) return match
-      if (done || Date.now() > deadline) throw new Error(`no ${pattern} in the relay's output:\n${out}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
-  return { child, stdout: () => out, stderr: () => '', exited, waitForOutput, stop: (signal = 'SIGTERM') => { if (!done) child.kill(signal); return exited } }
-}
+/** All the relay printed, stdout and stderr. */
+const output = (cli: CliProcess) => cli.stdout() + cli.stderr()
 
 function storeFiles(dir: string): Buffer {
   return Buffer.concat(fs.readdirSync(dir).filter((f) => f.startsWith('relay.db')).map((f) => fs.readFileSync(path.join(dir, f))))
@@ -124,8 +107,8 @@ describe('admin access, HOST=0.0.0.0 with no admin token', () => {
   it('makes a token, prints it once, requires it on /api/ from this machine too, and the CLI sends it', async () => {
     const relay = await startIsolated(db)
     running.push(relay)
-    const token = relay.cli.stdout().match(TOKEN_LINE)?.[1]
-    expect(token, relay.cli.stdout()).toMatch(/^at_[A-Za-z0-9_-]{43}$/)
+    const token = output(relay.cli).match(TOKEN_LINE)?.[1]
+    expect(token, output(relay.cli)).toMatch(/^at_[A-Za-z0-9_-]{43}$/)
     generated = token!
 
     const [none, wrong, right, putNone, putRight, page, health, ingestAnswer] = await relay.requests([
@@ -156,7 +139,7 @@ describe('admin access, HOST=0.0.0.0 with no admin token', () => {
 
     await relay.stop()
     // Printed once; the store has its hash, never the token.
-    expect(relay.cli.stdout().split(token!).length - 1).toBe(1)
+    expect(output(relay.cli).split(token!).length - 1).toBe(1)
     const files = storeFiles(dir)
     expect(files.includes(token!)).toBe(false)
     expect(files.includes(`sha256:${createHash('sha256').update(token!).digest('hex')}`)).toBe(true)
@@ -165,8 +148,8 @@ describe('admin access, HOST=0.0.0.0 with no admin token', () => {
   it('on a later start with the same store, prints no token and still requires the one made', async () => {
     const relay = await startIsolated(db)
     running.push(relay)
-    expect(relay.cli.stdout()).not.toMatch(TOKEN_LINE)
-    expect(relay.cli.stdout()).toMatch(/Admin access: with the token generated earlier .*--new-admin-token/)
+    expect(output(relay.cli)).not.toMatch(TOKEN_LINE)
+    expect(output(relay.cli)).toMatch(/Admin access: with the token generated earlier .*--new-admin-token/)
     const answers = await relay.requests([{ path: '/api/config' }, { path: '/api/config', token: generated }])
     expect(answers.map((a) => a.status)).toEqual([401, 200])
     await relay.stop()

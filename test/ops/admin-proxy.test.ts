@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import https from 'node:https'
 import path from 'node:path'
+import { basicAuth } from '../helpers/http'
 import { startRelayProcess } from '../helpers/processes'
 import { removeTempDirs } from '../helpers/temp'
 import { startTlsProxy } from '../helpers/tls-proxy'
@@ -19,7 +20,7 @@ const CA = fs.readFileSync(path.resolve(__dirname, '../fixtures/tls/loopback.crt
 function throughProxy(url: string, method = 'GET', body?: unknown): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body)
-    const headers: Record<string, string> = payload ? { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` } : {}
+    const headers: Record<string, string> = payload ? { 'content-type': 'application/json', authorization: basicAuth(WRITE_KEY) } : {}
     const req = https.request(url, { method, ca: CA, headers }, (res) => {
       let text = ''
       res.on('data', (chunk: Buffer) => { text += chunk.toString() })

@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { RegulationView } from '../../src/ops/admin-regulations'
-import { basicAuth } from '../helpers/http'
+import { postEvents } from '../helpers/http'
 import { waitFor } from '../helpers/wait'
 
 export type RegulationAnswer = RegulationView
@@ -38,13 +38,7 @@ export function settled(url: string, id: string, token?: string, timeoutMs = 30_
 
 /** POSTs a body to a tracking route with the write key by Basic; resolves with the status. */
 export async function send(url: string, writeKey: string, route: string, body: unknown): Promise<number> {
-  const res = await fetch(`${url}/v1/${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: basicAuth(writeKey) },
-    body: JSON.stringify(body)
-  })
-  await res.arrayBuffer()
-  return res.status
+  return (await postEvents(url, `/v1/${route}`, writeKey, body)).status
 }
 
 /** The files under `dir` (every depth) whose bytes contain `marker`, by path relative to `dir`. */

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
 import { accepted, fastDeliveryConfig } from '../helpers/delivery'
-import { basicAuth } from '../helpers/http'
+import { basicAuth, postEvents } from '../helpers/http'
 import { waitFor } from '../helpers/wait'
 import { startRelayProcess, type RelayProcess } from '../helpers/processes'
 import { removeTempDirs, tempDir } from '../helpers/temp'
@@ -175,11 +175,7 @@ describe("Segment's Webhooks (Actions) destination → relay → sandbox", () =>
 describe('the classic Webhooks shape: one event per request, X-Signature over the body', () => {
   const post = (event: unknown) => {
     const body = JSON.stringify(event)
-    return fetch(`${relay.url}/v1/webhook`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-signature': createHmac('sha1', SECRET).update(body).digest('hex') },
-      body
-    })
+    return postEvents(relay.url, '/v1/webhook', null, body, { headers: { 'x-signature': createHmac('sha1', SECRET).update(body).digest('hex') } })
   }
 
   it('delivers each user\'s events in order', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path'
 import zlib from 'node:zlib'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { basicAuth } from '../../../test/helpers/http'
 import { removeTempDirs, tempDir } from '../../../test/helpers/temp'
 import { readLines } from './lines'
 import { badIndices, deterministicMessageId, ImportError, prepareLine, runImport } from './importer'
@@ -97,7 +98,7 @@ async function fakeRelay(options: { failFirst?: number; delayMs?: number } = {})
   let failures = options.failFirst ?? 0
   const app: FastifyInstance = Fastify()
   app.post('/v1/import', async (request, reply) => {
-    if (request.headers.authorization !== `Basic ${Buffer.from('wk:').toString('base64')}`) return reply.code(401).send({ success: false, error: 'write key not recognised' })
+    if (request.headers.authorization !== basicAuth('wk')) return reply.code(401).send({ success: false, error: 'write key not recognised' })
     if (failures > 0) {
       failures--
       return reply.code(503).header('retry-after', '0').send({ success: false, error: 'events could not be stored; retry later' })

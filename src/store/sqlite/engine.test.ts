@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it, vi } from 'vitest'
@@ -8,13 +7,15 @@ import { openStore, parseStoreUrl } from '../index'
 import { resolveOptions } from '../options'
 import { SqliteStore } from '.'
 import { storeConformance } from '../../../test/helpers/store/conformance'
+import { removeTempDirs, tempDir } from '../../../test/helpers/temp'
+import { waitFor } from '../../../test/helpers/wait'
 
 /** The store's shared test helpers: the crash children and the previous release's fixture. */
 const STORE_HELPERS = path.join(__dirname, '../../../test/helpers/store')
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-store-sqlite-'))
+const dir = tempDir('csb-store-sqlite-')
 let n = 0
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+afterAll(removeTempDirs)
 
 storeConformance({ engine: 'sqlite', freshUrl: async () => path.join(dir, `store-${++n}.db`) })
 
@@ -218,7 +219,7 @@ describe('SQLite engine', () => {
     }))
     await store.admit(events)
     expect((await store.counts()).admitted).toBe(3000)
-    for (let i = 0; i < 200 && (await store.counts()).admitted > 0; i++) await new Promise((r) => setTimeout(r, 5))
+    await waitFor('the inbox moved into the queue', async () => (await store.counts()).admitted === 0, { timeoutMs: 2_000, intervalMs: 5 })
     expect(await store.counts()).toMatchObject({ admitted: 0, pending: 3000 })
     expect(checkpoints).toEqual(['wal_checkpoint(PASSIVE)'])
     await store.close()

@@ -2,17 +2,14 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { removeTempDirs, tempDir } from '../../../test/helpers/temp'
 import { MAX_IN_FLIGHT, WalSync } from './wal-sync'
 
 afterEach(() => vi.restoreAllMocks())
-const dirs: string[] = []
-afterAll(() => {
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
-})
+afterAll(removeTempDirs)
 
 function walFile(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-sync-'))
-  dirs.push(dir)
+  const dir = tempDir('wal-sync-')
   const file = path.join(dir, 'db-wal')
   fs.writeFileSync(file, 'frames')
   return file

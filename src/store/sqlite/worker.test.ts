@@ -1,15 +1,15 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../index'
 import { SqliteStore } from '.'
 import { WorkerSqliteStore } from './proxy'
+import { removeTempDirs, tempDir } from '../../../test/helpers/temp'
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csb-store-worker-'))
+const dir = tempDir('csb-store-worker-')
 let n = 0
 const file = () => path.join(dir, `w-${++n}.db`)
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+afterAll(removeTempDirs)
 
 const event = (messageId: string, orderingKey = 'k') => ({
   source: 's', messageId, orderingKey, type: 'track', event: { type: 'track', messageId, at: new Date(0) }, receivedAt: new Date(1_000)

@@ -3,8 +3,7 @@
  * everywhere (the slowest destination's rows), not the rows of every destination added up.
  */
 import { describe, expect, it } from 'vitest'
-import { slowestBacklog } from '../../src/store/types'
-import type { Counts, DestinationCounts } from '../../src/store/types'
+import { slowestBacklog, type Counts, type DestinationCounts } from './reads'
 
 const dest = (pending: number, retrying = 0, inFlight = 0): DestinationCounts => ({
   pending, retrying, inFlight, delivered: 0, dead: 0, skipped: 0, oldestPendingAt: null
