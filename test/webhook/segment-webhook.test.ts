@@ -190,13 +190,9 @@ describe('the classic Webhooks shape: one event per request, X-Signature over th
     await waitFor('the event delivered', () => featureNames('erased0-before').length === 1)
     const deletion = { type: 'delete', userId: 'erased0', messageId: `del-${randomUUID()}`, context: {}, timestamp: new Date().toISOString() }
     // The unsigned source (its write key alone) may not delete: refused whole, with the fix.
-    const unsigned = await fetch(`${relay.url}/v1/webhook`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: basicAuth(KEY) },
-      body: JSON.stringify(deletion)
-    })
+    const unsigned = await postEvents(relay.url, '/v1/webhook', KEY, deletion)
     expect(unsigned.status).toBe(403)
-    expect(((await unsigned.json()) as { error: string }).error).toMatch(/^source "segment-basic" may not delete users .*set "sharedSecret" on it/)
+    expect(unsigned.json<{ error: string }>().error).toMatch(/^source "segment-basic" may not delete users .*set "sharedSecret" on it/)
     // The signed source accepts deletions by default (no acceptDeletions in its config).
     expect((await post(deletion)).status).toBe(200)
     type Listed = { id: string; regulationType: string; origin: string; status: string }
