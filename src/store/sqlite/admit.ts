@@ -4,6 +4,7 @@ import type { Checkpoints } from './checkpoint'
 import type { SqliteContext } from './context'
 import { enqueueEvents } from './enqueue'
 import { countInbox, drainInbox, eventsOfInput, insertInboxRows, type DrainResult, type InboxInput } from './inbox'
+import { withoutSuppressed } from './inbox-suppression'
 import type { WriteOptions } from './write-queue'
 
 /** Events one background move takes from the inbox at most (whole rows: a 2,500-event row moves alone). */
@@ -63,28 +64,30 @@ export class Admitter {
   /**
    * Commits each call's events: straight into the queue when the inbox is empty and the group is
    * small (the commit then costs little more than the inbox row would), else as one inbox row
-   * per call, moved into the queue in the background.
+   * per call, moved into the queue in the background. Either way a suppressed user's events are
+   * dropped inside the commit, never written.
    */
   async admit(rows: InboxInput[]): Promise<void> {
     if (rows.length === 0) return
     let events = 0
     for (const row of rows) events += row.n
-    const queued = await this.write(() => {
+    const { summary, inboxed } = await this.write(() => {
       if (this.rows <= 0 && events <= DIRECT_MAX_EVENTS) {
         const expanded = rows.flatMap((row) => eventsOfInput(this.ctx, row))
         const results = enqueueEvents(this.ctx, expanded)
-        return summariseQueued(expanded.map((e) => e.type), results)
+        return { summary: summariseQueued(expanded.map((e) => e.type), results), inboxed: false }
       }
-      insertInboxRows(this.ctx, rows)
+      // A suppressed user's events never reach the inbox's pages (inbox-suppression.ts).
+      const kept = withoutSuppressed(this.ctx, rows)
+      if (kept.rows.length === 0) return { summary: kept.dropped, inboxed: false }
+      insertInboxRows(this.ctx, kept.rows)
       // Counted here, inside the transaction, so a direct enqueue later in the same group sees them.
-      this.rows += rows.length
-      this.events += events
-      return null
+      this.rows += kept.rows.length
+      for (const row of kept.rows) this.events += row.n
+      return { summary: kept.dropped, inboxed: true }
     })
-    if (queued) {
-      this.queued.emit(queued)
-      return
-    }
+    if (summary) this.queued.emit(summary)
+    if (!inboxed) return
     this.lastAdmitAt = performance.now()
     this.nextAdmittedAt ??= this.ctx.options.now()
     this.schedule()
