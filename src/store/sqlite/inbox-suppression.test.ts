@@ -153,6 +153,11 @@ describe('mayNameUsers', () => {
   ])('%s: %s', (text, expected) => {
     expect(mayNameUsers(text, users)).toBe(expected)
   })
+  it('reads UTF-8 bytes given one character per byte (an opaque body)', () => {
+    const latin1 = (text: string) => Buffer.from(text).toString('latin1')
+    expect(mayNameUsers(latin1('{"name":"José","userId":"é ü"}'), users, true)).toBe(true)
+    expect(mayNameUsers(latin1('{"name":"José","userId":"é"}'), users, true)).toBe(false)
+  })
 })
 
 describe('a row that names a suppressed user but cannot be expanded', () => {

@@ -28,11 +28,17 @@ const USER_ID_VALUE = /"userId"[ \t\n\r]*:[ \t\n\r]*("(?:[^"\\]|\\.)*"|-?[0-9][0
  */
 const ESCAPED_KEY = /\\u[0-9a-fA-F]{4}[A-Za-z]*"[ \t\n\r]*:/
 
+const NON_ASCII = /[^\x00-\x7f]/
+
 /**
  * The id a `userId` value (JSON text) is compared as, as enqueue reads it (text; a number as
  * text), null for none, or undefined when JSON does not read it (a checked body never has one).
+ * `bytes`: the value is UTF-8 read one character per byte. A string without escapes, the usual
+ * one, is taken as it is, neither decoded nor parsed.
  */
-function idOf(json: string): string | null | undefined {
+function idOf(token: string, bytes: boolean): string | null | undefined {
+  const json = bytes && NON_ASCII.test(token) ? Buffer.from(token, 'latin1').toString('utf8') : token
+  if (json.charCodeAt(0) === 0x22 && !json.includes('\\')) return json.length === 2 ? null : cleanText(json.slice(1, -1))
   let value: unknown
   try {
     value = JSON.parse(json)
@@ -43,23 +49,28 @@ function idOf(json: string): string | null | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined
 }
 
-/** True when the JSON text may hold an event of one of `users`: a `userId` key naming one, or a key it cannot read. */
-export function mayNameUsers(text: string, users: ReadonlySet<string>): boolean {
-  // No `"userId"` and no escape: nothing to look at further (the common case costs two scans).
+/**
+ * True when the JSON text may hold an event of one of `users`: a `userId` key naming one, or a
+ * key it cannot read. `bytes`: the text is UTF-8 bytes read one character per byte (latin1),
+ * which reads JSON's structure (ASCII) the same; a value found is decoded from its bytes.
+ */
+export function mayNameUsers(text: string, users: ReadonlySet<string>, bytes = false): boolean {
+  // Neither a `"userId"` key nor an escape: nothing names a user.
   const escaped = text.includes('\\u')
   if (!text.includes('"userId"') && !escaped) return false
   USER_ID_VALUE.lastIndex = 0
   for (let m = USER_ID_VALUE.exec(text); m !== null; m = USER_ID_VALUE.exec(text)) {
-    const id = idOf(m[1]!)
+    const id = idOf(m[1]!, bytes)
     // A value not read is looked at closely (the expansion decides).
     if (id === undefined || (id !== null && users.has(id))) return true
   }
   return escaped && ESCAPED_KEY.test(text)
 }
 
-function textOf(row: InboxInput): string {
-  if (!isOpaqueBatch(row)) return row.events
-  return Buffer.from(row.body.buffer, row.body.byteOffset, row.body.byteLength).toString('utf8')
+/** Whether the row may hold an event of one of `users`. A body is read as latin1: a copy of its bytes, far cheaper than decoding UTF-8. */
+function mayHoldUsers(row: InboxInput, users: ReadonlySet<string>): boolean {
+  if (!isOpaqueBatch(row)) return mayNameUsers(row.events, users)
+  return mayNameUsers(Buffer.from(row.body.buffer, row.body.byteOffset, row.body.byteLength).toString('latin1'), users, true)
 }
 
 /** An event as the inbox keeps it: its JSON as text, its userId beside it. */
@@ -87,7 +98,7 @@ export function withoutSuppressed(ctx: SqliteContext, rows: InboxInput[]): KeptR
   const kept: InboxInput[] = []
   const types: string[] = []
   for (const row of rows) {
-    if (!mayNameUsers(textOf(row), users)) {
+    if (!mayHoldUsers(row, users)) {
       kept.push(row)
       continue
     }
