@@ -2,9 +2,12 @@
  * Suppression end to end: HTTP → `csb-relay start` (the built relay, SQLite) → the CSB sandbox.
  * A suppressed user's events are answered 200 and never delivered while other users' are;
  * after UNSUPPRESS their new events are delivered again; the dropped events are counted in
- * /metrics, `/api/overview` (dashboard) and `csb-relay status`. Two instances on PostgreSQL are
- * in regulations-pg.test.ts.
+ * /metrics, `/api/overview` (dashboard) and `csb-relay status`. A suppressed user's events inside
+ * a large batch (a parse thread's, admitted to SQLite's inbox) are never stored: a marker from
+ * them is in no file of the relay's folder. Two instances on PostgreSQL are in
+ * regulations-pg.test.ts.
  */
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSandbox, type Sandbox } from '../../src/sandbox'
@@ -12,7 +15,7 @@ import { accepted, fastDeliveryConfig } from '../helpers/delivery'
 import { assertBuilt, runToExit, startRelayProcess, type RelayProcess } from '../helpers/processes'
 import { tempDir } from '../helpers/temp'
 import { waitFor } from '../helpers/wait'
-import { metricValue, regulate, send, settled } from './regulations-helpers'
+import { filesContaining, metricValue, regulate, send, settled } from './regulations-helpers'
 
 const WRITE_KEY = 'wk-suppression-test'
 const ACCOUNT = 'acc-suppression'
@@ -20,6 +23,10 @@ const ACCOUNT = 'acc-suppression'
 const feature = (userId: string, name: string) => ({
   type: 'track', userId, event: name, messageId: `supp-${userId}-${name}`, properties: { account_id: ACCOUNT }
 })
+/** In the hidden user's events of the large batch only. */
+const MARKER = `marker-${randomBytes(8).toString('hex')}`
+const CROWD = 5
+const ROUNDS = 40
 
 describe('suppression end to end: HTTP → csb-relay start → sandbox', () => {
   let sandbox: Sandbox
@@ -42,8 +49,11 @@ describe('suppression end to end: HTTP → csb-relay start → sandbox', () => {
   afterAll(async () => {
     const code = await relay?.stop()
     await sandbox?.close()
+    // Stopped: the WAL checkpointed into the database, every file as the relay left it.
+    const holding = relay ? filesContaining(relay.dir, MARKER) : []
     if (relay) fs.rmSync(relay.dir, { recursive: true, force: true })
     expect(code).toEqual({ code: 0, signal: null })
+    expect(holding).toEqual([])
   })
 
   const delivered = (userId: string) =>
@@ -84,5 +94,23 @@ describe('suppression end to end: HTTP → csb-relay start → sandbox', () => {
     expect(delivered('u-quiet')).toEqual(['Back'])
     const metrics = await (await fetch(`${relay.url}/metrics`)).text()
     expect(metricValue(metrics, 'csb_relay_suppressed_events_total')).toBe(5)
+  })
+  it('a large batch holding a suppressed user\'s events is answered 200, the others\' delivered, the user\'s marker in no file', async () => {
+    expect(await settled(relay.url, await regulate(relay.url, 'SUPPRESS_ONLY', ['u-hidden']))).toMatchObject({ status: 'FINISHED', counts: { suppressed: 1 } })
+    const batch: unknown[] = []
+    for (let i = 0; i < ROUNDS; i++) {
+      for (let u = 0; u < CROWD; u++) batch.push({ ...feature(`u-crowd-${u}`, `Crowd ${i}`), context: { note: 'x'.repeat(400) } })
+      batch.push({ ...feature('u-hidden', `Hidden ${i}`), context: { traits: { nickname: MARKER } } })
+    }
+    expect(JSON.stringify({ batch }).length).toBeGreaterThan(100 * 1024)
+    expect(await send(relay.url, WRITE_KEY, 'batch', { batch })).toBe(200)
+    await waitFor('the crowd\'s events delivered', () => Array.from({ length: CROWD }, (_, u) => delivered(`u-crowd-${u}`)).every((d) => d.length === ROUNDS))
+    for (let u = 0; u < CROWD; u++) expect(delivered(`u-crowd-${u}`)).toEqual(Array.from({ length: ROUNDS }, (_, i) => `Crowd ${i}`))
+    expect(delivered('u-hidden')).toEqual([])
+    expect(sandbox.requests().filter((r) => JSON.stringify(r.body).includes(MARKER))).toEqual([])
+    // Whatever the relay wrote is in its files now (the database or its WAL); afterAll looks again once it stopped.
+    expect(filesContaining(relay.dir, MARKER)).toEqual([])
+    const metrics = await (await fetch(`${relay.url}/metrics`)).text()
+    expect(metricValue(metrics, 'csb_relay_suppressed_events_total')).toBe(5 + ROUNDS)
   })
 })

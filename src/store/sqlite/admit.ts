@@ -4,6 +4,7 @@ import type { Checkpoints } from './checkpoint'
 import type { SqliteContext } from './context'
 import { enqueueEvents } from './enqueue'
 import { countInbox, drainInbox, eventsOfInput, insertInboxRows, type DrainResult, type InboxInput } from './inbox'
+import { withoutSuppressed } from './inbox-suppression'
 import type { WriteOptions } from './write-queue'
 
 /** Events one background move takes from the inbox at most (whole rows: a 2,500-event row moves alone). */
@@ -25,6 +26,12 @@ const DRAIN_RETRY_MS = 1_000
 
 type Write = <T>(fn: () => T, options?: WriteOptions) => Promise<T>
 
+/** A move's result, with what admits had counted when it ran (see `moved`). */
+export interface Moved extends DrainResult {
+  countedRows: number
+  countedEvents: number
+}
+
 /**
  * `admit`, and the background move of admitted events into the queue. A small admit is queued
  * inside its commit; a larger one (or any while rows wait) is committed as one inbox row, and
@@ -40,6 +47,9 @@ export class Admitter {
   /** Committed inbox rows and events not yet moved (hints kept in memory: this connection commits them). */
   private rows = 0
   private events = 0
+  /** Every row and event admits have counted (inside their transactions), for `moved`. */
+  private countedRows = 0
+  private countedEvents = 0
   private scheduled = false
   private closing = false
   private lastAdmitAt = Number.NEGATIVE_INFINITY
@@ -63,56 +73,74 @@ export class Admitter {
   /**
    * Commits each call's events: straight into the queue when the inbox is empty and the group is
    * small (the commit then costs little more than the inbox row would), else as one inbox row
-   * per call, moved into the queue in the background.
+   * per call, moved into the queue in the background. Either way a suppressed user's events are
+   * dropped inside the commit, never written.
    */
   async admit(rows: InboxInput[]): Promise<void> {
     if (rows.length === 0) return
     let events = 0
     for (const row of rows) events += row.n
-    const queued = await this.write(() => {
+    const { summary, inboxed } = await this.write(() => {
       if (this.rows <= 0 && events <= DIRECT_MAX_EVENTS) {
         const expanded = rows.flatMap((row) => eventsOfInput(this.ctx, row))
         const results = enqueueEvents(this.ctx, expanded)
-        return summariseQueued(expanded.map((e) => e.type), results)
+        return { summary: summariseQueued(expanded.map((e) => e.type), results), inboxed: false }
       }
-      insertInboxRows(this.ctx, rows)
+      // A suppressed user's events never reach the inbox's pages (inbox-suppression.ts).
+      const kept = withoutSuppressed(this.ctx, rows)
+      if (kept.rows.length === 0) return { summary: kept.dropped, inboxed: false }
+      insertInboxRows(this.ctx, kept.rows)
       // Counted here, inside the transaction, so a direct enqueue later in the same group sees them.
-      this.rows += rows.length
-      this.events += events
-      return null
+      let keptEvents = 0
+      for (const row of kept.rows) keptEvents += row.n
+      this.rows += kept.rows.length
+      this.events += keptEvents
+      this.countedRows += kept.rows.length
+      this.countedEvents += keptEvents
+      return { summary: kept.dropped, inboxed: true }
     })
-    if (queued) {
-      this.queued.emit(queued)
-      return
-    }
+    if (summary) this.queued.emit(summary)
+    if (!inboxed) return
     this.lastAdmitAt = performance.now()
     this.nextAdmittedAt ??= this.ctx.options.now()
     this.schedule()
   }
 
   /** Inside a write: moves the whole inbox when rows wait; hand the result to `moved` after the commit. */
-  moveAllNow(): DrainResult | null {
-    return this.rows > 0 ? drainInbox(this.ctx, Infinity) : null
+  moveAllNow(): Moved | null {
+    return this.rows > 0 ? this.drain(Infinity) : null
   }
 
   /** Moves the whole inbox now (readers call this first, to see every admitted event). */
   async flush(): Promise<void> {
     if (this.rows <= 0) return
-    this.moved(await this.write(() => drainInbox(this.ctx, Infinity), { durable: false }))
+    this.moved(await this.write(() => this.drain(Infinity), { durable: false }))
+  }
+
+  /** Inside a write. */
+  private drain(maxEvents: number, deadline?: number): Moved {
+    return { ...drainInbox(this.ctx, maxEvents, deadline), countedRows: this.countedRows, countedEvents: this.countedEvents }
   }
 
   /** After the commit of a move. */
-  moved(result: DrainResult): void {
-    this.rows -= result.rows
-    this.events -= result.moved
-    // Nothing left: the hints are exact again (a rolled-back admit may have counted rows never committed).
-    if (result.nextAdmittedAt === null) this.rows = this.events = 0
-    this.nextAdmittedAt = result.nextAdmittedAt
+  moved(result: Moved): void {
+    if (result.nextAdmittedAt === null) {
+      // The move left nothing: what waits now is what admits counted after it ran, later in
+      // its group or since (an admit rolled back may be among them: that costs a move that
+      // finds nothing, which sets the hints right again).
+      this.rows = this.countedRows - result.countedRows
+      this.events = this.countedEvents - result.countedEvents
+    } else {
+      this.rows -= result.rows
+      this.events -= result.moved
+    }
+    this.nextAdmittedAt = result.nextAdmittedAt ?? (this.rows > 0 ? this.ctx.options.now() : null)
     for (const dead of result.deadLettered) {
       this.errors++
       this.ctx.options.logger.error({ inboxRow: dead.row, reason: dead.reason }, 'store: an inbox row could not be queued; it is kept as a dead letter')
     }
     this.queued.emit(result.summary)
+    this.schedule()
   }
 
   /** After the commit of a purge that deleted `rows` inbox rows and took `events` events out of rows. */
@@ -159,7 +187,7 @@ export class Admitter {
     try {
       const quiet = performance.now() - this.lastAdmitAt >= BUSY_MS
       const sliceMs = quiet ? DRAIN_QUIET_SLICE_MS : DRAIN_SLICE_MS
-      const result = await this.write(() => drainInbox(this.ctx, quiet ? Infinity : DRAIN_SLICE_EVENTS, performance.now() + sliceMs), { durable: false })
+      const result = await this.write(() => this.drain(quiet ? Infinity : DRAIN_SLICE_EVENTS, performance.now() + sliceMs), { durable: false })
       this.moved(result)
       // The inbox is empty: copy what the move wrote back into the database now, while nothing
       // waits, rather than in the first commits of the next burst.
