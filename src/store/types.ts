@@ -69,7 +69,8 @@ export interface StoreOptions {
   /**
    * Module (a path for `require`) exporting `expand(head: string, body: Uint8Array): NewEvent[]`, which turns an
    * admitted `OpaqueBatch` into its events. Loaded in whichever thread runs the engine. Without
-   * it, `admit` refuses opaque batches.
+   * it, `admit` refuses opaque batches. The body must name each event's user under a `"userId"`
+   * key (SQLite looks for suppressed users in it before storing it; docs/store.md).
    */
   expander?: string
   /** Where the store logs what goes wrong off the caller's path (moving admitted events into the queue). Default: silent. */
