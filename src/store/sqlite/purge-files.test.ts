@@ -2,6 +2,7 @@
  * A purge leaves no readable copy of the user's data in any file of the store's folder: the
  * database, its WAL and shared memory, journals. The user's events were delivered with samples,
  * dead, pending and rewritten by several attempts, and inside admitted batches not yet moved.
+ * Likewise a prune, of the rows it deletes.
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -38,7 +39,7 @@ function filesHolding(folder: string, marker: string): string[] {
   return fs.readdirSync(folder).filter((name) => fs.readFileSync(path.join(folder, name)).includes(Buffer.from(marker)))
 }
 
-describe('SQLite purge and the files of the store', () => {
+describe('SQLite purge, prune and the files of the store', () => {
   it('before the purge the user\'s marker is in the folder\'s files; after it, in none, and other users\' data stays', async () => {
     const folder = fs.mkdtempSync(path.join(dir, 'store-'))
     const store = new SqliteStore(path.join(folder, 'relay.db'), { ...resolveOptions(), expander: { path: 'test', expand } })
@@ -98,10 +99,62 @@ describe('SQLite purge and the files of the store', () => {
     expect(filesHolding(folder, MARK_U)).toEqual([])
   }, 60_000)
 
-  it('a purge that finds nothing left still erases what earlier deletes left in the files (rows pruned by retention)', async () => {
+  it('a prune leaves no readable copy of what it pruned in any file; what it keeps stays', async () => {
+    const folder = fs.mkdtempSync(path.join(dir, 'prune-'))
+    const HOUR = 3_600_000
+    let clock = Date.parse('2024-03-01T00:00:00Z')
+    const store = new SqliteStore(path.join(folder, 'relay.db'), { ...resolveOptions({ now: () => clock, retentionMs: HOUR, deadLetterRetentionMs: 24 * HOUR }), expander: { path: 'test', expand } })
+    const internals = store as unknown as { checkpoints: { run(): void } }
+    const MARK_W = `marker-w-${randomBytes(8).toString('hex')}`
+    const MARK_X = `marker-x-${randomBytes(8).toString('hex')}`
+    const marked = (user: string, marker: string): NewEvent => {
+      const e = event(user)
+      return { ...e, event: { ...e.event, traits: { ...(e.event.traits as object), note: marker } } }
+    }
+    /** Admitted (as ingest does, through the inbox) and moved, then retried several times and settled. */
+    const settleAll = async (events: NewEvent[], outcome: 'complete' | 'deadLetter') => {
+      await store.admit(serialiseEvents(events))
+      await store.list({ limit: 1 })
+      for (let attempt = 0; ; attempt++) {
+        const leased = await store.lease({ limit: 100, leaseMs: 30_000, owner: 't' })
+        if (leased.length === 0) break
+        if (attempt < 3) {
+          await store.retryLater(leased.map((e) => ({ id: e.id, leaseId: e.leaseId, runAt: new Date(0), error: `HTTP 503 ${attempt}`, samples: { request: { body: e.event } } })))
+        } else if (outcome === 'complete') {
+          await store.complete(leased.map((e) => ({ id: e.id, leaseId: e.leaseId, samples: { request: { body: e.event }, response: { status: 200 } } })))
+        } else {
+          await store.deadLetter(leased.map((e) => ({ id: e.id, leaseId: e.leaseId, reason: 'HTTP 400', samples: { request: { body: e.event } } })))
+        }
+      }
+      internals.checkpoints.run()
+    }
+    // Two hours ago: u's events delivered (past their retention), w's dead (inside theirs), interleaved in the same pages.
+    for (let round = 0; round < 20; round++) {
+      await settleAll(Array.from({ length: 30 }, () => event('u')), 'complete')
+      await settleAll(Array.from({ length: 3 }, () => marked('w', MARK_W)), 'deadLetter')
+    }
+    // Now: v's delivered (inside their retention) and x's waiting.
+    clock += 2 * HOUR
+    await settleAll(Array.from({ length: 100 }, () => event('v')), 'complete')
+    await store.enqueue(Array.from({ length: 10 }, () => marked('x', MARK_X)))
+    internals.checkpoints.run()
+    for (const marker of [MARK_U, MARK_V, MARK_W, MARK_X]) expect(filesHolding(folder, marker).length).toBeGreaterThan(0)
+
+    expect(await store.prune()).toBe(600)
+    expect(filesHolding(folder, MARK_U)).toEqual([])
+    for (const marker of [MARK_V, MARK_W, MARK_X]) expect(filesHolding(folder, marker)).toContain('relay.db')
+    expect(fs.statSync(path.join(folder, 'relay.db-wal')).size).toBe(0)
+    expect(await store.counts()).toMatchObject({ pending: 10, delivered: 100, dead: 60 })
+    await store.close()
+    expect(filesHolding(folder, MARK_U)).toEqual([])
+  }, 60_000)
+
+  it('a purge that finds nothing left still erases what a store written without secure_delete (an earlier version) left in the files', async () => {
     const folder = fs.mkdtempSync(path.join(dir, 'pruned-'))
     const store = new SqliteStore(path.join(folder, 'relay.db'), resolveOptions())
-    const internals = store as unknown as { checkpoints: { run(): void } }
+    const internals = store as unknown as { checkpoints: { run(): void }; ctx: { db: Database.Database } }
+    // What versions before secure_delete was on for every write did.
+    internals.ctx.db.pragma('secure_delete = OFF')
     await store.enqueue([event('u'), event('v')])
     for (const row of await store.lease({ limit: 10, leaseMs: 30_000, owner: 't' })) {
       if (row.event.userId === 'u') await store.complete([{ id: row.id, leaseId: row.leaseId, samples: { request: { body: row.event } } }])
