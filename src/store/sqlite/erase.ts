@@ -4,9 +4,11 @@
  * pages, and old page images in the WAL until a checkpoint overwrites or truncates it. The
  * connection deletes with `secure_delete` on (open.ts), so whatever it frees is zeroed as it is
  * freed, and a truncating checkpoint then copies the latest pages into the database file and
- * empties the WAL. A purge also owes a VACUUM, which rebuilds the database from the rows that are
- * left: it clears what a store written without `secure_delete` (by an earlier version) still
- * holds in free space. The -shm file holds only the WAL's index (page numbers), never row data.
+ * empties the WAL. `secure_delete` does not reach a copy SQLite left in a page's unused space
+ * when it moved a row between pages, nor what a store written without it (by an earlier version)
+ * freed. A purge therefore also owes a VACUUM, which rebuilds the database from the rows that are
+ * left; a prune does not (docs/store.md, "Retention"). The -shm file holds only the WAL's index
+ * (page numbers), never row data.
  */
 import type { SqliteContext } from './context'
 import { VACUUM_OWED } from './purge'

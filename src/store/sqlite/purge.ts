@@ -168,8 +168,8 @@ export function purgeUsers(ctx: SqliteContext, users: string[]): PurgeOutcome {
   const unlink = ctx.q('DELETE FROM identities WHERE user_key = ?')
   let identityLinks = 0
   for (const key of new Set([...users, ...linkKeys])) identityLinks += unlink.run(key).changes
-  // Owed even when nothing was found: a store written by a version that deleted without
-  // secure_delete keeps those bytes of these users in free space until it is rebuilt.
+  // Owed even when nothing was found: copies SQLite left when it moved rows between pages, and
+  // what a store written without secure_delete (an earlier version) freed, stay until a rebuild.
   ctx.q(`INSERT INTO regulation_state (name, n) VALUES ('${VACUUM_OWED}', 1) ON CONFLICT (name) DO UPDATE SET n = 1`).run()
   return { events, admittedEvents: inbox.events, identityLinks, inboxRows: inbox.rows }
 }
