@@ -3,8 +3,8 @@
  * (keys, leases and totals kept consistent), their events leave the inbox rows not yet moved
  * (each rewritten without them), their identity links go, and other rows' samples that name
  * them are cleared. The deletes run with `secure_delete` on, as every write of the connection
- * does (open.ts); the WAL and whatever a store written without it holds are erased afterwards by
- * the store (erase.ts: VACUUM, then a truncating checkpoint), which this write asks for in
+ * does (open.ts); the WAL, and what secure_delete does not reach, are erased afterwards by the
+ * store (erase.ts: VACUUM, then a truncating checkpoint), which this write asks for in
  * regulation_state.
  */
 import { CSB_USER_ID_PATHS, csbUserIdsOf, isUsersEvent, sampleMarks, textMentionsUsers, userIdOf, type EnqueueInput } from '../regulations'
