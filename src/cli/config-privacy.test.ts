@@ -59,4 +59,22 @@ describe('config store retention', () => {
     expect(() => load({ store: { retentionMs: -5 } })).toThrow('"store.retentionMs" must be an integer >= 0')
     expect(() => load({ store: { retentionDay: 3 } })).toThrow(/did you mean "retentionDays"/)
   })
+
+  it('reads store.deadLetterRetentionMs, and refuses it beside store.deadLetterRetentionDays', () => {
+    expect(load({ store: { deadLetterRetentionMs: 7_200_000 } }).store).toMatchObject({ deadLetterRetentionMs: 7_200_000, deadLetterRetentionDays: 1 / 12, retentionMs: 7 * DAY })
+    expect(() => load({ store: { deadLetterRetentionMs: 1, deadLetterRetentionDays: 1 } })).toThrow(
+      '"store.deadLetterRetentionMs" and "store.deadLetterRetentionDays" are both set: keep one'
+    )
+    expect(() => load({ store: { deadLetterRetentionMs: 1.5 } })).toThrow('"store.deadLetterRetentionMs" must be an integer >= 0, got 1.5')
+  })
+
+  it('prunes hourly by default; store.pruneIntervalMs changes it, down to a second', () => {
+    expect(load({}).store.pruneIntervalMs).toBe(3_600_000)
+    expect(load({ store: { pruneIntervalMs: 5000 } }).store.pruneIntervalMs).toBe(5000)
+    expect(() => load({ store: { pruneIntervalMs: 10 } })).toThrow(
+      '"store.pruneIntervalMs" must be at least 1000 (milliseconds between prunes; the default, 3600000, prunes hourly), got 10'
+    )
+    expect(() => load({ store: { pruneIntervalMs: 'hourly' } })).toThrow('"store.pruneIntervalMs" must be an integer >= 0, got "hourly"')
+    expect(() => load({ store: { pruneInterval: 5000 } })).toThrow(/did you mean "pruneIntervalMs"/)
+  })
 })

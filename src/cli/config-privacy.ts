@@ -44,24 +44,41 @@ export function parseConsent(fromFile: unknown, destinations: readonly string[])
 }
 
 const DAY_MS = 24 * 3_600_000
+/** Below this, prunes would follow each other with hardly a pause (each one ends with a WAL checkpoint). */
+export const MIN_PRUNE_INTERVAL_MS = 1_000
+
+/** Milliseconds set beside the days in the config file (`store.retentionMs`, `store.deadLetterRetentionMs`), when set. */
+export interface RetentionMs {
+  retentionMs?: number
+  deadLetterRetentionMs?: number
+}
 
 /**
  * The store's retention from `store.retentionDays` and `store.deadLetterRetentionDays`. A file may
- * set the finished events' retention as `store.retentionMs` instead (exact, for short
- * retentions); setting both is refused, since they would disagree.
+ * set either in milliseconds instead (`store.retentionMs`, `store.deadLetterRetentionMs`: exact,
+ * for retentions shorter than a day); setting both forms of one is refused, since they would
+ * disagree. `daysSet` names the days keys the file itself sets.
  */
-export function retentionOf<T extends { retentionDays: number; deadLetterRetentionDays: number }>(
+export function retentionOf<T extends { retentionDays: number; deadLetterRetentionDays: number; pruneIntervalMs: number }>(
   merged: T,
-  retentionMs: number | undefined,
-  daysSet: boolean
+  ms: RetentionMs,
+  daysSet: { retentionDays: boolean; deadLetterRetentionDays: boolean }
 ): T & { retentionMs: number; deadLetterRetentionMs: number } {
-  if (retentionMs !== undefined && daysSet) {
-    throw new ConfigError('"store.retentionMs" and "store.retentionDays" are both set: keep one (retentionDays, in days, is the documented one)')
+  for (const [msKey, daysKey] of [['retentionMs', 'retentionDays'], ['deadLetterRetentionMs', 'deadLetterRetentionDays']] as const) {
+    if (ms[msKey] !== undefined && daysSet[daysKey]) {
+      throw new ConfigError(`"store.${msKey}" and "store.${daysKey}" are both set: keep one (${daysKey}, in days, is the documented one)`)
+    }
+  }
+  if (merged.pruneIntervalMs < MIN_PRUNE_INTERVAL_MS) {
+    throw new ConfigError(
+      `"store.pruneIntervalMs" must be at least ${MIN_PRUNE_INTERVAL_MS} (milliseconds between prunes; the default, 3600000, prunes hourly), got ${merged.pruneIntervalMs}`
+    )
   }
   return {
     ...merged,
-    retentionDays: retentionMs === undefined ? merged.retentionDays : retentionMs / DAY_MS,
-    retentionMs: retentionMs ?? merged.retentionDays * DAY_MS,
-    deadLetterRetentionMs: merged.deadLetterRetentionDays * DAY_MS
+    retentionDays: ms.retentionMs === undefined ? merged.retentionDays : ms.retentionMs / DAY_MS,
+    deadLetterRetentionDays: ms.deadLetterRetentionMs === undefined ? merged.deadLetterRetentionDays : ms.deadLetterRetentionMs / DAY_MS,
+    retentionMs: ms.retentionMs ?? merged.retentionDays * DAY_MS,
+    deadLetterRetentionMs: ms.deadLetterRetentionMs ?? merged.deadLetterRetentionDays * DAY_MS
   }
 }

@@ -67,8 +67,8 @@ export function configSchema(tuning: TuningDefaults): ObjectShape {
     })),
     ingest: section(tuning.ingest),
     delivery: section(tuning.delivery),
-    // retentionMs: the finished events' retention in ms, kept beside store.retentionDays.
-    store: section(tuning.store, 'retentionMs')
+    // The retentions in ms, kept beside store.retentionDays and store.deadLetterRetentionDays.
+    store: section(tuning.store, 'retentionMs', 'deadLetterRetentionMs')
   })
 }
 

@@ -42,9 +42,11 @@ export interface StoreSettings {
   retentionDays: number
   /** Days dead letters are kept. */
   deadLetterRetentionDays: number
-  /** What the store is given: the days in ms, or `store.retentionMs` when the file sets it instead. */
+  /** What the store is given: the days in ms, or `store.retentionMs` / `store.deadLetterRetentionMs` when the file sets them instead. */
   retentionMs: number
   deadLetterRetentionMs: number
+  /** How often the relay prunes what is past its retention; the first prune runs a minute after start, or after this when shorter. */
+  pruneIntervalMs: number
 }
 
 export interface RelayConfig {
@@ -100,7 +102,8 @@ export const defaults = {
   store: {
     dedupeWindowMs: 24 * HOUR,
     retentionDays: 7,
-    deadLetterRetentionDays: 30
+    deadLetterRetentionDays: 30,
+    pruneIntervalMs: HOUR
   } satisfies Partial<StoreSettings>
 }
 
@@ -258,11 +261,15 @@ function trustProxyOf(value: unknown): boolean {
 }
 
 function storeSettings(fromFile: unknown): StoreSettings {
-  // `retentionMs` is not among the defaults' keys (the days are the setting); it is read aside.
-  const { retentionMs, ...rest } = (fromFile && typeof fromFile === 'object' && !Array.isArray(fromFile) ? fromFile : {}) as Json
+  // The milliseconds forms are not among the defaults' keys (the days are the settings); they are read aside.
+  const { retentionMs, deadLetterRetentionMs, ...rest } = (fromFile && typeof fromFile === 'object' && !Array.isArray(fromFile) ? fromFile : {}) as Json
   const merged = mergeNumbers(defaults.store, fromFile === undefined ? undefined : rest, 'store')
-  const ms = retentionMs === undefined ? undefined : toNumber(retentionMs, '"store.retentionMs"')
-  return retentionOf(merged, ms, (fromFile as Json | undefined)?.retentionDays !== undefined)
+  const ms = (value: unknown, name: string) => (value === undefined ? undefined : toNumber(value, `"store.${name}"`))
+  return retentionOf(
+    merged,
+    { retentionMs: ms(retentionMs, 'retentionMs'), deadLetterRetentionMs: ms(deadLetterRetentionMs, 'deadLetterRetentionMs') },
+    { retentionDays: rest.retentionDays !== undefined, deadLetterRetentionDays: rest.deadLetterRetentionDays !== undefined }
+  )
 }
 
 function ingestSettings(fromFile: unknown): IngestSettings {

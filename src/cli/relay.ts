@@ -35,8 +35,7 @@ export interface Relay {
   close(): Promise<void>
 }
 
-/** How often finished events past their retention are deleted. */
-const PRUNE_INTERVAL_MS = 60 * 60_000
+/** The first prune runs this long after start (or after store.pruneIntervalMs, when shorter), off the start-up path. */
 const PRUNE_FIRST_DELAY_MS = 60_000
 
 export interface RelayDeps {
@@ -212,16 +211,27 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     cleanups.push(() => runner.stop())
 
     // retention: finished events past store.retentionDays, dead letters past
-    // store.deadLetterRetentionDays and dedupe entries past the window go
-    // away hourly (and once shortly after start), off the request path.
+    // store.deadLetterRetentionDays and dedupe entries past the window go away every
+    // store.pruneIntervalMs (and once shortly after start), off the request path.
+    const pruneEvery = config.store.pruneIntervalMs
+    let pruning: Promise<void> | undefined
     const prune = () => {
-      store.prune().catch((err: Error) => logger.warn({ err: err.message }, 'store: prune failed'))
+      // One at a time: a tick that comes while a long prune still runs is skipped.
+      pruning ??= store
+        .prune()
+        .then(
+          (deleted) => { if (deleted > 0) logger.info({ deleted }, 'store: pruned events past their retention') },
+          (err: Error) => logger.warn({ err: err.message }, 'store: prune failed')
+        )
+        .finally(() => { pruning = undefined })
     }
-    const firstPrune = setTimeout(prune, PRUNE_FIRST_DELAY_MS).unref()
-    const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS).unref()
+    // With an interval shorter than the first delay, the interval's first tick is the first prune.
+    const firstPrune = pruneEvery > PRUNE_FIRST_DELAY_MS ? setTimeout(prune, PRUNE_FIRST_DELAY_MS).unref() : undefined
+    const pruneTimer = setInterval(prune, pruneEvery).unref()
     cleanups.push(async () => {
       clearTimeout(firstPrune)
       clearInterval(pruneTimer)
+      await pruning
     })
 
     // listen (if this fails, e.g. the port is taken, the unstarted server is closed with the rest)

@@ -165,6 +165,18 @@ describe.concurrent('benches in their quick form (bench/, --quick)', () => {
     }
   })
 
+  it('prune prints one prune of the SQLite store: its time, the bytes it wrote, the pruned events left readable', { timeout: TIMEOUT_MS }, async () => {
+    const run = await bench('prune.ts', '--vacuum')
+    expectRan(run)
+    const out = run.stdout
+    expect(out).toMatch(/^== fill: 2000 events$/m)
+    expect(out).toMatch(/^ {2}events deleted\s+900$/m)
+    expect(out).toMatch(/^ {2}ms\s+\d+$/m)
+    expect(out).toMatch(/^ {2}written\s+\d+\.\d MB$/m)
+    expect(out).toMatch(/^ {2}pruned events still readable \d+ of 900$/m)
+    expect(out.indexOf('== VACUUM and a truncating checkpoint after it')).toBeGreaterThan(out.indexOf('== one prune'))
+  })
+
   it('recovery prints the drain time and the attempts during the outage with the recovery off, then on', { timeout: TIMEOUT_MS }, async () => {
     const run = await bench('recovery.ts')
     expectRan(run)

@@ -133,6 +133,13 @@ describe('dashboard in a browser', () => {
     const reasons = await page.getByTestId('reasons').innerText()
     expect(reasons).toMatch(/account_id/)
     expect(reasons).toMatch(/identify the user with an account first/)
+    // What the store keeps, from the defaults in force.
+    expect(await text('retention')).toBe(
+      'Kept: delivered and skipped events, with their request and response samples, for 7 days after they finish; ' +
+        'dead letters for 30 days after they fail (a replay starts them again); unfinished events until they finish; ' +
+        'identity-map links (a user to an account) until an event links the user to another account or a deletion removes them. ' +
+        'Pruned every hour (store.retentionDays, store.deadLetterRetentionDays, store.pruneIntervalMs).'
+    )
     await shot('1-overview')
   })
 

@@ -1,7 +1,8 @@
 /**
  * The dashboard's view of regulations in headless Chromium: the "Suppressed" card counts the
  * events dropped for a suppressed user, and the Regulations table lists the newest ones with
- * their outcome (hidden while there are none), under the CSP with no violation.
+ * their outcome (hidden while there are none), under the CSP with no violation. The retention
+ * line says the configured retentions, short ones included.
  */
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -19,7 +20,11 @@ let page: Page
 const violations: string[] = []
 
 beforeAll(async () => {
-  relay = await startTestRelay({ env: { CSB_RELAY_ADMIN_TOKEN: TOKEN } })
+  // Retentions in milliseconds, as a short-lived test store might set them: the dashboard says them as they are.
+  relay = await startTestRelay({
+    env: { CSB_RELAY_ADMIN_TOKEN: TOKEN },
+    configFile: { store: { retentionMs: 90_000, deadLetterRetentionMs: 45_000, pruneIntervalMs: 600_000 } }
+  })
   browser = await launchBrowser()
   page = await browser.newPage()
   page.on('console', (m) => {
@@ -35,12 +40,16 @@ afterAll(async () => {
 })
 
 describe('dashboard: regulations and suppressed events', () => {
-  it('hides the table while there are none, then shows the newest regulations and the suppressed count', async () => {
+  it('hides the table while there are none, then shows the newest regulations and the suppressed count; says the retention', async () => {
     await page.goto(`${relay.url}/`)
     await page.getByTestId('token-input').fill(TOKEN)
     await page.getByTestId('token-submit').click()
     await waitFor('the overview loaded', async () => (await page.getByTestId('suppressed').innerText()) === '0')
     expect(await page.getByTestId('regulations').isVisible()).toBe(false)
+    const retention = await page.getByTestId('retention').innerText()
+    expect(retention).toContain('with their request and response samples, for 1.5 minutes after they finish; dead letters for 45 seconds after they fail')
+    expect(retention).toContain('identity-map links (a user to an account) until an event links the user to another account or a deletion removes them.')
+    expect(retention).toContain('Pruned every 10 minutes')
 
     const id = await regulate(relay.url, 'SUPPRESS_ONLY', ['u-dash'], TOKEN)
     await settled(relay.url, id, TOKEN)

@@ -21,7 +21,7 @@ import { accountsFor, linkIdentities } from './identity'
 import { getMeta, setMeta, setMetaIfAbsent } from './meta'
 import { admitNames, listNames } from './names'
 import { openDatabase, walFileOf } from './open'
-import { pruneChunk } from './prune'
+import { prune } from './prune'
 import { purgeUsers } from './purge'
 import { countEvents, getEvent, latencyPercentile, listEvents, reasons, stats } from './read'
 import { replayEvents } from './replay'
@@ -213,15 +213,9 @@ export class SqliteStore implements Store {
     return this.read(() => listNames(this.ctx, kind))
   }
 
-  /** In chunks, one transaction each, so ingest and delivery keep going while it runs. */
+  /** In chunks, then the erasure of what they deleted from the files (prune.ts). */
   async prune(now?: Date): Promise<number> {
-    const at = now?.getTime() ?? this.ctx.options.now()
-    let total = 0
-    for (let first = true; ; first = false) {
-      const { deleted, more } = await this.write(() => pruneChunk(this.ctx, at, first))
-      total += deleted
-      if (!more) return total
-    }
+    return prune(this.ctx, (fn, options) => this.write(fn, options), now?.getTime() ?? this.ctx.options.now(), this.file === ':memory:')
   }
 
   async createRegulation(regulation: NewRegulation): Promise<Regulation> {
@@ -277,7 +271,7 @@ export class SqliteStore implements Store {
       this.inbox.purged(inboxRows, counts.admittedEvents)
       result = counts
     }
-    await eraseDeleted(this.ctx, (fn, options) => this.write(fn, options), this.file === ':memory:')
+    await eraseDeleted(this.ctx, (fn, options) => this.write(fn, options), this.file === ':memory:', { what: 'the purge', retry: 'run the regulation again' })
     return result
   }
 

@@ -22,6 +22,11 @@ export function openDatabase(file: string): Database.Database {
     // Checkpoints are the store's to run (checkpoint.ts), not every commit's chance.
     db.pragma('wal_autocheckpoint = 0')
     db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`)
+    // Every delete and update zeroes what it frees (cells, whole pages), so rows that retention or
+    // a deletion removes leave no readable copy in free space (erase.ts; copies left by moves of
+    // rows between pages aside). Freed pages that the same transaction does not reuse are written
+    // once more, as zeros.
+    db.pragma('secure_delete = ON')
     migrate(db)
   } catch (error) {
     db.close()

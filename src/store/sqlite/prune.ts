@@ -1,6 +1,26 @@
 import { PRUNE_CHUNK } from '../rows'
 import { Tally } from '../tally'
 import { writeTally, type SqliteContext } from './context'
+import { eraseDeleted, type Run } from './erase'
+
+/**
+ * `prune`: chunks, one transaction each, so ingest and delivery keep going while it runs; then
+ * the erasure (erase.ts): the deletes ran with `secure_delete` on, so the pruned rows' bytes are
+ * zeroed in the database pages, and a truncating checkpoint empties the WAL of their old images.
+ * What can stay is a copy SQLite left in a page's unused space when it moved the row between pages
+ * while it was alive: only a VACUUM clears those, and rewriting the whole database on every prune
+ * costs too much (docs/store.md, "Retention"). Runs the VACUUM a failed purge still owes, though.
+ */
+export async function prune(ctx: SqliteContext, run: Run, nowMs: number, inMemory: boolean): Promise<number> {
+  let total = 0
+  for (let first = true; ; first = false) {
+    const { deleted, more } = await run(() => pruneChunk(ctx, nowMs, first))
+    total += deleted
+    if (!more) break
+  }
+  await eraseDeleted(ctx, run, inMemory, { what: 'the prune', retry: 'let the next prune try again' })
+  return total
+}
 
 
 /**

@@ -2,6 +2,7 @@
  * A purge leaves no readable copy of the user's data in any file of the store's folder: the
  * database, its WAL and shared memory, journals. The user's events were delivered with samples,
  * dead, pending and rewritten by several attempts, and inside admitted batches not yet moved.
+ * A prune zeroes the rows it deletes and empties the WAL, so next to nothing of them stays readable.
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -38,7 +39,74 @@ function filesHolding(folder: string, marker: string): string[] {
   return fs.readdirSync(folder).filter((name) => fs.readFileSync(path.join(folder, name)).includes(Buffer.from(marker)))
 }
 
-describe('SQLite purge and the files of the store', () => {
+/** Events each with their own marker `pm-<n>-z` in their traits, for counting which of them a file still holds. */
+function markedEvent(n: number, user: string): NewEvent {
+  const e = event(user)
+  return { ...e, event: { ...e.event, traits: { note: `pm-${String(n).padStart(6, '0')}-z`, email: `${user}@example.com`, padding: 'x'.repeat(300) } } }
+}
+
+/** The numbers of the marked events (markedEvent) that some file of the folder holds. */
+function markedIn(folder: string): Set<number> {
+  const found = new Set<number>()
+  for (const name of fs.readdirSync(folder)) {
+    for (const m of fs.readFileSync(path.join(folder, name)).toString('latin1').matchAll(/pm-(\d{6})-z/g)) found.add(Number(m[1]))
+  }
+  return found
+}
+
+/**
+ * Two hours ago: 600 events delivered (1-600, past a one-hour retention), interleaved with 60
+ * dead letters (601-660, kept a day); now: 100 delivered (661-760) and 10 waiting (761-770).
+ * Each admitted through the inbox and moved as ingest does, retried three times, then settled.
+ * Then one prune. With `secureDelete` false the store writes as versions before secure_delete was
+ * on for every write did. Counts the pruned and the kept events whose marker a file holds.
+ */
+async function pruneScenario(secureDelete: boolean) {
+  const folder = fs.mkdtempSync(path.join(dir, 'prune-'))
+  const HOUR = 3_600_000
+  let clock = Date.parse('2024-03-01T00:00:00Z')
+  const store = new SqliteStore(path.join(folder, 'relay.db'), resolveOptions({ now: () => clock, retentionMs: HOUR, deadLetterRetentionMs: 24 * HOUR }))
+  const internals = store as unknown as { checkpoints: { run(): void }; ctx: { db: Database.Database } }
+  if (!secureDelete) internals.ctx.db.pragma('secure_delete = OFF')
+  const settleAll = async (events: NewEvent[], outcome: 'complete' | 'deadLetter') => {
+    await store.admit(serialiseEvents(events))
+    await store.list({ limit: 1 })
+    for (let attempt = 0; ; attempt++) {
+      const leased = await store.lease({ limit: 100, leaseMs: 30_000, owner: 't' })
+      if (leased.length === 0) break
+      if (attempt < 3) {
+        await store.retryLater(leased.map((e) => ({ id: e.id, leaseId: e.leaseId, runAt: new Date(0), error: `HTTP 503 ${attempt}`, samples: { request: { body: e.event } } })))
+      } else if (outcome === 'complete') {
+        await store.complete(leased.map((e) => ({ id: e.id, leaseId: e.leaseId, samples: { request: { body: e.event }, response: { status: 200 } } })))
+      } else {
+        await store.deadLetter(leased.map((e) => ({ id: e.id, leaseId: e.leaseId, reason: 'HTTP 400', samples: { request: { body: e.event } } })))
+      }
+    }
+    internals.checkpoints.run()
+  }
+  const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i)
+  const count = () => {
+    const found = [...markedIn(folder)]
+    return { pruned: found.filter((i) => i <= 600).length, kept: found.filter((i) => i > 600).length }
+  }
+  for (let round = 0; round < 20; round++) {
+    await settleAll(range(1 + 30 * round, 30).map((i) => markedEvent(i, 'u')), 'complete')
+    await settleAll(range(601 + 3 * round, 3).map((i) => markedEvent(i, 'w')), 'deadLetter')
+  }
+  clock += 2 * HOUR
+  await settleAll(range(661, 100).map((i) => markedEvent(i, 'v')), 'complete')
+  await store.enqueue(range(761, 10).map((i) => markedEvent(i, 'x')))
+  internals.checkpoints.run()
+  const before = count()
+  const pruned = await store.prune()
+  const after = count()
+  const walBytes = fs.statSync(path.join(folder, 'relay.db-wal')).size
+  expect(await store.counts()).toMatchObject({ pending: 10, delivered: 100, dead: 60 })
+  await store.close()
+  return { before, pruned, prunedAfter: after.pruned, keptAfter: after.kept, walBytes }
+}
+
+describe('SQLite purge, prune and the files of the store', () => {
   it('before the purge the user\'s marker is in the folder\'s files; after it, in none, and other users\' data stays', async () => {
     const folder = fs.mkdtempSync(path.join(dir, 'store-'))
     const store = new SqliteStore(path.join(folder, 'relay.db'), { ...resolveOptions(), expander: { path: 'test', expand } })
@@ -98,10 +166,28 @@ describe('SQLite purge and the files of the store', () => {
     expect(filesHolding(folder, MARK_U)).toEqual([])
   }, 60_000)
 
-  it('a purge that finds nothing left still erases what earlier deletes left in the files (rows pruned by retention)', async () => {
+  it('a prune zeroes what it deletes and empties the WAL: next to none of the pruned events stays readable; what it keeps stays', async () => {
+    const asBefore = await pruneScenario(false)
+    const now = await pruneScenario(true)
+    for (const run of [asBefore, now]) {
+      expect(run.before).toEqual({ pruned: 600, kept: 170 })
+      expect(run.pruned).toBe(600)
+      expect(run.keptAfter).toBe(170)
+    }
+    // Deleting without secure_delete (earlier versions) leaves most of them, the WAL emptied or not.
+    expect(asBefore.prunedAfter).toBeGreaterThan(300)
+    // secure_delete zeroes every row it deletes and the truncating checkpoint empties the WAL; what SQLite
+    // copied when it moved rows between pages (a split) can stay in the unused part of a page.
+    expect(now.prunedAfter).toBeLessThanOrEqual(6)
+    expect(now.walBytes).toBe(0)
+  }, 60_000)
+
+  it('a purge that finds nothing left still erases what a store written without secure_delete (an earlier version) left in the files', async () => {
     const folder = fs.mkdtempSync(path.join(dir, 'pruned-'))
     const store = new SqliteStore(path.join(folder, 'relay.db'), resolveOptions())
-    const internals = store as unknown as { checkpoints: { run(): void } }
+    const internals = store as unknown as { checkpoints: { run(): void }; ctx: { db: Database.Database } }
+    // What versions before secure_delete was on for every write did.
+    internals.ctx.db.pragma('secure_delete = OFF')
     await store.enqueue([event('u'), event('v')])
     for (const row of await store.lease({ limit: 10, leaseMs: 30_000, owner: 't' })) {
       if (row.event.userId === 'u') await store.complete([{ id: row.id, leaseId: row.leaseId, samples: { request: { body: row.event } } }])

@@ -2,9 +2,10 @@
  * The SQLite purge (StoreRegulations.purgeUsers): in one write, the users' delivery rows go
  * (keys, leases and totals kept consistent), their events leave the inbox rows not yet moved
  * (each rewritten without them), their identity links go, and other rows' samples that name
- * them are cleared. The deletes run with `secure_delete` on; what earlier writes left in free
- * space, free pages and the WAL is erased afterwards by the store (index.ts: VACUUM, then a
- * truncating checkpoint), which this write asks for in regulation_state.
+ * them are cleared. The deletes run with `secure_delete` on, as every write of the connection
+ * does (open.ts); the WAL, and what secure_delete does not reach, are erased afterwards by the
+ * store (erase.ts: VACUUM, then a truncating checkpoint), which this write asks for in
+ * regulation_state.
  */
 import { CSB_USER_ID_PATHS, csbUserIdsOf, isUsersEvent, sampleMarks, textMentionsUsers, userIdOf, type EnqueueInput } from '../regulations'
 import { cleanText } from '../rows'
@@ -167,21 +168,16 @@ function clearSamples(ctx: SqliteContext, users: string[]): number {
 /** Runs inside one write transaction. */
 export function purgeUsers(ctx: SqliteContext, users: string[], owner?: string): PurgeOutcome {
   const linkKeys = new Set<string>()
-  ctx.db.pragma('secure_delete = ON')
-  try {
-    const rows = deleteRows(ctx, users, linkKeys, owner)
-    const inbox = purgeInbox(ctx, users, linkKeys)
-    clearSamples(ctx, users)
-    const unlink = ctx.q('DELETE FROM identities WHERE user_key = ?')
-    let identityLinks = 0
-    for (const key of new Set([...users, ...linkKeys])) identityLinks += unlink.run(key).changes
-    // Owed even when nothing was found: earlier deletes (retention, inbox moves, rewrites by
-    // settles) ran without secure_delete, and their bytes of these users stay in free space.
-    ctx.q(`INSERT INTO regulation_state (name, n) VALUES ('${VACUUM_OWED}', 1) ON CONFLICT (name) DO UPDATE SET n = 1`).run()
-    const result: PurgeOutcome = { events: rows.count, admittedEvents: inbox.events, identityLinks, inboxRows: inbox.rows }
-    if (rows.until !== undefined) result.leasedElsewhereUntil = rows.until
-    return result
-  } finally {
-    ctx.db.pragma('secure_delete = OFF')
-  }
+  const rows = deleteRows(ctx, users, linkKeys, owner)
+  const inbox = purgeInbox(ctx, users, linkKeys)
+  clearSamples(ctx, users)
+  const unlink = ctx.q('DELETE FROM identities WHERE user_key = ?')
+  let identityLinks = 0
+  for (const key of new Set([...users, ...linkKeys])) identityLinks += unlink.run(key).changes
+  // Owed even when nothing was found: copies SQLite left when it moved rows between pages, and
+  // what a store written without secure_delete (an earlier version) freed, stay until a rebuild.
+  ctx.q(`INSERT INTO regulation_state (name, n) VALUES ('${VACUUM_OWED}', 1) ON CONFLICT (name) DO UPDATE SET n = 1`).run()
+  const result: PurgeOutcome = { events: rows.count, admittedEvents: inbox.events, identityLinks, inboxRows: inbox.rows }
+  if (rows.until !== undefined) result.leasedElsewhereUntil = rows.until
+  return result
 }
