@@ -150,7 +150,8 @@ describe('SQLite purge, prune and the files of the store', () => {
     expect(filesHolding(folder, MARK_V).length).toBeGreaterThan(0)
     expect(await store.counts()).toMatchObject({ admitted: 800 })
 
-    expect(await store.purgeUsers(['u'])).toEqual({ events: 4 + 500, admittedEvents: 200, identityLinks: 1 })
+    // One of u's rows stays leased (no owner given to the purge: another's lease), so the result says when it runs out.
+    expect(await store.purgeUsers(['u'])).toEqual({ events: 4 + 500, admittedEvents: 200, identityLinks: 1, leasedElsewhereUntil: expect.any(Number) })
     expect(filesHolding(folder, MARK_U)).toEqual([])
     expect(filesHolding(folder, MARK_V).length).toBeGreaterThan(0)
     expect(await store.accountsFor(['key-u', 'key-v'])).toEqual(new Map([['key-v', 'account-v']]))
