@@ -2,26 +2,16 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Registry } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openStore } from '../store'
-import type { NewEvent, Store } from '../store/types'
+import type { Store } from '../store/types'
 import { opsPlugin, type OpsOptions } from './index'
 import { buildOverview } from './overview'
 import { parsePeriod, type Period } from './period'
+import { trackEvent } from '../../test/helpers/events'
 
 const API_KEY = 'csb_SECRET_apikey_0123456789'
 const WRITE_KEY = 'wk_SECRET_write_98765'
 const TOKEN = 'admin-token-abcdef'
 
-function newEvent(i: number, over: Partial<NewEvent['event']> = {}): NewEvent {
-  const messageId = `m-${i}`
-  return {
-    source: 'test',
-    messageId,
-    orderingKey: `user-${i}`,
-    type: 'track',
-    event: { type: 'track', messageId, userId: `user-${i}`, event: `Feature ${i}`, properties: { account_id: 'acme' }, ...over },
-    receivedAt: new Date()
-  }
-}
 
 describe('admin API', () => {
   let store: Store
@@ -51,7 +41,7 @@ describe('admin API', () => {
 
   /** Three events: one delivered, one dead (its reason mentions the API key), one skipped. */
   async function seed() {
-    const ids = (await store.enqueue([newEvent(1), newEvent(2), newEvent(3)])).map((r) => r.id)
+    const ids = (await store.enqueue([trackEvent(1), trackEvent(2), trackEvent(3)])).map((r) => r.id)
     const leased = await store.lease({ limit: 10, leaseMs: 60_000, owner: 'test' })
     expect(leased).toHaveLength(3)
     await store.complete([{ id: ids[0], action: 'trackFeature', status: 200, samples: { request: { url: '/api/v1_1/feature', headers: { authorization: '[redacted]' }, body: { feature_id: 'Feature 1' } }, response: { status: 200, body: { success: true } } } }])
@@ -62,7 +52,7 @@ describe('admin API', () => {
 
   it('counts events admitted but not yet moved into the queue (an ingest burst) in the backlog', async () => {
     await build()
-    await store.admit(Array.from({ length: 300 }, (_, i) => newEvent(100 + i)))
+    await store.admit(Array.from({ length: 300 }, (_, i) => trackEvent(100 + i)))
     // Right after the commit, before the store's background move had a turn.
     const o = await buildOverview(store, parsePeriod('1h') as Period)
     expect(o.backlog).toMatchObject({ admitted: 300, pending: 0, total: 300 })

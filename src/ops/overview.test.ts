@@ -6,27 +6,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CONSENT_SKIP_REASON } from '../delivery'
 import { openStore } from '../store'
-import type { NewEvent, Store } from '../store/types'
+import type { Store } from '../store/types'
 import { buildOverview } from './overview'
 import { parsePeriod, type Period } from './period'
 import { SUPPRESSION_SKIP_REASON } from './regulations'
-
-function newEvent(i: number): NewEvent {
-  const messageId = `m-${i}`
-  return {
-    source: 'test',
-    messageId,
-    orderingKey: `user-${i}`,
-    type: 'track',
-    event: { type: 'track', messageId, userId: `user-${i}`, event: `Feature ${i}`, properties: { account_id: 'acme' } },
-    receivedAt: new Date()
-  }
-}
+import { trackEvent } from '../../test/helpers/events'
 
 /** Enqueues delivered + dead + skipped events and finishes each so; the skips alternate consent and suppression. */
 async function finish(store: Store, delivered: number, dead: number, skipped: number): Promise<void> {
   const total = delivered + dead + skipped
-  const ids = (await store.enqueue(Array.from({ length: total }, (_, i) => newEvent(i)))).map((r) => r.id)
+  const ids = (await store.enqueue(Array.from({ length: total }, (_, i) => trackEvent(i)))).map((r) => r.id)
   expect(await store.lease({ limit: total, leaseMs: 60_000, owner: 'test' })).toHaveLength(total)
   const done = ids.slice(0, delivered)
   const died = ids.slice(delivered, delivered + dead)
