@@ -9,8 +9,9 @@ import type { AddressInfo } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { afterAll, beforeAll, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { Destination } from '@segment/actions-core'
+import { NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES } from './actions-core'
 
 const require = createRequire(__filename)
 /** The installed actions-core's version, named in every broken assumption. */
@@ -143,3 +144,15 @@ export function replaceClients(destination: Open, make: (build: (data: any) => u
 export const settings = () => ({ apiKey: 'k1', baseUrl: base })
 export const open = (probe?: Probe) => new Open(definition(probe) as never)
 export const last = () => seen[seen.length - 1]
+
+/**
+ * Runs `attempt` (a run or batch run of `open(...)`) against the stand-in's path that never
+ * answers, with a 100 ms timeout: it must fail within 3 s with an error the seam counts as no
+ * answer (NO_ANSWER_ERROR_NAMES / _CODES).
+ */
+export async function expectNoAnswer(attempt: (destination: Open) => Promise<unknown>): Promise<void> {
+  const started = Date.now()
+  const error = (await attempt(open({ extend: { timeout: 100 }, path: '/silent' })).catch((e: unknown) => e)) as { name?: string; code?: string }
+  expect(Date.now() - started).toBeLessThan(3000)
+  expect(NO_ANSWER_ERROR_NAMES.has(String(error?.name)) || NO_ANSWER_ERROR_CODES.has(String(error?.code))).toBe(true)
+}
