@@ -10,7 +10,7 @@ import { createRequire } from 'node:module'
 import { describe, expect } from 'vitest'
 import { Destination, RetryableError, transform } from '@segment/actions-core'
 import { assumption, base, definition, expectNoAnswer, last, Open, open, replaceClients, seen, settings, useStandIn, VERSION, type Hook, type Probe } from './actions-core.test-fixture'
-import { headerLists, matchesFql, NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, parseFql, RETRYABLE_ERROR_CODE } from './actions-core'
+import { matchesFql, NO_ANSWER_ERROR_CODES, NO_ANSWER_ERROR_NAMES, parseFql, RETRYABLE_ERROR_CODE } from './actions-core'
 
 const require = createRequire(__filename)
 
@@ -159,24 +159,6 @@ describe(`@segment/actions-core ${VERSION}: what src/delivery/actions-core.ts as
       { url: `${base}/json`, auth: 'Bearer k1', status: 200, data: { success: true }, content: '{"success":true}' },
       { url: `${base}/text`, auth: 'Bearer k1', status: 503, data: 'busy', content: 'busy' }
     ])
-  })
-
-  assumption('the headers afterResponse hooks get (the request\'s and the response\'s) give headerLists their value lists by name: the headers forEach visits, in its order once the names are sorted', async () => {
-    const got: unknown[] = []
-    const afterResponse: Hook[] = [(request, _options, response) => void got.push(request.headers, response.headers)]
-    await open({ extend: { afterResponse } }).run(settings())
-    expect(got.length).toBe(2)
-    for (const headers of got) {
-      const visited: Array<[string, string]> = []
-      ;(headers as { forEach(cb: (value: string, name: string) => void): void }).forEach((value, name) => visited.push([name, value]))
-      const lists = headerLists(headers)
-      expect(lists).toBeDefined()
-      const listed = Object.keys(lists ?? {})
-        .sort()
-        .map((name): [string, string] => [name.toLowerCase(), (lists ?? {})[name].join(', ')])
-      expect(visited.length).toBeGreaterThan(1)
-      expect(listed).toEqual(visited)
-    }
   })
 
   assumption('the request client honours skipResponseCloning: an answer far larger than a clone\'s buffers (256 KB) is read to its end', async () => {

@@ -12,7 +12,6 @@
  * - `deletionOf`: a definition's `onDelete` (user deletions, docs/privacy.md);
  * - `checkMapping`: whether a subscription's mapping directives are valid;
  * - `parseFql` / `matchesFql`: the FQL engine actions-core matches subscriptions with;
- * - `headerLists`: the headers its request client hands the hooks, read without sorting them;
  * - `NO_ANSWER_ERROR_NAMES` / `NO_ANSWER_ERROR_CODES` / `RETRYABLE_ERROR_CODE`: how its errors
  *   say a request got no answer, or should be retried.
  */
@@ -247,17 +246,6 @@ export function deletionOf(definition: Parameters<typeof instrumentDefinition>[0
   return (event, settings) => destination.onDelete!(event as never, settings as never).then(() => undefined, (error) => {
     throw typeof error?.response?.status === 'number' && error.status === undefined ? Object.assign(error, { status: error.response.status }) : error
   })
-}
-
-/**
- * The value lists, by name as set, of headers as actions-core's request client hands them to the
- * hooks (node-fetch's `Headers`, whose `raw()` gives them); undefined for any other headers. Its
- * `forEach` sorts every header again before each one it visits, and the capture reads two such
- * headers per request.
- */
-export function headerLists(headers: unknown): Record<string, string[]> | undefined {
-  const raw = (headers as { raw?: unknown } | null | undefined)?.raw
-  return typeof raw === 'function' ? (raw.call(headers) as Record<string, string[]>) : undefined
 }
 
 /** Throws when a mapping's directives are invalid (actions-core's mapping-kit, on an empty event). */

@@ -10,7 +10,7 @@
  * secrets redacted.
  */
 import { REDACTED } from '../destination'
-import { headerLists, type RequestHooks } from './actions-core'
+import type { RequestHooks } from './actions-core'
 import type { RequestGuard } from './names'
 import { isSecretName } from './secrets'
 
@@ -77,11 +77,7 @@ export function redactHeaders(headers: unknown): Record<string, string> {
     }
     out[known.key] = known.secret ? REDACTED : String(value)
   }
-  const lists = headerLists(headers)
-  if (lists) {
-    // In the order forEach would give: names sorted as set, once.
-    for (const name of Object.keys(lists).sort()) put(name, lists[name].join(', '))
-  } else if (headers && typeof (headers as { forEach?: unknown }).forEach === 'function' && !Array.isArray(headers)) {
+  if (headers && typeof (headers as { forEach?: unknown }).forEach === 'function' && !Array.isArray(headers)) {
     ;(headers as { forEach(cb: (value: string, name: string) => void): void }).forEach((value, name) => put(name, value))
   } else if (Array.isArray(headers)) {
     for (const [name, value] of headers as Array<[string, string]>) put(name, value)
