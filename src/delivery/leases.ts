@@ -105,19 +105,28 @@ export class Leases {
     return Math.max(0, this.nextAt - Date.now())
   }
 
-  /** The next buffered event to start, or undefined. */
+  /**
+   * The next buffered event to start, or undefined. One whose lease may have run out
+   * (startableUntil) is dropped unsent on the way, its key released: the store gives it out again.
+   */
   take(): LeasedEvent | undefined {
-    return this.buffer.shift()
+    const now = Date.now()
+    let event = this.buffer.shift()
+    let lapsed = 0
+    for (; event && this.lapsed(event, now); event = this.buffer.shift()) lapsed++
+    this.dropped(lapsed)
+    return event
   }
 
-  /** Drops the buffered events whose lease may have run out (startableUntil); the scheduler calls it before taking any. */
-  dropLapsed(): void {
-    const now = Date.now()
-    if (!this.buffer.some((e) => now >= (this.startableUntil.get(e) ?? Infinity))) return
-    const lapsed = this.buffer.filter((e) => now >= (this.startableUntil.get(e) ?? Infinity))
-    this.buffer = this.buffer.filter((e) => now < (this.startableUntil.get(e) ?? Infinity))
-    for (const event of lapsed) this.release(event.orderingKey)
-    this.options.logger.warn({ dropped: lapsed.length }, 'delivery: buffered events whose lease may have run out (no extension held) were dropped unsent; the store gives them out again')
+  /** True, its key released, when the event's lease may have run out (startableUntil). */
+  private lapsed(event: LeasedEvent, now: number): boolean {
+    if (now < (this.startableUntil.get(event) ?? Infinity)) return false
+    this.release(event.orderingKey)
+    return true
+  }
+
+  private dropped(lapsed: number): void {
+    if (lapsed > 0) this.options.logger.warn({ dropped: lapsed }, 'delivery: buffered events whose lease may have run out (no extension held) were dropped unsent; the store gives them out again')
   }
 
   /** The event with this key is recorded (or ended without an outcome): the key's next event may be leased. */
@@ -164,7 +173,11 @@ export class Leases {
    * are answered as `lost`.
    */
   private async check(ticket: number, running: string[]): Promise<Checked> {
-    const checking = [...this.aside, ...this.buffer]
+    // One whose lease may have run out is dropped, not extended: the store answers by event id,
+    // and another instance may hold that event's lease by now.
+    const now = Date.now()
+    const checking = [...this.aside, ...this.buffer].filter((e) => !this.lapsed(e, now))
+    this.dropped(this.aside.length + this.buffer.length - checking.length)
     this.aside = []
     this.buffer = []
     const ids = [...checking.map((e) => e.id), ...running]

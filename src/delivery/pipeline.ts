@@ -239,7 +239,6 @@ export class Pipeline {
   /** Starts buffered events while the limiter and rate allow; returns how long to wait before trying again. */
   private dispatch(): number {
     const slotWaitMs = this.options.settings.pollIntervalMs * SLOT_WAIT_POLLS
-    this.leases.dropLapsed()
     while (this.leases.buffered > 0) {
       const pause = this.limiter.pausedFor()
       if (pause > 0) return pause
@@ -255,8 +254,10 @@ export class Pipeline {
           return wait
         }
       }
-      const event = this.leases.take() as LeasedEvent
-      this.running.set(event.id, this.process(event, ticket))
+      // Undefined when every buffered event's lease may have run out (Leases.take dropped them).
+      const event = this.leases.take()
+      if (event) this.running.set(event.id, this.process(event, ticket))
+      else this.limiter.release(ticket, 'neutral')
     }
     return this.options.settings.pollIntervalMs
   }
