@@ -92,10 +92,11 @@ describe('two relay instances on one PostgreSQL', () => {
     live = [b.url]
     await a.stop('SIGKILL')
     const killedAt = Date.now()
-    // What A held at the kill: leases not yet expired, owned by A's instance id (its pid).
+    // What A held at the kill: leases not yet expired, owned by A's instance id (its pid, a dash
+    // and a random suffix, src/cli/relay.ts).
     const held = await db!.query<{ id: string; leased_until: string }>(
-      `SELECT leased_event_id AS id, leased_until FROM queue_keys WHERE lease_owner = $1 AND leased_event_id IS NOT NULL AND leased_until > $2`,
-      [String(a.pid), killedAt]
+      `SELECT leased_event_id AS id, leased_until FROM queue_keys WHERE lease_owner LIKE $1 AND leased_event_id IS NOT NULL AND leased_until > $2`,
+      [`${a.pid}-%`, killedAt]
     )
 
     const stats = await load.done
