@@ -5,10 +5,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import pino from 'pino'
+import { afterAll, beforeAll } from 'vitest'
 import { loadConfig } from '../../src/cli/config'
 import { startRelay, type Relay } from '../../src/cli/relay'
 import { postEvents } from './http'
-import { tempDir } from './temp'
+import { removeTempDirs, tempDir } from './temp'
 
 export const TEST_WRITE_KEY = 'wk_relay_test_key'
 
@@ -33,6 +34,25 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Re
   const env = { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY, ...options.env }
   const config = loadConfig({ argv, env, cwd: dir })
   return startRelay(config, { logger: pino({ level: 'silent' }) })
+}
+
+/**
+ * One relay for a whole test file, with the admin token `token`: started before its tests,
+ * closed (and the temporary folders removed) after them. Returns the running relay's getter.
+ */
+export function relayForFile(token: string): () => Relay {
+  let relay: Relay | undefined
+  beforeAll(async () => {
+    relay = await startTestRelay({ env: { CSB_RELAY_ADMIN_TOKEN: token } })
+  })
+  afterAll(async () => {
+    await relay?.close()
+    removeTempDirs()
+  })
+  return () => {
+    if (!relay) throw new Error('the relay is not started yet: call the getter inside a test')
+    return relay
+  }
 }
 
 /** POST JSON to the relay with TEST_WRITE_KEY (postEvents); the answer's body parsed. */

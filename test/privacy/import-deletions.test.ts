@@ -6,22 +6,14 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Relay } from '../../src/cli/relay'
+import { describe, expect, it } from 'vitest'
 import { runToExit } from '../helpers/processes'
-import { startTestRelay, TEST_WRITE_KEY } from '../helpers/relay'
-import { removeTempDirs, tempDir } from '../helpers/temp'
+import { relayForFile, TEST_WRITE_KEY } from '../helpers/relay'
+import { tempDir } from '../helpers/temp'
 
 const TOKEN = 'import-deletions-token-0123'
 
-let relay: Relay
-beforeAll(async () => {
-  relay = await startTestRelay({ env: { CSB_RELAY_ADMIN_TOKEN: TOKEN } })
-})
-afterAll(async () => {
-  await relay?.close()
-  removeTempDirs()
-})
+const relay = relayForFile(TOKEN)
 
 describe('csb-relay import of an archive with user deletion requests', () => {
   it('imports the events, counts the deletion requests apart, and the regulate command it prints deletes those users', async () => {
@@ -36,7 +28,7 @@ describe('csb-relay import of an archive with user deletion requests', () => {
       identify('u-kept', 2)
     ].join('\n') + '\n')
 
-    const imported = await runToExit(['import', file, '--url', relay.url, '--quiet'], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
+    const imported = await runToExit(['import', file, '--url', relay().url, '--quiet'], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
     expect(imported.code, imported.stderr).toBe(0)
     expect(imported.stdout).toMatch(/^Imported 4 events from .* 1 bad line\(s\) skipped\./m)
     const deletions = `${file}.csb-import-checkpoint.deletions.txt`
@@ -47,18 +39,18 @@ describe('csb-relay import of an archive with user deletion requests', () => {
     // The one without a userId is the bad line, saying why; the others are not bad lines.
     expect(imported.stderr.trim()).toBe('line 6: user deletion request (type "delete") without a userId: users are deleted by userId; nothing to delete')
     expect(fs.readFileSync(deletions, 'utf8')).toBe('u-gone\nu-gone\n')
-    const stored = await relay.store.list({ limit: 100 })
+    const stored = await relay().store.list({ limit: 100 })
     expect(stored.map((e) => e.messageId).sort()).toEqual(['u-gone-1', 'u-gone-2', 'u-kept-1', 'u-kept-2'])
 
     const command = /^ {2}csb-relay regulate (.+)$/m.exec(imported.stdout)?.[1]
     expect(command).toBe(`--type DELETE_ONLY --file ${deletions}`)
-    const regulated = await runToExit(['regulate', ...command!.split(' '), '--wait', '--url', relay.url, '--token', TOKEN])
+    const regulated = await runToExit(['regulate', ...command!.split(' '), '--wait', '--url', relay().url, '--token', TOKEN])
     expect(regulated.code, regulated.stderr).toBe(0)
     expect(regulated.stdout).toMatch(/DELETE_ONLY of 1 user\(s\), FINISHED/)
-    expect((await relay.store.list({ limit: 100 })).map((e) => e.messageId).sort()).toEqual(['u-kept-1', 'u-kept-2'])
+    expect((await relay().store.list({ limit: 100 })).map((e) => e.messageId).sort()).toEqual(['u-kept-1', 'u-kept-2'])
 
     // Run again: nothing sent, and the advice still stands.
-    const again = await runToExit(['import', file, '--url', relay.url], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
+    const again = await runToExit(['import', file, '--url', relay().url], { env: { CSB_RELAY_WRITE_KEYS: TEST_WRITE_KEY } })
     expect(again.code, again.stderr).toBe(0)
     expect(again.stdout).toMatch(/was already imported/)
     expect(again.stdout).toContain(`The file's user deletion requests (type "delete") not imported: deletion requests run as regulations. The userIds of 1 user(s) are in ${deletions}`)

@@ -7,25 +7,17 @@ import fs from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Relay } from '../../src/cli/relay'
+import { describe, expect, it } from 'vitest'
 import { runToExit } from '../helpers/processes'
-import { startTestRelay } from '../helpers/relay'
-import { removeTempDirs, tempDir } from '../helpers/temp'
+import { relayForFile } from '../helpers/relay'
+import { tempDir } from '../helpers/temp'
 import type { RegulationAnswer } from './regulations-helpers'
 
 const TOKEN = 'regulate-cli-token-0123456'
 
-let relay: Relay
-beforeAll(async () => {
-  relay = await startTestRelay({ env: { CSB_RELAY_ADMIN_TOKEN: TOKEN } })
-})
-afterAll(async () => {
-  await relay?.close()
-  removeTempDirs()
-})
+const relay = relayForFile(TOKEN)
 
-const cli = (...args: string[]) => runToExit(['regulate', ...args, '--url', relay.url, '--token', TOKEN])
+const cli = (...args: string[]) => runToExit(['regulate', ...args, '--url', relay().url, '--token', TOKEN])
 
 describe('csb-relay regulate', () => {
   it('--type with userIds and --wait: creates the regulation, follows it to FINISHED, prints what it did', async () => {
@@ -118,10 +110,10 @@ describe('csb-relay regulate', () => {
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain('the relay answered 404: no regulation with id "no-such-regulation"')
     // An id starting with "-" goes after "--", or it would be read as an option.
-    const dashed = await runToExit(['regulate', 'show', '--url', relay.url, '--token', TOKEN, '--', '-qX1'])
+    const dashed = await runToExit(['regulate', 'show', '--url', relay().url, '--token', TOKEN, '--', '-qX1'])
     expect(dashed.code, dashed.stderr).toBe(1)
     expect(dashed.stderr).toContain('the relay answered 404: no regulation with id "-qX1"')
-    const refused = await runToExit(['regulate', '--type', 'DELETE_ONLY', 'u-1', '--url', relay.url])
+    const refused = await runToExit(['regulate', '--type', 'DELETE_ONLY', 'u-1', '--url', relay().url])
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain('the relay wants its admin token: pass --token or set CSB_RELAY_ADMIN_TOKEN')
   })
