@@ -40,9 +40,16 @@ export function createScrubber(secrets: Iterable<string | undefined | null>): Sc
   return (text) => (text === '' ? text : text.replace(pattern, REDACTED))
 }
 
-/** `text` without the given secrets (a scrubber made for one use). */
+/** The scrubber scrubText made last, by its secrets: callers pass the same few secrets each time. */
+let lastScrubber: { key: string; scrub: Scrubber } | undefined
+
+/** `text` without the given secrets; the pattern is built again only when the secrets change. */
 export function scrubText(text: string, secrets: Iterable<string | undefined | null>): string {
-  return createScrubber(secrets)(text)
+  const list: string[] = []
+  for (const secret of secrets) if (typeof secret === 'string' && secret !== '') list.push(secret)
+  const key = JSON.stringify(list)
+  if (lastScrubber?.key !== key) lastScrubber = { key, scrub: createScrubber(list) }
+  return lastScrubber.scrub(text)
 }
 
 function formsOf(secret: string): string[] {
